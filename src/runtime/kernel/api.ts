@@ -22,8 +22,17 @@ export interface Reply {
 /** Thrown by `KernelApi.request` when the kernel returns the Request as a SendError. */
 export class SendErrorException extends Error {
   override name = 'SendErrorException';
-  constructor(readonly sendError: SendError) {
-    super(`send error: ${sendError.kind}`);
+  /**
+   * Why, when the kernel knows at once (target not found, no capability, offline); used to answer
+   * a caller immediately instead of letting it hang until a timeout.
+   */
+  readonly reason?: string;
+  /** 'not-found' | 'no-capability' | 'offline' | 'timeout' | 'too-large' */
+  readonly code: string;
+  constructor(readonly sendError: SendError, code?: string, reason?: string) {
+    super(reason ?? `send error: ${sendError.kind}`);
+    this.code = code ?? sendError.kind;
+    this.reason = reason;
   }
 }
 
