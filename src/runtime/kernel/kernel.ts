@@ -1,0 +1,847 @@
+// The kernel: process table, message routing with capability checks, request timeouts,
+// on-exit rules, persistence of the process map, and the Kernel API (`kernel:distro:sys`).
+// Every message on the node passes through `route`, the one choke point.
+
+import { randomBytes } from 'node:crypto';
+import type { Logger } from '../log.js';
+import {
+  type Address,
+  addressToString,
+  type Capability,
+  capabilityKey,
+  fromUtf8,
+  isSafeProcessId,
+  jsonBytes,
+  type KernelMessage,
+  type LazyLoadBlob,
+  MAX_MESSAGE_BYTES,
+  MESSAGING_PARAMS,
+  type Message,
+  messagingCap,
+  NETWORK_PARAMS,
+  type OnExit,
+  type ProcessId,
+  parseAddress,
+  parseProcessId,
+  processIdToString,
+  type Request,
+  type Response,
+  type SendError,
+  type SendErrorKind,
+  systemProcess,
+  utf8,
+} from '../types.js';
+import type { KernelApi, NativeProcess, Reply, RequestOptions } from './api.js';
+import { SendErrorException } from './api.js';
+import { CapabilitySet } from './capabilities.js';
+import { type CapabilityJson, capabilityFromJson, capabilityToJson, type OnExitJson, onExitFromJson, onExitToJson } from './json.js';
+import type { ProcessStore, StoredProcess } from './persistence.js';
+import { RestartBackoff } from './restart.js';
+
+// ---------------------------------------------------------------------------
+// What the kernel needs from the component host (src/runtime/process/host.ts), structurally.
+
+export type KernelCallOp =
+  | 'get-state'
+  | 'set-state'
+  | 'clear-state'
+  | 'spawn'
+  | 'our-capabilities'
+  | 'save-capabilities'
+  | 'drop-capabilities'
+  | 'get-on-exit'
+  | 'set-on-exit';
+
+export type ExitReason =
+  | { kind: 'returned' }
+  | { kind: 'error'; message: string }
+  | { kind: 'memory'; message: string }
+  | { kind: 'killed' };
+
+export interface ProcessEvents {
+  onSend(km: KernelMessage, context: Uint8Array | undefined): void;
+  onCall(op: KernelCallOp, args: unknown[]): unknown | Promise<unknown>;
+  onPrint(verbosity: number, text: string): void;
+  onExit(reason: ExitReason): void;
+}
+
+export interface RunningProcess {
+  deliver(km: KernelMessage): void;
+  deliverSendError(id: bigint, error: SendError, context: Uint8Array | undefined): void;
+  kill(): Promise<void>;
+}
+
+export interface ProcessRunner {
+  start(opts: { id: ProcessId; node: string; wasm: Uint8Array; events: ProcessEvents }): Promise<RunningProcess>;
+}
+
+/** Where the kernel keeps process state (`get/set/clear-state`). */
+export interface StateStore {
+  get(id: string): Uint8Array | undefined;
+  set(id: string, bytes: Uint8Array): void;
+  delete(id: string): void;
+}
+
+// ---------------------------------------------------------------------------
+
+interface ProcessEntry {
+  id: ProcessId;
+  key: string;
+  wasmHandle: string;
+  witVersion?: number;
+  onExit: OnExit;
+  isPublic: boolean;
+  caps: CapabilitySet;
+  /** Capabilities this process was handed in messages: the only foreign caps it may save. */
+  received: Set<string>;
+  native?: NativeProcess;
+  wasm?: Uint8Array;
+  running?: RunningProcess;
+  /** Set once RunProcess arrived; until then messages wait in `buffered`. */
+  started: boolean;
+  buffered: KernelMessage[];
+  /** Set when a KillProcess is underway, so that its exit does not trigger on-exit. */
+  killing: boolean;
+  backoff: RestartBackoff;
+  restartTimer?: NodeJS.Timeout;
+}
+
+interface Outstanding {
+  requester: string;
+  target: Address;
+  request: Request;
+  blob?: LazyLoadBlob;
+  context?: Uint8Array;
+  timer?: NodeJS.Timeout;
+  resolve?: (reply: Reply) => void;
+  reject?: (e: SendErrorException) => void;
+}
+
+export interface KernelOptions {
+  our: string;
+  home: string;
+  log: Logger;
+  runner: ProcessRunner;
+  state: StateStore;
+  store?: ProcessStore;
+  /** Reads a wasm file by its VFS path (`/pkg:pub/pkg/x.wasm`), for spawn and for reboots. */
+  readWasm: (handle: string) => Promise<Uint8Array | undefined>;
+  print?: (verbosity: number, text: string) => void;
+  /** For tests: the clock behind restart back-off. */
+  now?: () => number;
+}
+
+const KERNEL = systemProcess('kernel');
+/** Modules that may send without existing in the table, as in Hyperdrive. */
+const PRIVILEGED = new Set(['kernel:distro:sys', 'state:distro:sys', 'vfs:distro:sys']);
+
+export function randomU64(): bigint {
+  return randomBytes(8).readBigUInt64BE();
+}
+
+function bodyOf(m: Message): Uint8Array {
+  return m.tag === 'request' ? m.val.body : m.val[0].body;
+}
+
+function errorMessage(e: unknown): string {
+  return e instanceof Error ? e.message : String(e);
+}
+
+export class Kernel implements KernelApi {
+  readonly our: string;
+  readonly home: string;
+  readonly log: Logger;
+  private readonly table = new Map<string, ProcessEntry>();
+  private readonly outstanding = new Map<string, Outstanding>();
+  private readonly runner: ProcessRunner;
+  private readonly stateStore: StateStore;
+  private readonly store?: ProcessStore;
+  private readonly readWasm: KernelOptions['readWasm'];
+  private readonly now: () => number;
+  private printer: (verbosity: number, text: string) => void;
+  private shuttingDown = false;
+
+  constructor(opts: KernelOptions) {
+    this.our = opts.our;
+    this.home = opts.home;
+    this.log = opts.log;
+    this.runner = opts.runner;
+    this.stateStore = opts.state;
+    this.store = opts.store;
+    this.readWasm = opts.readWasm;
+    this.now = opts.now ?? Date.now;
+    this.printer = opts.print ?? ((_v, t) => this.log.info(t));
+    this.table.set('kernel:distro:sys', this.newEntry(KERNEL, { isPublic: false }));
+  }
+
+  setPrinter(p: (verbosity: number, text: string) => void): void {
+    this.printer = p;
+  }
+
+  // ---- KernelApi --------------------------------------------------------------------------
+
+  newId(): bigint {
+    return randomU64();
+  }
+
+  print(verbosity: number, text: string): void {
+    this.printer(verbosity, text);
+  }
+
+  addr(p: ProcessId): Address {
+    return { node: this.our, process: p };
+  }
+
+  private toAddress(t: Address | string): Address {
+    if (typeof t !== 'string') return t.node === 'our' ? { ...t, node: this.our } : t;
+    const a = t.includes('@') ? parseAddress(t) : { node: this.our, process: parseProcessId(t) };
+    return a.node === 'our' ? { ...a, node: this.our } : a;
+  }
+
+  send(km: KernelMessage): void {
+    this.route(km, undefined);
+  }
+
+  request(source: ProcessId, target: Address | string, body: Uint8Array | string, opts: RequestOptions = {}): Promise<Reply> {
+    return new Promise<Reply>((resolve, reject) => {
+      const km = this.buildRequest(source, target, body, opts, opts.timeoutSecs ?? 15);
+      this.route(km, undefined, { resolve, reject });
+    });
+  }
+
+  tell(source: ProcessId, target: Address | string, body: Uint8Array | string, opts: RequestOptions = {}): void {
+    this.route(this.buildRequest(source, target, body, opts, undefined), undefined);
+  }
+
+  private buildRequest(
+    source: ProcessId,
+    target: Address | string,
+    body: Uint8Array | string,
+    opts: RequestOptions,
+    timeoutSecs: number | undefined,
+  ): KernelMessage {
+    const src = this.addr(source);
+    return {
+      id: this.newId(),
+      source: src,
+      target: this.toAddress(target),
+      rsvp: timeoutSecs === undefined ? undefined : src,
+      message: {
+        tag: 'request',
+        val: {
+          inherit: false,
+          expectsResponse: timeoutSecs === undefined ? undefined : BigInt(Math.max(0, Math.ceil(timeoutSecs))),
+          body: typeof body === 'string' ? utf8(body) : body,
+          metadata: opts.metadata,
+          capabilities: opts.capabilities ?? [],
+        },
+      },
+      lazyLoadBlob: opts.blob,
+    };
+  }
+
+  respond(from: ProcessId, to: KernelMessage, body: Uint8Array | string, blob?: LazyLoadBlob): void {
+    const target = to.rsvp ?? to.source;
+    const response: Response = {
+      inherit: false,
+      body: typeof body === 'string' ? utf8(body) : body,
+      metadata: undefined,
+      capabilities: [],
+    };
+    this.route(
+      { id: to.id, source: this.addr(from), target, message: { tag: 'response', val: [response, undefined] }, lazyLoadBlob: blob },
+      undefined,
+    );
+  }
+
+  hasCapability(holder: ProcessId, cap: Capability): boolean {
+    return this.table.get(processIdToString(holder))?.caps.has(cap) ?? false;
+  }
+
+  // ---- process table ----------------------------------------------------------------------
+
+  private newEntry(
+    id: ProcessId,
+    o: { isPublic: boolean; onExit?: OnExit; wasmHandle?: string; witVersion?: number; caps?: Capability[] },
+  ): ProcessEntry {
+    return {
+      id,
+      key: processIdToString(id),
+      wasmHandle: o.wasmHandle ?? '',
+      witVersion: o.witVersion,
+      onExit: o.onExit ?? { tag: 'restart' },
+      isPublic: o.isPublic,
+      caps: new CapabilitySet(o.caps ?? []),
+      received: new Set(),
+      started: false,
+      buffered: [],
+      killing: false,
+      backoff: new RestartBackoff(this.now),
+    };
+  }
+
+  /** Register a runtime module or a native system process and start it. */
+  async addNative(native: NativeProcess, caps: Capability[] = []): Promise<void> {
+    const entry = this.newEntry(native.id, { isPublic: !!native.isPublic, caps });
+    entry.native = native;
+    entry.started = true;
+    this.table.set(entry.key, entry);
+    await native.start?.(this);
+  }
+
+  grant(target: ProcessId, caps: Capability[]): void {
+    const e = this.table.get(processIdToString(target));
+    if (!e) return;
+    for (const c of caps) e.caps.add(c);
+    this.persistIfNeeded(e);
+  }
+
+  processIds(): string[] {
+    return [...this.table.keys()];
+  }
+
+  has(id: string): boolean {
+    return this.table.has(id);
+  }
+
+  // ---- routing ------------------------------------------------------------------------------
+
+  /**
+   * The one place messages are checked and delivered. `context` is the sender's context for a
+   * Request that expects a Response; `waiter` is a native caller's promise.
+   */
+  route(
+    km: KernelMessage,
+    context: Uint8Array | undefined,
+    waiter?: { resolve: (r: Reply) => void; reject: (e: SendErrorException) => void },
+  ): void {
+    if (km.source.node === 'our') km.source = { ...km.source, node: this.our };
+    if (km.target.node === 'our') km.target = { ...km.target, node: this.our };
+    const msg = km.message;
+    const isRequest = msg.tag === 'request';
+    const sourceKey = processIdToString(km.source.process);
+    const sourceEntry = this.table.get(sourceKey);
+
+    const fail = (kind: SendErrorKind, code: string, reason: string) => {
+      this.log.debug(`dropped message ${km.id} from ${addressToString(km.source)} to ${addressToString(km.target)}: ${reason}`);
+      if (!isRequest) return;
+      const error: SendError = { kind, target: km.target, message: msg, lazyLoadBlob: km.lazyLoadBlob };
+      if (waiter) waiter.reject(new SendErrorException(error, code, reason));
+      else if (msg.val.expectsResponse !== undefined && sourceEntry?.running)
+        sourceEntry.running.deliverSendError(km.id, error, context);
+    };
+
+    if (km.source.node === this.our) {
+      const size = bodyOf(msg).length + (km.lazyLoadBlob?.bytes.length ?? 0);
+      if (size > MAX_MESSAGE_BYTES) {
+        fail('timeout', 'too-large', `message of ${size} bytes is over the ${MAX_MESSAGE_BYTES}-byte limit`);
+        return;
+      }
+      if (!sourceEntry && !PRIVILEGED.has(sourceKey)) {
+        fail('timeout', 'not-found', `sender ${sourceKey} is not a running process`);
+        return;
+      }
+      // Attached capabilities survive only if the sender issued them or holds them.
+      const caps = isRequest ? msg.val.capabilities : msg.val[0].capabilities;
+      if (caps.length > 0 && sourceEntry) {
+        const srcAddr = addressToString(km.source);
+        const kept = caps.filter((c) => addressToString(c.issuer) === srcAddr || sourceEntry.caps.has(c));
+        if (kept.length !== caps.length) {
+          if (isRequest) msg.val.capabilities = kept;
+          else msg.val[0].capabilities = kept;
+        }
+      }
+    }
+
+    // Outgoing over the network.
+    if (km.target.node !== this.our) {
+      if (km.source.node !== this.our) return; // we do not relay for others here
+      if (!sourceEntry?.caps.has({ issuer: this.addr(KERNEL), params: NETWORK_PARAMS }) && !PRIVILEGED.has(sourceKey)) {
+        if (!sourceEntry?.native) {
+          fail('timeout', 'no-capability', `${sourceKey} lacks the networking capability`);
+          return;
+        }
+      }
+      const net = this.table.get('net:distro:sys');
+      if (!net) {
+        fail('offline', 'offline', `${km.target.node} is unreachable: this node has no networking`);
+        return;
+      }
+      this.track(km, context, waiter);
+      this.deliver(net, km);
+      return;
+    }
+
+    const targetKey = processIdToString(km.target.process);
+    let target = this.table.get(targetKey);
+    if (!target && km.target.process.processName === 'kernel' && km.source.node === this.our) target = this.table.get('kernel:distro:sys');
+    if (!target) {
+      fail('timeout', 'not-found', `process ${targetKey} not found on ${this.our}`);
+      return;
+    }
+
+    if (km.source.node !== this.our) {
+      // Incoming from the network: the target must hold the networking capability.
+      if (!target.native && !target.caps.has({ issuer: this.addr(KERNEL), params: NETWORK_PARAMS })) {
+        this.log.debug(`dropped remote message to ${targetKey}: it lacks the networking capability`);
+        return;
+      }
+    } else if (isRequest && !PRIVILEGED.has(sourceKey) && !target.isPublic) {
+      const cap = messagingCap(this.addr(target.id));
+      if (!sourceEntry?.caps.has(cap)) {
+        fail('timeout', 'no-capability', `${sourceKey} has no capability to message ${targetKey}`);
+        return;
+      }
+    }
+
+    if (isRequest) {
+      this.track(km, context, waiter);
+      if (target.key === 'kernel:distro:sys') {
+        this.kernelCommand(km).catch((e) => this.log.error(`kernel command failed: ${errorMessage(e)}`));
+        return;
+      }
+      this.deliver(target, km);
+      return;
+    }
+
+    // A Response goes only to a matching outstanding Request.
+    const key = `${targetKey}/${km.id}`;
+    const out = this.outstanding.get(key);
+    if (!out) {
+      this.log.debug(`dropped response ${km.id} to ${targetKey}: no outstanding request`);
+      return;
+    }
+    this.outstanding.delete(key);
+    if (out.timer) clearTimeout(out.timer);
+    if (out.resolve) {
+      out.resolve({ source: km.source, response: msg.val[0], blob: km.lazyLoadBlob });
+      return;
+    }
+    msg.val[1] = out.context;
+    this.deliver(target, km);
+  }
+
+  /** Remember a Request that expects a Response, and return it as a Timeout when its time is up. */
+  private track(
+    km: KernelMessage,
+    context: Uint8Array | undefined,
+    waiter?: { resolve: (r: Reply) => void; reject: (e: SendErrorException) => void },
+  ): void {
+    const msg = km.message;
+    if (msg.tag !== 'request' || msg.val.expectsResponse === undefined) return;
+    if (km.source.node !== this.our) return;
+    const requester = processIdToString(km.source.process);
+    // Only the party named in rsvp (normally the sender) gets the Response.
+    if (km.rsvp && processIdToString(km.rsvp.process) !== requester) return;
+    const key = `${requester}/${km.id}`;
+    const out: Outstanding = {
+      requester,
+      target: km.target,
+      request: msg.val,
+      blob: km.lazyLoadBlob,
+      context,
+      resolve: waiter?.resolve,
+      reject: waiter?.reject,
+    };
+    const ms = Number(msg.val.expectsResponse) * 1000;
+    out.timer = setTimeout(() => {
+      if (this.outstanding.get(key) !== out) return;
+      this.outstanding.delete(key);
+      const error: SendError = { kind: 'timeout', target: km.target, message: msg, lazyLoadBlob: km.lazyLoadBlob };
+      if (out.reject) out.reject(new SendErrorException(error, 'timeout', `no response from ${addressToString(km.target)} within ${ms / 1000} s`));
+      else this.table.get(requester)?.running?.deliverSendError(km.id, error, out.context);
+    }, ms);
+    out.timer.unref?.();
+    this.outstanding.set(key, out);
+  }
+
+  private deliver(target: ProcessEntry, km: KernelMessage): void {
+    if (target.native) {
+      try {
+        const r = target.native.handle(km);
+        if (r && typeof (r as Promise<void>).catch === 'function')
+          (r as Promise<void>).catch((e) => this.log.error(`${target.key} failed on a message: ${errorMessage(e)}`));
+      } catch (e) {
+        this.log.error(`${target.key} failed on a message: ${errorMessage(e)}`);
+      }
+      return;
+    }
+    const caps = km.message.tag === 'request' ? km.message.val.capabilities : km.message.val[0].capabilities;
+    for (const c of caps) target.received.add(capabilityKey(c));
+    if (!target.started || !target.running) {
+      target.buffered.push(km);
+      return;
+    }
+    target.running.deliver(km);
+  }
+
+  // ---- process lifecycle -------------------------------------------------------------------
+
+  private async startProcess(e: ProcessEntry): Promise<void> {
+    if (!e.wasm) throw new Error(`no wasm for ${e.key}`);
+    e.started = true;
+    e.killing = false;
+    e.backoff.started();
+    const running = await this.runner.start({ id: e.id, node: this.our, wasm: e.wasm, events: this.eventsFor(e) });
+    if (this.table.get(e.key) !== e) {
+      await running.kill();
+      return;
+    }
+    e.running = running;
+    const queued = e.buffered;
+    e.buffered = [];
+    for (const km of queued) running.deliver(km);
+  }
+
+  private eventsFor(e: ProcessEntry): ProcessEvents {
+    let exited = false;
+    return {
+      onSend: (km, context) => this.route(km, context),
+      onCall: (op, args) => this.processCall(e, op, args),
+      onPrint: (v, text) => this.print(v, `${e.id.packageName}:${e.id.publisherNode}: ${text}`),
+      onExit: (reason) => {
+        if (exited) return;
+        exited = true;
+        this.onProcessExit(e, reason);
+      },
+    };
+  }
+
+  private onProcessExit(e: ProcessEntry, reason: ExitReason): void {
+    e.running = undefined;
+    if (this.shuttingDown || e.killing || this.table.get(e.key) !== e) return;
+    const address = addressToString(this.addr(e.id));
+    if (reason.kind === 'error' || reason.kind === 'memory')
+      this.print(0, `process ${address} ended with error:\n${reason.message}`);
+    else this.log.debug(`process ${address} returned`);
+
+    const onExit = e.onExit;
+    if (onExit.tag === 'restart') {
+      const delay = e.backoff.nextDelayMs();
+      e.started = false;
+      this.log.info(`restarting ${e.key} ${delay === 0 ? 'now' : `in ${delay} ms`}`);
+      e.restartTimer = setTimeout(() => {
+        e.restartTimer = undefined;
+        if (this.table.get(e.key) !== e || e.killing) return;
+        this.startProcess(e).catch((err) => this.print(0, `could not restart ${e.key}: ${errorMessage(err)}`));
+      }, delay);
+      e.restartTimer.unref?.();
+      return;
+    }
+    if (onExit.tag === 'requests') {
+      for (const [target, request, blob] of onExit.val) {
+        this.route(
+          { id: this.newId(), source: this.addr(e.id), target, message: { tag: 'request', val: { ...request, expectsResponse: undefined } }, lazyLoadBlob: blob },
+          undefined,
+        );
+      }
+    }
+    this.removeProcess(e, true);
+  }
+
+  private removeProcess(e: ProcessEntry, revoke: boolean): void {
+    if (e.restartTimer) clearTimeout(e.restartTimer);
+    this.table.delete(e.key);
+    if (revoke) {
+      const issuer = addressToString(this.addr(e.id));
+      for (const other of this.table.values()) if (other.caps.revokeIssuer(issuer) > 0) this.persistIfNeeded(other);
+    }
+    this.store?.remove(e.key);
+  }
+
+  async killProcess(key: string, revoke = true): Promise<boolean> {
+    const e = this.table.get(key);
+    if (!e || e.native || key === 'kernel:distro:sys') return false;
+    e.killing = true;
+    this.removeProcess(e, revoke);
+    const running = e.running;
+    e.running = undefined;
+    if (running) await running.kill();
+    return true;
+  }
+
+  // ---- calls from a process ----------------------------------------------------------------
+
+  private async processCall(e: ProcessEntry, op: KernelCallOp, args: unknown[]): Promise<unknown> {
+    switch (op) {
+      case 'get-state':
+        return this.stateStore.get(e.key);
+      case 'set-state':
+        this.stateStore.set(e.key, args[0] as Uint8Array);
+        return undefined;
+      case 'clear-state':
+        this.stateStore.delete(e.key);
+        return undefined;
+      case 'our-capabilities':
+        return e.caps.list();
+      case 'save-capabilities': {
+        const self = addressToString(this.addr(e.id));
+        for (const c of args[0] as Capability[]) {
+          if (addressToString(c.issuer) === self || e.received.has(capabilityKey(c))) e.caps.add(c);
+          else this.log.debug(`${e.key} tried to save a capability it was never given: ${capabilityKey(c)}`);
+        }
+        this.persistIfNeeded(e);
+        return undefined;
+      }
+      case 'drop-capabilities':
+        for (const c of args[0] as Capability[]) e.caps.delete(c);
+        this.persistIfNeeded(e);
+        return undefined;
+      case 'get-on-exit':
+        return e.onExit;
+      case 'set-on-exit':
+        e.onExit = args[0] as OnExit;
+        this.persistIfNeeded(e);
+        if (e.onExit.tag === 'none') this.store?.remove(e.key);
+        return undefined;
+      case 'spawn':
+        return this.spawn(e, args);
+      default:
+        throw new Error(`unknown kernel call ${op as string}`);
+    }
+  }
+
+  private async spawn(parent: ProcessEntry, args: unknown[]): Promise<ProcessId> {
+    const [name, wasmPath, onExit, requestCaps, grantCaps, isPublic] = args as [
+      string | undefined,
+      string,
+      OnExit,
+      Capability[],
+      Array<[ProcessId, string]>,
+      boolean,
+    ];
+    const spawnError = (payload: 'name-taken' | 'no-file-at-path') => Object.assign(new Error(payload), { payload });
+    const handle = wasmPath.startsWith('/') ? wasmPath : `/${wasmPath}`;
+    // A process may only spawn code from its own package's drives.
+    const ownPrefix = `/${parent.id.packageName}:${parent.id.publisherNode}/`;
+    if (!handle.startsWith(ownPrefix)) throw spawnError('no-file-at-path');
+    const wasm = await this.readWasm(handle);
+    if (!wasm) throw spawnError('no-file-at-path');
+    const id: ProcessId = {
+      processName: name ?? randomU64().toString(),
+      packageName: parent.id.packageName,
+      publisherNode: parent.id.publisherNode,
+    };
+    const key = processIdToString(id);
+    if (!isSafeProcessId(id) || this.table.has(key)) throw spawnError('name-taken');
+    const parentAddr = addressToString(this.addr(parent.id));
+    const caps = requestCaps.filter((c) => parent.caps.has(c) || addressToString(c.issuer) === parentAddr);
+    const child = this.newEntry(id, { isPublic, onExit, wasmHandle: handle, witVersion: 1, caps });
+    child.wasm = wasm;
+    child.caps.add(messagingCap(this.addr(id)));
+    child.caps.add(messagingCap(this.addr(parent.id)));
+    parent.caps.add(messagingCap(this.addr(id)));
+    this.table.set(key, child);
+    for (const [pid, params] of grantCaps) this.grant(pid, [{ issuer: this.addr(id), params }]);
+    this.persistIfNeeded(child);
+    this.persistIfNeeded(parent);
+    try {
+      await this.startProcess(child);
+    } catch (err) {
+      this.removeProcess(child, true);
+      this.log.warning(`spawned ${key} failed to start: ${errorMessage(err)}`);
+      throw spawnError('no-file-at-path');
+    }
+    return id;
+  }
+
+  // ---- the Kernel API (interop §10.4) ------------------------------------------------------
+
+  private async kernelCommand(km: KernelMessage): Promise<void> {
+    if (km.message.tag !== 'request') return;
+    const expects = km.message.val.expectsResponse !== undefined;
+    const reply = (value: unknown) => {
+      if (expects) this.respond(KERNEL, km, jsonBytes(value));
+    };
+    let cmd: unknown;
+    try {
+      cmd = JSON.parse(fromUtf8(km.message.val.body));
+    } catch {
+      this.print(0, `kernel: ignoring a command from ${addressToString(km.source)} that is not JSON`);
+      return;
+    }
+    const senderKey = processIdToString(km.source.process);
+    const sender = this.table.get(senderKey);
+    const c = cmd as Record<string, unknown>;
+
+    if (c.InitializeProcess) {
+      const ip = c.InitializeProcess as {
+        id: string;
+        wasm_bytes_handle: string;
+        wit_version?: number | null;
+        on_exit: OnExitJson;
+        initial_capabilities: CapabilityJson[];
+        public: boolean;
+      };
+      try {
+        const id = parseProcessId(ip.id);
+        const key = processIdToString(id);
+        if (!km.lazyLoadBlob) throw new Error('InitializeProcess needs the wasm as its blob');
+        if (!isSafeProcessId(id)) throw new Error(`${key} is not a Hypermap-safe process ID`);
+        const existing = this.table.get(key);
+        if (existing?.running || existing?.native) throw new Error(`${key} is already running`);
+        const fromKernel = senderKey === 'kernel:distro:sys';
+        const initial = (ip.initial_capabilities ?? []).map(capabilityFromJson);
+        const caps = initial.filter((cap) => fromKernel || sender?.caps.has(cap));
+        if (caps.length < initial.length)
+          this.print(2, `kernel: dropped ${initial.length - caps.length} initial capabilities ${senderKey} does not hold`);
+        const entry = this.newEntry(id, {
+          isPublic: !!ip.public,
+          onExit: onExitFromJson(ip.on_exit),
+          wasmHandle: ip.wasm_bytes_handle,
+          witVersion: ip.wit_version ?? undefined,
+          caps,
+        });
+        entry.wasm = km.lazyLoadBlob.bytes;
+        entry.caps.add(messagingCap(this.addr(id)));
+        if (existing) for (const old of existing.caps.list()) entry.caps.add(old);
+        this.table.set(key, entry);
+        if (sender && !fromKernel) {
+          sender.caps.add(messagingCap(this.addr(id)));
+          this.persistIfNeeded(sender);
+        }
+        this.persistIfNeeded(entry);
+        reply('InitializedProcess');
+      } catch (e) {
+        this.print(0, `kernel: InitializeProcess failed: ${errorMessage(e)}`);
+        reply('InitializeProcessError');
+      }
+      return;
+    }
+    if (c.RunProcess !== undefined) {
+      const key = String(c.RunProcess);
+      const e = this.table.get(key);
+      if (!e || e.native || !e.wasm) {
+        reply('RunProcessError');
+        return;
+      }
+      if (e.running) {
+        reply('StartedProcess');
+        return;
+      }
+      try {
+        await this.startProcess(e);
+        reply('StartedProcess');
+      } catch (err) {
+        this.print(0, `kernel: could not start ${key}: ${errorMessage(err)}`);
+        reply('RunProcessError');
+      }
+      return;
+    }
+    if (c.KillProcess !== undefined) {
+      const key = String(c.KillProcess);
+      const revoke = km.message.val.metadata !== 'no-revoke';
+      if (await this.killProcess(key, revoke)) reply({ KilledProcess: key });
+      return;
+    }
+    if (c.GrantCapabilities) {
+      const g = c.GrantCapabilities as { target: string; capabilities: CapabilityJson[] };
+      this.grant(parseProcessId(g.target), g.capabilities.map(capabilityFromJson));
+      return;
+    }
+    if (c.DropCapabilities) {
+      const d = c.DropCapabilities as { target: string; capabilities: CapabilityJson[] };
+      const e = this.table.get(d.target);
+      if (e) {
+        for (const cap of d.capabilities.map(capabilityFromJson)) e.caps.delete(cap);
+        this.persistIfNeeded(e);
+      }
+      return;
+    }
+    if (c.SetOnExit) {
+      const s = c.SetOnExit as { target: string; on_exit: OnExitJson };
+      const e = this.table.get(s.target);
+      if (e) {
+        e.onExit = onExitFromJson(s.on_exit);
+        this.persistIfNeeded(e);
+      }
+      return;
+    }
+    if (c.Debug !== undefined) {
+      const d = c.Debug as unknown;
+      if (d === 'ProcessMap') {
+        const map: Record<string, unknown> = {};
+        for (const e of this.table.values()) map[e.key] = this.describe(e);
+        reply({ Debug: { ProcessMap: map } });
+      } else if (d && typeof d === 'object' && 'Process' in d) {
+        const e = this.table.get(String((d as { Process: string }).Process));
+        reply({ Debug: { Process: e ? this.describe(e) : null } });
+      } else if (d && typeof d === 'object' && 'HasCap' in d) {
+        const h = (d as { HasCap: { on: string; cap: CapabilityJson } }).HasCap;
+        const e = this.table.get(h.on);
+        reply({ Debug: { HasCap: e ? e.caps.has(capabilityFromJson(h.cap)) : null } });
+      }
+      return;
+    }
+    if (cmd === 'Booted' || cmd === 'Shutdown') return; // runtime-only commands
+    this.print(0, `kernel: unknown command from ${addressToString(km.source)}: ${fromUtf8(km.message.val.body).slice(0, 200)}`);
+  }
+
+  describe(e: ProcessEntry): StoredProcess {
+    return {
+      wasm_bytes_handle: e.wasmHandle,
+      wit_version: e.witVersion ?? null,
+      on_exit: onExitToJson(e.onExit),
+      capabilities: e.caps.list().map(capabilityToJson),
+      public: e.isPublic,
+    };
+  }
+
+  // ---- persistence -------------------------------------------------------------------------
+
+  private persistIfNeeded(e: ProcessEntry): void {
+    if (!this.store || e.native || !e.wasmHandle || e.onExit.tag === 'none') return;
+    this.store.put(e.key, this.describe(e));
+  }
+
+  /** Bring back every persisted process (a `--persist` reboot), then start them. */
+  async restore(): Promise<void> {
+    if (!this.store) return;
+    const saved = this.store.load();
+    const toStart: ProcessEntry[] = [];
+    for (const [key, p] of Object.entries(saved)) {
+      let id: ProcessId;
+      try {
+        id = parseProcessId(key);
+      } catch {
+        continue;
+      }
+      if (!isSafeProcessId(id) || this.table.has(key) || !p.wasm_bytes_handle) continue;
+      const wasm = await this.readWasm(p.wasm_bytes_handle);
+      if (!wasm) {
+        this.log.warning(`not restoring ${key}: ${p.wasm_bytes_handle} is gone`);
+        this.store.remove(key);
+        continue;
+      }
+      const entry = this.newEntry(id, {
+        isPublic: p.public,
+        onExit: onExitFromJson(p.on_exit),
+        wasmHandle: p.wasm_bytes_handle,
+        witVersion: p.wit_version ?? undefined,
+        caps: p.capabilities.map(capabilityFromJson),
+      });
+      entry.wasm = wasm;
+      this.table.set(key, entry);
+      toStart.push(entry);
+    }
+    await Promise.all(
+      toStart.map((e) => this.startProcess(e).catch((err) => this.print(0, `could not restart ${e.key}: ${errorMessage(err)}`))),
+    );
+  }
+
+  async shutdown(): Promise<void> {
+    this.shuttingDown = true;
+    for (const out of this.outstanding.values()) if (out.timer) clearTimeout(out.timer);
+    this.outstanding.clear();
+    const stops: Promise<unknown>[] = [];
+    for (const e of this.table.values()) {
+      if (e.restartTimer) clearTimeout(e.restartTimer);
+      if (e.running) stops.push(e.running.kill().catch(() => {}));
+      if (e.native?.stop) stops.push(Promise.resolve(e.native.stop()).catch(() => {}));
+    }
+    await Promise.all(stops);
+    this.store?.flush();
+  }
+}
+
+export { MESSAGING_PARAMS, NETWORK_PARAMS };
