@@ -313,12 +313,14 @@ describe('kernel', () => {
     });
   });
 
-  it('refuses messages over 10 MB', async () => {
+  it('refuses messages over 10 MB for the network, and carries them locally', async () => {
     const a = await install('a', { public: true });
     await assert.rejects(
-      kernel.request(APP, `our@${a}`, 'big', { blob: { bytes: new Uint8Array(10 * 1024 * 1024 + 1) } }),
-      (e: SendErrorException) => e.code === 'too-large',
+      kernel.request(APP, 'other.dev@a:pkg:pub.os', 'big', { blob: { bytes: new Uint8Array(10 * 1024 * 1024 + 1) } }),
+      (e: SendErrorException) => e.code === 'too-large' && /network limit/.test(e.message),
     );
+    kernel.tell(APP, `our@${a}`, 'big', { blob: { bytes: new Uint8Array(12 * 1024 * 1024) } });
+    assert.equal(runner.get(a).inbox[0].lazyLoadBlob?.bytes.length, 12 * 1024 * 1024);
   });
 
   it('persists the process map and restores it on a new kernel', async () => {

@@ -332,9 +332,11 @@ export class Kernel implements KernelApi {
     };
 
     if (km.source.node === this.our) {
+      // The 10 MB limit is the network's (one WebSocket frame); local messages carry whole
+      // components (12 MB from componentize-js) to the kernel and the VFS, as on Hyperdrive.
       const size = bodyOf(msg).length + (km.lazyLoadBlob?.bytes.length ?? 0);
-      if (size > MAX_MESSAGE_BYTES) {
-        fail('timeout', 'too-large', `message of ${size} bytes is over the ${MAX_MESSAGE_BYTES}-byte limit`);
+      if (size > MAX_MESSAGE_BYTES && km.target.node !== this.our) {
+        fail('timeout', 'too-large', `message of ${size} bytes is over the ${MAX_MESSAGE_BYTES}-byte network limit`);
         return;
       }
       if (!sourceEntry && !PRIVILEGED.has(sourceKey)) {
@@ -443,7 +445,8 @@ export class Kernel implements KernelApi {
       resolve: waiter?.resolve,
       reject: waiter?.reject,
     };
-    const ms = Number(msg.val.expectsResponse) * 1000;
+    // setTimeout cannot wait past 2^31-1 ms (about 24 days); longer waits are as good as forever.
+    const ms = Math.min(Number(msg.val.expectsResponse) * 1000, 2 ** 31 - 1);
     out.timer = setTimeout(() => {
       if (this.outstanding.get(key) !== out) return;
       this.outstanding.delete(key);
@@ -790,8 +793,10 @@ export class Kernel implements KernelApi {
   // ---- persistence -------------------------------------------------------------------------
 
   private persistIfNeeded(e: ProcessEntry): void {
-    if (!this.store || e.native || !e.wasmHandle || e.onExit.tag === 'none') return;
-    this.store.put(e.key, this.describe(e));
+    if (!this.store || e.onExit.tag === 'none') return;
+    // Runtime modules keep what packages granted them (e.g. http-server's cap to message an app).
+    if (e.native) this.store.put(e.key, { ...this.describe(e), wasm_bytes_handle: '' });
+    else if (e.wasmHandle) this.store.put(e.key, this.describe(e));
   }
 
   /** Bring back every persisted process (a `--persist` reboot), then start them. */
@@ -806,7 +811,12 @@ export class Kernel implements KernelApi {
       } catch {
         continue;
       }
-      if (!isSafeProcessId(id) || this.table.has(key) || !p.wasm_bytes_handle) continue;
+      const existing = this.table.get(key);
+      if (existing?.native) {
+        for (const c of p.capabilities.map(capabilityFromJson)) existing.caps.add(c);
+        continue;
+      }
+      if (!isSafeProcessId(id) || existing || !p.wasm_bytes_handle) continue;
       const wasm = await this.readWasm(p.wasm_bytes_handle);
       if (!wasm) {
         this.log.warning(`not restoring ${key}: ${p.wasm_bytes_handle} is gone`);

@@ -1,0 +1,107 @@
+import { Flags } from '@oclif/core';
+import { KitCommand } from '../cli/base.js';
+import { KitError } from '../cli/errors.js';
+import { releaseFlag, rpcFlag, runtimePathFlag, runtimeVersionFlag, verbosityFlag } from '../cli/flags.js';
+import { shutdownTrigger } from '../cli/lifecycle.js';
+import { EMBEDDED_RUNTIME_NOTE, SUMMARY } from '../cli/messages.js';
+import { createLogger } from '../runtime/log.js';
+import { isSafeName, safeNameRule } from '../runtime/types.js';
+
+export default class BootFakeNode extends KitCommand {
+  static override summary = SUMMARY['boot-fake-node'];
+  static override description =
+    'Boots a fake node in this process with the embedded TypeScript runtime, serves its HTTP (and the kit RPC) on --port, and runs until Ctrl-C (SIGINT) or SIGTERM. Its home is deleted on exit unless --persist. Use --detached when stdin is not yours (background jobs, CI).';
+  static override aliases = ['f'];
+  static override examples = [
+    '<%= config.bin %> <%= command.id %>',
+    '<%= config.bin %> <%= command.id %> -f fake2.dev -p 8081 -o /tmp/hyperware-fake-node-2',
+    '<%= config.bin %> <%= command.id %> --persist --home ./my-fake-node',
+  ];
+  static override flags = {
+    'runtime-path': runtimePathFlag,
+    version: runtimeVersionFlag,
+    port: Flags.integer({
+      char: 'p',
+      description: 'The port to run the fake node on (0 picks a free one)',
+      default: 8080,
+      min: 0,
+      max: 65535,
+      helpValue: '<NODE_PORT>',
+    }),
+    home: Flags.string({
+      char: 'o',
+      description: 'Path to home directory for fake node',
+      default: '/tmp/hyperware-fake-node',
+      helpValue: '<HOME>',
+    }),
+    'fake-node-name': Flags.string({
+      char: 'f',
+      description: 'Name for fake node (".os" is appended to a name without a dot)',
+      default: 'fake.dev',
+      helpValue: '<NODE_NAME>',
+    }),
+    'fakechain-port': Flags.integer({
+      char: 'c',
+      description: 'The port to run the fakechain on (or to connect to)',
+      default: 8545,
+      min: 1,
+      max: 65535,
+      helpValue: '<FAKECHAIN_PORT>',
+    }),
+    rpc: rpcFlag,
+    persist: Flags.boolean({ description: 'If set, do not delete node home after exit' }),
+    password: Flags.string({ description: 'Password to login', default: 'secret', helpValue: '<PASSWORD>' }),
+    release: releaseFlag,
+    verbosity: verbosityFlag,
+    detached: Flags.boolean({ description: 'Do not read commands from stdin (run in the background)' }),
+  };
+
+  async run(): Promise<void> {
+    const { flags } = await this.parse(BootFakeNode);
+    if (flags['runtime-path'] !== undefined || flags.release || flags.version !== 'latest') this.warn(EMBEDDED_RUNTIME_NOTE);
+    const name = flags['fake-node-name'].includes('.') ? flags['fake-node-name'] : `${flags['fake-node-name']}.os`;
+    if (!isSafeName(name, true)) {
+      throw new KitError(`fake node name "${name}" is not Hypermap-safe: use only ${safeNameRule(true)}`);
+    }
+
+    // Loaded here, not at the top: every other command (and `kit --help`) starts without the runtime.
+    const { bootNode, PortInUseError } = await import('../runtime/node.js');
+    const shutdown = shutdownTrigger();
+    let node: Awaited<ReturnType<typeof bootNode>>;
+    try {
+      node = await bootNode({
+        home: flags.home,
+        port: flags.port,
+        name,
+        password: flags.password,
+        persist: flags.persist,
+        fakechainPort: flags['fakechain-port'],
+        rpc: flags.rpc,
+        verbosity: flags.verbosity,
+        terminal: flags.detached ? null : { input: process.stdin, output: process.stdout },
+        log: createLogger({ target: name }),
+        onExitRequested: () => shutdown.request(),
+      });
+    } catch (e) {
+      shutdown.dispose();
+      if (e instanceof PortInUseError || (e as Error)?.name === 'PortInUseError') {
+        throw new KitError((e as Error).message || `port ${flags.port} is already in use`, {
+          hint: `stop what listens on port ${flags.port}, or pick another with --port (0 picks a free one)`,
+        });
+      }
+      throw e;
+    }
+
+    this.log(`fake node ${node.name} is running`);
+    this.log(`  url:  ${node.url}`);
+    this.log(`  home: ${node.home}${flags.persist ? '' : ' (deleted on exit; keep it with --persist)'}`);
+    this.log('Ctrl-C to stop');
+    const reason = await shutdown.reason;
+    this.log(`stopping ${node.name} (${reason})...`);
+    await node.stop();
+    shutdown.dispose();
+    this.log('stopped');
+    // stdin (the node's terminal) would keep the process alive; the node is down, so leave now.
+    this.exit(0);
+  }
+}

@@ -1,0 +1,322 @@
+// `kit start-package` and `kit remove-package`: check a built package the way kit does, then ask
+// the node's App Store (`main:app-store:sys`) over the RPC to take the zip (NewPackage), install
+// and start it (Install), or uninstall it (interop §2.4-2.6).
+
+import { createHash } from 'node:crypto';
+import { readFile, stat } from 'node:fs/promises';
+import { basename, join, resolve } from 'node:path';
+import { describeFsError, KitError } from '../cli/errors.js';
+import { makeMessage, type RpcResponse, sendMessage } from '../node-client/rpc.js';
+import type { Logger } from '../runtime/log.js';
+import { isSafeName, safeNameRule } from '../runtime/types.js';
+import { type Metadata, packageIdString, readAndUpdateMetadata, zipFilename } from './metadata.js';
+
+export const APP_STORE_PROCESS = 'main:app-store:sys';
+const MANIFEST_FILE = 'manifest.json';
+const MANIFEST_HELP = 'see https://book.hyperware.ai/my_first_app/chapter_1.html#pkgmanifestjson';
+
+export class PackageCheckError extends KitError {
+  override name = 'PackageCheckError';
+}
+
+/** The node answered, but not with Success. */
+export class AppStoreError extends KitError {
+  override name = 'AppStoreError';
+}
+
+/** Where progress lines go; a Logger fits, and so does `{ info: console.log }`. */
+export type Progress = Pick<Logger, 'info'>;
+
+export interface StartPackageOptions {
+  /** Package directory (has metadata.json, pkg/, target/<zip>). */
+  packageDir: string;
+  /** Node URL, e.g. http://localhost:8080 */
+  url: string;
+  log?: Progress;
+}
+
+export interface StartPackageResult {
+  /** `package:publisher` */
+  packageId: string;
+  /** sha256 hex of the zip, as sent with Install. */
+  versionHash: string;
+  zipPath: string;
+}
+
+/** One entry of pkg/manifest.json (process_lib's PackageManifestEntry). */
+export interface ManifestEntry {
+  process_name: string;
+  process_wasm_path: string;
+  on_exit: unknown;
+  request_networking: boolean;
+  request_capabilities: unknown[];
+  grant_capabilities: unknown[];
+  public: boolean;
+}
+
+export async function startPackage(opts: StartPackageOptions): Promise<StartPackageResult> {
+  const packageDir = resolve(opts.packageDir);
+  const pkgDir = join(packageDir, 'pkg');
+  if (!(await isDir(pkgDir))) {
+    throw new PackageCheckError(
+      `Required \`pkg/\` dir not found within given input dir "${packageDir}" (or cwd, if none given). Please re-run targeting a package.`,
+      { hint: 'run `kit build` first (it creates pkg/), or pass the package directory as DIR' },
+    );
+  }
+  const metadata = await readAndUpdateMetadata(packageDir);
+  checkPackageId(metadata);
+  const zipPath = zipFilename(packageDir, metadata);
+  if (!(await isFile(zipPath))) {
+    throw new PackageCheckError('Missing pkg zip.', {
+      details: `expected ${zipPath}`,
+      hint: 'Try `kit build`ing package first.',
+    });
+  }
+  await checkManifest(pkgDir);
+
+  const packageId = packageIdString(metadata);
+  opts.log?.info(packageId);
+  const zip = new Uint8Array(await readFile(zipPath));
+  const versionHash = createHash('sha256').update(zip).digest('hex');
+
+  const newPackage = await askAppStore(opts.url, newPackageBody(metadata), zip);
+  if (field(newPackage, 'NewPackageResponse') !== 'Success') {
+    throw new AppStoreError(`Failed to add package. Got response from node: ${JSON.stringify(newPackage)}`, {
+      hint: appStoreHint(field(newPackage, 'NewPackageResponse')),
+    });
+  }
+  const install = await askAppStore(opts.url, installBody(metadata, versionHash));
+  if (field(install, 'InstallResponse') !== 'Success') {
+    throw new AppStoreError(`Failed to start package. Got response from node: ${JSON.stringify(install)}`, {
+      hint: 'the node terminal (or its log) says which process failed to start',
+    });
+  }
+  opts.log?.info(`Successfully installed package ${packageId} on node at ${opts.url}`);
+  return { packageId, versionHash, zipPath };
+}
+
+export interface RemovePackageOptions {
+  /** Package directory whose metadata.json names the package; used unless both names are given. */
+  packageDir: string;
+  packageName?: string;
+  publisher?: string;
+  url: string;
+  log?: Progress;
+}
+
+export async function removePackage(opts: RemovePackageOptions): Promise<{ packageId: string }> {
+  let packageName: string;
+  let publisher: string;
+  if (opts.packageName !== undefined && opts.publisher !== undefined) {
+    packageName = opts.packageName;
+    publisher = opts.publisher;
+  } else if (opts.packageName !== undefined || opts.publisher !== undefined) {
+    // kit would silently fall back to metadata.json here; naming the problem is kinder.
+    throw new KitError('give both --package and --publisher, or neither (then DIR/metadata.json names the package)');
+  } else {
+    const metadata = await readAndUpdateMetadata(resolve(opts.packageDir));
+    packageName = metadata.properties.package_name;
+    publisher = metadata.properties.publisher;
+  }
+  const packageId = `${packageName}:${publisher}`;
+  const answer = await askAppStore(opts.url, { Uninstall: { package_name: packageName, publisher_node: publisher } });
+  if (field(answer, 'UninstallResponse') !== 'Success') {
+    throw new AppStoreError(`Failed to remove package. Got response from node: ${JSON.stringify(answer)}`, {
+      hint: `is ${packageId} installed on that node? (\`kit view-api --port <port>\` lists installed APIs)`,
+    });
+  }
+  opts.log?.info(`Successfully removed package ${packageId} on node at ${opts.url}`);
+  return { packageId };
+}
+
+export function newPackageBody(metadata: Metadata): unknown {
+  return {
+    NewPackage: {
+      package_id: { package_name: metadata.properties.package_name, publisher_node: metadata.properties.publisher },
+      mirror: true,
+    },
+  };
+}
+
+/** Install's metadata as kit sends it: every field present, `code_hashes` as [version, hash] pairs. */
+export function installBody(metadata: Metadata, versionHash: string): unknown {
+  const p = metadata.properties;
+  return {
+    Install: {
+      package_id: { package_name: p.package_name, publisher_node: p.publisher },
+      version_hash: versionHash,
+      metadata: {
+        name: metadata.name ?? null,
+        description: metadata.description ?? null,
+        image: metadata.image ?? null,
+        external_url: metadata.external_url ?? null,
+        animation_url: metadata.animation_url ?? null,
+        properties: {
+          package_name: p.package_name,
+          publisher: p.publisher,
+          current_version: p.current_version,
+          mirrors: p.mirrors,
+          code_hashes: Object.entries(p.code_hashes),
+          license: p.license ?? null,
+          screenshots: p.screenshots ?? null,
+          wit_version: p.wit_version ?? null,
+          dependencies: p.dependencies ?? null,
+          api_includes: p.api_includes ?? null,
+        },
+      },
+    },
+  };
+}
+
+/**
+ * Check pkg/manifest.json as kit does before installing: it parses, every wasm path is
+ * `/<...>.wasm`, process names and wasm file names are Hypermap-safe, and every wasm exists.
+ */
+export async function checkManifest(pkgDir: string): Promise<ManifestEntry[]> {
+  const manifestPath = join(pkgDir, MANIFEST_FILE);
+  let text: string;
+  try {
+    text = await readFile(manifestPath, 'utf8');
+  } catch (e) {
+    throw new PackageCheckError(`Missing required ${MANIFEST_FILE} file (${manifestPath}: ${describeFsError(e)}).`, {
+      cause: e,
+      hint: MANIFEST_HELP,
+    });
+  }
+  const entries = parseManifest(text);
+
+  for (const entry of entries) {
+    const where = `${MANIFEST_FILE} entry "${entry.process_name}"`;
+    if (!isSafeName(entry.process_name)) {
+      throw new PackageCheckError(`${where}: process_name is not Hypermap-safe: use only ${safeNameRule()}`, {
+        hint: underscoreHint(entry.process_name),
+      });
+    }
+    const path = entry.process_wasm_path;
+    if (!path.startsWith('/') || !path.endsWith('.wasm')) {
+      throw new PackageCheckError(`${where}: process_wasm_path "${path}" must start with "/" and end with ".wasm"`, {
+        hint: `write it as a path inside pkg/, e.g. "/${entry.process_name}.wasm"`,
+      });
+    }
+    const stem = basename(path).slice(0, -'.wasm'.length);
+    if (!isSafeName(stem)) {
+      throw new PackageCheckError(`${where}: wasm file name "${stem}" is not Hypermap-safe: use only ${safeNameRule()}`, {
+        hint: underscoreHint(stem),
+      });
+    }
+  }
+
+  for (const entry of entries) {
+    const rel = entry.process_wasm_path.replace(/^\//, '');
+    if (await isFile(join(pkgDir, rel))) continue;
+    // The usual cause: a build wrote `foo_bar.wasm` where the manifest says `foo-bar.wasm` (or back).
+    for (const [variant, kind] of [
+      [rel.replaceAll('-', '_'), 'underscores'],
+      [rel.replaceAll('_', '-'), 'hyphens'],
+    ] as const) {
+      if (variant !== rel && (await isFile(join(pkgDir, variant)))) {
+        throw new PackageCheckError(`Found "${variant}" (with ${kind}) in pkg/ but ${MANIFEST_FILE} expects "${rel}".`, {
+          hint: `rename pkg/${variant} to ${rel} (process and file names use '-', never '_'), or fix the build that wrote it`,
+        });
+      }
+    }
+    throw new PackageCheckError(`Missing a .wasm file declared by ${MANIFEST_FILE}: pkg/${rel}.`, {
+      hint: `Try \`kit build\`ing package first, or updating ${MANIFEST_FILE}.`,
+    });
+  }
+  return entries;
+}
+
+export function parseManifest(text: string): ManifestEntry[] {
+  const fail = (what: string) =>
+    new PackageCheckError(`Failed to parse required ${MANIFEST_FILE} file: ${what}`, { hint: MANIFEST_HELP });
+  let raw: unknown;
+  try {
+    raw = JSON.parse(text);
+  } catch (e) {
+    throw fail((e as Error).message);
+  }
+  if (!Array.isArray(raw)) throw fail('expected a list of process entries');
+  raw.forEach((entry: unknown, i) => {
+    const at = `entry ${i}`;
+    if (typeof entry !== 'object' || entry === null || Array.isArray(entry)) throw fail(`${at} is not an object`);
+    const e = entry as Record<string, unknown>;
+    for (const key of ['process_name', 'process_wasm_path'] as const) {
+      if (typeof e[key] !== 'string') throw fail(`${at}: "${key}" must be a string`);
+    }
+    for (const key of ['request_networking', 'public'] as const) {
+      if (typeof e[key] !== 'boolean') throw fail(`${at} ("${e.process_name}"): "${key}" must be true or false`);
+    }
+    for (const key of ['request_capabilities', 'grant_capabilities'] as const) {
+      if (!Array.isArray(e[key])) throw fail(`${at} ("${e.process_name}"): "${key}" must be a list`);
+    }
+    if (!isOnExit(e.on_exit)) {
+      throw fail(`${at} ("${e.process_name}"): "on_exit" must be "None", "Restart" or {"Requests": [...]}`);
+    }
+  });
+  return raw as ManifestEntry[];
+}
+
+function isOnExit(v: unknown): boolean {
+  if (v === 'None' || v === 'Restart') return true;
+  return typeof v === 'object' && v !== null && Array.isArray((v as { Requests?: unknown }).Requests);
+}
+
+function checkPackageId(metadata: Metadata): void {
+  const { package_name, publisher } = metadata.properties;
+  if (!isSafeName(package_name)) {
+    throw new PackageCheckError(`metadata.json: package_name "${package_name}" is not Hypermap-safe: use only ${safeNameRule()}`, {
+      hint: underscoreHint(package_name),
+    });
+  }
+  if (!isSafeName(publisher, true)) {
+    throw new PackageCheckError(`metadata.json: publisher "${publisher}" is not Hypermap-safe: use only ${safeNameRule(true)}`);
+  }
+}
+
+function underscoreHint(name: string): string | undefined {
+  return name.includes('_') ? `try "${name.replaceAll('_', '-')}"` : undefined;
+}
+
+function appStoreHint(answer: unknown): string | undefined {
+  switch (answer) {
+    case 'NoBlob':
+      return 'the node got no zip with the request; is the zip empty?';
+    case 'InstallFailed':
+      return 'the node could not read the zip: rebuild with `kit build`';
+    case 'AlreadyExists':
+      return 'remove the installed version first with `kit remove-package`';
+    default:
+      return undefined;
+  }
+}
+
+/** Send one App Store request and read its Response body as JSON. */
+async function askAppStore(url: string, body: unknown, blob?: Uint8Array): Promise<unknown> {
+  const response = (await sendMessage(url, makeMessage({ process: APP_STORE_PROCESS, body: JSON.stringify(body), blob }))) as RpcResponse;
+  try {
+    return JSON.parse(response.body);
+  } catch {
+    throw new AppStoreError(`the node's App Store answered with something that is not JSON: ${response.body.slice(0, 500)}`);
+  }
+}
+
+function field(answer: unknown, key: string): unknown {
+  return typeof answer === 'object' && answer !== null ? (answer as Record<string, unknown>)[key] : undefined;
+}
+
+async function isDir(path: string): Promise<boolean> {
+  try {
+    return (await stat(path)).isDirectory();
+  } catch {
+    return false;
+  }
+}
+
+async function isFile(path: string): Promise<boolean> {
+  try {
+    return (await stat(path)).isFile();
+  } catch {
+    return false;
+  }
+}

@@ -1,0 +1,541 @@
+// http-server:distro:sys — the node's HTTP server (book "HTTP Server", interop §1 and §10.6):
+// the kit RPC endpoint `POST /rpc:distro:sys/message`, `/our`, `/our.js`, `/amionline`, and the
+// paths processes bind with Bind / SecureBind, whose requests go to the binder as
+// `{"Http": IncomingHttpRequest}` with the body in the blob.
+//
+// One deliberate difference from Hyperdrive: when the kernel refuses the message at once
+// (target missing, no capability, offline, too large) we answer immediately with a status that
+// names why (404, 403, 503, 413) instead of hanging until the HTTP timeout's 408, because the
+// real node's http-server never hears about SendErrors.
+
+import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { type KernelApi, type NativeProcess, type Reply, SendErrorException } from '../../kernel/api.js';
+import {
+  addressToString,
+  fromUtf8,
+  isSafeProcessId,
+  jsonBytes,
+  type KernelMessage,
+  type LazyLoadBlob,
+  MAX_MESSAGE_BYTES,
+  type ProcessId,
+  processIdToString,
+  systemProcess,
+} from '../../types.js';
+import { type Binding, formatPathWithProcess, normalizePath, RouteTable, secureSubdomain } from './bindings.js';
+import { BodyTooLargeError, HttpListenError, PortInUseError, RpcFormatError } from './errors.js';
+import { encodeRpcResponse, parseRpcMessage, RPC_BODY_LIMIT } from './rpc.js';
+
+export { BodyTooLargeError, HttpListenError, PortInUseError, RpcFormatError } from './errors.js';
+export { encodeRpcResponse, parseRpcMessage, RPC_BODY_LIMIT } from './rpc.js';
+
+export const HTTP_SERVER_ID: ProcessId = systemProcess('http-server');
+const RPC_PATH = '/rpc:distro:sys/message';
+/** Hyperdrive's HTTP wait for a Response: 15 s, or 600 s in a fake-node (simulation-mode) build. */
+const HTTP_TIMEOUT_SECS = 15;
+const FAKE_NODE_HTTP_TIMEOUT_SECS = 600;
+/** setTimeout cannot wait longer than 2^31-1 ms; longer waits are clamped to this. */
+const MAX_WAIT_SECS = 2_000_000;
+const PROXY_HEADERS = ['x-forwarded-for', 'x-forwarded-proto', 'x-forwarded-host', 'x-real-ip'];
+
+export interface HttpServerOptions {
+  port: number;
+  /** Interface to listen on; default all interfaces (as Hyperdrive: 0.0.0.0). */
+  host?: string;
+  kernel: KernelApi;
+  /** Fake nodes wait 600 s for a Response by default, real ones 15 s. */
+  fakeNode: boolean;
+  /**
+   * Whether `token`, the value of the cookie named `label` (`hyperware-auth_<node>` or
+   * `hyperware-auth_<node>@<process>` for secure subdomains), is a valid login. Until the login
+   * page exists the default accepts any non-empty cookie.
+   */
+  authenticate?: (token: string, label: string) => boolean;
+}
+
+export interface HttpServerModule extends NativeProcess {
+  /** The port actually bound (useful with port 0). */
+  readonly port: number;
+  /** Number of live path bindings (not counting unbound ones). */
+  bindingCount(): number;
+  close(): Promise<void>;
+}
+
+interface WsBinding {
+  app?: ProcessId;
+  authenticated: boolean;
+  extension: boolean;
+  secureSubdomain?: string;
+}
+
+type ActionError = 'MalformedRequest' | 'NoBlob' | 'InvalidSourceProcess' | 'WsPingPongTooLong' | 'WsChannelNotFound';
+
+class HttpError extends Error {
+  constructor(
+    readonly status: number,
+    message: string,
+    readonly headers: Record<string, string> = {},
+  ) {
+    super(message);
+  }
+}
+
+export async function createHttpServer(opts: HttpServerOptions): Promise<HttpServerModule> {
+  const kernel = opts.kernel;
+  const our = kernel.our;
+  const defaultWait = opts.fakeNode ? FAKE_NODE_HTTP_TIMEOUT_SECS : HTTP_TIMEOUT_SECS;
+  const authenticate = opts.authenticate ?? ((token: string) => token.length > 0);
+  const bindings = new RouteTable<Binding>();
+  // TODO(websockets, later issue): serve upgrades on these paths, open channels, WebSocketPush.
+  const wsBindings = new RouteTable<WsBinding>();
+  const secureSubdomains = new Set<string>();
+  const waits = new Set<NodeJS.Timeout>();
+  let started = false;
+  let closed = false;
+
+  // ---- HTTP side ------------------------------------------------------------------------------
+
+  const server: Server = createServer((req, res) => {
+    serve(req, res).catch((e) => {
+      if (e instanceof HttpError) return sendText(res, e.status, e.message, e.headers);
+      kernel.log.error(`http-server: ${req.method} ${req.url} failed: ${errorText(e)}`);
+      if (!res.headersSent) sendText(res, 500, `internal error: ${errorText(e)}`);
+      else res.destroy();
+    });
+  });
+  // TODO(websockets, later issue): accept upgrades on WebSocketBind paths.
+  server.on('upgrade', (_req, socket) => {
+    const body = 'WebSockets are not supported by this node yet\n';
+    socket.end(
+      `HTTP/1.1 501 Not Implemented\r\nContent-Type: text/plain\r\nContent-Length: ${body.length}\r\nConnection: close\r\n\r\n${body}`,
+    );
+  });
+
+  async function serve(req: IncomingMessage, res: ServerResponse): Promise<void> {
+    // Split by hand: `new URL` would read a path starting with '//' as a host.
+    const raw = req.url ?? '/';
+    const q = raw.indexOf('?');
+    const url = { pathname: q < 0 ? raw : raw.slice(0, q), search: q < 0 ? '' : raw.slice(q) };
+    const path = normalizePath(url.pathname);
+    kernel.print(2, `http-server: request for ${path || '/'}`);
+    if (path === RPC_PATH) return serveRpc(req, res);
+    if (req.method === 'GET' || req.method === 'HEAD') {
+      if (path === '/our') return sendBody(res, 200, 'text/html', our);
+      if (path === '/our.js') return sendBody(res, 200, 'application/javascript', `window.our = {}; window.our.node = '${our}';`);
+      if (path === '/amionline') return sendBody(res, 200, 'text/plain', 'yes');
+    }
+    return serveBound(req, res, url, path);
+  }
+
+  async function serveRpc(req: IncomingMessage, res: ServerResponse): Promise<void> {
+    if (req.method !== 'POST') throw new HttpError(405, `${RPC_PATH} takes POST requests only`, { Allow: 'POST' });
+    checkLocal(req, RPC_PATH);
+    if (!started) throw new HttpError(503, 'the node is still booting: try again in a moment');
+    const raw = await readBody(req, RPC_BODY_LIMIT);
+    let msg: ReturnType<typeof parseRpcMessage>;
+    try {
+      msg = parseRpcMessage(raw, our);
+    } catch (e) {
+      if (e instanceof RpcFormatError) throw new HttpError(400, `bad RPC message: ${e.message}`);
+      throw e;
+    }
+    if (msg.droppedBlob) kernel.log.warning('http-server: RPC `data` is not standard base64; the blob was dropped');
+    kernel.print(2, `http-server: passing on RPC message to ${addressToString(msg.target)}`);
+    const sendOpts = { blob: msg.blob, metadata: msg.metadata };
+    if (msg.expectsResponse === undefined) {
+      kernel.tell(HTTP_SERVER_ID, msg.target, msg.body, sendOpts);
+      res.writeHead(200, { 'Content-Length': 0 });
+      res.end();
+      return;
+    }
+    const reply = await awaitReply(
+      kernel.request(HTTP_SERVER_ID, msg.target, msg.body, { ...sendOpts, timeoutSecs: Math.min(msg.expectsResponse, MAX_WAIT_SECS) }),
+      httpWaitSecs(req),
+    );
+    sendBody(res, 200, 'text/html', encodeRpcResponse(reply));
+  }
+
+  async function serveBound(req: IncomingMessage, res: ServerResponse, url: { search: string }, path: string): Promise<void> {
+    const first = path.split('/').find((s) => s.length > 0) ?? '';
+    // A path a process did not bind falls back to that process's root binding, as in Hyperdrive.
+    const route = bindings.recognize(path) ?? bindings.recognize(`/${first}`);
+    const b = route?.binding;
+    if (!route || !b?.app) throw new HttpError(404, `nothing is bound at ${path || '/'} on ${our}`);
+    const app = b.app;
+
+    const host = req.headers.host ?? 'localhost';
+    const hostname = host.startsWith('[') ? host.slice(0, host.indexOf(']') + 1) : host.split(':')[0];
+    const requestSubdomain = hostname.split('.')[0] ?? '';
+    if (b.authenticated) {
+      if (b.secureSubdomain) {
+        if (!requestSubdomain) throw new HttpError(401, 'attempted to access secure subdomain without host');
+        if (requestSubdomain !== b.secureSubdomain) {
+          const proto = headerValue(req, 'x-forwarded-proto') ?? 'http';
+          res.writeHead(307, { Location: `${proto}://${b.secureSubdomain}.${host}${path}${url.search}`, 'Content-Length': 0 });
+          res.end();
+          return;
+        }
+        const label = host.includes('localhost') ? `hyperware-auth_${our}@${processIdToString(app)}` : `hyperware-auth_${our}`;
+        requireLogin(req, label, path);
+      } else {
+        if (requestSubdomain && secureSubdomains.has(requestSubdomain) && requestSubdomain !== secureSubdomain(app))
+          throw new HttpError(403, 'secure subdomain can only serve its associated package');
+        requireLogin(req, `hyperware-auth_${our}`, path);
+      }
+    }
+    if (b.localOnly) checkLocal(req, path);
+
+    if (req.method === 'GET' && b.staticContent) {
+      const blob = b.staticContent;
+      res.writeHead(200, { 'Content-Type': blob.mime ?? 'text/plain', 'Content-Length': blob.bytes.byteLength });
+      res.end(blob.bytes);
+      return;
+    }
+    if (!started) throw new HttpError(503, 'the node is still booting: try again in a moment');
+
+    const body = await readBody(req, MAX_MESSAGE_BYTES);
+    const wait = httpWaitSecs(req);
+    const incoming = {
+      Http: {
+        source_socket_addr: socketAddress(req),
+        method: req.method ?? 'GET',
+        // Hyperdrive drops the port, the scheme and the query here; query_params carries the query.
+        url: `http://${hostname}${path}`,
+        bound_path: b.path,
+        headers: flatHeaders(req),
+        url_params: route.params,
+        query_params: Object.fromEntries(new URLSearchParams(url.search)),
+      },
+    };
+    const reply = await awaitReply(
+      kernel.request(HTTP_SERVER_ID, { node: our, process: app }, jsonBytes(incoming), {
+        timeoutSecs: wait,
+        blob: { bytes: body },
+      }),
+      wait,
+    );
+    writeProcessResponse(res, app, reply);
+  }
+
+  function writeProcessResponse(res: ServerResponse, app: ProcessId, reply: Reply): void {
+    let parsed: unknown;
+    try {
+      parsed = JSON.parse(fromUtf8(reply.response.body));
+    } catch {
+      parsed = undefined;
+    }
+    const r = parsed as { status?: unknown; headers?: unknown } | undefined;
+    const status = r?.status;
+    if (typeof status !== 'number' || !Number.isInteger(status) || status < 100 || status > 999)
+      throw new HttpError(
+        500,
+        `${processIdToString(app)} answered with a body that is not an HTTP response: expected {"status": <100-999>, "headers": {...}} with the HTTP body in the blob`,
+      );
+    const headers = r?.headers && typeof r.headers === 'object' ? (r.headers as Record<string, unknown>) : {};
+    for (const [name, value] of Object.entries(headers)) {
+      const lower = name.toLowerCase();
+      // Node computes the framing itself; a process-supplied length could corrupt the response.
+      if (typeof value !== 'string' || lower === 'content-length' || lower === 'transfer-encoding') continue;
+      try {
+        res.setHeader(name, value);
+      } catch {
+        // Hyperdrive skips headers it cannot encode; so do we.
+      }
+    }
+    const bytes = reply.blob?.bytes ?? new Uint8Array();
+    res.setHeader('Content-Length', bytes.byteLength);
+    res.writeHead(status);
+    res.end(bytes);
+  }
+
+  function requireLogin(req: IncomingMessage, label: string, path: string): void {
+    const token = cookieValue(req.headers.cookie, label);
+    if (token !== undefined && authenticate(token, label)) return;
+    // TODO(login, later issue): serve the login page here, as Hyperdrive does (with 200).
+    throw new HttpError(401, `${path} needs a login: send the ${label} cookie (the login page is not available on this node yet)`);
+  }
+
+  function checkLocal(req: IncomingMessage, path: string): void {
+    const proxy = PROXY_HEADERS.find((h) => req.headers[h] !== undefined);
+    if (proxy) throw new HttpError(403, `${path} only answers local requests, and this one came through a proxy (${proxy} header)`);
+    if (!isLoopback(req.socket.remoteAddress)) throw new HttpError(403, `${path} only answers requests from this machine (localhost)`);
+  }
+
+  /** Race the kernel's answer against the HTTP wait; turn refusals into statuses that say why. */
+  function awaitReply(pending: Promise<Reply>, waitSecs: number): Promise<Reply> {
+    return new Promise<Reply>((resolve, reject) => {
+      const timer = setTimeout(() => {
+        waits.delete(timer);
+        reject(new HttpError(408, `no response within ${waitSecs} s (set header X-Hyperware-Http-Server-Timeout to wait longer)`));
+      }, Math.min(waitSecs, MAX_WAIT_SECS) * 1000);
+      waits.add(timer);
+      pending.then(
+        (reply) => {
+          clearTimeout(timer);
+          waits.delete(timer);
+          resolve(reply);
+        },
+        (e) => {
+          clearTimeout(timer);
+          waits.delete(timer);
+          reject(e instanceof SendErrorException ? new HttpError(statusForSendError(e), e.reason ?? e.message) : e);
+        },
+      );
+    });
+  }
+
+  function httpWaitSecs(req: IncomingMessage): number {
+    const raw = headerValue(req, 'x-hyperware-http-server-timeout');
+    if (raw !== undefined && /^\d+$/.test(raw.trim())) return Number(raw.trim());
+    return defaultWait;
+  }
+
+  // ---- process side ---------------------------------------------------------------------------
+
+  function handle(km: KernelMessage): void {
+    if (km.message.tag !== 'request') return; // Responses to our requests resolve kernel.request directly
+    const request = km.message.val;
+    const wantsReply = request.expectsResponse !== undefined || km.rsvp !== undefined;
+    const reply = (result: { Ok: null } | { Err: ActionError }) => {
+      if (wantsReply) kernel.respond(HTTP_SERVER_ID, km, jsonBytes(result));
+    };
+    let action: unknown;
+    try {
+      action = JSON.parse(fromUtf8(request.body));
+    } catch {
+      action = undefined;
+    }
+    const result = perform(km, action);
+    if (result === 'MalformedRequest')
+      kernel.print(1, `http-server: got malformed request from ${addressToString(km.source)}: ${fromUtf8(request.body).slice(0, 200)}`);
+    reply(result === undefined ? { Ok: null } : { Err: result });
+  }
+
+  /** Carry out one HttpServerAction; undefined on success, else the error to answer. */
+  function perform(km: KernelMessage, action: unknown): ActionError | undefined {
+    if (!action || typeof action !== 'object' || Array.isArray(action)) return 'MalformedRequest';
+    const [kind, value] = Object.entries(action as Record<string, unknown>)[0] ?? [];
+    const v = (value ?? {}) as Record<string, unknown>;
+    const source = km.source.process;
+    const mayBind = () => km.source.node === our && isSafeProcessId(source);
+    const isStr = (x: unknown): x is string => typeof x === 'string';
+    const isBool = (x: unknown): x is boolean => typeof x === 'boolean';
+
+    switch (kind) {
+      case 'Bind':
+      case 'SecureBind': {
+        const secure = kind === 'SecureBind';
+        if (!isStr(v.path) || !isBool(v.cache) || (!secure && (!isBool(v.authenticated) || !isBool(v.local_only))))
+          return 'MalformedRequest';
+        if (!mayBind()) return 'InvalidSourceProcess';
+        if (v.cache && !km.lazyLoadBlob) return 'NoBlob';
+        const path = formatPathWithProcess(source, v.path);
+        const subdomain = secure ? secureSubdomain(source) : undefined;
+        if (subdomain) secureSubdomains.add(subdomain);
+        const staticContent: LazyLoadBlob | undefined = v.cache ? km.lazyLoadBlob : undefined;
+        bindings.set(path, {
+          app: source,
+          path,
+          authenticated: secure ? true : (v.authenticated as boolean),
+          localOnly: secure ? false : (v.local_only as boolean),
+          secureSubdomain: subdomain,
+          staticContent,
+        });
+        kernel.print(
+          2,
+          `http-server: binding ${path}${subdomain ? ` (subdomain ${subdomain})` : ''}, ${secure || v.authenticated ? 'authenticated' : 'unauthenticated'}, ${!secure && v.local_only ? 'local only' : 'open'}, ${v.cache ? 'cached' : 'dynamic'}`,
+        );
+        return undefined;
+      }
+      case 'Unbind': {
+        if (!isStr(v.path)) return 'MalformedRequest';
+        const path = formatPathWithProcess(source, v.path);
+        bindings.set(path, { path, authenticated: false, localOnly: false });
+        return undefined;
+      }
+      case 'WebSocketBind':
+      case 'WebSocketSecureBind': {
+        const secure = kind === 'WebSocketSecureBind';
+        if (!isStr(v.path) || !isBool(v.extension) || (!secure && !isBool(v.authenticated))) return 'MalformedRequest';
+        if (!mayBind()) return 'InvalidSourceProcess';
+        // Recorded (and acknowledged, so apps that unwrap the result keep running) but not served yet.
+        const subdomain = secure ? secureSubdomain(source) : undefined;
+        if (subdomain) secureSubdomains.add(subdomain);
+        wsBindings.set(formatPathWithProcess(source, v.path), {
+          app: source,
+          authenticated: secure ? true : (v.authenticated as boolean),
+          extension: v.extension,
+          secureSubdomain: subdomain,
+        });
+        return undefined;
+      }
+      case 'WebSocketUnbind':
+        if (!isStr(v.path)) return 'MalformedRequest';
+        wsBindings.set(formatPathWithProcess(source, v.path), { authenticated: false, extension: false });
+        return undefined;
+      case 'WebSocketPush':
+      case 'WebSocketExtPushOutgoing':
+        if (!km.lazyLoadBlob) return 'NoBlob';
+        return 'WsChannelNotFound'; // no WebSocket channels exist until WebSockets are served
+      case 'WebSocketClose':
+        return typeof value === 'number' ? undefined : 'MalformedRequest'; // closing an unknown channel is fine
+      default:
+        // WebSocketOpen / WebSocketExtPushData are only ever sent by the server, never to it.
+        return 'MalformedRequest';
+    }
+  }
+
+  // ---- listen ---------------------------------------------------------------------------------
+
+  await new Promise<void>((resolve, reject) => {
+    const onError = (e: NodeJS.ErrnoException) => {
+      server.off('listening', onListening);
+      if (e.code === 'EADDRINUSE') reject(new PortInUseError(opts.port, opts.host));
+      else reject(new HttpListenError(opts.port, e.code, e.message));
+    };
+    const onListening = () => {
+      server.off('error', onError);
+      resolve();
+    };
+    server.once('error', onError);
+    server.once('listening', onListening);
+    server.listen(opts.port, opts.host);
+  });
+  server.on('error', (e) => kernel.log.error(`http-server: ${errorText(e)}`));
+  const port = (server.address() as AddressInfo).port;
+
+  const close = async (): Promise<void> => {
+    if (closed) return;
+    closed = true;
+    for (const t of waits) clearTimeout(t);
+    waits.clear();
+    await new Promise<void>((resolve) => {
+      server.close(() => resolve());
+      server.closeAllConnections();
+    });
+  };
+
+  return {
+    id: HTTP_SERVER_ID,
+    isPublic: false,
+    port,
+    start() {
+      started = true;
+    },
+    handle,
+    stop: close,
+    close,
+    bindingCount() {
+      let n = 0;
+      for (const b of bindings.values()) if (b.app) n++;
+      return n;
+    },
+  };
+}
+
+// ---- helpers ----------------------------------------------------------------------------------
+
+function statusForSendError(e: SendErrorException): number {
+  switch (e.code) {
+    case 'not-found':
+      return 404;
+    case 'no-capability':
+      return 403;
+    case 'offline':
+      return 503;
+    case 'too-large':
+      return 413;
+    case 'timeout':
+      return 408;
+    default:
+      return 502;
+  }
+}
+
+function sendText(res: ServerResponse, status: number, text: string, headers: Record<string, string> = {}): void {
+  sendBody(res, status, 'text/plain; charset=utf-8', text.endsWith('\n') ? text : `${text}\n`, headers);
+}
+
+function sendBody(res: ServerResponse, status: number, contentType: string, body: string, headers: Record<string, string> = {}): void {
+  if (res.headersSent) {
+    res.destroy();
+    return;
+  }
+  res.writeHead(status, { ...headers, 'Content-Type': contentType, 'Content-Length': Buffer.byteLength(body) });
+  res.end(body);
+}
+
+/**
+ * Read a request body up to `limit` bytes. Over the limit, reject with a 413 at once (by
+ * Content-Length when given) and discard the rest of the upload unbuffered.
+ */
+function readBody(req: IncomingMessage, limit: number): Promise<Uint8Array> {
+  const tooLarge = () =>
+    new HttpError(413, `${new BodyTooLargeError(limit).message}: a message and its blob may be at most ${MAX_MESSAGE_BYTES} bytes`, {
+      Connection: 'close',
+    });
+  const declared = Number(req.headers['content-length']);
+  if (Number.isFinite(declared) && declared > limit) {
+    req.resume();
+    return Promise.reject(tooLarge());
+  }
+  return new Promise((resolve, reject) => {
+    const chunks: Buffer[] = [];
+    let size = 0;
+    let over = false;
+    req.on('data', (chunk: Buffer) => {
+      if (over) return;
+      size += chunk.length;
+      if (size > limit) {
+        over = true;
+        chunks.length = 0;
+        reject(tooLarge());
+        return;
+      }
+      chunks.push(chunk);
+    });
+    req.on('end', () => {
+      if (!over) resolve(new Uint8Array(Buffer.concat(chunks)));
+    });
+    req.on('error', (e) => reject(e));
+  });
+}
+
+function headerValue(req: IncomingMessage, name: string): string | undefined {
+  const v = req.headers[name];
+  return Array.isArray(v) ? v[0] : v;
+}
+
+/** Headers as Hyperdrive passes them: lowercase names, one string value each. */
+function flatHeaders(req: IncomingMessage): Record<string, string> {
+  const out: Record<string, string> = {};
+  for (const [k, v] of Object.entries(req.headers)) if (v !== undefined) out[k] = Array.isArray(v) ? v.join(', ') : v;
+  return out;
+}
+
+function cookieValue(header: string | undefined, name: string): string | undefined {
+  for (const part of (header ?? '').split(';')) {
+    const eq = part.indexOf('=');
+    if (eq > 0 && part.slice(0, eq).trim() === name) return part.slice(eq + 1).trim();
+  }
+  return undefined;
+}
+
+function isLoopback(addr: string | undefined): boolean {
+  if (!addr) return false;
+  const v4 = addr.startsWith('::ffff:') ? addr.slice(7) : addr;
+  return v4.startsWith('127.') || addr === '::1';
+}
+
+/** `ip:port` like Rust's SocketAddr (IPv6 in brackets). */
+function socketAddress(req: IncomingMessage): string | null {
+  const { remoteAddress, remotePort } = req.socket;
+  if (!remoteAddress) return null;
+  const ip = remoteAddress.startsWith('::ffff:') ? remoteAddress.slice(7) : remoteAddress;
+  return ip.includes(':') ? `[${ip}]:${remotePort}` : `${ip}:${remotePort}`;
+}
+
+function errorText(e: unknown): string {
+  return e instanceof Error ? e.message : String(e);
+}

@@ -1,0 +1,468 @@
+// The node's terminal (book "Terminal", interop §11). It prints the node's printouts as
+// Hyperdrive's terminal does (`<Weekday> HH:MM <text>`, shown when at or under the verbosity)
+// and runs the lines typed on its input. Hyperdrive runs each command as a Wasm script; here the
+// built-in ones (m, top, cat, echo, alias, kill, hi, help) run natively, as terminal:terminal:sys,
+// and print what the scripts would print, prefixed `terminal:sys: ` like any process printout.
+
+import { readFileSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { createInterface, type Interface } from 'node:readline';
+import { type KernelApi, type NativeProcess, type Reply, SendErrorException } from '../kernel/api.js';
+import {
+  type Address,
+  addressToString,
+  fromUtf8,
+  jsonBytes,
+  type KernelMessage,
+  messagingCap,
+  type ProcessId,
+  parseAddress,
+  parseJsonBytes,
+  parseProcessId,
+  processIdToString,
+  systemProcess,
+} from '../types.js';
+import { colourFor, formatPrintout, formatProcess, type ProcessInfo, parseMArgs, tokenize } from './format.js';
+
+export { formatPrintout, parseMArgs, timestamp, tokenize } from './format.js';
+
+export const TERMINAL_ID: ProcessId = { processName: 'terminal', packageName: 'terminal', publisherNode: 'sys' };
+
+export interface TerminalOptions {
+  kernel: KernelApi;
+  /** Where commands are typed; null for a detached node (printouts only). */
+  input: NodeJS.ReadableStream | null;
+  output: NodeJS.WritableStream;
+  /** Printouts above this verbosity (0-3) are not shown. */
+  verbosity: number;
+  /** Ctrl-C, Ctrl-D or the end of input: the node should shut down. */
+  onExit?: () => void;
+  /** For tests: the clock behind the timestamps. */
+  now?: () => Date;
+}
+
+export interface Terminal extends NativeProcess {
+  readonly id: ProcessId;
+  /** Printouts above this verbosity are not shown. */
+  verbosity: number;
+  /** Show a printout, formatted as Hyperdrive's terminal does, if `verbosity` <= the terminal's. */
+  print(verbosity: number, text: string): void;
+  /** Run one command line as if typed; resolves when its output has been printed. */
+  run(line: string): Promise<void>;
+  /** Stop reading input (does not call onExit). */
+  close(): void;
+}
+
+const USAGE = 'Usage:';
+const M_USAGE = `${USAGE} m <target> <body> [-a <await_time>]`;
+const HI_USAGE = `${USAGE} hi <node_id> <message>`;
+const ALIAS_USAGE = `${USAGE} alias <alias_name> <process_id>`;
+const CAT_USAGE = `${USAGE} cat <file_path>`;
+const KILL_USAGE = `${USAGE} kill <process_id>`;
+const TOP_USAGE = `${USAGE}\n    top [-c <show-caps>] <- to view all processes\n    top <process_id> [-c <show-caps>] <- to view one process`;
+const COMMANDS = [
+  'commands:',
+  "  m <address> <body> [-a <secs>]  message a process (quote a body with spaces in '...'); -a awaits and prints the response",
+  '  top [-c] [process-id]           list processes (-c shows capabilities)',
+  '  cat <vfs-path>                  print a file from the VFS, e.g. cat /terminal:sys/pkg/scripts.json',
+  '  echo <text>                     print the text',
+  '  alias <name> [process-id]       make <name> run process-id (omit process-id to remove the alias)',
+  '  kill <process-id>               stop a process',
+  '  hi <node> <message>             send a message to another node',
+  '  help                            this list',
+  '  <alias | process-id> [args]     send args to that process as a Request body',
+].join('\n');
+
+const BUILTINS = ['m', 'top', 'cat', 'echo', 'alias', 'kill', 'hi', 'help'] as const;
+type Builtin = (typeof BUILTINS)[number];
+
+const KERNEL = systemProcess('kernel');
+const VFS = systemProcess('vfs');
+const NET = systemProcess('net');
+
+export function createTerminal(opts: TerminalOptions): Terminal {
+  return new NodeTerminal(opts);
+}
+
+class NodeTerminal implements Terminal {
+  readonly id = TERMINAL_ID;
+  readonly isPublic = false;
+  verbosity: number;
+  private readonly kernel: KernelApi;
+  private readonly output: NodeJS.WritableStream;
+  private readonly input: NodeJS.ReadableStream | null;
+  private readonly interactive: boolean;
+  private readonly now: () => Date;
+  private readonly aliases = new Map<string, ProcessId>();
+  private rl?: Interface;
+  private started = false;
+  private closed = false;
+  private exited = false;
+  private readonly onData = (chunk: Buffer | string) => {
+    // Without a TTY, Ctrl-C / Ctrl-D arrive as plain bytes (kit run-tests writes 0x03 into the node's pty).
+    const s = typeof chunk === 'string' ? chunk : chunk.toString('latin1');
+    if (s.includes('\x03') || s.includes('\x04')) this.exit();
+  };
+
+  constructor(private readonly opts: TerminalOptions) {
+    this.kernel = opts.kernel;
+    this.output = opts.output;
+    this.input = opts.input;
+    this.verbosity = opts.verbosity;
+    this.now = opts.now ?? (() => new Date());
+    this.interactive = !!(this.input as { isTTY?: boolean } | null)?.isTTY && !!(this.output as { isTTY?: boolean }).isTTY;
+    this.loadAliases();
+  }
+
+  // ---- NativeProcess ---------------------------------------------------------------------------
+
+  start(): void {
+    if (this.started || this.closed) return;
+    this.started = true;
+    const input = this.input;
+    if (!input) return;
+    // Input is read only once the terminal is registered, so that its commands can be sent.
+    this.rl = createInterface({
+      input,
+      output: this.interactive ? this.output : undefined,
+      terminal: this.interactive,
+      historySize: 1000,
+    });
+    this.rl.on('line', (line) => {
+      this.run(line).finally(() => this.prompt());
+    });
+    this.rl.on('SIGINT', () => this.exit());
+    this.rl.on('close', () => this.exit());
+    if (!this.interactive) input.on('data', this.onData);
+    this.rl.setPrompt(`${this.kernel.our} > `);
+    this.prompt();
+  }
+
+  handle(km: KernelMessage): void {
+    const our = this.kernel.our;
+    if (km.message.tag === 'response') {
+      this.say(fromUtf8(km.message.val[0].body));
+      return;
+    }
+    const src = km.source.process;
+    const fromScript =
+      km.source.node === our && src.packageName === 'terminal' && src.publisherNode === 'sys' && src.processName !== 'terminal';
+    if (!fromScript) {
+      this.print(2, `terminal:sys: ignoring message from ${addressToString(km.source)}`);
+      return;
+    }
+    let edit: { alias?: unknown; process?: unknown } | undefined;
+    try {
+      edit = (parseJsonBytes(km.message.val.body) as { EditAlias?: { alias?: unknown; process?: unknown } }).EditAlias;
+    } catch {
+      edit = undefined;
+    }
+    if (!edit || typeof edit.alias !== 'string' || (edit.process !== null && edit.process !== undefined && typeof edit.process !== 'string')) {
+      this.say(`failed to parse TerminalRequest from ${addressToString(km.source)}`);
+      return;
+    }
+    const result = this.editAlias(edit.alias, (edit.process as string | null | undefined) ?? undefined);
+    if (km.message.val.expectsResponse !== undefined) this.kernel.respond(this.id, km, jsonBytes({ EditAlias: result }));
+  }
+
+  stop(): void {
+    this.close();
+  }
+
+  // ---- output ----------------------------------------------------------------------------------
+
+  print(verbosity: number, text: string): void {
+    if (verbosity > this.verbosity) return;
+    const line = formatPrintout(text, this.now(), this.interactive ? colourFor(verbosity) : '');
+    if (this.rl && this.interactive && !this.closed) {
+      // Print above the input line, then redraw the prompt and whatever was being typed.
+      this.output.write(`\r\x1b[2K${line}`);
+      this.rl.prompt(true);
+    } else {
+      this.output.write(line);
+    }
+  }
+
+  /** What a script would print: a verbosity-0 printout from package terminal:sys. */
+  private say(text: string): void {
+    this.print(0, `terminal:sys: ${text}`);
+  }
+
+  private prompt(): void {
+    if (this.rl && this.interactive && !this.closed) this.rl.prompt();
+  }
+
+  close(): void {
+    if (this.closed) return;
+    this.closed = true;
+    this.input?.off('data', this.onData);
+    this.rl?.close();
+  }
+
+  private exit(): void {
+    if (this.closed || this.exited) return;
+    this.exited = true;
+    this.output.write(this.interactive ? '\r\x1b[2Kexit code received\n' : 'exit code received\n');
+    this.opts.onExit?.();
+  }
+
+  // ---- commands ----------------------------------------------------------------------------------
+
+  async run(line: string): Promise<void> {
+    const text = line.replace(/[\r\n]+$/, '').trimStart();
+    if (!text.trim()) return;
+    const sp = text.indexOf(' ');
+    const head = sp < 0 ? text : text.slice(0, sp);
+    const args = sp < 0 ? '' : text.slice(sp + 1);
+    let pid = this.aliases.get(head);
+    if (!pid) {
+      try {
+        pid = parseProcessId(head);
+      } catch {
+        this.say(`error calling script: '${head}' not found, either as an alias or process ID\n${COMMANDS}`);
+        return;
+      }
+    }
+    try {
+      const builtin = builtinOf(pid);
+      if (builtin) await this.builtin(builtin, args);
+      else await this.sendToProcess(pid, args);
+    } catch (e) {
+      this.say(`error: ${e instanceof Error ? e.message : String(e)}`);
+    }
+  }
+
+  private builtin(name: Builtin, args: string): Promise<void> | void {
+    switch (name) {
+      case 'm':
+        return this.m(args);
+      case 'top':
+        return this.top(args);
+      case 'cat':
+        return this.cat(args);
+      case 'echo':
+        this.say(args.length > 0 ? args : `Print the argument.\n${USAGE} echo <text>`);
+        return;
+      case 'alias':
+        return this.alias(args);
+      case 'kill':
+        return this.kill(args);
+      case 'hi':
+        return this.hi(args);
+      case 'help':
+        this.say(COMMANDS);
+        return;
+    }
+  }
+
+  private request(target: Address | ProcessId, body: Uint8Array | string, timeoutSecs: number): Promise<Reply> {
+    const address = 'process' in target ? target : { node: this.kernel.our, process: target };
+    return this.kernel.request(this.id, address, body, { timeoutSecs });
+  }
+
+  private async m(args: string): Promise<void> {
+    if (!args.trim()) return this.say(`Send a request to a process.\n${M_USAGE}`);
+    const parsed = parseMArgs(tokenize(args));
+    if (typeof parsed === 'string') return this.say(`Failed to parse args: ${parsed}.\n${M_USAGE}`);
+    let target: Address;
+    try {
+      target = parseAddress(parsed.target);
+    } catch {
+      return this.say(`Invalid address: "${parsed.target}"\n${M_USAGE}`);
+    }
+    if (target.node === 'our') target = { ...target, node: this.kernel.our };
+    if (parsed.awaitSecs === undefined) {
+      // As the real `m`: still await (so a refusal is not left dangling) but print nothing.
+      this.request(target, parsed.body, 5).catch(() => {});
+      return;
+    }
+    this.say(`Awaiting response for ${parsed.awaitSecs}s`);
+    try {
+      const reply = await this.request(target, parsed.body, parsed.awaitSecs);
+      const text = fromUtf8(reply.response.body);
+      if (text.length > 0) this.say(text);
+    } catch (e) {
+      if (!(e instanceof SendErrorException)) throw e;
+      this.say(
+        e.sendError.kind === 'offline'
+          ? 'Failed to send message because the target is offline'
+          : 'Target did not send response in time, try increasing the await time',
+      );
+    }
+  }
+
+  private async kernelDebug(query: unknown): Promise<unknown> {
+    const reply = await this.request(KERNEL, jsonBytes({ Debug: query }), 60);
+    return (parseJsonBytes(reply.response.body) as { Debug?: unknown }).Debug;
+  }
+
+  private async processInfo(pid: ProcessId): Promise<ProcessInfo | null> {
+    const debug = (await this.kernelDebug({ Process: processIdToString(pid) })) as { Process?: ProcessInfo | null } | undefined;
+    return debug?.Process ?? null;
+  }
+
+  private async top(args: string): Promise<void> {
+    const tokens = args.split(/\s+/).filter((t) => t.length > 0);
+    const showCaps = tokens.some((t) => t === '-c' || t === '--show-caps');
+    const rest = tokens.filter((t) => t !== '-c' && t !== '--show-caps');
+    if (rest.length > 1) return this.say(`Failed to parse args.\n${TOP_USAGE}`);
+    if (rest.length === 1) {
+      let pid: ProcessId;
+      try {
+        pid = parseProcessId(rest[0]);
+      } catch (e) {
+        return this.say(`invalid process id: ${(e as Error).message}\n${TOP_USAGE}`);
+      }
+      const info = await this.processInfo(pid);
+      this.say(info ? formatProcess(processIdToString(pid), info, showCaps) : `process ${rest[0]} not running`);
+      return;
+    }
+    const debug = (await this.kernelDebug('ProcessMap')) as { ProcessMap?: Record<string, ProcessInfo> } | undefined;
+    const map = debug?.ProcessMap;
+    if (!map) return this.say('Failed to parse kernel response');
+    const ids = Object.keys(map).sort();
+    const printout = ids.map((id) => formatProcess(id, map[id], showCaps)).join('\n');
+    this.say(`\n${printout}\n\ntop: ${ids.length} running processes`);
+  }
+
+  private async cat(args: string): Promise<void> {
+    const path = args.trim();
+    if (!path) return this.say(`Print the contents of a file to the terminal.\n${CAT_USAGE}`);
+    let failure: string;
+    try {
+      const reply = await this.request(VFS, jsonBytes({ path, action: 'Read' }), 5);
+      const body = fromUtf8(reply.response.body);
+      if (body === '"Read"' && reply.blob) return this.say(fromUtf8(reply.blob.bytes));
+      failure = body;
+    } catch (e) {
+      if (!(e instanceof SendErrorException)) throw e;
+      failure = e.reason ?? e.message;
+    }
+    this.say(`failed to read file ${path} from VFS (${failure}).\n${CAT_USAGE}`);
+  }
+
+  private alias(args: string): void {
+    const trimmed = args.trim();
+    if (!trimmed) {
+      this.say(`Change alias for a process.\n${ALIAS_USAGE}`);
+      return;
+    }
+    const sp = trimmed.indexOf(' ');
+    const name = sp < 0 ? trimmed : trimmed.slice(0, sp);
+    const proc = sp < 0 ? '' : trimmed.slice(sp + 1).trim();
+    if (this.editAlias(name, proc || undefined) === 'InvalidProcessId') this.say(`Invalid process ID.\n${ALIAS_USAGE}`);
+  }
+
+  private editAlias(alias: string, process: string | undefined): 'AliasSet' | 'AliasRemoved' | 'AliasNotFound' | 'InvalidProcessId' {
+    if (process !== undefined) {
+      let pid: ProcessId;
+      try {
+        pid = parseProcessId(process);
+      } catch {
+        return 'InvalidProcessId';
+      }
+      this.aliases.set(alias, pid);
+      this.saveAliases();
+      this.say(`alias ${alias} set for ${process}`);
+      return 'AliasSet';
+    }
+    if (this.aliases.delete(alias)) {
+      this.saveAliases();
+      this.say(`alias ${alias} removed`);
+      return 'AliasRemoved';
+    }
+    this.say(`alias ${alias} not found`);
+    return 'AliasNotFound';
+  }
+
+  private async kill(args: string): Promise<void> {
+    let pid: ProcessId;
+    try {
+      pid = parseProcessId(args.trim());
+    } catch {
+      return this.say(`Invalid process ID.\n${KILL_USAGE}`);
+    }
+    const id = processIdToString(pid);
+    // The kernel does not answer KillProcess for a process it does not have: check first.
+    const info = await this.processInfo(pid);
+    if (!info) return this.say(`process ${id} not running`);
+    if (!info.wasm_bytes_handle) return this.say(`${id} is part of the runtime and cannot be killed`);
+    try {
+      const reply = await this.request(KERNEL, jsonBytes({ KillProcess: id }), 10);
+      const killed = (parseJsonBytes(reply.response.body) as { KilledProcess?: string }).KilledProcess;
+      this.say(killed ? `killed process ${killed}` : 'failed to parse kernel response');
+    } catch (e) {
+      if (!(e instanceof SendErrorException)) throw e;
+      this.say('failed to get response from kernel');
+    }
+  }
+
+  private async hi(args: string): Promise<void> {
+    if (!args) return this.say(`Send a text message to another node's terminal.\n${HI_USAGE}`);
+    const sp = args.indexOf(' ');
+    if (sp < 0) return this.say(`Not enough arguments given.\n${HI_USAGE}`);
+    const node = args.slice(0, sp) === 'our' ? this.kernel.our : args.slice(0, sp);
+    const message = args.slice(sp + 1);
+    try {
+      const reply = await this.request({ node, process: NET }, message, 10);
+      let text: string;
+      try {
+        text = new TextDecoder('utf-8', { fatal: true }).decode(reply.response.body);
+      } catch {
+        return this.say(`malformed response from ${node}`);
+      }
+      this.say(`response from ${node}: ${text}`);
+    } catch (e) {
+      if (!(e instanceof SendErrorException)) throw e;
+      this.say(e.sendError.kind === 'offline' ? `${node} is offline or does not exist` : `message to ${node} timed out`);
+    }
+  }
+
+  /** `<alias | process-id> <args>`: args go to the process as a Request body, as to a script. */
+  private async sendToProcess(pid: ProcessId, args: string): Promise<void> {
+    const id = processIdToString(pid);
+    const info = await this.processInfo(pid);
+    if (!info) return this.say(`error calling script: '${id}' not found, either as an alias or process ID`);
+    const address = { node: this.kernel.our, process: pid };
+    if (!info.public && !this.kernel.hasCapability(this.id, messagingCap(address)))
+      return this.say(`error calling script: the terminal may not message ${id} (it is not public and granted no capability)`);
+    this.kernel.tell(this.id, address, args);
+  }
+
+  // ---- aliases -----------------------------------------------------------------------------------
+
+  private aliasFile(): string | undefined {
+    return this.kernel.home ? join(this.kernel.home, '.terminal_aliases.json') : undefined;
+  }
+
+  private loadAliases(): void {
+    const file = this.aliasFile();
+    if (file) {
+      try {
+        const saved = JSON.parse(readFileSync(file, 'utf8')) as Record<string, string>;
+        for (const [alias, pid] of Object.entries(saved)) this.aliases.set(alias, parseProcessId(pid));
+      } catch {
+        // no saved aliases yet (or unreadable ones): start from the defaults
+      }
+    }
+    // The built-in aliases are re-added at every start, as by the real terminal.
+    for (const b of BUILTINS) this.aliases.set(b, { processName: b, packageName: 'terminal', publisherNode: 'sys' });
+  }
+
+  private saveAliases(): void {
+    const file = this.aliasFile();
+    if (!file) return;
+    const out: Record<string, string> = {};
+    for (const [alias, pid] of this.aliases) out[alias] = processIdToString(pid);
+    try {
+      writeFileSync(file, `${JSON.stringify(out, null, 2)}\n`);
+    } catch (e) {
+      this.kernel.log.debug(`terminal: could not save aliases to ${file}: ${(e as Error).message}`);
+    }
+  }
+}
+
+function builtinOf(pid: ProcessId): Builtin | undefined {
+  if (pid.packageName !== 'terminal' || pid.publisherNode !== 'sys') return undefined;
+  return (BUILTINS as readonly string[]).includes(pid.processName) ? (pid.processName as Builtin) : undefined;
+}

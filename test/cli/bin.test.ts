@@ -1,0 +1,68 @@
+// The real `kit` binary, spawned as a user runs it.
+
+import assert from 'node:assert/strict';
+import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { describe, test } from 'node:test';
+import { kit, ROOT } from './helpers/cli.js';
+
+const VERSION = JSON.parse(readFileSync(join(ROOT, 'package.json'), 'utf8')).version;
+
+describe('kit binary', () => {
+  test('--help lists every command once, with its aliases', async () => {
+    for (const flag of ['--help', '-h']) {
+      const r = await kit([flag]);
+      assert.equal(r.code, 0, r.stderr);
+      for (const [id, alias] of [
+        ['boot-fake-node', 'f'],
+        ['inject-message', 'i'],
+        ['start-package', 's'],
+        ['remove-package', 'r'],
+        ['publish', 'p'],
+        ['view-api', 'v'],
+      ]) {
+        assert.match(r.stdout, new RegExp(`^  ${id} .*\\[aliases: ${alias}\\]$`, 'm'), `${flag}: ${id}`);
+      }
+      assert.match(r.stdout, /^ {2}reset-cache +Reset kit cache/m);
+      assert.doesNotMatch(r.stdout, /^ {2}f +Boot/m, 'aliases are not listed as commands');
+    }
+  });
+
+  test('a command’s help shows its usage, flags and defaults', async () => {
+    const r = await kit(['f', '--help']);
+    assert.equal(r.code, 0, r.stderr);
+    assert.match(r.stdout, /-f, --fake-node-name=<NODE_NAME>/);
+    assert.match(r.stdout, /\[default: fake\.dev\]/);
+    assert.match(r.stdout, /\[default: \/tmp\/hyperware-fake-node\]/);
+    assert.match(r.stdout, /--detached/);
+  });
+
+  test('--version and -v print "kit <version>"', async () => {
+    for (const flag of ['--version', '-v']) {
+      const r = await kit([flag]);
+      assert.equal(r.code, 0);
+      assert.equal(r.stdout, `kit ${VERSION}\n`);
+    }
+  });
+
+  test('an unknown command fails and names it', async () => {
+    const r = await kit(['frobnicate']);
+    assert.notEqual(r.code, 0);
+    assert.match(r.stderr, /command frobnicate not found/);
+  });
+
+  test('a command that is not written yet says so and exits 1', async () => {
+    for (const args of [['reset-cache'], ['view-api'], ['c'], ['publish', '-u', 'https://x/metadata.json', '-r', 'ws://localhost:8545']]) {
+      const r = await kit(args);
+      assert.equal(r.code, 1, args.join(' '));
+      assert.match(r.stderr, /`kit [a-z-]+` is not yet available in this build/, args.join(' '));
+    }
+  });
+
+  test('flags are checked before that: publish needs --metadata-uri and --rpc', async () => {
+    const r = await kit(['publish']);
+    assert.notEqual(r.code, 0);
+    assert.match(r.stderr, /Missing required flag metadata-uri/);
+    assert.doesNotMatch(r.stderr, /not yet available/);
+  });
+});
