@@ -1,0 +1,508 @@
+// `kit build`: turn a package folder into pkg/<process>.wasm components and the package zip.
+//
+// Steps (interop §3.2, with content hashing where the real kit compares mtimes):
+//   metadata.json (bumps current_version as kit does) -> UIs (npm run build:copy) ->
+//   target/wit (hyperware.wit + api/*.wit + dependency APIs) -> world -> per process:
+//   up to date? else type-check + bundle (TS/JS), then componentize / cargo / componentize-py ->
+//   target/api + pkg/api.zip -> target/<package>:<publisher minus last dot-segment>.zip.
+//
+// Incremental: a process's key hashes its folder's files, every file outside it that the last
+// build read (process library, shared sources, npm packages, tsconfig), the WIT folder, the world,
+// the build options and the componentize-js version. Same key and same wasm on disk: skipped.
+
+import { cpSync, existsSync, mkdirSync, realpathSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { availableParallelism } from 'node:os';
+import { isAbsolute, join, relative, resolve } from 'node:path';
+import { type Metadata, readAndUpdateMetadata, zipFilename } from '../package/metadata.js';
+import { createLogger, type Logger } from '../runtime/log.js';
+import { isSafeName, safeNameRule } from '../runtime/types.js';
+import { bundleProcess } from './bundle.js';
+import { type ComponentizeFeature, type componentizeJs, DEFAULT_DISABLED_FEATURES } from './componentize.js';
+import { resolveDependencyApis } from './deps.js';
+import { detectProcesses, detectUiDirs, type Language, makeFilter, type ProcessDir } from './detect.js';
+import { ComponentCache, defaultComponentCacheDir } from './component-cache.js';
+import { ComponentizeWorker } from './componentize-pool.js';
+import { BuildError, CompileError, FlagError, PackageLayoutError, StepFailedError } from './errors.js';
+import { hashFile, hashFiles, hashValue, listFiles, sha256 } from './hash.js';
+import { packageVersion } from './paths.js';
+import { createProgress, formatSeconds, loggerAbove, type Progress, type ProgressStream } from './progress.js';
+import { buildPython, checkPythonToolchain } from './python.js';
+import { buildRust, checkRustToolchain } from './rust.js';
+import { type BuildState, type ProcessState, readState, writeState } from './state.js';
+import { GUEST_GLOBALS_DTS, typecheck } from './typescript.js';
+import { buildUi, uiSourceHash } from './ui.js';
+import { chooseWorld, hyperwareWit, readApiWits, validateWit, type WitFile, witHash, writeGuestTypes, writeWitDir } from './wit.js';
+import { sha256Hex, zipDirectory } from '../package/zip.js';
+
+export type ComponentizeFn = typeof componentizeJs;
+
+export interface BuildOptions {
+  /** Package folder; default: the working directory. */
+  dir?: string;
+  /** Skip UI folders (`--no-ui`). */
+  noUi?: boolean;
+  /** Build only UI folders (`--ui-only`). */
+  uiOnly?: boolean;
+  /** Build only these top-level folders (names or paths; `-i`). */
+  include?: string[];
+  /** Build all but these (`-e`). */
+  exclude?: string[];
+  /** Do not check that cargo / componentize-py are installed before using them (`-s`). */
+  skipDepsCheck?: boolean;
+  /** Comma-separated cargo features for Rust processes (`--features`). */
+  features?: string;
+  /** Node (localhost:<port>) asked for dependency APIs not given with -l (`-p`, default 8080). */
+  port?: number;
+  /** Accepted for compatibility (`-d`); this build does not download packages between nodes. */
+  downloadFrom?: string;
+  /** WIT world to build against (`-w`); default: the process world in api/*.wit, else process-v1. */
+  world?: string;
+  /** Local dependency package folders (`-l`). */
+  localDependencies?: string[];
+  /** Extra files to put in api.zip (`-a`). */
+  addToApi?: string[];
+  /** Rust `Spawn!()` rewriting (`--rewrite`); nothing to rewrite in TS/JS processes. */
+  rewrite?: boolean;
+  /**
+   * `-r`: accepted. The real kit builds in Docker; here a package zip's sha256 already depends only
+   * on its sources (on this machine: see component-cache.ts).
+   */
+  reproducible?: boolean;
+  /** Rebuild every process even if its inputs did not change, making fresh components (`-f`). */
+  force?: boolean;
+  /** Show the output of cargo, npm and componentize-py (`-v`). */
+  verbose?: boolean;
+  /** Processes built at once; default: the core count. */
+  jobs?: number;
+  /** componentize-js WASI features to leave out; default: componentize.ts's DEFAULT_DISABLED_FEATURES. */
+  disableFeatures?: readonly ComponentizeFeature[];
+  /** Where components are kept by content; default `$KIT_CACHE/components`. */
+  componentCacheDir?: string;
+  logger?: Logger;
+  /** Where the progress display goes; default process.stdout; null for none. */
+  progress?: ProgressStream | null;
+  /** Replaces componentizeJs (unit tests only). */
+  componentize?: ComponentizeFn;
+}
+
+export type ProcessStatus = 'built' | 'up-to-date' | 'excluded';
+
+export interface ProcessBuild {
+  name: string;
+  language: Language;
+  status: ProcessStatus;
+  /** pkg/<name>.wasm */
+  wasmPath: string;
+  /** Time spent building it this run (0 when up to date). */
+  ms: number;
+  /** Built from identical sources before: the component was reused, not made again. */
+  cached?: boolean;
+}
+
+export interface BuildResult {
+  packageDir: string;
+  /** `package:publisher` */
+  packageId: string;
+  world: string;
+  processes: ProcessBuild[];
+  /** Names of the processes built this run. */
+  rebuilt: string[];
+  /** How many components were made this run (componentize-js, cargo or componentize-py runs). */
+  componentized: number;
+  ui: Array<{ name: string; status: 'built' | 'up-to-date' | 'skipped' }>;
+  /** pkg/api.zip, when the package has an API. */
+  apiZipPath?: string;
+  zipPath: string;
+  /** Lowercase hex sha256 of the package zip: what `kit publish` puts on chain. */
+  zipHash: string;
+  /** False when pkg/ was unchanged and the existing zip was kept. */
+  zipWritten: boolean;
+  ms: number;
+}
+
+/** Runs `fn` over `items`, at most `limit` at a time; collects every error instead of stopping. */
+async function pool<T>(items: T[], limit: number, fn: (item: T) => Promise<void>): Promise<unknown[]> {
+  const errors: unknown[] = [];
+  let next = 0;
+  const worker = async () => {
+    while (next < items.length) {
+      const item = items[next++];
+      try {
+        await fn(item);
+      } catch (e) {
+        errors.push(e);
+      }
+    }
+  };
+  await Promise.all(Array.from({ length: Math.max(1, Math.min(limit, items.length)) }, worker));
+  return errors;
+}
+
+function relKey(packageDir: string, path: string): string {
+  const r = relative(packageDir, path);
+  return r.startsWith('..') || isAbsolute(r) ? path : r;
+}
+
+/** The build key of a process: options plus the content of every input, with in-package paths relative. */
+function processKey(packageDir: string, options: unknown, files: Record<string, string>): string {
+  const rel: Record<string, string> = {};
+  for (const [p, h] of Object.entries(files)) rel[relKey(packageDir, p)] = h;
+  return hashValue({ options, files: rel });
+}
+
+function resolvePackageDir(dir: string | undefined): string {
+  const abs = resolve(dir ?? '.');
+  if (!existsSync(abs) || !statSync(abs).isDirectory())
+    throw new PackageLayoutError(`package directory ${abs} does not exist.`, 'Pass the folder of a package (one with metadata.json and pkg/), or create one with `kit new`.');
+  return realpathSync(abs);
+}
+
+/** Copies api/, --add-to-api files and metadata api_includes into target/api; returns whether the package has an API. */
+function prepareApiDir(packageDir: string, addToApi: string[], apiIncludes: string[], logger: Logger): boolean {
+  const apiSrc = join(packageDir, 'api');
+  const target = join(packageDir, 'target', 'api');
+  const extras = [...addToApi, ...apiIncludes];
+  const hasApi = existsSync(apiSrc) || extras.length > 0;
+  rmSync(target, { recursive: true, force: true });
+  if (!hasApi) return false;
+  mkdirSync(target, { recursive: true });
+  if (existsSync(apiSrc)) cpSync(apiSrc, target, { recursive: true });
+  for (const extra of extras) {
+    const path = existsSync(extra) ? resolve(extra) : join(packageDir, extra);
+    if (!existsSync(path)) {
+      logger.warning(`api file ${extra} not found (given with -a/--add-to-api or metadata api_includes); not added to api.zip`);
+      continue;
+    }
+    cpSync(path, join(target, path.split(/[\\/]/).pop()!), { recursive: true });
+  }
+  return true;
+}
+
+function dirHash(dir: string): string {
+  const files = hashFiles(listFiles(dir, new Set()));
+  return hashValue(Object.entries(files).map(([p, h]) => [relative(dir, p), h]));
+}
+
+export async function buildPackage(opts: BuildOptions = {}): Promise<BuildResult> {
+  const t0 = performance.now();
+  if (opts.noUi && opts.uiOnly) throw new FlagError('Cannot set both --no-ui and --ui-only.', 'Use one of them.');
+  const baseLogger = opts.logger ?? createLogger({ target: 'kit::build' });
+  const packageDir = resolvePackageDir(opts.dir);
+  // metadata.json first: without it this is not a package at all.
+  const meta = await readAndUpdateMetadata(packageDir);
+  const { package_name: packageName, publisher } = meta.properties;
+  if (!isSafeName(packageName) || !isSafeName(publisher, true))
+    throw new PackageLayoutError(
+      `${join(packageDir, 'metadata.json')}: package "${packageName}" / publisher "${publisher}" is not Hypermap-safe, so no node would run its processes.`,
+      `Package names may contain ${safeNameRule(false)}; publishers ${safeNameRule(true)}.`,
+    );
+  const pkgDir = join(packageDir, 'pkg');
+  if (!existsSync(pkgDir))
+    throw new PackageLayoutError(`${pkgDir} not found: a package keeps its manifest.json and built processes in pkg/.`, 'Create the package with `kit new`, or add pkg/manifest.json.');
+  const force = opts.force === true;
+
+  const state: BuildState = readState(packageDir);
+  const filter = makeFilter(packageDir, opts.include, opts.exclude);
+  const progress: Progress = opts.progress === null ? createProgress({ write: () => true }, false) : createProgress(opts.progress ?? process.stdout);
+  const logger = loggerAbove(progress, baseLogger);
+  if (opts.reproducible)
+    logger.info('--reproducible: no Docker needed here; identical sources give an identical package zip on this machine (components are reused by content).');
+  if (opts.downloadFrom) logger.debug(`--download-from ${opts.downloadFrom}: accepted; dependency APIs come from -l folders or the node at -p`);
+  const result: BuildResult = {
+    packageDir,
+    packageId: `${packageName}:${publisher}`,
+    world: '',
+    processes: [],
+    rebuilt: [],
+    componentized: 0,
+    ui: [],
+    zipPath: zipFilename(packageDir, meta),
+    zipHash: '',
+    zipWritten: false,
+    ms: 0,
+  };
+  const save = () => writeState(packageDir, state);
+
+  try {
+    // UIs first, as kit does: a process may serve files the UI build puts in pkg/ui.
+    for (const ui of detectUiDirs(packageDir).filter((u) => filter(u.name))) {
+      if (opts.noUi) {
+        result.ui.push({ name: ui.name, status: 'skipped' });
+        continue;
+      }
+      const hash = uiSourceHash(ui.dir);
+      if (!force && state.ui[ui.name] === hash && existsSync(join(pkgDir, 'ui'))) {
+        progress.done(ui.name, 'UI up to date');
+        result.ui.push({ name: ui.name, status: 'up-to-date' });
+        continue;
+      }
+      const started = performance.now();
+      progress.step(ui.name, 'npm run build:copy');
+      try {
+        await buildUi({ name: ui.name, dir: ui.dir, verbose: opts.verbose === true });
+      } catch (e) {
+        progress.done(ui.name, (e as Error).message.split('\n')[0], false);
+        throw e;
+      }
+      state.ui[ui.name] = hash;
+      save();
+      progress.done(ui.name, `UI built in ${formatSeconds(performance.now() - started)}`);
+      result.ui.push({ name: ui.name, status: 'built' });
+    }
+
+    if (!opts.uiOnly) await buildProcesses(opts, { packageDir, meta, state, filter, progress, logger, force, result, save });
+
+    // pkg/api.zip from target/api, rewritten only when target/api changed.
+    const hasApi = prepareApiDir(packageDir, opts.addToApi ?? [], meta.properties.api_includes ?? [], logger);
+    if (hasApi) {
+      const apiZip = join(pkgDir, 'api.zip');
+      const apiHash = dirHash(join(packageDir, 'target', 'api'));
+      if (force || state.api !== apiHash || !existsSync(apiZip)) {
+        writeFileSync(apiZip, await zipDirectory(join(packageDir, 'target', 'api')));
+        state.api = apiHash;
+      }
+      result.apiZipPath = apiZip;
+    }
+
+    // The package zip, rewritten only when pkg/ changed (zipping 12 MB components is not free).
+    const pkgHash = dirHash(pkgDir);
+    const existing = existsSync(result.zipPath) ? hashFile(result.zipPath) : undefined;
+    if (!force && state.zip && state.zip.pkg === pkgHash && existing === state.zip.sha256) {
+      result.zipHash = existing;
+    } else {
+      const zip = await zipDirectory(pkgDir);
+      mkdirSync(join(packageDir, 'target'), { recursive: true });
+      writeFileSync(result.zipPath, zip);
+      result.zipHash = sha256Hex(zip);
+      result.zipWritten = true;
+      state.zip = { pkg: pkgHash, sha256: result.zipHash };
+    }
+    save();
+  } finally {
+    progress.close();
+  }
+  baseLogger.info(`package zip hash: ${result.zipHash}`);
+  result.ms = performance.now() - t0;
+  return result;
+}
+
+interface Ctx {
+  packageDir: string;
+  meta: Metadata;
+  state: BuildState;
+  filter: (name: string) => boolean;
+  progress: Progress;
+  logger: Logger;
+  force: boolean;
+  result: BuildResult;
+  save: () => void;
+}
+
+interface Job {
+  proc: ProcessDir;
+  wasmPath: string;
+  options: unknown;
+  /** Hashes of the process folder's files taken before building (what the new key is made of). */
+  ownFiles: Record<string, string>;
+  external: string[];
+  bundlePath?: string;
+  cached?: boolean;
+}
+
+async function buildProcesses(opts: BuildOptions, ctx: Ctx): Promise<void> {
+  const { packageDir, meta, state, progress, logger, result } = ctx;
+  const pkgDir = join(packageDir, 'pkg');
+  const targetDir = join(packageDir, 'target');
+  const all = detectProcesses(packageDir);
+  const selected = all.filter((p) => ctx.filter(p.name));
+  for (const p of all) if (!selected.includes(p)) result.processes.push({ name: p.name, language: p.language, status: 'excluded', wasmPath: join(pkgDir, p.wasmName), ms: 0 });
+  if (selected.length === 0) {
+    if (all.length === 0) logger.warning(`no processes found in ${packageDir} (looked for <folder>/src/lib.ts, lib.js, lib.rs, lib.py)`);
+    return;
+  }
+  if (opts.rewrite && selected.some((p) => p.language === 'rust')) logger.warning('--rewrite (Spawn!() rewriting) is not supported by this kit; Rust processes are built as they are.');
+
+  // WIT folder and world.
+  const ownApi = readApiWits(packageDir);
+  const deps = meta.properties.dependencies ?? [];
+  const depApis =
+    deps.length > 0 || (opts.localDependencies ?? []).length > 0
+      ? await resolveDependencyApis({ packageDir, dependencies: deps, localDependencies: opts.localDependencies ?? [], port: opts.port ?? 8080, logger })
+      : { files: [], sources: {} };
+  const witFiles: WitFile[] = [hyperwareWit(), ...ownApi, ...depApis.files];
+  const witDir = join(targetDir, 'wit');
+  writeWitDir(witDir, witFiles);
+  const wHash = witHash(witFiles);
+  const choice = chooseWorld(opts.world, ownApi, meta.properties.package_name, meta.properties.publisher);
+  if (choice.warning) logger.warning(choice.warning);
+  result.world = choice.world;
+  const disableFeatures = [...(opts.disableFeatures ?? DEFAULT_DISABLED_FEATURES)].sort();
+
+  // Which processes are up to date.
+  const jobs: Job[] = [];
+  for (const proc of selected) {
+    const wasmPath = join(pkgDir, proc.wasmName);
+    const options = {
+      kit: 1,
+      language: proc.language,
+      world: choice.world,
+      wit: wHash,
+      ...(proc.language === 'typescript' || proc.language === 'javascript'
+        ? { componentizeJs: opts.componentize ? 'replaced' : packageVersion('@bytecodealliance/componentize-js'), disableFeatures }
+        : {}),
+      ...(proc.language === 'rust' ? { features: opts.features ?? '' } : {}),
+    };
+    const ownFiles = hashFiles(listFiles(proc.dir));
+    const prev: ProcessState | undefined = state.processes[proc.name];
+    if (!ctx.force && prev && existsSync(wasmPath)) {
+      const key = processKey(packageDir, options, { ...ownFiles, ...hashFiles(prev.external) });
+      if (key === prev.key && hashFile(wasmPath) === prev.wasm) {
+        progress.done(proc.name, 'up to date');
+        result.processes.push({ name: proc.name, language: proc.language, status: 'up-to-date', wasmPath, ms: 0 });
+        continue;
+      }
+    }
+    jobs.push({ proc, wasmPath, options, ownFiles, external: [] });
+  }
+  if (jobs.length === 0) return;
+
+  // Checks that fail fast, before minutes of componentizing.
+  const languages = new Set(jobs.map((j) => j.proc.language));
+  if (!opts.skipDepsCheck) {
+    if (languages.has('rust')) await checkRustToolchain(jobs.find((j) => j.proc.language === 'rust')!.proc.name);
+    if (languages.has('python')) await checkPythonToolchain(jobs.find((j) => j.proc.language === 'python')!.proc.name);
+  }
+  if (languages.has('typescript') || languages.has('javascript') || languages.has('python')) {
+    const validated = `${choice.world}:${wHash}`;
+    if (ctx.force || state.wit !== validated) {
+      await validateWit(witDir, witFiles, choice.world);
+      state.wit = validated;
+    }
+  }
+
+  // Bundle every TS/JS process (esbuild errors stop the build here, in milliseconds).
+  const compileErrors: CompileError[] = [];
+  for (const job of jobs) {
+    const { proc } = job;
+    if (proc.language !== 'typescript' && proc.language !== 'javascript') continue;
+    try {
+      progress.step(proc.name, 'bundling');
+      job.bundlePath = join(targetDir, 'js', `${proc.name}.js`);
+      const bundled = await bundleProcess({ packageDir, processName: proc.name, entry: proc.entry, outFile: job.bundlePath });
+      job.external.push(...bundled.inputs);
+    } catch (e) {
+      if (!(e instanceof CompileError)) throw e;
+      progress.done(proc.name, `${e.diagnostics.length} compile error(s)`, false);
+      compileErrors.push(e);
+    }
+  }
+  throwAll(compileErrors);
+
+  // Type-check on this thread while the components are made in workers: the check costs about
+  // as much as loading TypeScript and its libraries (1-2 s), which would otherwise add to every
+  // cold build. Components are staged in target/wasm and reach pkg/ only once their process
+  // type-checks; the first type error cancels the rest.
+  const tsJobs = jobs.filter((j) => j.proc.language === 'typescript');
+  const typeRoots: string[] = [];
+  if (tsJobs.length > 0) {
+    const typesDir = join(targetDir, 'types');
+    typeRoots.push(...(await writeGuestTypes(witDir, choice.world, join(typesDir, 'world'))));
+    const globals = join(typesDir, 'globals.d.ts');
+    writeFileSync(globals, GUEST_GLOBALS_DTS);
+    typeRoots.push(globals);
+  }
+  const workers: ComponentizeWorker[] = [];
+  let cancelled = false;
+  const cancel = () => {
+    cancelled = true;
+    for (const w of workers) w.terminate();
+  };
+  const typeErrors: CompileError[] = [];
+  const typesChecked = (async () => {
+    for (const job of tsJobs) {
+      await new Promise((r) => setImmediate(r)); // let progress and worker messages through
+      const checked = await typecheck({ packageDir, processDir: job.proc.dir, entry: job.proc.entry, typeRoots });
+      job.external.push(...checked.files);
+      if (checked.diagnostics.length > 0) {
+        typeErrors.push(new CompileError(job.proc.name, 'TypeScript', checked.diagnostics));
+        progress.done(job.proc.name, `${checked.diagnostics.length} type error(s)`, false);
+      }
+    }
+    if (typeErrors.length > 0) cancel();
+  })();
+
+  // Make the components, up to `jobs` at a time.
+  const cache = new ComponentCache(opts.componentCacheDir ?? defaultComponentCacheDir());
+  const stagingDir = join(targetDir, 'wasm');
+  mkdirSync(stagingDir, { recursive: true });
+  const limit = Math.max(1, opts.jobs ?? availableParallelism());
+  const verbose = opts.verbose === true;
+  const built = pool(jobs, limit, async (job) => {
+    if (cancelled) return;
+    const { proc } = job;
+    const started = performance.now();
+    const staged = join(stagingDir, proc.wasmName);
+    if (proc.language === 'rust' || proc.language === 'python') progress.step(proc.name, proc.language === 'rust' ? 'cargo build' : 'componentize-py');
+    let bytes: Uint8Array;
+    try {
+      if (proc.language === 'rust') {
+        bytes = await buildRust({ packageDir, proc, features: opts.features ?? '', outPath: staged, verbose });
+        job.external.push(join(packageDir, 'Cargo.toml'), join(packageDir, 'Cargo.lock'));
+      } else if (proc.language === 'python') {
+        bytes = await buildPython({ witDir, world: choice.world, proc, outPath: staged, verbose });
+      } else {
+        const cacheKey = hashValue({ bundle: hashFile(job.bundlePath!), wit: wHash, world: choice.world, tool: job.options });
+        const hit = ctx.force ? undefined : cache.get(cacheKey);
+        if (hit) {
+          bytes = hit;
+          job.cached = true;
+        } else {
+          progress.step(proc.name, 'componentizing');
+          const args = { sourcePath: job.bundlePath!, witPath: witDir, worldName: choice.world, outPath: staged, disableFeatures };
+          if (opts.componentize) ({ bytes } = await opts.componentize({ ...args, log: logger }));
+          else {
+            let worker = workers.find((w) => !w.busy);
+            if (!worker) {
+              worker = new ComponentizeWorker();
+              workers.push(worker);
+            }
+            ({ bytes } = await worker.run(args));
+          }
+          cache.put(cacheKey, bytes);
+        }
+      }
+    } catch (e) {
+      if (cancelled) return;
+      progress.done(proc.name, (e as Error).message.split('\n')[0], false);
+      throw e instanceof BuildError ? e : new StepFailedError(`process ${proc.name}: ${(e as Error).message}`);
+    }
+    await typesChecked;
+    if (cancelled) return;
+    writeFileSync(job.wasmPath, bytes);
+    if (!job.cached) result.componentized++;
+    const ms = performance.now() - started;
+    const external = [...new Set(job.external)].filter((f) => !f.startsWith(`${proc.dir}/`)).sort();
+    const key = processKey(packageDir, job.options, { ...job.ownFiles, ...hashFiles(external) });
+    state.processes[proc.name] = { key, external, wasm: sha256(bytes) };
+    ctx.save(); // each finished process survives a later failure or Ctrl-C
+    progress.done(proc.name, job.cached ? 'built (component reused: same sources as an earlier build)' : `built in ${formatSeconds(ms)}`);
+    result.rebuilt.push(proc.name);
+    result.processes.push({ name: proc.name, language: proc.language, status: 'built', wasmPath: job.wasmPath, ms, cached: job.cached === true });
+  });
+  let errors: unknown[];
+  try {
+    await typesChecked;
+    throwAll(typeErrors);
+    errors = await built;
+  } finally {
+    cancel();
+  }
+  result.processes.sort((a, b) => a.name.localeCompare(b.name));
+  throwAll(errors);
+}
+
+/** Throws the one error as it is, or all of them as one BuildError. */
+function throwAll(errors: unknown[]): void {
+  if (errors.length === 1) throw errors[0];
+  if (errors.length > 1) throw new BuildError(errors.map((e) => (e as Error).message).join('\n\n'));
+}

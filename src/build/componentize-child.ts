@@ -1,0 +1,27 @@
+// Runs componentizeJs in a child process. componentize-js blocks its thread for the whole build
+// (in-thread wasm, then wizer through spawnSync with the parent's real stdout, which a worker
+// thread does not have), so kit builds processes in children: the main process stays free to
+// type-check and draw progress, and two processes can componentize at once on two cores
+// (componentize.ts serializes calls within one process). The component is written to outPath.
+
+import { createLogger } from '../runtime/log.js';
+import { type ComponentizeJsOptions, componentizeJs } from './componentize.js';
+
+export type ChildRequest = Omit<ComponentizeJsOptions, 'log'>;
+export type ChildReply = { ok: true; ms: number } | { ok: false; message: string };
+
+// The parent shows progress; the child's own log lines go to the log file only.
+const log = createLogger({ target: 'kit::build::componentize', terminal: null });
+
+process.on('message', async (req: ChildRequest) => {
+  let reply: ChildReply;
+  try {
+    const { ms } = await componentizeJs({ ...req, log });
+    reply = { ok: true, ms };
+  } catch (e) {
+    reply = { ok: false, message: e instanceof Error ? e.message : String(e) };
+  }
+  process.send?.(reply);
+});
+// The parent closing the channel (build done, or the parent died) ends this process.
+process.on('disconnect', () => process.exit(0));

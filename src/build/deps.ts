@@ -1,0 +1,125 @@
+// The APIs of a package's dependencies (metadata.json `properties.dependencies`), which its
+// processes are built against: from local package folders (-l), else from a node's app store
+// (`GetApi` to main:app-store:sys over the node's RPC, interop §3.6/§9.1), cached in kit's cache.
+
+import { existsSync, mkdirSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { basename, dirname, join, resolve } from 'node:path';
+import { unzipSync } from 'fflate';
+import { KIT_CACHE, type Logger } from '../runtime/log.js';
+import { IdParseError, parsePackageId } from '../runtime/types.js';
+import { DependencyError } from './errors.js';
+import { readMetadata } from '../package/metadata.js';
+import { makeMessage, NodeUnreachableError, nodeUrl, sendMessage } from '../node-client/rpc.js';
+import { KitError } from '../cli/errors.js';
+import { readApiWits, type WitFile } from './wit.js';
+
+export interface DependencyOptions {
+  packageDir: string;
+  dependencies: string[];
+  /** Local dependency package folders (-l), relative to the working directory. */
+  localDependencies: string[];
+  /** Node to ask for APIs not found locally: http://localhost:<port>. */
+  port: number;
+  logger: Logger;
+}
+
+export interface DependencyApis {
+  files: WitFile[];
+  /** Where each dependency's API came from, for the log. */
+  sources: Record<string, string>;
+}
+
+function witsIn(dir: string): WitFile[] {
+  const out: WitFile[] = [];
+  const walk = (d: string) => {
+    for (const e of readdirSync(d, { withFileTypes: true })) {
+      const p = join(d, e.name);
+      if (e.isDirectory()) walk(p);
+      else if (e.name.endsWith('.wit')) out.push({ name: e.name, text: readFileSync(p, 'utf8'), origin: p });
+    }
+  };
+  if (existsSync(dir)) walk(dir);
+  return out.sort((a, b) => a.name.localeCompare(b.name));
+}
+
+export function apiCacheDir(packageId: string): string {
+  return join(KIT_CACHE, `${packageId}-api`);
+}
+
+/** Asks the node's app store for a package's API zip; returns its bytes, or why not. */
+async function fetchApi(port: number, packageName: string, publisher: string): Promise<{ zip?: Uint8Array; failure?: string; unreachable?: string }> {
+  const url = nodeUrl(port);
+  const body = JSON.stringify({ GetApi: { package_name: packageName, publisher_node: publisher } });
+  try {
+    const res = await sendMessage(url, makeMessage({ process: 'main:app-store:sys', body, expectsResponse: 5 }), { timeoutMs: 20_000 });
+    if (res?.blob && res.blob.length > 0) return { zip: res.blob };
+    return { failure: res?.body || 'no API in the response' };
+  } catch (e) {
+    if (e instanceof NodeUnreachableError) return { unreachable: url };
+    if (e instanceof KitError) return { failure: e.message };
+    throw e;
+  }
+}
+
+export async function resolveDependencyApis(opts: DependencyOptions): Promise<DependencyApis> {
+  const files: WitFile[] = [];
+  const sources: Record<string, string> = {};
+  const provided = new Set<string>();
+  for (const raw of opts.localDependencies) {
+    const dir = resolve(raw);
+    if (dir === opts.packageDir) continue;
+    if (!existsSync(dir))
+      throw new DependencyError(`local dependency ${raw} does not exist (-l/--local-dependency).`, 'Pass the path of a package folder (one with metadata.json).');
+    let id = basename(dir);
+    try {
+      const meta = await readMetadata(dir);
+      id = `${meta.properties.package_name}:${meta.properties.publisher}`;
+      provided.add(meta.properties.package_name);
+    } catch {
+      // a folder without metadata still supplies api/*.wit, named by its folder as kit does
+    }
+    provided.add(basename(dir));
+    const wits = readApiWits(dir, process.cwd());
+    files.push(...wits);
+    sources[id] = dir;
+  }
+  for (const dep of opts.dependencies) {
+    let pkg: ReturnType<typeof parsePackageId>;
+    try {
+      pkg = parsePackageId(dep);
+    } catch (e) {
+      if (e instanceof IdParseError) throw new DependencyError(`Dependencies must be PackageIds (e.g. \`package:publisher.os\`); given ${dep}.`, 'Fix properties.dependencies in metadata.json.');
+      throw e;
+    }
+    if (provided.has(pkg.packageName) || pkg.packageName === basename(opts.packageDir)) continue;
+    const cache = apiCacheDir(dep);
+    const got = await fetchApi(opts.port, pkg.packageName, pkg.publisherNode);
+    if (got.zip) {
+      rmSync(cache, { recursive: true, force: true });
+      mkdirSync(cache, { recursive: true });
+      for (const [name, bytes] of Object.entries(unzipSync(got.zip))) {
+        if (name.endsWith('/')) continue;
+        const out = join(cache, name);
+        if (!out.startsWith(cache)) continue; // never write outside the cache folder
+        mkdirSync(dirname(out), { recursive: true });
+        writeFileSync(out, bytes);
+      }
+      files.push(...witsIn(cache));
+      sources[dep] = `node at localhost:${opts.port}`;
+      continue;
+    }
+    const cached = witsIn(cache);
+    if (got.unreachable && cached.length > 0) {
+      opts.logger.warning(`no node at localhost:${opts.port} (${got.unreachable}); using the API of ${dep} cached in ${cache}`);
+      files.push(...cached);
+      sources[dep] = cache;
+      continue;
+    }
+    const why = got.unreachable ? `no node answered at ${got.unreachable}` : `the node at localhost:${opts.port} has no API for it: ${got.failure}`;
+    throw new DependencyError(
+      `dependency ${dep} (metadata.json) has no API here: it is not a local dependency and ${why}.`,
+      `Pass its package folder with -l/--local-dependency, or install it on the node at localhost:${opts.port} (-p) first.`,
+    );
+  }
+  return { files, sources };
+}

@@ -1,0 +1,80 @@
+// `kit build`'s flags (names, short names and text from the book's `kit build --help`), shared by
+// `kit build` and `kit build-start-package`, and their translation into BuildOptions.
+
+import { Flags } from '@oclif/core';
+import { nodePortFlag, skipDepsCheckFlag } from '../cli/flags.js';
+import type { Logger } from '../runtime/log.js';
+import type { BuildOptions } from './build.js';
+
+export const buildFlags = {
+  'no-ui': Flags.boolean({ description: 'If set, do NOT build the web UI for the process; no-op if passed with UI_ONLY' }),
+  'ui-only': Flags.boolean({ description: 'If set, build ONLY the web UI for the process; no-op if passed with NO_UI' }),
+  include: Flags.string({ char: 'i', multiple: true, helpValue: '<INCLUDE>', description: 'Build only these processes/UIs (can specify multiple times) [default: build all]' }),
+  exclude: Flags.string({ char: 'e', multiple: true, helpValue: '<EXCLUDE>', description: 'Build all but these processes/UIs (can specify multiple times) [default: build all]' }),
+  'skip-deps-check': skipDepsCheckFlag,
+  features: Flags.string({
+    helpValue: '<FEATURES>',
+    description: 'Pass these comma-delimited feature flags to Rust cargo builds (Rust processes only)',
+  }),
+  port: nodePortFlag,
+  'download-from': Flags.string({
+    char: 'd',
+    helpValue: '<NODE>',
+    description: 'Download API from this node if not found (accepted; here dependency APIs come from -l folders or the node at --port)',
+  }),
+  world: Flags.string({ char: 'w', helpValue: '<WORLD>', description: 'WIT world to build against [default: the process world in api/*.wit, else process-v1]' }),
+  'local-dependency': Flags.string({
+    char: 'l',
+    multiple: true,
+    helpValue: '<DEPENDENCY_PACKAGE_PATH>',
+    description: 'Path to local dependency package (can specify multiple times)',
+  }),
+  'add-to-api': Flags.string({ char: 'a', multiple: true, helpValue: '<PATH>', description: 'Path to file to add to api.zip (can specify multiple times)' }),
+  rewrite: Flags.boolean({ description: 'Rewrite the package (disables `Spawn!()`; Rust only, not supported here) [default: don\'t rewrite]' }),
+  reproducible: Flags.boolean({
+    char: 'r',
+    description: 'Make a reproducible build (builds here are deterministic without Docker; this rebuilds everything from scratch)',
+  }),
+  force: Flags.boolean({ char: 'f', description: 'Force a rebuild' }),
+  verbose: Flags.boolean({ char: 'v', description: 'If set, output stdout and stderr' }),
+};
+
+export interface BuildFlagValues {
+  'no-ui'?: boolean;
+  'ui-only'?: boolean;
+  include?: string[];
+  exclude?: string[];
+  'skip-deps-check'?: boolean;
+  features?: string;
+  port: number;
+  'download-from'?: string;
+  world?: string;
+  'local-dependency'?: string[];
+  'add-to-api'?: string[];
+  rewrite?: boolean;
+  reproducible?: boolean;
+  force?: boolean;
+  verbose?: boolean;
+}
+
+export function buildOptionsFromFlags(dir: string | undefined, flags: BuildFlagValues, logger: Logger): BuildOptions {
+  return {
+    dir: dir ?? process.cwd(),
+    noUi: flags['no-ui'],
+    uiOnly: flags['ui-only'],
+    include: flags.include,
+    exclude: flags.exclude,
+    skipDepsCheck: flags['skip-deps-check'],
+    features: flags.features,
+    port: flags.port,
+    downloadFrom: flags['download-from'],
+    world: flags.world,
+    localDependencies: flags['local-dependency'],
+    addToApi: flags['add-to-api'],
+    rewrite: flags.rewrite,
+    reproducible: flags.reproducible,
+    force: flags.force,
+    verbose: flags.verbose,
+    logger,
+  };
+}

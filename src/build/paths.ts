@@ -1,0 +1,73 @@
+// Where kit's own build inputs live: the process library bundled into every TS/JS process, the
+// hyperware WIT, and the versions of the tools whose output we cache.
+
+import { existsSync, readFileSync } from 'node:fs';
+import { dirname, join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+
+let root: string | undefined;
+
+/** kit's installation root (the folder holding its package.json). */
+export function kitRoot(): string {
+  if (root) return root;
+  let dir = dirname(fileURLToPath(import.meta.url));
+  for (;;) {
+    const pj = join(dir, 'package.json');
+    if (existsSync(pj)) {
+      try {
+        if (JSON.parse(readFileSync(pj, 'utf8')).name === 'kit') {
+          root = dir;
+          return dir;
+        }
+      } catch {
+        // keep walking
+      }
+    }
+    const up = dirname(dir);
+    if (up === dir) throw new Error(`cannot find kit's package.json above ${fileURLToPath(import.meta.url)}`);
+    dir = up;
+  }
+}
+
+/** The compiled process library that `kit/process` resolves to in process bundles. */
+export function processLibEntry(): string {
+  return join(kitRoot(), 'dist', 'src', 'process-lib', 'index.js');
+}
+
+export function processLibDir(): string {
+  return dirname(processLibEntry());
+}
+
+/** hyperware.wit v1.0.0 (package hyperware:process@1.0.0), shipped with kit instead of downloaded. */
+export function hyperwareWitPath(): string {
+  return join(kitRoot(), 'wit', 'hyperware.wit');
+}
+
+const versions = new Map<string, string>();
+
+/** The installed version of an npm package kit depends on (its package.json may not be exported). */
+export function packageVersion(name: string): string {
+  const cached = versions.get(name);
+  if (cached) return cached;
+  let version = 'unknown';
+  try {
+    let dir = dirname(fileURLToPath(import.meta.resolve(name)));
+    for (;;) {
+      const pj = join(dir, 'package.json');
+      if (existsSync(pj)) {
+        const parsed = JSON.parse(readFileSync(pj, 'utf8'));
+        if (parsed.name === name) {
+          version = String(parsed.version);
+          break;
+        }
+      }
+      const up = dirname(dir);
+      if (up === dir) break;
+      dir = up;
+    }
+  } catch {
+    // not installed: 'unknown' still keys the cache, and the build step itself will report it
+  }
+  versions.set(name, version);
+  return version;
+}

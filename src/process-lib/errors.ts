@@ -1,0 +1,130 @@
+// Error classes of the process library. Each message says what went wrong and what to do; the
+// fields carry the details for code that wants to branch on them.
+
+import { type Address, addressToString, type SendErrorKind, type Message as WitMessage } from '../runtime/types.js';
+
+export class ProcessLibError extends Error {
+  override name = 'ProcessLibError';
+}
+
+/** A builder was sent without something it needs (a target, a body, a timeout). */
+export class BuildError extends ProcessLibError {
+  override name = 'BuildError';
+}
+
+/** The kernel handed a Request back: no Response in time, or the target node is offline. */
+export class MessageSendError extends ProcessLibError {
+  override name = 'MessageSendError';
+  constructor(
+    readonly kind: SendErrorKind,
+    readonly target: Address,
+    /** The Request that could not be delivered or answered. */
+    readonly request: WitMessage,
+    /** The context given when the Request was sent, if any. */
+    readonly context?: Uint8Array,
+  ) {
+    super(
+      kind === 'offline'
+        ? `${target.node} is offline or does not exist: the request to ${addressToString(target)} was not delivered; check the node name`
+        : `no response from ${addressToString(target)} in time: check that the process is running, that it answers requests, and that we may message it (public, or we hold its messaging capability)`,
+    );
+  }
+}
+
+/** A body could not be decoded as the expected JSON. */
+export class JsonDecodeError extends ProcessLibError {
+  override name = 'JsonDecodeError';
+  constructor(
+    readonly text: string,
+    cause: unknown,
+  ) {
+    const shown = text.length > 200 ? `${text.slice(0, 200)}...` : text;
+    super(`expected a JSON body but got ${JSON.stringify(shown)} (${cause instanceof Error ? cause.message : String(cause)})`);
+  }
+}
+
+/** A process or runtime module answered with something other than the shape its API promises. */
+export class UnexpectedResponseError extends ProcessLibError {
+  override name = 'UnexpectedResponseError';
+  constructor(
+    readonly from: string,
+    readonly expected: string,
+    readonly got: unknown,
+  ) {
+    super(`${from} answered ${shortJson(got)} where ${expected} was expected`);
+  }
+}
+
+/** `spawn` failed: 'name-taken' or 'no-file-at-path'. */
+export class SpawnError extends ProcessLibError {
+  override name = 'SpawnError';
+  constructor(
+    readonly kind: 'name-taken' | 'no-file-at-path',
+    readonly wasmPath: string,
+    readonly processName?: string,
+  ) {
+    super(
+      kind === 'name-taken'
+        ? `spawn: a process named '${processName}' already runs in this package; pick another name or pass none for a random one`
+        : `spawn: no wasm at '${wasmPath}' (or it would not start); the path is '<package>:<publisher>/pkg/<file>.wasm' and the file must be in the package's pkg/ folder`,
+    );
+  }
+}
+
+/**
+ * A runtime module (vfs, kv, sqlite, http-server, http-client, eth) answered `{"Err": ...}`.
+ * `module` names it, `error` is the error exactly as the module sent it.
+ */
+export class ModuleError extends ProcessLibError {
+  override name = 'ModuleError';
+  constructor(
+    readonly module: string,
+    readonly error: unknown,
+    description: string,
+  ) {
+    super(`${module}: ${description}`);
+  }
+
+  /** The error variant's name, e.g. "NoCap" for {"NoCap": {...}} or "KeyNotFound". */
+  get variant(): string {
+    return variantName(this.error);
+  }
+}
+
+export class VfsError extends ModuleError {
+  override name = 'VfsError';
+}
+export class KvError extends ModuleError {
+  override name = 'KvError';
+}
+export class SqliteError extends ModuleError {
+  override name = 'SqliteError';
+}
+export class HttpServerError extends ModuleError {
+  override name = 'HttpServerError';
+}
+export class HttpClientError extends ModuleError {
+  override name = 'HttpClientError';
+}
+export class EthError extends ModuleError {
+  override name = 'EthError';
+}
+
+export function variantName(value: unknown): string {
+  if (typeof value === 'string') return value;
+  if (value !== null && typeof value === 'object') {
+    const keys = Object.keys(value);
+    if (keys.length === 1) return keys[0];
+  }
+  return shortJson(value);
+}
+
+export function shortJson(value: unknown): string {
+  let s: string;
+  try {
+    s = JSON.stringify(value, (_k, v) => (typeof v === 'bigint' ? v.toString() : v)) ?? String(value);
+  } catch {
+    s = String(value);
+  }
+  return s.length > 300 ? `${s.slice(0, 300)}...` : s;
+}

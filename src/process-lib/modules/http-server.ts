@@ -1,0 +1,130 @@
+// Client for `http-server:distro:sys` (book: HTTP Server API, WebSocket API). Bound paths are
+// served under `/<process id>/<path>`. Incoming HTTP requests arrive as Requests whose body is
+// `{"Http": IncomingHttpRequest}` with the HTTP body in the blob; answer them with sendResponse().
+
+import { HttpServerError } from '../errors.js';
+import { jsonBody, toBytes } from '../json.js';
+import { type Message, Response } from '../message.js';
+import { callModule, describeVariant, tellModule } from './call.js';
+
+export type WsMessageType = 'Text' | 'Binary' | 'Ping' | 'Pong' | 'Close';
+
+export type HttpServerAction =
+  | { Bind: { path: string; authenticated: boolean; local_only: boolean; cache: boolean } }
+  | { SecureBind: { path: string; cache: boolean } }
+  | { Unbind: { path: string } }
+  | { WebSocketBind: { path: string; authenticated: boolean; extension: boolean } }
+  | { WebSocketSecureBind: { path: string; extension: boolean } }
+  | { WebSocketUnbind: { path: string } }
+  | { WebSocketPush: { channel_id: number; message_type: WsMessageType } }
+  | { WebSocketClose: number };
+
+export interface IncomingHttpRequest {
+  source_socket_addr: string | null;
+  method: string;
+  /** `http://<host><path>`, the full URL requested. */
+  url: string;
+  /** The bound path that matched, e.g. `/chat:chat:template.os/messages`. */
+  bound_path: string;
+  headers: Record<string, string>;
+  url_params: Record<string, string>;
+  query_params: Record<string, string>;
+}
+
+export type HttpServerRequest =
+  | { Http: IncomingHttpRequest }
+  | { WebSocketOpen: { path: string; channel_id: number } }
+  | { WebSocketPush: { channel_id: number; message_type: WsMessageType } }
+  | { WebSocketClose: number };
+
+export interface BindOptions {
+  /** Require the node's login cookie. Default true. */
+  authenticated?: boolean;
+  /** Only answer requests from localhost. Default false. */
+  localOnly?: boolean;
+}
+
+function serverError(err: unknown): HttpServerError {
+  return new HttpServerError('http-server', err, describeVariant(err));
+}
+
+function act(action: HttpServerAction, blob?: Uint8Array, mime?: string): void {
+  const { value } = callModule('http-server', action, serverError, {
+    blob: blob === undefined ? undefined : { bytes: blob, mime },
+  });
+  // http-server answers Result<(), HttpServerError>: {"Ok": null}.
+  if (value === null || typeof value !== 'object' || !('Ok' in value))
+    throw new HttpServerError('http-server', value, `unexpected answer ${JSON.stringify(value)}`);
+}
+
+export function bindAction(path: string, options: BindOptions = {}, cache = false): HttpServerAction {
+  return {
+    Bind: { path, authenticated: options.authenticated ?? true, local_only: options.localOnly ?? false, cache },
+  };
+}
+
+/** Route HTTP requests for `/<our process id><path>` to this process. */
+export function bind(path: string, options: BindOptions = {}): void {
+  act(bindAction(path, options));
+}
+
+/** Serve fixed bytes at a path (answered by http-server itself for GET). */
+export function serveStatic(path: string, content: Uint8Array | string, mime: string, options: BindOptions = {}): void {
+  act(bindAction(path, options, true), toBytes(content), mime);
+}
+
+/** Like bind, but only from this app's own subdomain (always authenticated). */
+export function secureBind(path: string): void {
+  act({ SecureBind: { path, cache: false } });
+}
+
+export function unbind(path: string): void {
+  act({ Unbind: { path } });
+}
+
+/** Accept WebSocket connections at a path; events arrive as HttpServerRequest messages. */
+export function bindWebSocket(path: string, options: { authenticated?: boolean; extension?: boolean } = {}): void {
+  act({ WebSocketBind: { path, authenticated: options.authenticated ?? true, extension: options.extension ?? false } });
+}
+
+export function unbindWebSocket(path: string): void {
+  act({ WebSocketUnbind: { path } });
+}
+
+/** Send a WebSocket message to a connected client (fire-and-forget). */
+export function wsPush(channelId: number, messageType: WsMessageType, data: Uint8Array | string): void {
+  const push: HttpServerAction = { WebSocketPush: { channel_id: channelId, message_type: messageType } };
+  tellModule('http-server', push, { blob: { bytes: toBytes(data), mime: undefined } });
+}
+
+export function wsClose(channelId: number): void {
+  tellModule('http-server', { WebSocketClose: channelId } satisfies HttpServerAction);
+}
+
+/** The http-server Request in a message, or undefined if it is not one. */
+export function parseRequest(message: Message): HttpServerRequest | undefined {
+  if (!message.isRequest() || message.source.process.processName !== 'http-server') return undefined;
+  const value = message.json<unknown>();
+  if (value === null || typeof value !== 'object') return undefined;
+  const key = Object.keys(value)[0];
+  return ['Http', 'WebSocketOpen', 'WebSocketPush', 'WebSocketClose'].includes(key)
+    ? (value as HttpServerRequest)
+    : undefined;
+}
+
+/** The path part of an incoming request's URL, without the query string. */
+export function requestPath(req: IncomingHttpRequest): string {
+  const afterScheme = req.url.replace(/^[a-z]+:\/\/[^/]*/i, '');
+  const q = afterScheme.indexOf('?');
+  return q === -1 ? afterScheme : afterScheme.slice(0, q);
+}
+
+/** Answer the HTTP request being handled: status, headers, body (sent as the blob). */
+export function sendResponse(status: number, headers: Record<string, string> = {}, body: Uint8Array | string = ''): void {
+  new Response().body(jsonBody({ status, headers })).blob({ bytes: toBytes(body), mime: undefined }).send();
+}
+
+/** Answer with a JSON body and content-type. */
+export function sendJsonResponse(status: number, value: unknown, headers: Record<string, string> = {}): void {
+  sendResponse(status, { 'Content-Type': 'application/json', ...headers }, jsonBody(value));
+}

@@ -1,0 +1,39 @@
+// Client for `timer:distro:sys` (book: Timer API). `{"SetTimer": ms}` is answered with an empty
+// Response after `ms` milliseconds. The timer is public: no capability needed.
+
+import type { Message } from '../message.js';
+import { Request } from '../message.js';
+import { ourModule } from './call.js';
+
+export type TimerAction = 'Debug' | { SetTimer: number };
+
+export function timerAction(ms: number): TimerAction {
+  if (!(Number.isInteger(ms) && ms >= 0)) throw new RangeError(`timer: milliseconds must be a whole number >= 0, got ${ms}`);
+  return { SetTimer: ms };
+}
+
+/** Seconds to wait for a timer's Response: a little over the timer itself. */
+export function timeoutFor(ms: number): number {
+  return Math.ceil(ms / 1000) + 1;
+}
+
+/**
+ * Set a timer without blocking. Its (empty) Response arrives through awaitMessage() from
+ * timer:distro:sys, carrying `context` so several timers can be told apart.
+ */
+export function setTimer(ms: number, context?: Uint8Array | string): void {
+  const r = Request.to(ourModule('timer')).json(timerAction(ms)).expectsResponse(timeoutFor(ms));
+  if (context !== undefined) r.context(context);
+  r.send();
+}
+
+/** Block for `ms` milliseconds (other messages that arrive meanwhile wait in the queue). */
+export function sleep(ms: number): void {
+  Request.to(ourModule('timer')).json(timerAction(ms)).sendAndAwaitResponse(timeoutFor(ms));
+}
+
+/** Whether a message is a timer going off. */
+export function isTimer(message: Message): boolean {
+  const p = message.source.process;
+  return message.isResponse() && p.processName === 'timer' && p.packageName === 'distro' && p.publisherNode === 'sys';
+}

@@ -1,0 +1,19 @@
+// A terminal script: `list-files:file-transfer:template.os <node>` shows the files a node shares.
+import { processId, Request, script } from 'kit/process';
+
+interface FileInfo {
+  name: string;
+  size: number;
+}
+
+export const init = script((_our, args) => {
+  const node = args.trim();
+  if (node === '' || node.includes(' ')) return 'usage: list-files:file-transfer:template.os <node>';
+  const reply = Request.to({ node, process: processId('file-transfer:file-transfer:template.os') })
+    .json('ListFiles')
+    .sendAndAwaitResponse(5)
+    .json<{ ListFiles?: FileInfo[] }>();
+  if (reply.ListFiles === undefined) return `unexpected answer from ${node}: ${JSON.stringify(reply)}`;
+  const lines = reply.ListFiles.map((f) => `${f.name.split('/').pop()}\t\t${f.size}`);
+  return [`${node} available files:`, 'File\t\tSize (bytes)', ...lines].join('\n');
+});
