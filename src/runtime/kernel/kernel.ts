@@ -35,35 +35,15 @@ import type { KernelApi, NativeProcess, Reply, RequestOptions } from './api.js';
 import { SendErrorException } from './api.js';
 import { CapabilitySet } from './capabilities.js';
 import { type CapabilityJson, capabilityFromJson, capabilityToJson, type OnExitJson, onExitFromJson, onExitToJson } from './json.js';
+import type { ExitReason, KernelCallOp, ProcessEvents } from '../process/host.js';
 import type { ProcessStore, StoredProcess } from './persistence.js';
 import { RestartBackoff } from './restart.js';
 
 // ---------------------------------------------------------------------------
 // What the kernel needs from the component host (src/runtime/process/host.ts), structurally.
 
-export type KernelCallOp =
-  | 'get-state'
-  | 'set-state'
-  | 'clear-state'
-  | 'spawn'
-  | 'our-capabilities'
-  | 'save-capabilities'
-  | 'drop-capabilities'
-  | 'get-on-exit'
-  | 'set-on-exit';
-
-export type ExitReason =
-  | { kind: 'returned' }
-  | { kind: 'error'; message: string }
-  | { kind: 'memory'; message: string }
-  | { kind: 'killed' };
-
-export interface ProcessEvents {
-  onSend(km: KernelMessage, context: Uint8Array | undefined): void;
-  onCall(op: KernelCallOp, args: unknown[]): unknown | Promise<unknown>;
-  onPrint(verbosity: number, text: string): void;
-  onExit(reason: ExitReason): void;
-}
+// The contract with the component host is the host's own (src/runtime/process/host.ts).
+export type { ExitReason, KernelCallOp, ProcessEvents };
 
 export interface RunningProcess {
   deliver(km: KernelMessage): void;
