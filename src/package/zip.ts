@@ -1,0 +1,282 @@
+// Deterministic package zips (interop §2.3) and a strict unzip.
+//
+// A package zip's sha256 is its version hash and goes on chain, so the bytes must depend only on
+// the files: entries sorted by path (component by component, as Rust's Path orders them),
+// directories as `name/` entries, one fixed mtime (2023-06-19 00:00:00), unix mode 0o755, and
+// one pinned compressor and level (fflate's Deflate at level 6). The container itself is
+// written here so that no library default (timestamps, extra fields, key order) can leak in.
+
+import { createHash } from 'node:crypto';
+import { readdir, readFile, realpath, stat } from 'node:fs/promises';
+import { join } from 'node:path';
+import { deflateSync, inflateSync } from 'fflate';
+
+export interface ZipEntry {
+  /** Relative path with '/' separators; directories end with '/'. */
+  path: string;
+  bytes: Uint8Array;
+  isDir: boolean;
+}
+
+/** The zip is damaged or uses a feature we do not read (zip64, encryption, other methods). */
+export class ZipFormatError extends Error {
+  override name = 'ZipFormatError';
+}
+
+/** An entry would land outside the folder it is extracted into. */
+export class ZipPathError extends Error {
+  override name = 'ZipPathError';
+  constructor(readonly entry: string, reason: string) {
+    super(`zip entry '${entry}' ${reason}; entries must be relative paths inside the archive's root`);
+  }
+}
+
+/** Pinned: changing any of these changes every package's version hash. */
+const DEFLATE_LEVEL = 6;
+const FILE_MODE = 0o100755; // regular file, rwxr-xr-x (as the zip crate writes 0o755 files)
+const DIR_MODE = 0o040755;
+const DOS_DATE = ((2023 - 1980) << 9) | (6 << 5) | 19; // 2023-06-19
+const DOS_TIME = 0; // 00:00:00
+const VERSION_MADE_BY = (3 << 8) | 46; // unix, zip spec 4.6
+const SIG_LOCAL = 0x04034b50;
+const SIG_CENTRAL = 0x02014b50;
+const SIG_END = 0x06054b50;
+const UTF8_FLAG = 0x0800;
+
+// ---------------------------------------------------------------------------------------------
+// Hashing
+
+export function sha256Hex(bytes: Uint8Array): string {
+  return createHash('sha256').update(bytes).digest('hex');
+}
+
+const CRC_TABLE = (() => {
+  const t = new Uint32Array(256);
+  for (let n = 0; n < 256; n++) {
+    let c = n;
+    for (let k = 0; k < 8; k++) c = c & 1 ? 0xedb88320 ^ (c >>> 1) : c >>> 1;
+    t[n] = c >>> 0;
+  }
+  return t;
+})();
+
+function crc32(bytes: Uint8Array): number {
+  let c = 0xffffffff;
+  for (let i = 0; i < bytes.length; i++) c = CRC_TABLE[(c ^ bytes[i]) & 0xff] ^ (c >>> 8);
+  return (c ^ 0xffffffff) >>> 0;
+}
+
+// ---------------------------------------------------------------------------------------------
+// Paths
+
+/**
+ * Check an entry name and return it unchanged. Rejects absolute paths, drive letters,
+ * backslashes, NUL, empty, `.` and `..` segments: anything that could leave the root.
+ */
+export function checkEntryPath(name: string): string {
+  if (name.length === 0) throw new ZipPathError(name, 'is empty');
+  if (name.includes('\\')) throw new ZipPathError(name, 'contains a backslash');
+  if (name.includes('\0')) throw new ZipPathError(name, 'contains a NUL byte');
+  if (name.startsWith('/')) throw new ZipPathError(name, 'is absolute');
+  if (/^[A-Za-z]:/.test(name)) throw new ZipPathError(name, 'starts with a drive letter');
+  const segments = (name.endsWith('/') ? name.slice(0, -1) : name).split('/');
+  for (const s of segments) {
+    if (s === '..') throw new ZipPathError(name, "climbs out with '..'");
+    if (s === '.' || s === '') throw new ZipPathError(name, "has an empty or '.' segment");
+  }
+  return name;
+}
+
+/** Path order of Rust's `Path`: compare segment by segment, each by its UTF-8 bytes. */
+export function comparePaths(a: string, b: string): number {
+  const as = a.replace(/\/$/, '').split('/');
+  const bs = b.replace(/\/$/, '').split('/');
+  for (let i = 0; i < Math.min(as.length, bs.length); i++) {
+    const c = Buffer.compare(Buffer.from(as[i]), Buffer.from(bs[i]));
+    if (c !== 0) return c;
+  }
+  return as.length - bs.length;
+}
+
+// ---------------------------------------------------------------------------------------------
+// Writing
+
+/** Walk `dir` (following symlinks, never looping) and list its files and folders, root excluded. */
+async function collect(dir: string): Promise<ZipEntry[]> {
+  const out: ZipEntry[] = [];
+  const seen = new Set<string>();
+  const walk = async (abs: string, rel: string): Promise<void> => {
+    const real = await realpath(abs);
+    if (seen.has(real)) return; // a symlink back up the tree
+    seen.add(real);
+    for (const name of await readdir(abs)) {
+      const childAbs = join(abs, name);
+      const childRel = rel ? `${rel}/${name}` : name;
+      const st = await stat(childAbs);
+      if (st.isDirectory()) {
+        out.push({ path: `${childRel}/`, bytes: new Uint8Array(0), isDir: true });
+        await walk(childAbs, childRel);
+      } else if (st.isFile()) {
+        out.push({ path: childRel, bytes: new Uint8Array(await readFile(childAbs)), isDir: false });
+      }
+    }
+  };
+  await walk(dir, '');
+  return out;
+}
+
+/** Zip the contents of `dir` (not `dir` itself), deterministically. */
+export async function zipDirectory(dir: string): Promise<Uint8Array> {
+  const st = await stat(dir).catch(() => undefined);
+  if (!st?.isDirectory()) throw new Error(`cannot zip ${dir}: it is not a directory`);
+  return zipEntries(await collect(dir));
+}
+
+/** Build a deterministic zip from entries (sorted here; order given does not matter). */
+export function zipEntries(entries: readonly ZipEntry[]): Uint8Array {
+  const sorted = entries
+    .map((e) => {
+      const path = e.isDir && !e.path.endsWith('/') ? `${e.path}/` : e.path;
+      checkEntryPath(path);
+      return { ...e, path };
+    })
+    .sort((a, b) => comparePaths(a.path, b.path));
+
+  const locals: Uint8Array[] = [];
+  const centrals: Uint8Array[] = [];
+  let offset = 0;
+  for (const e of sorted) {
+    const name = Buffer.from(e.path, 'utf8');
+    const flags = /^[\x20-\x7e]*$/.test(e.path) ? 0 : UTF8_FLAG;
+    const data = e.isDir ? new Uint8Array(0) : e.bytes;
+    // Directories are stored, files deflated, as the zip crate does.
+    const method = e.isDir ? 0 : 8;
+    const packed = method === 8 ? deflateSync(data, { level: DEFLATE_LEVEL }) : data;
+    const crc = crc32(data);
+    const needed = method === 8 ? 20 : 10;
+    if (offset > 0xfffffffe || packed.length > 0xfffffffe || data.length > 0xfffffffe)
+      throw new Error(`cannot zip ${e.path}: the archive would need zip64 (over 4 GB)`);
+
+    const local = Buffer.alloc(30 + name.length);
+    local.writeUInt32LE(SIG_LOCAL, 0);
+    local.writeUInt16LE(needed, 4);
+    local.writeUInt16LE(flags, 6);
+    local.writeUInt16LE(method, 8);
+    local.writeUInt16LE(DOS_TIME, 10);
+    local.writeUInt16LE(DOS_DATE, 12);
+    local.writeUInt32LE(crc, 14);
+    local.writeUInt32LE(packed.length, 18);
+    local.writeUInt32LE(data.length, 22);
+    local.writeUInt16LE(name.length, 26);
+    local.writeUInt16LE(0, 28);
+    name.copy(local, 30);
+
+    const central = Buffer.alloc(46 + name.length);
+    central.writeUInt32LE(SIG_CENTRAL, 0);
+    central.writeUInt16LE(VERSION_MADE_BY, 4);
+    central.writeUInt16LE(needed, 6);
+    central.writeUInt16LE(flags, 8);
+    central.writeUInt16LE(method, 10);
+    central.writeUInt16LE(DOS_TIME, 12);
+    central.writeUInt16LE(DOS_DATE, 14);
+    central.writeUInt32LE(crc, 16);
+    central.writeUInt32LE(packed.length, 20);
+    central.writeUInt32LE(data.length, 24);
+    central.writeUInt16LE(name.length, 28);
+    // extra length, comment length, disk number, internal attributes: all 0
+    central.writeUInt32LE(((e.isDir ? DIR_MODE : FILE_MODE) << 16) >>> 0, 38);
+    central.writeUInt32LE(offset, 42);
+    name.copy(central, 46);
+
+    locals.push(local, packed);
+    centrals.push(central);
+    offset += local.length + packed.length;
+  }
+  const cdSize = centrals.reduce((n, c) => n + c.length, 0);
+  const end = Buffer.alloc(22);
+  end.writeUInt32LE(SIG_END, 0);
+  end.writeUInt16LE(sorted.length, 8);
+  end.writeUInt16LE(sorted.length, 10);
+  end.writeUInt32LE(cdSize, 12);
+  end.writeUInt32LE(offset, 16);
+  if (sorted.length > 0xffff) throw new Error('cannot zip more than 65535 entries (zip64 is not written)');
+  return new Uint8Array(Buffer.concat([...locals, ...centrals, end]));
+}
+
+// ---------------------------------------------------------------------------------------------
+// Reading
+
+export interface UnzipOptions {
+  /** Refuse archives that would expand past this many bytes (default 1 GiB). */
+  maxBytes?: number;
+  /** Inflate only the entries this accepts (every name is still checked). */
+  only?: (path: string) => boolean;
+}
+
+/** Read every entry of a zip. Throws ZipFormatError for a damaged zip, ZipPathError for an escaping entry. */
+export function unzip(bytes: Uint8Array, opts: UnzipOptions = {}): ZipEntry[] {
+  const maxBytes = opts.maxBytes ?? 1024 ** 3;
+  const buf = Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength);
+  if (buf.length < 22) throw new ZipFormatError('not a zip: too short');
+  let eocd = -1;
+  for (let i = buf.length - 22; i >= Math.max(0, buf.length - 22 - 0xffff); i--) {
+    if (buf.readUInt32LE(i) === SIG_END) {
+      eocd = i;
+      break;
+    }
+  }
+  if (eocd < 0) throw new ZipFormatError('not a zip: no end-of-central-directory record');
+  const count = buf.readUInt16LE(eocd + 10);
+  const cdSize = buf.readUInt32LE(eocd + 12);
+  const cdOffset = buf.readUInt32LE(eocd + 16);
+  if (count === 0xffff || cdOffset === 0xffffffff) throw new ZipFormatError('zip64 archives are not supported');
+  if (cdOffset + cdSize > eocd) throw new ZipFormatError('damaged zip: central directory out of range');
+
+  const entries: ZipEntry[] = [];
+  let total = 0;
+  let p = cdOffset;
+  for (let n = 0; n < count; n++) {
+    if (p + 46 > eocd || buf.readUInt32LE(p) !== SIG_CENTRAL)
+      throw new ZipFormatError(`damaged zip: central directory entry ${n} is unreadable`);
+    const flags = buf.readUInt16LE(p + 8);
+    const method = buf.readUInt16LE(p + 10);
+    const crc = buf.readUInt32LE(p + 16);
+    const packedSize = buf.readUInt32LE(p + 20);
+    const size = buf.readUInt32LE(p + 24);
+    const nameLen = buf.readUInt16LE(p + 28);
+    const extraLen = buf.readUInt16LE(p + 30);
+    const commentLen = buf.readUInt16LE(p + 32);
+    const localOffset = buf.readUInt32LE(p + 42);
+    const name = buf.subarray(p + 46, p + 46 + nameLen).toString('utf8');
+    p += 46 + nameLen + extraLen + commentLen;
+
+    checkEntryPath(name);
+    if (flags & 1) throw new ZipFormatError(`zip entry '${name}' is encrypted`);
+    if (size === 0xffffffff || packedSize === 0xffffffff || localOffset === 0xffffffff)
+      throw new ZipFormatError(`zip entry '${name}' needs zip64, which is not supported`);
+    total += size;
+    if (total > maxBytes) throw new ZipFormatError(`zip expands to more than ${maxBytes} bytes`);
+    if (opts.only && !opts.only(name)) continue;
+
+    if (localOffset + 30 > buf.length || buf.readUInt32LE(localOffset) !== SIG_LOCAL)
+      throw new ZipFormatError(`damaged zip: local header of '${name}' is missing`);
+    const start = localOffset + 30 + buf.readUInt16LE(localOffset + 26) + buf.readUInt16LE(localOffset + 28);
+    if (start + packedSize > buf.length) throw new ZipFormatError(`damaged zip: data of '${name}' is cut off`);
+    const packed = buf.subarray(start, start + packedSize);
+
+    const isDir = name.endsWith('/');
+    let data: Uint8Array;
+    if (method === 0) data = new Uint8Array(packed);
+    else if (method === 8) {
+      try {
+        data = inflateSync(packed, { out: new Uint8Array(size) });
+      } catch (e) {
+        throw new ZipFormatError(`damaged zip: '${name}' does not inflate (${(e as Error).message})`);
+      }
+    } else throw new ZipFormatError(`zip entry '${name}' uses compression method ${method}; only stored and deflate are read`);
+    if (data.length !== size) throw new ZipFormatError(`damaged zip: '${name}' has ${data.length} bytes, expected ${size}`);
+    if (crc32(data) !== crc) throw new ZipFormatError(`damaged zip: '${name}' fails its CRC check`);
+    entries.push({ path: name, bytes: isDir ? new Uint8Array(0) : data, isDir });
+  }
+  return entries;
+}

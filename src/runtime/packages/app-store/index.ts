@@ -1,0 +1,376 @@
+// main:app-store:sys — the part of the App Store that kit talks to (interop §2.4-2.5, book: App
+// Store): NewPackage stores a package zip as downloads:app-store:sys would, Install checks it
+// completely and then installs and starts its processes, Uninstall removes them, Apis and GetApi
+// serve package APIs. It speaks to the kernel only with KernelCommand messages and to the disk
+// only through vfs:distro:sys, and keeps what is installed in the VFS so a --persist node
+// remembers it. Only requests from our own node are served, one at a time.
+
+import { sha256Hex } from '../../../package/zip.js';
+import { type KernelApi, type NativeProcess, SendErrorException } from '../../kernel/api.js';
+import type { CapabilityJson } from '../../kernel/json.js';
+import type { Logger } from '../../log.js';
+import {
+  type Address,
+  fromUtf8,
+  type KernelMessage,
+  type LazyLoadBlob,
+  type ProcessId,
+  parseJsonBytes,
+  systemProcess,
+} from '../../types.js';
+import {
+  InstallCheckError,
+  type PackageIdJson,
+  packageIdString,
+  parsePackageIdJson,
+  planInstall,
+  readManifest,
+} from './plan.js';
+
+export { InstallCheckError, type InstallPlan, type PackageIdJson, planInstall } from './plan.js';
+
+export const APP_STORE_PROCESS: ProcessId = { processName: 'main', packageName: 'app-store', publisherNode: 'sys' };
+
+const STATE_DRIVE = '/app-store:sys/state';
+const STATE_FILE = `${STATE_DRIVE}/installed.json`;
+const DOWNLOADS = '/app-store:sys/downloads';
+/** Starting a process may transpile its component first: give it time. */
+const RUN_TIMEOUT_SECS = 300;
+const STEP_TIMEOUT_SECS = 60;
+
+export interface InstalledPackage {
+  package_id: PackageIdJson;
+  version_hash: string;
+  /** Process IDs started from its manifest. */
+  processes: string[];
+  has_api: boolean;
+  wit_version: number | null;
+}
+
+interface StoreState {
+  installed: Record<string, InstalledPackage>;
+}
+
+/** One step of an install or uninstall went wrong; the message says which and why. */
+export class AppStoreStepError extends Error {
+  override name = 'AppStoreStepError';
+}
+
+export function createAppStore(): NativeProcess {
+  return new AppStore();
+}
+
+function describeErr(err: unknown): string {
+  if (err && typeof err === 'object') {
+    const [variant, fields] = Object.entries(err as Record<string, unknown>)[0] ?? ['?', undefined];
+    const f = fields as Record<string, unknown> | undefined;
+    const detail = f && typeof f === 'object' ? (f.error ?? f.path ?? JSON.stringify(f)) : JSON.stringify(fields);
+    return `${variant}: ${detail}`;
+  }
+  return JSON.stringify(err);
+}
+
+class AppStore implements NativeProcess {
+  readonly id = APP_STORE_PROCESS;
+  private kernel!: KernelApi;
+  private log!: Logger;
+  private state: StoreState = { installed: {} };
+  private ready: Promise<void> = Promise.resolve();
+  private queue: Promise<void> = Promise.resolve();
+
+  start(kernel: KernelApi): void {
+    this.kernel = kernel;
+    this.log = kernel.log.child('app-store');
+    // The App Store installs into other packages' drives: like the real one (whose manifest asks
+    // for it), it holds vfs's root capability. GrantCapabilities is an unconditional kernel add.
+    this.tellKernel({
+      GrantCapabilities: {
+        target: 'main:app-store:sys',
+        capabilities: [{ issuer: `${kernel.our}@vfs:distro:sys`, params: JSON.stringify({ root: true }) }],
+      },
+    });
+    this.ready = this.loadState().catch((e) => {
+      this.log.error(`could not read the installed-package list: ${(e as Error).message}; starting empty`);
+    });
+  }
+
+  handle(km: KernelMessage): Promise<void> {
+    if (km.message.tag !== 'request' || km.source.node !== this.kernel.our) return Promise.resolve();
+    const next = this.queue.then(() => this.ready).then(() => this.serve(km));
+    this.queue = next.catch((e) => this.log.error(`request failed: ${(e as Error).message}`));
+    return this.queue;
+  }
+
+  // ---- messaging helpers ------------------------------------------------------------------
+
+  private addr(name: string): Address {
+    return { node: this.kernel.our, process: systemProcess(name) };
+  }
+
+  private answer(km: KernelMessage, body: unknown, blob?: LazyLoadBlob): void {
+    if (km.message.tag !== 'request') return;
+    if (km.message.val.expectsResponse === undefined && !km.rsvp) return;
+    this.kernel.respond(this.id, km, JSON.stringify(body), blob);
+  }
+
+  private tellKernel(cmd: unknown): void {
+    this.kernel.tell(this.id, this.addr('kernel'), JSON.stringify(cmd));
+  }
+
+  private async askKernel(cmd: Record<string, unknown>, expected: string, blob?: Uint8Array, timeoutSecs = STEP_TIMEOUT_SECS) {
+    const what = Object.keys(cmd)[0];
+    let body: unknown;
+    try {
+      const r = await this.kernel.request(this.id, this.addr('kernel'), JSON.stringify(cmd), {
+        blob: blob && { bytes: blob },
+        timeoutSecs,
+      });
+      body = parseJsonBytes(r.response.body);
+    } catch (e) {
+      const why = e instanceof SendErrorException ? (e.reason ?? e.code) : (e as Error).message;
+      throw new AppStoreStepError(`kernel ${what} failed: ${why}`);
+    }
+    if (body !== expected) throw new AppStoreStepError(`kernel answered ${what} with ${JSON.stringify(body)}, not "${expected}"`);
+  }
+
+  /** One VFS request; `{"Err": ...}` answers become AppStoreStepError. */
+  private async vfs(path: string, action: unknown, blob?: Uint8Array): Promise<{ body: unknown; blob?: Uint8Array }> {
+    const name = typeof action === 'string' ? action : Object.keys(action as object)[0];
+    let body: unknown;
+    let out: Uint8Array | undefined;
+    try {
+      const r = await this.kernel.request(this.id, this.addr('vfs'), JSON.stringify({ path, action }), {
+        blob: blob && { bytes: blob },
+        timeoutSecs: STEP_TIMEOUT_SECS,
+      });
+      body = parseJsonBytes(r.response.body);
+      out = r.blob?.bytes;
+    } catch (e) {
+      const why = e instanceof SendErrorException ? (e.reason ?? e.code) : (e as Error).message;
+      throw new AppStoreStepError(`vfs ${name} ${path} failed: ${why}`);
+    }
+    if (body && typeof body === 'object' && 'Err' in body)
+      throw Object.assign(new AppStoreStepError(`vfs ${name} ${path}: ${describeErr((body as { Err: unknown }).Err)}`), {
+        vfsError: (body as { Err: unknown }).Err,
+      });
+    return { body, blob: out };
+  }
+
+  private static isNotFound(e: unknown): boolean {
+    const v = (e as { vfsError?: unknown }).vfsError;
+    return !!v && typeof v === 'object' && 'NotFound' in v;
+  }
+
+  // ---- state --------------------------------------------------------------------------------
+
+  private async loadState(): Promise<void> {
+    await this.vfs(STATE_DRIVE, 'CreateDrive');
+    try {
+      const r = await this.vfs(STATE_FILE, 'Read');
+      const parsed = JSON.parse(fromUtf8(r.blob ?? new Uint8Array())) as StoreState;
+      if (parsed && typeof parsed.installed === 'object') this.state = parsed;
+    } catch (e) {
+      if (!AppStore.isNotFound(e)) throw e;
+    }
+  }
+
+  private async saveState(): Promise<void> {
+    await this.vfs(STATE_FILE, 'Write', new TextEncoder().encode(JSON.stringify(this.state, null, 1)));
+  }
+
+  // ---- requests -----------------------------------------------------------------------------
+
+  private async serve(km: KernelMessage): Promise<void> {
+    if (km.message.tag !== 'request') return;
+    let req: unknown;
+    try {
+      req = parseJsonBytes(km.message.val.body);
+    } catch {
+      this.kernel.print(1, 'app-store: ignoring a request that is not JSON');
+      return;
+    }
+    if (req === 'Apis') return this.apis(km);
+    const r = (req && typeof req === 'object' ? req : {}) as Record<string, unknown>;
+    if ('NewPackage' in r) return this.newPackage(km, r.NewPackage);
+    if ('Install' in r) return this.install(km, r.Install);
+    if ('Uninstall' in r) return this.uninstall(km, r.Uninstall);
+    if ('GetApi' in r) return this.getApi(km, r.GetApi);
+    this.kernel.print(1, `app-store: unknown request ${fromUtf8(km.message.val.body).slice(0, 200)}`);
+  }
+
+  private fail(what: string, pkg: string, e: unknown): void {
+    const why = e instanceof Error ? e.message : String(e);
+    this.kernel.print(0, `app-store: ${what} ${pkg} failed: ${why}`);
+    this.log.error(`${what} ${pkg} failed: ${why}`);
+  }
+
+  /** Store a package zip as downloads:app-store:sys does: `<hash>.zip` and its `<hash>.json` manifest. */
+  private async newPackage(km: KernelMessage, arg: unknown): Promise<void> {
+    const a = (arg ?? {}) as { package_id?: unknown };
+    let pkg = '?';
+    try {
+      pkg = packageIdString(parsePackageIdJson(a.package_id));
+      const zip = km.lazyLoadBlob?.bytes;
+      if (!zip) {
+        this.answer(km, { NewPackageResponse: 'NoBlob' });
+        return;
+      }
+      const hash = sha256Hex(zip);
+      // Read the manifest now, as downloads does, so a zip that is no package is refused here.
+      const manifest = readManifest(zip);
+      const dir = `${DOWNLOADS}/${pkg}`;
+      await this.vfs(DOWNLOADS, 'CreateDrive');
+      await this.vfs(dir, 'CreateDirAll');
+      await this.vfs(`${dir}/${hash}.zip`, 'Write', zip);
+      await this.vfs(`${dir}/${hash}.json`, 'Write', manifest);
+      this.log.info(`stored ${pkg} version ${hash}`);
+      this.answer(km, { NewPackageResponse: 'Success' });
+    } catch (e) {
+      this.fail('adding package', pkg, e);
+      this.answer(km, { NewPackageResponse: 'InstallFailed' });
+    }
+  }
+
+  private async install(km: KernelMessage, arg: unknown): Promise<void> {
+    const a = (arg ?? {}) as { package_id?: unknown; version_hash?: unknown; metadata?: unknown };
+    let pkg = '?';
+    const started: string[] = [];
+    let touched = false;
+    try {
+      const pkgJson = parsePackageIdJson(a.package_id);
+      pkg = packageIdString(pkgJson);
+      const hash = a.version_hash;
+      if (typeof hash !== 'string' || !/^[0-9a-f]{64}$/.test(hash))
+        throw new InstallCheckError(`version_hash must be the sha256 of the zip as 64 lowercase hex digits, got ${JSON.stringify(hash)}`);
+      const witVersion = (a.metadata as { properties?: { wit_version?: unknown } } | undefined)?.properties?.wit_version;
+
+      // 1. The zip NewPackage stored.
+      let zip: Uint8Array;
+      try {
+        zip = (await this.vfs(`${DOWNLOADS}/${pkg}/${hash}.zip`, 'Read')).blob ?? new Uint8Array();
+      } catch (e) {
+        if (AppStore.isNotFound(e))
+          throw new InstallCheckError(`no zip of ${pkg} with version hash ${hash} was added; send NewPackage with the zip first`);
+        throw e;
+      }
+      if (sha256Hex(zip) !== hash) throw new InstallCheckError(`the stored zip of ${pkg} does not hash to ${hash}`);
+
+      // 2. Check everything before touching anything.
+      const plan = planInstall(this.kernel.our, pkgJson, zip);
+
+      // 3. Files: a fresh pkg drive holding the zip's contents and the zip itself.
+      const drive = `/${pkg}/pkg`;
+      touched = true;
+      await this.vfs(drive, 'CreateDrive');
+      await this.vfs(drive, 'RemoveDirAll');
+      await this.vfs(drive, 'AddZip', zip);
+      await this.vfs(`${drive}/${pkg}.zip`, 'Write', zip);
+      if (plan.apiZip) await this.vfs(`${drive}/api`, 'AddZip', plan.apiZip);
+
+      // 4. Processes: (re)initialize each with its capabilities, then the grants, then run them.
+      for (const p of plan.processes) {
+        this.tellKernel({ KillProcess: p.id });
+        await this.askKernel(
+          {
+            InitializeProcess: {
+              id: p.id,
+              wasm_bytes_handle: p.wasmHandle,
+              wit_version: typeof witVersion === 'number' ? witVersion : null,
+              on_exit: p.onExit,
+              initial_capabilities: [],
+              public: p.public,
+            },
+          },
+          'InitializedProcess',
+          p.wasm,
+        );
+        started.push(p.id);
+        this.grant(p.id, p.capabilities);
+      }
+      for (const p of plan.processes) for (const g of p.grants) this.grant(g.target, [g.capability]);
+      for (const p of plan.processes) await this.askKernel({ RunProcess: p.id }, 'StartedProcess', undefined, RUN_TIMEOUT_SECS);
+
+      this.state.installed[pkg] = {
+        package_id: pkgJson,
+        version_hash: hash,
+        processes: plan.processes.map((p) => p.id),
+        has_api: !!plan.apiZip,
+        wit_version: typeof witVersion === 'number' ? witVersion : null,
+      };
+      await this.saveState();
+      this.kernel.print(0, `successfully installed ${pkg}`);
+      this.log.info(`installed ${pkg} version ${hash}: ${plan.processes.map((p) => p.id).join(', ') || 'no processes'}`);
+      this.answer(km, { InstallResponse: 'Success' });
+    } catch (e) {
+      // Leave nothing half-started behind; a package whose files were replaced is no longer installed.
+      for (const id of started) this.tellKernel({ KillProcess: id });
+      const previous = this.state.installed[pkg];
+      if (touched && previous) {
+        for (const id of previous.processes) if (!started.includes(id)) this.tellKernel({ KillProcess: id });
+        delete this.state.installed[pkg];
+        await this.saveState().catch(() => {});
+      }
+      this.fail('installing', pkg, e);
+      this.answer(km, { InstallResponse: 'Failure' });
+    }
+  }
+
+  private grant(target: string, capabilities: CapabilityJson[]): void {
+    if (capabilities.length > 0) this.tellKernel({ GrantCapabilities: { target, capabilities } });
+  }
+
+  private async uninstall(km: KernelMessage, arg: unknown): Promise<void> {
+    let pkg = '?';
+    try {
+      pkg = packageIdString(parsePackageIdJson(arg));
+      const rec = this.state.installed[pkg];
+      if (!rec) throw new AppStoreStepError(`${pkg} is not installed`);
+      const drive = `/${pkg}/pkg`;
+      const ids = new Set(rec.processes);
+      // The manifest on disk may name processes a newer install added.
+      try {
+        const m = await this.vfs(`${drive}/manifest.json`, 'Read');
+        const entries = JSON.parse(fromUtf8(m.blob ?? new Uint8Array())) as Array<{ process_name?: unknown }>;
+        for (const e of entries) if (typeof e?.process_name === 'string') ids.add(`${e.process_name}:${pkg}`);
+      } catch {
+        // no readable manifest: the recorded list is all there is
+      }
+      for (const id of ids) this.tellKernel({ KillProcess: id });
+      try {
+        await this.vfs(drive, 'RemoveDirAll');
+      } catch (e) {
+        if (!AppStore.isNotFound(e)) throw e;
+      }
+      delete this.state.installed[pkg];
+      await this.saveState();
+      this.kernel.print(1, `app-store: uninstalled ${pkg}`);
+      this.log.info(`uninstalled ${pkg}`);
+      this.answer(km, { UninstallResponse: 'Success' });
+    } catch (e) {
+      this.fail('uninstalling', pkg, e);
+      this.answer(km, { UninstallResponse: 'Failure' });
+    }
+  }
+
+  private apis(km: KernelMessage): void {
+    const apis = Object.keys(this.state.installed)
+      .sort()
+      .map((k) => this.state.installed[k])
+      .filter((p) => p.has_api)
+      .map((p) => p.package_id);
+    this.answer(km, { ApisResponse: { apis } });
+  }
+
+  private async getApi(km: KernelMessage, arg: unknown): Promise<void> {
+    let pkg = '?';
+    try {
+      pkg = packageIdString(parsePackageIdJson(arg));
+      if (!this.state.installed[pkg]?.has_api) throw new AppStoreStepError(`${pkg} is not installed with an API`);
+      const r = await this.vfs(`/${pkg}/pkg/api.zip`, 'Read');
+      this.answer(km, { GetApiResponse: 'Success' }, { mime: 'application/json', bytes: r.blob ?? new Uint8Array() });
+    } catch (e) {
+      this.log.info(`GetApi ${pkg}: ${(e as Error).message}`);
+      this.answer(km, { GetApiResponse: 'Failure' });
+    }
+  }
+}
