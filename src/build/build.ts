@@ -348,7 +348,11 @@ async function buildProcesses(opts: BuildOptions, ctx: Ctx): Promise<void> {
       world: choice.world,
       wit: wHash,
       ...(proc.language === 'typescript' || proc.language === 'javascript'
-        ? { componentizeJs: opts.componentize ? 'replaced' : packageVersion('@bytecodealliance/componentize-js'), disableFeatures }
+        ? {
+            componentizeJs: opts.componentize ? 'replaced' : packageVersion('@bytecodealliance/componentize-js'),
+            disableFeatures,
+            features: featureList(opts.features),
+          }
         : {}),
       ...(proc.language === 'rust' ? { features: opts.features ?? '' } : {}),
     };
@@ -388,7 +392,13 @@ async function buildProcesses(opts: BuildOptions, ctx: Ctx): Promise<void> {
     try {
       progress.step(proc.name, 'bundling');
       job.bundlePath = join(targetDir, 'js', `${proc.name}.js`);
-      const bundled = await bundleProcess({ packageDir, processName: proc.name, entry: proc.entry, outFile: job.bundlePath });
+      const bundled = await bundleProcess({
+        packageDir,
+        processName: proc.name,
+        entry: proc.entry,
+        outFile: job.bundlePath,
+        features: featureList(opts.features),
+      });
       job.external.push(...bundled.inputs);
     } catch (e) {
       if (!(e instanceof CompileError)) throw e;
@@ -505,4 +515,12 @@ async function buildProcesses(opts: BuildOptions, ctx: Ctx): Promise<void> {
 function throwAll(errors: unknown[]): void {
   if (errors.length === 1) throw errors[0];
   if (errors.length > 1) throw new BuildError(errors.map((e) => (e as Error).message).join('\n\n'));
+}
+
+/** `--features a, b` as the list the process library's hasFeature() reads. */
+function featureList(flag: string | undefined): string[] {
+  return (flag ?? '')
+    .split(',')
+    .map((f) => f.trim())
+    .filter((f) => f.length > 0);
 }

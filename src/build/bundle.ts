@@ -12,6 +12,8 @@ export interface BundleInput {
   processName: string;
   entry: string;
   outFile: string;
+  /** `kit build --features`, compiled in as `__KIT_FEATURES__` for the process library's hasFeature(). */
+  features?: string[];
 }
 
 export interface BundleResult {
@@ -36,6 +38,7 @@ export async function bundleProcess(input: BundleInput): Promise<BundleResult> {
       conditions: ['import', 'default'],
       alias: { 'kit/process': processLibEntry() },
       external: ['hyperware:*'],
+      define: { __KIT_FEATURES__: JSON.stringify(input.features ?? []) },
       metafile: true,
       logLevel: 'silent',
       legalComments: 'none',

@@ -11,6 +11,7 @@ import { DependencyError } from './errors.js';
 import { readMetadata } from '../package/metadata.js';
 import { makeMessage, NodeUnreachableError, nodeUrl, sendMessage } from '../node-client/rpc.js';
 import { KitError } from '../cli/errors.js';
+import { shippedApiDir } from './paths.js';
 import { readApiWits, type WitFile } from './wit.js';
 
 export interface DependencyOptions {
@@ -40,6 +41,16 @@ function witsIn(dir: string): WitFile[] {
   };
   if (existsSync(dir)) walk(dir);
   return out.sort((a, b) => a.name.localeCompare(b.name));
+}
+
+/** The API WIT files kit ships for a dependency (`apis/<package:publisher>-v<N>.wit`). */
+export function shippedApi(dep: string): WitFile[] {
+  const dir = shippedApiDir();
+  if (!existsSync(dir)) return [];
+  return readdirSync(dir)
+    .filter((f) => f.startsWith(`${dep}-v`) && f.endsWith('.wit'))
+    .sort()
+    .map((name) => ({ name, text: readFileSync(join(dir, name), 'utf8'), origin: join(dir, name) }));
 }
 
 export function apiCacheDir(packageId: string): string {
@@ -92,6 +103,13 @@ export async function resolveDependencyApis(opts: DependencyOptions): Promise<De
       throw e;
     }
     if (provided.has(pkg.packageName) || pkg.packageName === basename(opts.packageDir)) continue;
+    // APIs kit ships (the tester's) are ABI facts: no node needed to build against them.
+    const shipped = shippedApi(dep);
+    if (shipped.length > 0) {
+      files.push(...shipped);
+      sources[dep] = 'kit';
+      continue;
+    }
     const cache = apiCacheDir(dep);
     const got = await fetchApi(opts.port, pkg.packageName, pkg.publisherNode);
     if (got.zip) {

@@ -43,6 +43,12 @@ export function hyperwareWitPath(): string {
   return join(kitRoot(), 'wit', 'hyperware.wit');
 }
 
+/** API WIT files of system packages kit ships (e.g. the tester's), used by `kit build` for dependencies. */
+export function shippedApiDir(): string {
+  // Not under wit/: componentize reads wit/ as one WIT package folder, and a `deps/` there must hold packages.
+  return join(kitRoot(), 'apis');
+}
+
 const versions = new Map<string, string>();
 
 /** The installed version of an npm package kit depends on (its package.json may not be exported). */

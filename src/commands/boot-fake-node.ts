@@ -10,7 +10,7 @@ import { isSafeName, safeNameRule } from '../runtime/types.js';
 export default class BootFakeNode extends KitCommand {
   static override summary = SUMMARY['boot-fake-node'];
   static override description =
-    'Boots a fake node in this process with the embedded TypeScript runtime, serves its HTTP (and the kit RPC) on --port, and runs until Ctrl-C (SIGINT) or SIGTERM. Its home is deleted on exit unless --persist. Use --detached when stdin is not yours (background jobs, CI).';
+    'Boots a fake node in this process with the embedded TypeScript runtime, serves its HTTP (and the kit RPC) on --port, registers its name on the fake chain at --fakechain-port (starting a chain there if none answers; kit chain starts one yourself), and runs until Ctrl-C (SIGINT) or SIGTERM. Its home is deleted on exit unless --persist. Use --detached when stdin is not yours (background jobs, CI).';
   static override aliases = ['f'];
   static override examples = [
     '<%= config.bin %> <%= command.id %>',
@@ -54,6 +54,11 @@ export default class BootFakeNode extends KitCommand {
     release: releaseFlag,
     verbosity: verbosityFlag,
     detached: Flags.boolean({ description: 'Do not read commands from stdin (run in the background)' }),
+    routers: Flags.string({
+      description:
+        'Boot as an indirect node: register these routers (comma-separated node names, themselves direct nodes) in ~routers instead of ~ip and ~ws-port',
+      helpValue: '<NODE,...>',
+    }),
   };
 
   async run(): Promise<void> {
@@ -77,6 +82,10 @@ export default class BootFakeNode extends KitCommand {
         persist: flags.persist,
         fakechainPort: flags['fakechain-port'],
         rpc: flags.rpc,
+        routers: flags.routers
+          ?.split(',')
+          .map((r) => r.trim())
+          .filter((r) => r !== ''),
         verbosity: flags.verbosity,
         terminal: flags.detached ? null : { input: process.stdin, output: process.stdout },
         log: createLogger({ target: name }),
@@ -87,6 +96,13 @@ export default class BootFakeNode extends KitCommand {
       if (e instanceof PortInUseError || (e as Error)?.name === 'PortInUseError') {
         throw new KitError((e as Error).message || `port ${flags.port} is already in use`, {
           hint: `stop what listens on port ${flags.port}, or pick another with --port (0 picks a free one)`,
+        });
+      }
+      // Chain problems (no chain and none can start, name held by another key, wrong password).
+      const chainErrors = ['FakeChainUnavailableError', 'NameTakenError', 'NetKeyError', 'RegistrationError'];
+      if (chainErrors.includes((e as Error)?.name)) {
+        throw new KitError((e as Error).message, {
+          hint: (e as Error).name === 'FakeChainUnavailableError' ? `run \`kit chain -p ${flags['fakechain-port']}\` in another terminal` : undefined,
         });
       }
       throw e;

@@ -1,12 +1,14 @@
 import { Args, Flags } from '@oclif/core';
-import { KitCommand, notYetAvailable } from '../cli/base.js';
+import { KitCommand } from '../cli/base.js';
 import { nodePortFlag } from '../cli/flags.js';
 import { SUMMARY } from '../cli/messages.js';
+import { nodeUrl } from '../node-client/rpc.js';
+import { formatApiFiles, getApi, listApis } from '../package/view-api.js';
 
 export default class ViewApi extends KitCommand {
   static override summary = SUMMARY['view-api'];
   static override aliases = ['v'];
-  static override examples = ['<%= config.bin %> <%= command.id %> app-store:sys'];
+  static override examples = ['<%= config.bin %> <%= command.id %>', '<%= config.bin %> <%= command.id %> app-store:sys'];
   static override args = {
     package_id: Args.string({ description: 'Get API of this package (default: list all APIs)' }),
   };
@@ -16,7 +18,14 @@ export default class ViewApi extends KitCommand {
   };
 
   async run(): Promise<void> {
-    await this.parse(ViewApi);
-    throw notYetAvailable('view-api');
+    const { args, flags } = await this.parse(ViewApi);
+    const url = nodeUrl(flags.port);
+    if (args.package_id === undefined) {
+      const apis = await listApis(url);
+      this.log(JSON.stringify({ ApisResponse: { apis } }, null, 2));
+      return;
+    }
+    const files = await getApi({ url, packageId: args.package_id, downloadFrom: flags['download-from'] });
+    this.log(formatApiFiles(files));
   }
 }

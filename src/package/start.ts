@@ -13,6 +13,11 @@ import { type Metadata, packageIdString, readAndUpdateMetadata, zipFilename } fr
 
 export const APP_STORE_PROCESS = 'main:app-store:sys';
 const MANIFEST_FILE = 'manifest.json';
+/**
+ * kit sends Install with 15 s; a fake node transpiles each new component on install (seconds
+ * each, more on a loaded machine), so allow longer. A real node's HTTP wait stays 15 s regardless.
+ */
+const INSTALL_EXPECTS_RESPONSE_SECS = 120;
 const MANIFEST_HELP = 'see https://book.hyperware.ai/my_first_app/chapter_1.html#pkgmanifestjson';
 
 export class PackageCheckError extends KitError {
@@ -85,7 +90,7 @@ export async function startPackage(opts: StartPackageOptions): Promise<StartPack
       hint: appStoreHint(field(newPackage, 'NewPackageResponse')),
     });
   }
-  const install = await askAppStore(opts.url, installBody(metadata, versionHash));
+  const install = await askAppStore(opts.url, installBody(metadata, versionHash), undefined, INSTALL_EXPECTS_RESPONSE_SECS);
   if (field(install, 'InstallResponse') !== 'Success') {
     throw new AppStoreError(`Failed to start package. Got response from node: ${JSON.stringify(install)}`, {
       hint: 'the node terminal (or its log) says which process failed to start',
@@ -292,8 +297,9 @@ function appStoreHint(answer: unknown): string | undefined {
 }
 
 /** Send one App Store request and read its Response body as JSON. */
-async function askAppStore(url: string, body: unknown, blob?: Uint8Array): Promise<unknown> {
-  const response = (await sendMessage(url, makeMessage({ process: APP_STORE_PROCESS, body: JSON.stringify(body), blob }))) as RpcResponse;
+async function askAppStore(url: string, body: unknown, blob?: Uint8Array, expectsResponse?: number): Promise<unknown> {
+  const message = makeMessage({ process: APP_STORE_PROCESS, body: JSON.stringify(body), blob, expectsResponse });
+  const response = (await sendMessage(url, message)) as RpcResponse;
   try {
     return JSON.parse(response.body);
   } catch {

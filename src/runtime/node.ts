@@ -8,11 +8,18 @@ import type { KernelApi } from './kernel/api.js';
 import { Kernel } from './kernel/kernel.js';
 import { FileProcessStore } from './kernel/persistence.js';
 import { createLogger, KIT_CACHE, type Logger } from './log.js';
+import { createEthModule } from './modules/eth/index.js';
+import { createFdManager } from './modules/fd-manager/index.js';
+import { createHttpClient } from './modules/http-client/index.js';
 import { createHttpServer } from './modules/http-server/index.js';
+import { createKv } from './modules/kv/index.js';
+import { createNetModule } from './modules/net/index.js';
+import { createSqlite } from './modules/sqlite/index.js';
 import { createStateModule, FileStateStore } from './modules/state.js';
 import { createTimerModule } from './modules/timer.js';
 import { createVfs } from './modules/vfs/index.js';
 import { createAppStore } from './packages/app-store/index.js';
+import { createHnsIndexer } from './packages/hns-indexer/index.js';
 import { ComponentHost } from './process/host.js';
 import { createTerminal, type Terminal } from './terminal/index.js';
 import { type Capability, messagingCap, NETWORK_PARAMS, type ProcessId, processIdToString, systemProcess } from './types.js';
@@ -29,8 +36,16 @@ export interface BootOptions {
   password?: string;
   /** Keep home on stop and restore every process, its state and capabilities on the next boot. */
   persist?: boolean;
+  /**
+   * Port of the fake chain: when given, a chain is started there if none answers, the node's
+   * name is registered on Hypermap and hns-indexer follows it.
+   */
   fakechainPort?: number;
   rpc?: string;
+  /** Port for other nodes (net:distro:sys WebSockets, loopback); 0 or absent picks a free one. */
+  netPort?: number;
+  /** Register as an indirect node with these routers (`~routers`) instead of `~ip` + `~ws-port`. */
+  routers?: string[];
   /** Terminal verbosity 0-3. */
   verbosity?: number;
   /** Where the terminal reads commands and prints; null (or absent) for a detached node. */
@@ -47,6 +62,10 @@ export interface RunningNode {
   /** http://localhost:<port> */
   readonly url: string;
   readonly kernel: KernelApi;
+  /** net:distro:sys: its WebSocket port (`~ws-port`) and networking public key (`~net-key`). */
+  readonly net: { port: number; publicKeyHex: string };
+  /** With fakechainPort: the chain, whether this node started it (and stops it), the name's TBA. */
+  readonly fakechain?: { url: string; owned: boolean; tba: string; publicKeyHex: string };
   stop(): Promise<void>;
 }
 
@@ -99,6 +118,12 @@ export async function bootNode(opts: BootOptions): Promise<RunningNode> {
   await kernel.addNative(createStateModule(state), systemCaps);
   await kernel.addNative(createVfs({ home }), systemCaps);
   await kernel.addNative(createTimerModule(), systemCaps);
+  await kernel.addNative(createKv({ home }), systemCaps);
+  await kernel.addNative(createSqlite({ home }), systemCaps);
+  await kernel.addNative(createHttpClient(), systemCaps);
+  await kernel.addNative(createFdManager(), systemCaps);
+  const net = createNetModule({ port: opts.netPort, password: opts.password });
+  await kernel.addNative(net, systemCaps);
   const http = await createHttpServer({ port: opts.port, kernel, fakeNode: true }).catch(async (e) => {
     await kernel.shutdown();
     await host.close();
@@ -117,6 +142,37 @@ export async function bootNode(opts: BootOptions): Promise<RunningNode> {
   kernel.grant(systemProcess('http-server'), [messagingCap(addr(appStore.id))]);
   if (terminal) kernel.grant(terminal.id, [messagingCap(addr(appStore.id))]);
 
+  // Fake chain: eth always (providers from --rpc / .eth_providers); registration and hns-indexer
+  // when there is a chain port. The net module's WS port goes into `~ws-port` once it exists.
+  await kernel.addNative(createEthModule({ home, fakechainPort: opts.fakechainPort, rpc: opts.rpc }), systemCaps);
+  let fakechain: RunningNode['fakechain'];
+  let stopChain: (() => Promise<void>) | undefined;
+  if (opts.fakechainPort !== undefined) {
+    const wsPort: number | undefined = net.port;
+    try {
+      const { registerFakeNode } = await import('../chain/fakenode.js');
+      const reg = await registerFakeNode({
+        home,
+        name: our,
+        password: opts.password ?? 'secret',
+        chainPort: opts.fakechainPort,
+        wsPort,
+        netKey: net.netKey,
+        routers: opts.routers,
+      });
+      stopChain = () => reg.chain.stop();
+      fakechain = { url: reg.chain.url, owned: reg.chain.owned, tba: reg.registration.tba, publicKeyHex: reg.netKey.publicKeyHex };
+      log.info(`${our} registered on the fake chain at ${reg.chain.url}${reg.chain.owned ? ' (started by this node)' : ''}`);
+    } catch (e) {
+      terminal?.close();
+      await http.close();
+      await kernel.shutdown();
+      await host.close();
+      throw e;
+    }
+    await kernel.addNative(createHnsIndexer(), systemCaps);
+  }
+
   await kernel.restore();
   // Anything installed later is reachable from the terminal too.
   log.info(`${our} booted; HTTP on port ${http.port}; home ${home}`);
@@ -128,6 +184,8 @@ export async function bootNode(opts: BootOptions): Promise<RunningNode> {
     home,
     url: `http://localhost:${http.port}`,
     kernel,
+    net: { port: net.port, publicKeyHex: net.publicKeyHex },
+    fakechain,
     async stop() {
       if (stopped) return;
       stopped = true;
@@ -135,6 +193,7 @@ export async function bootNode(opts: BootOptions): Promise<RunningNode> {
       await http.close();
       await kernel.shutdown();
       await host.close();
+      await stopChain?.();
       if (!opts.persist) rmSync(home, { recursive: true, force: true });
     },
   };

@@ -342,6 +342,10 @@ describe('kernel', () => {
       store: new FileProcessStore(home),
       readWasm: async () => new Uint8Array([0, 97, 115, 109]),
     });
+    // A module granted a capability before the restore (a write) must not lose what was saved.
+    await k2.addNative({ id: systemProcess('eth'), handle: () => {} });
+    k2.grant(systemProcess('eth'), [messagingCap({ node: OUR, process: parseProcessId(a) })]);
+    await tick();
     await k2.restore();
     assert.ok(k2.has(a));
     assert.ok(runner2.procs.has(a), 'restarted on reboot');

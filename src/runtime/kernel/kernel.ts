@@ -403,6 +403,24 @@ export class Kernel implements KernelApi {
     this.deliver(target, km);
   }
 
+  /**
+   * For `net:distro:sys`: a Request it could not deliver (peer not in the PKI, connection or
+   * handshake failed) goes back to its sender as an Offline SendError, now instead of at timeout.
+   */
+  returnOffline(km: KernelMessage, reason: string): void {
+    const msg = km.message;
+    if (msg.tag !== 'request' || km.source.node !== this.our) return;
+    const requester = processIdToString(km.source.process);
+    const key = `${requester}/${km.id}`;
+    const out = this.outstanding.get(key);
+    if (!out) return; // fire-and-forget, already answered or timed out
+    this.outstanding.delete(key);
+    if (out.timer) clearTimeout(out.timer);
+    const error: SendError = { kind: 'offline', target: km.target, message: msg, lazyLoadBlob: km.lazyLoadBlob };
+    if (out.reject) out.reject(new SendErrorException(error, 'offline', reason));
+    else this.table.get(requester)?.running?.deliverSendError(km.id, error, out.context);
+  }
+
   /** Remember a Request that expects a Response, and return it as a Timeout when its time is up. */
   private track(
     km: KernelMessage,

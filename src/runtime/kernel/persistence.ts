@@ -30,15 +30,16 @@ export class FileProcessStore implements ProcessStore {
     const dir = join(home, 'kernel');
     mkdirSync(dir, { recursive: true });
     this.file = join(dir, 'process_map.json');
-  }
-
-  load(): Record<string, StoredProcess> {
+    // Read at once: modules may grant capabilities (and so write) before the kernel restores.
     try {
       this.map = JSON.parse(readFileSync(this.file, 'utf8')) as Record<string, StoredProcess>;
     } catch {
       this.map = {};
     }
-    return { ...this.map };
+  }
+
+  load(): Record<string, StoredProcess> {
+    return structuredClone(this.map);
   }
 
   put(id: string, p: StoredProcess): void {

@@ -361,6 +361,19 @@ export class ComponentHost {
     });
   }
 
+  /**
+   * The component transpiled (disk cache) and its core modules compiled at a memory limit, as
+   * start() uses them; for running a guest in the caller's own thread (benchmarks).
+   */
+  async prepare(
+    wasm: Uint8Array,
+    memoryLimitBytes = DEFAULT_MEMORY_LIMIT_BYTES,
+  ): Promise<{ transpiled: Transpiled; glueCachePath: string; modules: Record<string, WasmModule> }> {
+    const transpiled = await this.transpiles.get(sha256Hex(wasm), wasm);
+    const modules = await this.modules(transpiled, memoryLimitBytes);
+    return { transpiled, glueCachePath: join(transpiled.dir, GLUE_CACHE_NAME), modules };
+  }
+
   /** Kills every running process (each gets onExit killed) and stops the warm workers. */
   async close(): Promise<void> {
     if (this.closed) return;

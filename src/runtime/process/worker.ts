@@ -7,21 +7,13 @@
 // thread. While `init` runs, the worker's event loop is blocked too, so messages are pulled with
 // receiveMessageOnPort rather than delivered as events.
 
-import { readFileSync, renameSync, writeFileSync } from 'node:fs';
-import { Script } from 'node:vm';
-import { type MessagePort, receiveMessageOnPort, threadId, workerData } from 'node:worker_threads';
+import { type MessagePort, receiveMessageOnPort, workerData } from 'node:worker_threads';
 import { type Address, addressToString } from '../types.js';
+import { type ComponentRoot, instantiateComponent, type LoadedGlue, loadGlue, saveCodeCache } from './component.js';
 import { GuestApi, GuestApiError } from './guest.js';
 import { type ExitWire, type FromWorker, type StartCommand, type ToWorker, WAKE } from './protocol.js';
 import { createWasiLite, WasiExit, type WasiLite } from './wasi.js';
-import { Wasm, type WasmImports, type WasmInstance, type WasmMemory, type WasmModule } from './wasm-api.js';
-
-// jco's sync glue still probes JSPI with `try { WebAssembly.promising(f) } catch {}`. Node 20 has
-// no `promising`, and each of those TypeErrors costs ~8 ms (V8 re-parses the glue's huge init
-// function to word the message): 25 ms of every start. The async wrappers are never used in
-// sync mode, so an identity function is a faithful stand-in.
-const wasmGlobal = (globalThis as unknown as { WebAssembly: { promising?: unknown } }).WebAssembly;
-if (typeof wasmGlobal.promising !== 'function') wasmGlobal.promising = (f: unknown) => f;
+import { Wasm, type WasmMemory } from './wasm-api.js';
 
 const { ctrl: ctrlSab, port } = workerData as { ctrl: SharedArrayBuffer; port: MessagePort };
 const ctrl = new Int32Array(ctrlSab);
@@ -39,14 +31,6 @@ function pull(): ToWorker | StartCommand {
 
 function post(m: FromWorker): void {
   port.postMessage(m);
-}
-
-interface Glue {
-  instantiate(
-    getCoreModule: (name: string) => WasmModule,
-    imports: Record<string, unknown>,
-    instantiateCore?: (module: WasmModule, imports: WasmImports) => WasmInstance,
-  ): { init(our: string): void };
 }
 
 function describe(e: unknown): string {
@@ -77,38 +61,13 @@ function classify(e: unknown, wasi: WasiLite | undefined, memories: WasmMemory[]
   return { kind: 'error', message };
 }
 
-/** Loads the glue script, with V8's code cache when there is a valid one. */
-function loadGlue(cmd: StartCommand): { glue: Glue; script: Script; cached: boolean } {
-  const source = readFileSync(cmd.gluePath, 'utf8');
-  let cachedData: Buffer | undefined;
-  try {
-    cachedData = readFileSync(cmd.glueCachePath);
-  } catch {
-    // first run of this component on this machine
-  }
-  const script = new Script(source, { filename: cmd.gluePath, cachedData });
-  const glue = (script.runInThisContext() as () => Glue)();
-  return { glue, script, cached: cachedData !== undefined && !script.cachedDataRejected };
-}
-
-/** Saves the code cache once the glue's functions have been compiled by a first instantiation. */
-function saveCodeCache(script: Script, path: string): void {
-  try {
-    const tmp = `${path}.${process.pid}.${threadId}.tmp`;
-    writeFileSync(tmp, script.createCachedData());
-    renameSync(tmp, path);
-  } catch {
-    // only a speed-up; the next worker will try again
-  }
-}
-
 async function run(cmd: StartCommand): Promise<void> {
   const t0 = performance.now();
-  let glue: Glue;
-  let script: Script;
+  let glue: LoadedGlue['glue'];
+  let script: LoadedGlue['script'];
   let cached: boolean;
   try {
-    ({ glue, script, cached } = loadGlue(cmd));
+    ({ glue, script, cached } = loadGlue(cmd.gluePath, cmd.glueCachePath));
   } catch (e) {
     post({ t: 'start-failed', message: `cannot load the transpiled component ${cmd.gluePath}: ${describe(e)}` });
     return;
@@ -133,25 +92,9 @@ async function run(cmd: StartCommand): Promise<void> {
     wasiImports = new WASIShim({ sandbox: { preopens: {}, env: {}, enableNetwork: false } }).getImportObject();
   }
   const memories: WasmMemory[] = [];
-  let root: { init(our: string): void };
+  let root: ComponentRoot;
   try {
-    root = glue.instantiate(
-      (name) => {
-        const m = cmd.modules[name];
-        if (!m) throw new Error(`the glue asked for core module ${name}, which the host did not send`);
-        return m;
-      },
-      {
-        'hyperware:process/standard': standard,
-        'hyperware:process/standard@1.0.0': standard,
-        ...wasiImports,
-      },
-      (module, imports) => {
-        const instance = new Wasm.Instance(module, imports);
-        for (const v of Object.values(instance.exports)) if (v instanceof Wasm.Memory) memories.push(v);
-        return instance;
-      },
-    );
+    root = instantiateComponent(glue, cmd.modules, standard, wasiImports, memories);
   } catch (e) {
     post({ t: 'start-failed', message: `cannot instantiate ${addressToString(our)}: ${describe(e)}` });
     return;

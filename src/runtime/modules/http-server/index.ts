@@ -8,8 +8,11 @@
 // names why (404, 403, 503, 413) instead of hanging until the HTTP timeout's 408, because the
 // real node's http-server never hears about SendErrors.
 
+import { randomInt } from 'node:crypto';
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
+import type { Duplex } from 'node:stream';
+import { type WebSocket, WebSocketServer } from 'ws';
 import { type KernelApi, type NativeProcess, type Reply, SendErrorException } from '../../kernel/api.js';
 import {
   addressToString,
@@ -37,6 +40,10 @@ const HTTP_TIMEOUT_SECS = 15;
 const FAKE_NODE_HTTP_TIMEOUT_SECS = 600;
 /** setTimeout cannot wait longer than 2^31-1 ms; longer waits are clamped to this. */
 const MAX_WAIT_SECS = 2_000_000;
+/** Hyperdrive serves at most this many WebSockets at once. */
+const MAX_WEBSOCKETS = 128;
+const WS_TYPES = new Set(['Text', 'Binary', 'Ping', 'Pong', 'Close']);
+const STATUS_TEXT: Record<number, string> = { 401: 'Unauthorized', 403: 'Forbidden', 404: 'Not Found', 500: 'Internal Server Error', 503: 'Service Unavailable' };
 const PROXY_HEADERS = ['x-forwarded-for', 'x-forwarded-proto', 'x-forwarded-host', 'x-real-ip'];
 
 export interface HttpServerOptions {
@@ -59,11 +66,14 @@ export interface HttpServerModule extends NativeProcess {
   readonly port: number;
   /** Number of live path bindings (not counting unbound ones). */
   bindingCount(): number;
+  /** Open WebSocket channels. */
+  websocketCount(): number;
   close(): Promise<void>;
 }
 
 interface WsBinding {
   app?: ProcessId;
+  path?: string;
   authenticated: boolean;
   extension: boolean;
   secureSubdomain?: string;
@@ -87,8 +97,9 @@ export async function createHttpServer(opts: HttpServerOptions): Promise<HttpSer
   const defaultWait = opts.fakeNode ? FAKE_NODE_HTTP_TIMEOUT_SECS : HTTP_TIMEOUT_SECS;
   const authenticate = opts.authenticate ?? ((token: string) => token.length > 0);
   const bindings = new RouteTable<Binding>();
-  // TODO(websockets, later issue): serve upgrades on these paths, open channels, WebSocketPush.
   const wsBindings = new RouteTable<WsBinding>();
+  const wss = new WebSocketServer({ noServer: true, maxPayload: MAX_MESSAGE_BYTES });
+  const channels = new Map<number, { ws: WebSocket; app: ProcessId }>();
   const secureSubdomains = new Set<string>();
   const waits = new Set<NodeJS.Timeout>();
   let started = false;
@@ -104,13 +115,67 @@ export async function createHttpServer(opts: HttpServerOptions): Promise<HttpSer
       else res.destroy();
     });
   });
-  // TODO(websockets, later issue): accept upgrades on WebSocketBind paths.
-  server.on('upgrade', (_req, socket) => {
-    const body = 'WebSockets are not supported by this node yet\n';
-    socket.end(
-      `HTTP/1.1 501 Not Implemented\r\nContent-Type: text/plain\r\nContent-Length: ${body.length}\r\nConnection: close\r\n\r\n${body}`,
-    );
+  server.on('upgrade', (req, socket, head) => {
+    try {
+      upgrade(req, socket, head);
+    } catch (e) {
+      const status = e instanceof HttpError ? e.status : 500;
+      const body = `${errorText(e)}\n`;
+      socket.end(
+        `HTTP/1.1 ${status} ${STATUS_TEXT[status] ?? 'Error'}\r\nContent-Type: text/plain\r\nContent-Length: ${Buffer.byteLength(body)}\r\nConnection: close\r\n\r\n${body}`,
+      );
+    }
   });
+
+  /** Accept a WebSocket on a WebSocketBind path and open a channel to the bound process. */
+  function upgrade(req: IncomingMessage, socket: Duplex, head: Buffer): void {
+    const raw = req.url ?? '/';
+    const q = raw.indexOf('?');
+    const path = normalizePath(q < 0 ? raw : raw.slice(0, q));
+    const route = wsBindings.recognize(path);
+    const b = route?.binding;
+    if (!route || !b?.app) throw new HttpError(404, `no WebSocket is bound at ${path || '/'} on ${our}`);
+    const app = b.app;
+    if (b.authenticated) {
+      const host = req.headers.host ?? 'localhost';
+      const label =
+        b.secureSubdomain && host.includes('localhost') ? `hyperware-auth_${our}@${processIdToString(app)}` : `hyperware-auth_${our}`;
+      requireLogin(req, label, path);
+    }
+    if (!started) throw new HttpError(503, 'the node is still booting: try again in a moment');
+    if (channels.size >= MAX_WEBSOCKETS) throw new HttpError(503, `this node already has ${MAX_WEBSOCKETS} WebSockets open; try again later`);
+    wss.handleUpgrade(req, socket, head, (ws) => {
+      let channelId: number;
+      do channelId = randomInt(1, 2 ** 32 - 1);
+      while (channels.has(channelId));
+      channels.set(channelId, { ws, app });
+      const to = { node: our, process: app };
+      kernel.tell(
+        HTTP_SERVER_ID,
+        to,
+        jsonBytes({
+          WebSocketOpen: {
+            path: b.path ?? path,
+            channel_id: channelId,
+            source_socket_addr: socketAddress(req),
+            forwarded_for: headerValue(req, 'x-forwarded-for') ?? null,
+          },
+        }),
+      );
+      ws.on('message', (data, isBinary) => {
+        const bytes = Array.isArray(data) ? Buffer.concat(data) : Buffer.from(data as ArrayBuffer);
+        kernel.tell(HTTP_SERVER_ID, to, jsonBytes({ WebSocketPush: { channel_id: channelId, message_type: isBinary ? 'Binary' : 'Text' } }), {
+          blob: { bytes: new Uint8Array(bytes) },
+        });
+      });
+      ws.on('error', () => ws.terminate());
+      ws.on('close', () => {
+        if (channels.get(channelId)?.ws !== ws) return;
+        channels.delete(channelId);
+        kernel.tell(HTTP_SERVER_ID, to, jsonBytes({ WebSocketClose: channelId }));
+      });
+    });
+  }
 
   async function serve(req: IncomingMessage, res: ServerResponse): Promise<void> {
     // Split by hand: `new URL` would read a path starting with '//' as a host.
@@ -362,8 +427,10 @@ export async function createHttpServer(opts: HttpServerOptions): Promise<HttpSer
         // Recorded (and acknowledged, so apps that unwrap the result keep running) but not served yet.
         const subdomain = secure ? secureSubdomain(source) : undefined;
         if (subdomain) secureSubdomains.add(subdomain);
-        wsBindings.set(formatPathWithProcess(source, v.path), {
+        const wsPath = formatPathWithProcess(source, v.path);
+        wsBindings.set(wsPath, {
           app: source,
+          path: wsPath,
           authenticated: secure ? true : (v.authenticated as boolean),
           extension: v.extension,
           secureSubdomain: subdomain,
@@ -374,12 +441,35 @@ export async function createHttpServer(opts: HttpServerOptions): Promise<HttpSer
         if (!isStr(v.path)) return 'MalformedRequest';
         wsBindings.set(formatPathWithProcess(source, v.path), { authenticated: false, extension: false });
         return undefined;
-      case 'WebSocketPush':
+      case 'WebSocketPush': {
+        const type = v.message_type;
+        if (typeof v.channel_id !== 'number' || !isStr(type) || !WS_TYPES.has(type)) return 'MalformedRequest';
+        if (!km.lazyLoadBlob) return 'NoBlob';
+        const ch = channels.get(v.channel_id);
+        // Only the process a channel was opened to may push on it.
+        if (!ch || km.source.node !== our || processIdToString(ch.app) !== processIdToString(source)) return 'WsChannelNotFound';
+        const data = km.lazyLoadBlob.bytes;
+        if ((type === 'Ping' || type === 'Pong') && data.length > 125) return 'WsPingPongTooLong';
+        if (type === 'Text') ch.ws.send(fromUtf8(data));
+        else if (type === 'Binary') ch.ws.send(data);
+        else if (type === 'Ping') ch.ws.ping(data);
+        else if (type === 'Pong') ch.ws.pong(data);
+        else ch.ws.close();
+        return undefined;
+      }
       case 'WebSocketExtPushOutgoing':
         if (!km.lazyLoadBlob) return 'NoBlob';
-        return 'WsChannelNotFound'; // no WebSocket channels exist until WebSockets are served
-      case 'WebSocketClose':
-        return typeof value === 'number' ? undefined : 'MalformedRequest'; // closing an unknown channel is fine
+        return 'WsChannelNotFound'; // extension WebSockets are not served yet
+      case 'WebSocketClose': {
+        if (typeof value !== 'number') return 'MalformedRequest';
+        const ch = channels.get(value);
+        // Closing an unknown channel is fine, as in Hyperdrive.
+        if (ch && km.source.node === our && processIdToString(ch.app) === processIdToString(source)) {
+          channels.delete(value);
+          ch.ws.close();
+        }
+        return undefined;
+      }
       default:
         // WebSocketOpen / WebSocketExtPushData are only ever sent by the server, never to it.
         return 'MalformedRequest';
@@ -410,6 +500,9 @@ export async function createHttpServer(opts: HttpServerOptions): Promise<HttpSer
     closed = true;
     for (const t of waits) clearTimeout(t);
     waits.clear();
+    for (const ch of channels.values()) ch.ws.terminate();
+    channels.clear();
+    wss.close();
     await new Promise<void>((resolve) => {
       server.close(() => resolve());
       server.closeAllConnections();
@@ -426,6 +519,7 @@ export async function createHttpServer(opts: HttpServerOptions): Promise<HttpSer
     handle,
     stop: close,
     close,
+    websocketCount: () => channels.size,
     bindingCount() {
       let n = 0;
       for (const b of bindings.values()) if (b.app) n++;

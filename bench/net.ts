@@ -1,0 +1,161 @@
+// Network figures (issue 5): a bare `ws` echo over loopback as the floor, then a Request and its
+// Response between components on two nodes (pinger on one, echo on the other), and pipelined
+// throughput from a native sender to echo processes on the other node. Both nodes run in this
+// process, like the floor's client and server.
+
+import { mkdtempSync, rmSync } from 'node:fs';
+import type { AddressInfo } from 'node:net';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { WebSocket, WebSocketServer } from 'ws';
+import { buildFixture } from '../src/build/componentize.js';
+import type { Kernel } from '../src/runtime/kernel/kernel.js';
+import { createLogger } from '../src/runtime/log.js';
+import { encodeHnsUpdate } from '../src/runtime/modules/net/index.js';
+import { bootNode, type RunningNode } from '../src/runtime/node.js';
+import { type Address, fromUtf8, messagingCap, NETWORK_PARAMS, type ProcessId, parseProcessId, systemProcess } from '../src/runtime/types.js';
+import type { BenchContext } from './run.js';
+
+const quiet = createLogger({ target: 'bench::net', level: 'error', file: null, terminal: null });
+const KERNEL = systemProcess('kernel');
+const SENDER = parseProcessId('sender:bench:sys');
+const ROUND_TRIPS = 2000;
+const PIPELINED = 10000;
+const IN_FLIGHT = 128;
+const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)];
+
+export async function run(ctx: BenchContext): Promise<void> {
+  const floor = await wsFloorUs();
+  ctx.add({ name: 'ws_floor_roundtrip_us', value: floor, unit: 'us', note: 'bare ws echo, 1-byte binary frame, loopback, same process' });
+
+  const witPath = join(ctx.repo, 'wit', 'hyperware.wit');
+  const echo = await buildFixture(join(ctx.repo, 'test/fixtures/processes/echo.js'), { log: quiet, witPath });
+  const pinger = await buildFixture(join(ctx.repo, 'bench/fixtures/pinger.js'), { log: quiet, witPath });
+
+  const root = mkdtempSync(join(tmpdir(), 'kit-bench-net-'));
+  const a = await bootNode({ home: join(root, 'a'), port: 0, name: 'bench-a.dev', log: quiet });
+  const b = await bootNode({ home: join(root, 'b'), port: 0, name: 'bench-b.dev', log: quiet });
+  try {
+    for (const n of [a, b]) {
+      await (n.kernel as Kernel).addNative({ id: SENDER, handle: () => {} }, [
+        { issuer: { node: n.name, process: KERNEL }, params: NETWORK_PARAMS },
+        messagingCap({ node: n.name, process: systemProcess('net') }),
+      ]);
+      for (const about of [a, b])
+        n.kernel.tell(
+          SENDER,
+          'our@net:distro:sys',
+          encodeHnsUpdate({ name: about.name, publicKey: about.net.publicKeyHex, ips: ['127.0.0.1'], ports: { ws: about.net.port }, routers: [] }),
+        );
+    }
+    const echoId = await install(b, 'echo', echo);
+    const pingerId = await install(a, 'pinger', pinger);
+    (a.kernel as Kernel).grant(SENDER, [messagingCap({ node: a.name, process: pingerId })]);
+    const target: Address = { node: b.name, process: echoId };
+
+    const batch = async (n: number): Promise<number> => {
+      const t0 = process.hrtime.bigint();
+      const r = await a.kernel.request(SENDER, { node: a.name, process: pingerId }, JSON.stringify({ n, target }), { timeoutSecs: 300 });
+      const us = Number(process.hrtime.bigint() - t0) / 1000;
+      const ok = Number(fromUtf8(r.response.body));
+      if (ok !== n) throw new Error(`the pinger got ${ok} of ${n} responses from the other node`);
+      return us / n;
+    };
+    await batch(300); // connect + warm-up
+    const remote = median([await batch(ROUND_TRIPS), await batch(ROUND_TRIPS), await batch(ROUND_TRIPS)]);
+    const local = ctx.get('local_roundtrip_us');
+    if (local === undefined) {
+      ctx.add({ name: 'remote_roundtrip_us', value: remote, unit: 'us', note: 'pinger on node A -> echo on node B; local_roundtrip_us absent: no ratio' });
+    } else {
+      const bound = local + 2 * floor;
+      ctx.add({
+        name: 'remote_roundtrip_us',
+        value: remote,
+        unit: 'us',
+        goal: `<= local_roundtrip_us + 2 x ws_floor_roundtrip_us = ${bound.toFixed(1)}`,
+        met: remote <= bound,
+        note: `ratio ${(remote / bound).toFixed(2)} of the bound`,
+      });
+    }
+
+    const echoes: Address[] = [target];
+    for (let i = 1; i < 4; i++) echoes.push({ node: b.name, process: await install(b, `echo${i}`, echo) });
+    const body = new Uint8Array([1]);
+    const pipelined = async (total: number): Promise<number> => {
+      let sent = 0;
+      const t0 = process.hrtime.bigint();
+      const lane = async (to: Address) => {
+        while (sent < total) {
+          sent++;
+          const r = await a.kernel.request(SENDER, to, body, { timeoutSecs: 60 });
+          if (r.response.body.length !== 1) throw new Error('an echo answered with the wrong body');
+        }
+      };
+      await Promise.all(Array.from({ length: IN_FLIGHT }, (_, i) => lane(echoes[i % echoes.length])));
+      return total / (Number(process.hrtime.bigint() - t0) / 1e9);
+    };
+    await pipelined(1000);
+    ctx.add({
+      name: 'remote_msgs_per_s',
+      value: median([await pipelined(PIPELINED), await pipelined(PIPELINED), await pipelined(PIPELINED)]),
+      unit: 'msg/s',
+      note: `${IN_FLIGHT} in flight from a native sender to 4 echo processes on the other node`,
+    });
+  } finally {
+    await a.stop();
+    await b.stop();
+    rmSync(root, { recursive: true, force: true });
+  }
+}
+
+/** Install a component through the Kernel API with the networking capability. */
+async function install(n: RunningNode, name: string, wasm: Uint8Array): Promise<ProcessId> {
+  const key = `${name}:bench:sys`;
+  const call = async (cmd: unknown, blob?: Uint8Array) =>
+    fromUtf8(
+      (await n.kernel.request(KERNEL, 'kernel:distro:sys', JSON.stringify(cmd), { blob: blob ? { bytes: blob } : undefined, timeoutSecs: 60 }))
+        .response.body,
+    );
+  const init = await call(
+    {
+      InitializeProcess: {
+        id: key,
+        wasm_bytes_handle: '',
+        wit_version: 1,
+        on_exit: 'None',
+        initial_capabilities: [{ issuer: `${n.name}@kernel:distro:sys`, params: NETWORK_PARAMS }],
+        public: true,
+      },
+    },
+    wasm,
+  );
+  if (init !== '"InitializedProcess"') throw new Error(`InitializeProcess ${key} answered ${init}`);
+  const started = await call({ RunProcess: key });
+  if (started !== '"StartedProcess"') throw new Error(`RunProcess ${key} answered ${started}`);
+  return parseProcessId(key);
+}
+
+/** Median microseconds for a 1-byte binary frame to a bare `ws` echo server and back. */
+async function wsFloorUs(): Promise<number> {
+  const server = new WebSocketServer({ host: '127.0.0.1', port: 0 });
+  await new Promise((r) => server.once('listening', r));
+  server.on('connection', (ws) => ws.on('message', (d, binary) => ws.send(d, { binary })));
+  const client = new WebSocket(`ws://127.0.0.1:${(server.address() as AddressInfo).port}`);
+  await new Promise((r) => client.once('open', r));
+  const frame = new Uint8Array([1]);
+  const batch = async (n: number): Promise<number> => {
+    const t0 = process.hrtime.bigint();
+    for (let i = 0; i < n; i++) {
+      await new Promise<void>((resolve) => {
+        client.once('message', () => resolve());
+        client.send(frame);
+      });
+    }
+    return Number(process.hrtime.bigint() - t0) / 1000 / n;
+  };
+  await batch(1000);
+  const us = median([await batch(5000), await batch(5000), await batch(5000)]);
+  client.close();
+  await new Promise((r) => server.close(r));
+  return us;
+}

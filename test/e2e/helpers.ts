@@ -1,0 +1,64 @@
+// Shared by the end-to-end suites: a fake node booted by the real `kit boot-fake-node --detached`
+// in its own OS process, and a free port to put it on.
+
+import { type ChildProcess, spawn } from 'node:child_process';
+import { createServer } from 'node:net';
+import { join } from 'node:path';
+import { REPO } from '../helpers/kit.js';
+
+export async function freePort(): Promise<number> {
+  return new Promise((resolve) => {
+    const s = createServer();
+    s.listen(0, '127.0.0.1', () => {
+      const port = (s.address() as { port: number }).port;
+      s.close(() => resolve(port));
+    });
+  });
+}
+
+export interface FakeNode {
+  child: ChildProcess;
+  port: number;
+  home: string;
+  /** Everything the node printed so far (its terminal lines and log). */
+  output(): string;
+  stop(): Promise<number | null>;
+}
+
+/** Boot `kit boot-fake-node --detached` on `port` with home `home`; resolves once /our answers. */
+export async function bootFakeNode(port: number, home: string, env: NodeJS.ProcessEnv = {}): Promise<FakeNode> {
+  let out = '';
+  const child = spawn(process.execPath, [join(REPO, 'bin/run.js'), 'boot-fake-node', '--detached', '-p', String(port), '-o', home], {
+    stdio: ['ignore', 'pipe', 'pipe'],
+    env: { ...process.env, ...env },
+  });
+  child.stdout?.on('data', (d) => {
+    out += d;
+  });
+  child.stderr?.on('data', (d) => {
+    out += d;
+  });
+  const node: FakeNode = {
+    child,
+    port,
+    home,
+    output: () => out,
+    async stop() {
+      if (child.exitCode !== null) return child.exitCode;
+      const done = new Promise<number | null>((r) => child.once('exit', (code) => r(code)));
+      child.kill('SIGINT');
+      return done;
+    },
+  };
+  const deadline = Date.now() + 60_000;
+  while (Date.now() < deadline) {
+    if (child.exitCode !== null) throw new Error(`boot-fake-node exited ${child.exitCode}:\n${out}`);
+    try {
+      const r = await fetch(`http://localhost:${port}/our`);
+      if (r.ok) return node;
+    } catch {}
+    await new Promise((r) => setTimeout(r, 50));
+  }
+  await node.stop();
+  throw new Error(`node on ${port} never answered /our:\n${out}`);
+}

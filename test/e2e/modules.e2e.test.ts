@@ -1,0 +1,389 @@
+// The runtime modules from inside a real component: a node booted in-process, a package with two
+// processes (test/fixtures/processes/modules-driver.js) installed through the app store over RPC,
+// and each process driven to send every Request of the book's KV, SQLite, HTTP Client, HTTP
+// Server (WebSockets) and fd-manager APIs. Assertions are on what the component reports back,
+// and on what real HTTP / WebSocket peers saw.
+
+import assert from 'node:assert/strict';
+import { copyFileSync, mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { createServer, type Server } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { after, before, describe, it } from 'node:test';
+import WebSocket, { WebSocketServer } from 'ws';
+import { buildFixture, repoRoot } from '../../src/build/componentize.js';
+import { startPackage } from '../../src/package/start.js';
+import { zipDirectory } from '../../src/package/zip.js';
+import { bootNode, type RunningNode } from '../../src/runtime/node.js';
+import { fromUtf8, systemProcess } from '../../src/runtime/types.js';
+
+const PUBLISHER = 'kit-tests.os';
+const PKG = 'modules-test';
+const PKG_JSON = { package_name: PKG, publisher_node: PUBLISHER };
+
+/** Build the driver against the repo's process WIT alone (wit/deps may hold other packages' WIT). */
+export async function buildDriver(): Promise<Uint8Array> {
+  const witOnly = mkdtempSync(join(tmpdir(), 'kit-wit-'));
+  copyFileSync(join(repoRoot(), 'wit/hyperware.wit'), join(witOnly, 'hyperware.wit'));
+  try {
+    return await buildFixture(join(repoRoot(), 'test/fixtures/processes/modules-driver.js'), { witPath: witOnly });
+  } finally {
+    rmSync(witOnly, { recursive: true, force: true });
+  }
+}
+
+/** A package dir with processes `driver` and `other` (same code), ready for startPackage. */
+export async function writeDriverPackage(dir: string, wasm: Uint8Array): Promise<void> {
+  mkdirSync(join(dir, 'pkg'), { recursive: true });
+  mkdirSync(join(dir, 'target'), { recursive: true });
+  const modules = ['kv', 'sqlite', 'http-client', 'http-server', 'fd-manager', 'timer'].map((m) => `${m}:distro:sys`);
+  const entry = (name: string) => ({
+    process_name: name,
+    process_wasm_path: '/driver.wasm',
+    on_exit: 'Restart',
+    request_networking: false,
+    request_capabilities: modules,
+    grant_capabilities: ['http-server:distro:sys', 'http-client:distro:sys', 'fd-manager:distro:sys'],
+    public: false,
+  });
+  writeFileSync(join(dir, 'pkg/manifest.json'), JSON.stringify([entry('driver'), entry('other')], null, 2));
+  writeFileSync(join(dir, 'pkg/driver.wasm'), wasm);
+  writeFileSync(
+    join(dir, 'metadata.json'),
+    JSON.stringify({
+      name: PKG,
+      description: 'drives the runtime modules from a component',
+      image: '',
+      external_url: '',
+      animation_url: '',
+      properties: {
+        package_name: PKG,
+        publisher: PUBLISHER,
+        current_version: '0.1.0',
+        mirrors: [],
+        code_hashes: { '0.1.0': '' },
+        wit_version: 1,
+        dependencies: [],
+      },
+    }),
+  );
+  writeFileSync(join(dir, `target/${PKG}:kit-tests.zip`), await zipDirectory(join(dir, 'pkg')));
+}
+
+interface CallResult {
+  body?: unknown;
+  blob?: string | null;
+  error?: string;
+}
+
+export class Driver {
+  constructor(
+    readonly node: RunningNode,
+    readonly name: string,
+  ) {}
+  get id(): string {
+    return `${this.name}:${PKG}:${PUBLISHER}`;
+  }
+  private async ask(cmd: unknown): Promise<unknown> {
+    // The RPC endpoint delivers as http-server too; going straight through the kernel skips HTTP.
+    const r = await this.node.kernel.request(systemProcess('http-server'), this.id, JSON.stringify(cmd), { timeoutSecs: 60 });
+    return JSON.parse(fromUtf8(r.response.body));
+  }
+  call(target: string, body: unknown, blob?: string, timeout?: number): Promise<CallResult> {
+    return this.ask({ Call: { target, body, blob: blob ?? null, timeout } }) as Promise<CallResult>;
+  }
+  tell(target: string, body: unknown, blob?: string): Promise<unknown> {
+    return this.ask({ Tell: { target, body, blob: blob ?? null } });
+  }
+  events(): Promise<Array<{ from: string; body: unknown; blob: string | null }>> {
+    return this.ask('Events') as Promise<Array<{ from: string; body: unknown; blob: string | null }>>;
+  }
+  /** Poll the recorded events until one matches. */
+  async waitEvent(match: (e: { from: string; body: unknown; blob: string | null }) => boolean, what: string) {
+    const seen: unknown[] = [];
+    for (let i = 0; i < 200; i++) {
+      for (const e of await this.events()) {
+        seen.push(e);
+        if (match(e)) return e;
+      }
+      await new Promise((r) => setTimeout(r, 25));
+    }
+    throw new Error(`${this.id} never reported ${what}; it saw ${JSON.stringify(seen)}`);
+  }
+}
+
+export async function bootWithDriver(home: string, work: string): Promise<{ node: RunningNode; driver: Driver; other: Driver }> {
+  const wasm = await buildDriver();
+  const node = await bootNode({ home, port: 0, name: 'fake.dev' });
+  const dir = join(work, PKG);
+  await writeDriverPackage(dir, wasm);
+  await startPackage({ packageDir: dir, url: node.url });
+  return { node, driver: new Driver(node, 'driver'), other: new Driver(node, 'other') };
+}
+
+const kvReq = (action: unknown, db = 'store', pkg: unknown = PKG_JSON) => ({ package_id: pkg, db, action });
+const key = (s: string) => Array.from(Buffer.from(s));
+
+describe('runtime modules from a component', { timeout: 240_000 }, () => {
+  let work: string;
+  let node: RunningNode;
+  let driver: Driver;
+  let other: Driver;
+
+  before(async () => {
+    work = mkdtempSync(join(tmpdir(), 'kit-modules-e2e-'));
+    ({ node, driver, other } = await bootWithDriver(join(work, 'home'), work));
+  });
+  after(async () => {
+    await node?.stop();
+    rmSync(work, { recursive: true, force: true });
+  });
+
+  describe('kv', () => {
+    const kv = (d: Driver, action: unknown, blob?: string, db?: string) => d.call('kv:distro:sys', kvReq(action, db), blob);
+
+    it('Open, Set, Get, Delete', async () => {
+      assert.deepEqual(await kv(driver, 'Open'), { body: 'Ok', blob: null });
+      assert.deepEqual((await kv(driver, { Set: { key: key('hello'), tx_id: null } }, 'world')).body, 'Ok');
+      assert.deepEqual(await kv(driver, { Get: key('hello') }), { body: { Get: key('hello') }, blob: 'world' });
+      assert.deepEqual((await kv(driver, { Delete: { key: key('hello'), tx_id: null } })).body, 'Ok');
+      assert.deepEqual((await kv(driver, { Get: key('hello') })).body, { Err: 'KeyNotFound' });
+    });
+
+    it('BeginTx and Commit apply a transaction atomically', async () => {
+      const tx = ((await kv(driver, 'BeginTx')).body as { BeginTx: { tx_id: number } }).BeginTx.tx_id;
+      assert.deepEqual((await kv(driver, { Set: { key: key('a'), tx_id: tx } }, '1')).body, 'Ok');
+      assert.deepEqual((await kv(driver, { Set: { key: key('b'), tx_id: tx } }, '2')).body, 'Ok');
+      assert.deepEqual((await kv(driver, { Get: key('a') })).body, { Err: 'KeyNotFound' });
+      assert.deepEqual((await kv(driver, { Commit: { tx_id: tx } })).body, 'Ok');
+      assert.equal((await kv(driver, { Get: key('a') })).blob, '1');
+      assert.equal((await kv(driver, { Get: key('b') })).blob, '2');
+      assert.deepEqual((await kv(driver, { Commit: { tx_id: tx } })).body, { Err: { NoTx: tx } });
+    });
+
+    it('capabilities: another process needs them, and gets them by opening', async () => {
+      assert.deepEqual((await kv(other, { Get: key('a') })).body, { Err: 'NoReadCap' });
+      assert.deepEqual((await kv(other, { Set: { key: key('a'), tx_id: null } }, 'x')).body, { Err: 'NoWriteCap' });
+      assert.deepEqual((await kv(other, 'Open')).body, 'Ok');
+      assert.equal((await kv(other, { Get: key('a') })).blob, '1');
+    });
+
+    it('errors: MismatchingPackageId, NoDb, MalformedRequest; RemoveDb', async () => {
+      const foreign = { package_name: 'someone', publisher_node: 'else.os' };
+      assert.deepEqual((await driver.call('kv:distro:sys', kvReq('Open', 'store', foreign))).body, { Err: 'MismatchingPackageId' });
+      assert.deepEqual((await driver.call('kv:distro:sys', { nonsense: true })).body, { Err: 'MalformedRequest' });
+      assert.deepEqual((await kv(driver, 'RemoveDb')).body, 'Ok');
+      assert.deepEqual((await kv(driver, { Get: key('a') })).body, { Err: { NoDb: [PKG_JSON, 'store'] } });
+    });
+  });
+
+  describe('sqlite', () => {
+    const sql = (d: Driver, action: unknown, params?: unknown[], db = 'users') =>
+      d.call('sqlite:distro:sys', kvReq(action, db), params === undefined ? undefined : JSON.stringify(params));
+
+    it('Open, Write, Query (rows as JSON in the blob)', async () => {
+      assert.deepEqual((await sql(driver, 'Open')).body, 'Ok');
+      assert.deepEqual((await sql(driver, { Write: { statement: 'CREATE TABLE users (id INTEGER PRIMARY KEY, name TEXT)', tx_id: null } })).body, 'Ok');
+      const ins = { Write: { statement: 'INSERT INTO users (name) VALUES (?), (?)', tx_id: null } };
+      assert.deepEqual((await sql(driver, ins, ['Bob', 'Charlie'])).body, 'Ok');
+      const r = await sql(driver, { Query: 'SELECT * FROM users WHERE name != ? ORDER BY id' }, ['nobody']);
+      assert.equal(r.body, 'Read');
+      assert.deepEqual(JSON.parse(r.blob ?? 'null'), [
+        { id: 1, name: 'Bob' },
+        { id: 2, name: 'Charlie' },
+      ]);
+    });
+
+    it('BeginTx, Write in the tx, Commit', async () => {
+      const tx = ((await sql(driver, 'BeginTx')).body as { BeginTx: { tx_id: number } }).BeginTx.tx_id;
+      assert.deepEqual((await sql(driver, { Write: { statement: 'INSERT INTO users (name) VALUES (?)', tx_id: tx } }, ['Eve'])).body, 'Ok');
+      assert.deepEqual(JSON.parse((await sql(driver, { Query: 'SELECT count(*) AS n FROM users' })).blob ?? ''), [{ n: 2 }]);
+      assert.deepEqual((await sql(driver, { Commit: { tx_id: tx } })).body, 'Ok');
+      assert.deepEqual(JSON.parse((await sql(driver, { Query: 'SELECT count(*) AS n FROM users' })).blob ?? ''), [{ n: 3 }]);
+    });
+
+    it('errors: NoTx, NotAReadKeyword, NotAWriteKeyword, InvalidParameters, NoReadCap; RemoveDb then NoDb', async () => {
+      assert.deepEqual((await sql(driver, { Commit: { tx_id: 5 } })).body, { Err: { NoTx: 5 } });
+      assert.deepEqual((await sql(driver, { Query: 'DROP TABLE users' })).body, { Err: 'NotAReadKeyword' });
+      assert.deepEqual((await sql(driver, { Write: { statement: 'SELECT 1', tx_id: null } })).body, { Err: 'NotAWriteKeyword' });
+      assert.deepEqual((await sql(driver, { Query: 'SELECT ?' }, [{ a: 1 }])).body, { Err: 'InvalidParameters' });
+      assert.deepEqual((await sql(other, { Query: 'SELECT 1' })).body, { Err: 'NoReadCap' });
+      assert.deepEqual((await sql(driver, 'RemoveDb')).body, 'Ok');
+      assert.deepEqual((await sql(driver, { Query: 'SELECT 1' })).body, { Err: { NoDb: [PKG_JSON, 'users'] } });
+    });
+  });
+
+  describe('http-client', () => {
+    let server: Server;
+    let wss: WebSocketServer;
+    let base: string;
+    const seen: Array<{ method?: string; url?: string; body: string; header?: string }> = [];
+    const wsSeen: string[] = [];
+    let serverSocket: WebSocket | undefined;
+
+    before(async () => {
+      server = createServer((req, res) => {
+        let body = '';
+        req.on('data', (d) => {
+          body += d;
+        });
+        req.on('end', () => {
+          seen.push({ method: req.method, url: req.url, body, header: req.headers['x-test'] as string | undefined });
+          res.writeHead(201, { 'x-reply': 'yes', 'content-type': 'text/plain' });
+          res.end(`got ${body}`);
+        });
+      });
+      wss = new WebSocketServer({ server });
+      wss.on('connection', (ws, req) => {
+        serverSocket = ws;
+        wsSeen.push(`open ${req.headers['x-ws'] ?? ''}`);
+        ws.on('message', (d, bin) => wsSeen.push(`${bin ? 'bin' : 'text'} ${d.toString()}`));
+      });
+      await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
+      base = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
+    });
+    after(async () => {
+      wss.close();
+      await new Promise((r) => server.close(r));
+    });
+
+    it('Http sends method, headers and the blob body, and returns status, headers and the body blob', async () => {
+      const r = await driver.call(
+        'http-client:distro:sys',
+        { Http: { method: 'POST', version: null, url: `${base}/path?q=1`, headers: { 'x-test': 'abc' } } },
+        'payload',
+      );
+      const ok = (r.body as { Ok: { Http: { status: number; headers: Record<string, string> } } }).Ok.Http;
+      assert.equal(ok.status, 201);
+      assert.equal(ok.headers['x-reply'], 'yes');
+      assert.equal(r.blob, 'got payload');
+      assert.deepEqual(seen.at(-1), { method: 'POST', url: '/path?q=1', body: 'payload', header: 'abc' });
+    });
+
+    it('errors: BadUrl, BadMethod, BadVersion, RequestFailed, BadRequest', async () => {
+      const http = (o: object) => driver.call('http-client:distro:sys', { Http: { method: 'GET', version: null, url: base, headers: {}, ...o } });
+      assert.deepEqual((await http({ url: 'not a url' })).body, { Err: { BadUrl: { url: 'not a url' } } });
+      assert.deepEqual((await http({ method: 'GE T' })).body, { Err: { BadMethod: { method: 'GE T' } } });
+      assert.deepEqual((await http({ version: 'HTTP/9' })).body, { Err: { BadVersion: { version: 'HTTP/9' } } });
+      const refused = (await http({ url: 'http://127.0.0.1:1/' })).body as { Err: { RequestFailed: { error: string } } };
+      assert.ok(refused.Err.RequestFailed.error.length > 0);
+      assert.ok('BadRequest' in ((await driver.call('http-client:distro:sys', { Nope: 1 })).body as { Err: object }).Err);
+    });
+
+    it('WebSocketOpen, WebSocketPush both ways, server close and WebSocketClose', async () => {
+      const wsUrl = base.replace('http', 'ws');
+      const open = await driver.call('http-client:distro:sys', { WebSocketOpen: { url: wsUrl, headers: { 'x-ws': 'hi' }, channel_id: 7 } });
+      assert.deepEqual(open.body, { Ok: 'WebSocketAck' });
+      assert.equal(wsSeen.at(-1), 'open hi');
+      assert.deepEqual(
+        (await driver.call('http-client:distro:sys', { WebSocketPush: { channel_id: 7, message_type: 'Text' } }, 'from component')).body,
+        { Ok: 'WebSocketAck' },
+      );
+      await driver.events(); // forget earlier events
+      serverSocket?.send('from server');
+      const push = await driver.waitEvent((e) => e.from === 'http-client' && 'WebSocketPush' in (e.body as object), 'a WebSocketPush');
+      assert.deepEqual(push.body, { WebSocketPush: { channel_id: 7, message_type: 'Text' } });
+      assert.equal(push.blob, 'from server');
+      assert.ok(wsSeen.includes('text from component'));
+      assert.deepEqual((await driver.call('http-client:distro:sys', { WebSocketPush: { channel_id: 99, message_type: 'Text' } }, 'x')).body, {
+        Err: { WsPushFailed: { req: JSON.stringify({ WebSocketPush: { channel_id: 99, message_type: 'Text' } }) } },
+      });
+      serverSocket?.close();
+      const closed = await driver.waitEvent((e) => e.from === 'http-client' && 'WebSocketClose' in (e.body as object), 'a WebSocketClose');
+      assert.deepEqual(closed.body, { WebSocketClose: { channel_id: 7 } });
+      // open again and close from the component's side
+      await driver.call('http-client:distro:sys', { WebSocketOpen: { url: wsUrl, headers: {}, channel_id: 8 } });
+      assert.deepEqual((await driver.call('http-client:distro:sys', { WebSocketClose: { channel_id: 8 } })).body, { Ok: 'WebSocketAck' });
+      assert.deepEqual((await driver.call('http-client:distro:sys', { WebSocketClose: { channel_id: 8 } })).body, {
+        Err: { WsCloseFailed: { channel_id: 8 } },
+      });
+      assert.deepEqual((await driver.call('http-client:distro:sys', { WebSocketOpen: { url: 'ws://127.0.0.1:1/', headers: {}, channel_id: 9 } })).body, {
+        Err: { WsOpenFailed: { url: 'ws://127.0.0.1:1/' } },
+      });
+    });
+  });
+
+  describe('http-server WebSockets', () => {
+    const wsBase = () => `ws://localhost:${node.port}/driver:${PKG}:${PUBLISHER}`;
+    const connect = (path: string, headers: Record<string, string> = {}) =>
+      new Promise<WebSocket>((resolve, reject) => {
+        const ws = new WebSocket(`${wsBase()}${path}`, { headers });
+        ws.once('open', () => resolve(ws));
+        ws.once('unexpected-response', (_req, res) => reject(new Error(`HTTP ${res.statusCode}`)));
+        ws.once('error', reject);
+      });
+    const nextMessage = (ws: WebSocket) =>
+      new Promise<{ data: string; binary: boolean }>((r) => ws.once('message', (d, binary) => r({ data: d.toString(), binary })));
+
+    it('WebSocketBind serves the path: WebSocketOpen, WebSocketPush both ways, client close', async () => {
+      assert.deepEqual((await driver.call('http-server:distro:sys', { WebSocketBind: { path: '/ws', authenticated: false, extension: false } })).body, {
+        Ok: null,
+      });
+      await driver.events();
+      const ws = await connect('/ws');
+      const opened = await driver.waitEvent((e) => e.from === 'http-server' && 'WebSocketOpen' in (e.body as object), 'WebSocketOpen');
+      const o = (opened.body as { WebSocketOpen: { path: string; channel_id: number; source_socket_addr: string } }).WebSocketOpen;
+      assert.equal(o.path, `/driver:${PKG}:${PUBLISHER}/ws`);
+      assert.match(o.source_socket_addr, /^(127\.0\.0\.1|\[::1\]):\d+$/);
+      const reply = nextMessage(ws);
+      ws.send('hi there');
+      assert.deepEqual(await reply, { data: 'echo: hi there', binary: false });
+      const pushed = await driver.waitEvent((e) => 'WebSocketPush' in (e.body as object), 'the WebSocketPush');
+      assert.deepEqual(pushed.body, { WebSocketPush: { channel_id: o.channel_id, message_type: 'Text' } });
+      // a Binary push from the component
+      const bin = nextMessage(ws);
+      await driver.tell('http-server:distro:sys', { WebSocketPush: { channel_id: o.channel_id, message_type: 'Binary' } }, 'raw');
+      assert.deepEqual(await bin, { data: 'raw', binary: true });
+      ws.close();
+      const closed = await driver.waitEvent((e) => 'WebSocketClose' in (e.body as object), 'WebSocketClose');
+      assert.deepEqual(closed.body, { WebSocketClose: o.channel_id });
+    });
+
+    it('WebSocketClose from the component closes the client; other processes cannot push on the channel', async () => {
+      await driver.events();
+      const ws = await connect('/ws');
+      const opened = await driver.waitEvent((e) => 'WebSocketOpen' in (e.body as object), 'WebSocketOpen');
+      const id = (opened.body as { WebSocketOpen: { channel_id: number } }).WebSocketOpen.channel_id;
+      assert.deepEqual(
+        (await other.call('http-server:distro:sys', { WebSocketPush: { channel_id: id, message_type: 'Text' } }, 'intruder')).body,
+        { Err: 'WsChannelNotFound' },
+      );
+      assert.deepEqual((await driver.call('http-server:distro:sys', { WebSocketPush: { channel_id: id, message_type: 'Text' } })).body, {
+        Err: 'NoBlob',
+      });
+      const closed = new Promise((r) => ws.once('close', r));
+      assert.deepEqual((await driver.call('http-server:distro:sys', { WebSocketClose: id })).body, { Ok: null });
+      await closed;
+    });
+
+    it('authenticated WebSocketBind refuses a client without the login cookie; WebSocketUnbind stops serving', async () => {
+      await driver.call('http-server:distro:sys', { WebSocketBind: { path: '/private', authenticated: true, extension: false } });
+      await assert.rejects(connect('/private'), /HTTP 401/);
+      (await connect('/private', { cookie: 'hyperware-auth_fake.dev=token' })).close();
+      assert.deepEqual((await driver.call('http-server:distro:sys', { WebSocketUnbind: { path: '/ws' } })).body, { Ok: null });
+      await assert.rejects(connect('/ws'), /HTTP 404/);
+    });
+
+    it('WebSocketSecureBind is accepted; malformed actions are refused', async () => {
+      assert.deepEqual((await driver.call('http-server:distro:sys', { WebSocketSecureBind: { path: '/secure', extension: false } })).body, {
+        Ok: null,
+      });
+      assert.deepEqual((await driver.call('http-server:distro:sys', { WebSocketBind: { path: 1 } })).body, { Err: 'MalformedRequest' });
+    });
+  });
+
+  describe('fd-manager', () => {
+    it('RequestFdsLimit gets an FdsLimit Request; GetState and GetProcessFdLimit report it', async () => {
+      await driver.events();
+      assert.deepEqual(await driver.tell('fd-manager:distro:sys', 'RequestFdsLimit'), { sent: true });
+      const limit = await driver.waitEvent((e) => e.from === 'fd-manager', 'FdsLimit');
+      const n = (limit.body as { FdsLimit: number }).FdsLimit;
+      assert.ok(Number.isInteger(n) && n > 0);
+      await driver.tell('fd-manager:distro:sys', 'FdsLimitHit');
+      const state = (await driver.call('fd-manager:distro:sys', 'GetState')).body as { GetState: Record<string, { limit: number; hit_count: number }> };
+      assert.deepEqual(state.GetState[driver.id], { limit: n, hit_count: 1 });
+      assert.deepEqual((await driver.call('fd-manager:distro:sys', { GetProcessFdLimit: driver.id })).body, { GetProcessFdLimit: n });
+    });
+  });
+});

@@ -1,0 +1,148 @@
+// kv:distro:sys inside a real kernel: native test processes send every KvAction of the book and
+// check the answers, the capabilities the kernel ends up holding, the errors and atomic commits.
+
+import assert from 'node:assert/strict';
+import { existsSync, mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { after, before, describe, it } from 'node:test';
+import { ClassicLevel } from 'classic-level';
+import type { NativeProcess, Reply } from '../../src/runtime/kernel/api.js';
+import { Kernel } from '../../src/runtime/kernel/kernel.js';
+import { createLogger } from '../../src/runtime/log.js';
+import { createKv, dbCapParams } from '../../src/runtime/modules/kv/index.js';
+import { FileStateStore } from '../../src/runtime/modules/state.js';
+import { fromUtf8, type KernelMessage, messagingCap, parseProcessId, utf8 } from '../../src/runtime/types.js';
+
+const OUR = 'fake.dev';
+const KV = { node: OUR, process: parseProcessId('kv:distro:sys') };
+const APP = parseProcessId('app:chat:template.os');
+const PEER = parseProcessId('peer:chat:template.os');
+const SPY = parseProcessId('spy:other:evil.os');
+const PKG = { package_name: 'chat', publisher_node: 'template.os' };
+
+function native(id: ReturnType<typeof parseProcessId>): NativeProcess {
+  return { id, handle(_km: KernelMessage) {} };
+}
+
+describe('kv:distro:sys', () => {
+  let home: string;
+  let kernel: Kernel;
+
+  async function call(source = APP, action: unknown, o: { value?: string; db?: string; pkg?: unknown } = {}): Promise<{ body: unknown; blob?: string }> {
+    const body = JSON.stringify({ package_id: o.pkg ?? PKG, db: o.db ?? 'main', action });
+    const r: Reply = await kernel.request(source, KV, body, { blob: o.value === undefined ? undefined : { bytes: utf8(o.value) } });
+    return { body: JSON.parse(fromUtf8(r.response.body)), blob: r.blob && fromUtf8(r.blob.bytes) };
+  }
+  const key = (s: string) => Array.from(utf8(s));
+
+  before(async () => {
+    home = mkdtempSync(join(tmpdir(), 'kit-kv-'));
+    kernel = new Kernel({
+      our: OUR,
+      home,
+      log: createLogger({ terminal: null, file: null }),
+      runner: { start: () => Promise.reject(new Error('no components here')) },
+      state: new FileStateStore(home),
+      readWasm: async () => undefined,
+    });
+    await kernel.addNative(createKv({ home }), [messagingCap({ node: OUR, process: parseProcessId('kernel:distro:sys') })]);
+    for (const p of [APP, PEER, SPY]) await kernel.addNative(native(p), [messagingCap(KV)]);
+  });
+  after(async () => {
+    await kernel.shutdown();
+    rmSync(home, { recursive: true, force: true });
+  });
+
+  it('Open creates the db on disk and grants the opener read and write', async () => {
+    assert.deepEqual((await call(APP, 'Open')).body, 'Ok');
+    assert.ok(existsSync(join(home, 'kv/chat:template.os/main')));
+    await new Promise((r) => setTimeout(r, 10));
+    for (const kind of ['read', 'write'] as const)
+      assert.ok(kernel.hasCapability(APP, { issuer: KV, params: dbCapParams(kind, { packageName: 'chat', publisherNode: 'template.os' }, 'main') }));
+    assert.equal(kernel.hasCapability(PEER, { issuer: KV, params: dbCapParams('read', { packageName: 'chat', publisherNode: 'template.os' }, 'main') }), false);
+  });
+
+  it('Set stores the blob, Get returns it in the blob, Delete removes it', async () => {
+    assert.deepEqual((await call(APP, { Set: { key: key('hello'), tx_id: null } }, { value: 'world' })).body, 'Ok');
+    const got = await call(APP, { Get: key('hello') });
+    assert.deepEqual(got.body, { Get: key('hello') });
+    assert.equal(got.blob, 'world');
+    assert.deepEqual((await call(APP, { Delete: { key: key('hello'), tx_id: null } })).body, 'Ok');
+    assert.deepEqual((await call(APP, { Get: key('hello') })).body, { Err: 'KeyNotFound' });
+  });
+
+  it('applies a transaction only on Commit, all at once', async () => {
+    await call(APP, { Set: { key: key('keep'), tx_id: null } }, { value: 'old' });
+    const begun = (await call(APP, 'BeginTx')).body as { BeginTx: { tx_id: number } };
+    const tx = begun.BeginTx.tx_id;
+    assert.equal(typeof tx, 'number');
+    assert.deepEqual((await call(APP, { Set: { key: key('a'), tx_id: tx } }, { value: '1' })).body, 'Ok');
+    assert.deepEqual((await call(APP, { Delete: { key: key('keep'), tx_id: tx } })).body, 'Ok');
+    assert.deepEqual((await call(APP, { Get: key('a') })).body, { Err: 'KeyNotFound' }, 'nothing lands before Commit');
+    assert.equal((await call(APP, { Get: key('keep') })).blob, 'old');
+    assert.deepEqual((await call(APP, { Commit: { tx_id: tx } })).body, 'Ok');
+    assert.equal((await call(APP, { Get: key('a') })).blob, '1');
+    assert.deepEqual((await call(APP, { Get: key('keep') })).body, { Err: 'KeyNotFound' });
+    assert.deepEqual((await call(APP, { Commit: { tx_id: tx } })).body, { Err: { NoTx: tx } }, 'a committed tx is gone');
+  });
+
+  it('answers NoTx for a transaction that does not exist, and writes nothing', async () => {
+    assert.deepEqual((await call(APP, { Set: { key: key('ghost'), tx_id: 42 } }, { value: 'x' })).body, { Err: { NoTx: 42 } });
+    assert.deepEqual((await call(APP, { Get: key('ghost') })).body, { Err: 'KeyNotFound' });
+  });
+
+  it('refuses other processes without capabilities, and lets them in with them', async () => {
+    assert.deepEqual((await call(SPY, { Get: key('a') })).body, { Err: 'NoReadCap' });
+    assert.deepEqual((await call(SPY, { Set: { key: key('a'), tx_id: null } }, { value: 'evil' })).body, { Err: 'NoWriteCap' });
+    assert.deepEqual((await call(SPY, 'BeginTx')).body, { Err: 'NoWriteCap' });
+    assert.deepEqual((await call(SPY, 'Open')).body, { Err: 'MismatchingPackageId' });
+    assert.deepEqual((await call(SPY, 'RemoveDb')).body, { Err: 'MismatchingPackageId' });
+    const pkg = { packageName: 'chat', publisherNode: 'template.os' };
+    kernel.grant(SPY, [{ issuer: KV, params: dbCapParams('read', pkg, 'main') }]);
+    assert.equal((await call(SPY, { Get: key('a') })).blob, '1');
+    assert.deepEqual((await call(SPY, { Delete: { key: key('a'), tx_id: null } })).body, { Err: 'NoWriteCap' }, 'read does not give write');
+  });
+
+  it('answers NoDb for a db that does not exist', async () => {
+    await call(PEER, 'Open', { db: 'peer-only' });
+    kernel.grant(APP, [{ issuer: KV, params: dbCapParams('read', { packageName: 'chat', publisherNode: 'template.os' }, 'nope') }]);
+    assert.deepEqual((await call(APP, { Get: key('x') }, { db: 'nope' })).body, { Err: { NoDb: [PKG, 'nope'] } });
+  });
+
+  it('answers MalformedRequest to bad JSON, bad keys, unknown actions and a Set without a blob', async () => {
+    const raw = async (body: string) => JSON.parse(fromUtf8((await kernel.request(APP, KV, body)).response.body));
+    assert.deepEqual(await raw('not json'), { Err: 'MalformedRequest' });
+    assert.deepEqual(await raw(JSON.stringify({ package_id: PKG, db: '../escape', action: 'Open' })), { Err: 'MalformedRequest' });
+    assert.deepEqual((await call(APP, { Get: 'str' })).body, { Err: 'MalformedRequest' });
+    assert.deepEqual((await call(APP, { Get: [300] })).body, { Err: 'MalformedRequest' });
+    assert.deepEqual((await call(APP, 'Frobnicate')).body, { Err: 'MalformedRequest' });
+    assert.deepEqual((await call(APP, { Set: { key: key('k'), tx_id: null } })).body, { Err: 'MalformedRequest' });
+    assert.ok(!existsSync(join(home, 'kv/chat:template.os/../escape')));
+  });
+
+  it('keeps data on disk in a LevelDB that survives the module, and RemoveDb deletes it', async () => {
+    await call(APP, 'Open', { db: 'durable' });
+    assert.deepEqual((await call(APP, { Set: { key: key('k'), tx_id: null } }, { value: 'v', db: 'durable' })).body, 'Ok');
+    await kernel.shutdown(); // closes the db
+    const dir = join(home, 'kv/chat:template.os/durable');
+    const level = new ClassicLevel<string, string>(dir);
+    assert.equal(await level.get('k'), 'v');
+    await level.close();
+    // a fresh kernel and module find it again
+    kernel = new Kernel({
+      our: OUR,
+      home,
+      log: createLogger({ terminal: null, file: null }),
+      runner: { start: () => Promise.reject(new Error('no components here')) },
+      state: new FileStateStore(home),
+      readWasm: async () => undefined,
+    });
+    await kernel.addNative(createKv({ home }), [messagingCap({ node: OUR, process: parseProcessId('kernel:distro:sys') })]);
+    await kernel.addNative(native(APP), [messagingCap(KV), { issuer: KV, params: dbCapParams('read', { packageName: 'chat', publisherNode: 'template.os' }, 'durable') }]);
+    assert.equal((await call(APP, { Get: key('k') }, { db: 'durable' })).blob, 'v');
+    assert.deepEqual((await call(APP, 'RemoveDb', { db: 'durable' })).body, 'Ok');
+    assert.ok(!existsSync(dir));
+    assert.deepEqual((await call(APP, { Get: key('k') }, { db: 'durable' })).body, { Err: { NoDb: [PKG, 'durable'] } });
+  });
+});
