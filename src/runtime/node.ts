@@ -174,6 +174,7 @@ export async function bootNode(opts: BootOptions): Promise<RunningNode> {
   }
 
   await kernel.restore();
+  http.ready();
   // Anything installed later is reachable from the terminal too.
   log.info(`${our} booted; HTTP on port ${http.port}; home ${home}`);
 

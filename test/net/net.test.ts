@@ -243,3 +243,42 @@ describe('net:distro:sys, three nodes', () => {
     assert.ok(c.prints.some((l) => l.includes('one.dev: welcome back')));
   });
 });
+
+describe('net:distro:sys, an indirect node behind a router', () => {
+  const nodes: TestNode[] = [];
+
+  after(async () => {
+    for (const n of nodes) await n.node.stop();
+  });
+
+  it('is reached through its router, end to end encrypted, and answers back', async () => {
+    const router = await bootTestNode('router.dev');
+    const hidden = await bootTestNode('hidden.dev');
+    const caller = await bootTestNode('caller.dev');
+    nodes.push(router, hidden, caller);
+    const all = [router, hidden, caller];
+    feedPki(all, [router, caller]);
+    for (const n of all)
+      n.kernel.tell(
+        TESTER,
+        'our@net:distro:sys',
+        encodeHnsUpdate({ name: 'hidden.dev', publicKey: hidden.node.net.publicKeyHex, ips: [], ports: {}, routers: ['router.dev'] }),
+      );
+    // The indirect node connects to its router as soon as it learns it is indirect; until then
+    // the caller may find it Offline.
+    const deadline = Date.now() + 5000;
+    let answer = '';
+    while (!answer) {
+      try {
+        answer = await hi(caller, 'hidden.dev', 'through the router');
+      } catch (e) {
+        if (Date.now() > deadline) throw e;
+        await new Promise((r) => setTimeout(r, 100));
+      }
+    }
+    assert.equal(answer, 'ack');
+    assert.ok(hidden.prints.some((l) => l.includes('caller.dev: through the router')));
+    assert.equal(await hi(hidden, 'caller.dev', 'and back'), 'ack');
+    assert.ok(!router.prints.some((l) => l.includes('through the router')), 'the router only pipes ciphertext');
+  });
+});

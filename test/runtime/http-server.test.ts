@@ -96,6 +96,9 @@ describe('http-server', () => {
     http = await createHttpServer({ port: 0, host: '127.0.0.1', kernel, fakeNode: true });
     await kernel.addNative(http, systemCaps());
     base = `http://127.0.0.1:${http.port}`;
+    // Until the node says it has booted, everything answers 503.
+    assert.equal((await fetch(`${base}/our`)).status, 503);
+    http.ready();
   });
 
   afterEach(async () => {

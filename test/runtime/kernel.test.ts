@@ -345,10 +345,14 @@ describe('kernel', () => {
     // A module granted a capability before the restore (a write) must not lose what was saved.
     await k2.addNative({ id: systemProcess('eth'), handle: () => {} });
     k2.grant(systemProcess('eth'), [messagingCap({ node: OUR, process: parseProcessId(a) })]);
+    // ...and a module's own saved capabilities come back even if it was granted others at boot.
+    await k2.addNative({ id: APP, handle: () => {} }, [messagingCap(kernelAddr)]);
+    k2.grant(APP, [messagingCap({ node: OUR, process: systemProcess('timer') })]);
     await tick();
     await k2.restore();
     assert.ok(k2.has(a));
     assert.ok(runner2.procs.has(a), 'restarted on reboot');
+    assert.ok(k2.hasCapability(APP, messagingCap({ node: OUR, process: parseProcessId(a) })), 'the installer keeps its cap to a');
     assert.ok(k2.hasCapability(parseProcessId(a), messagingCap({ node: OUR, process: parseProcessId('b:pkg:pub.os') })));
     await k2.shutdown();
   });

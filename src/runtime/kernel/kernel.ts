@@ -140,6 +140,7 @@ export class Kernel implements KernelApi {
   private readonly now: () => number;
   private printer: (verbosity: number, text: string) => void;
   private shuttingDown = false;
+  private readonly saved: Record<string, StoredProcess>;
 
   constructor(opts: KernelOptions) {
     this.our = opts.our;
@@ -151,6 +152,8 @@ export class Kernel implements KernelApi {
     this.readWasm = opts.readWasm;
     this.now = opts.now ?? Date.now;
     this.printer = opts.print ?? ((_v, t) => this.log.info(t));
+    // What the last run saved, taken before boot-time grants rewrite the modules' entries.
+    this.saved = this.store?.load() ?? {};
     this.table.set('kernel:distro:sys', this.newEntry(KERNEL, { isPublic: false }));
   }
 
@@ -800,7 +803,7 @@ export class Kernel implements KernelApi {
   /** Bring back every persisted process (a `--persist` reboot), then start them. */
   async restore(): Promise<void> {
     if (!this.store) return;
-    const saved = this.store.load();
+    const saved = this.saved;
     const toStart: ProcessEntry[] = [];
     for (const [key, p] of Object.entries(saved)) {
       let id: ProcessId;
@@ -812,6 +815,7 @@ export class Kernel implements KernelApi {
       const existing = this.table.get(key);
       if (existing?.native) {
         for (const c of p.capabilities.map(capabilityFromJson)) existing.caps.add(c);
+        this.persistIfNeeded(existing);
         continue;
       }
       if (!isSafeProcessId(id) || existing || !p.wasm_bytes_handle) continue;

@@ -68,6 +68,8 @@ export interface HttpServerModule extends NativeProcess {
   bindingCount(): number;
   /** Open WebSocket channels. */
   websocketCount(): number;
+  /** Start answering requests (until then: 503 "still booting"). */
+  ready(): void;
   close(): Promise<void>;
 }
 
@@ -186,6 +188,7 @@ export async function createHttpServer(opts: HttpServerOptions): Promise<HttpSer
     kernel.print(2, `http-server: request for ${path || '/'}`);
     if (path === RPC_PATH) return serveRpc(req, res);
     if (req.method === 'GET' || req.method === 'HEAD') {
+      if (!started) throw new HttpError(503, 'the node is still booting: try again in a moment');
       if (path === '/our') return sendBody(res, 200, 'text/html', our);
       if (path === '/our.js') return sendBody(res, 200, 'application/javascript', `window.our = {}; window.our.node = '${our}';`);
       if (path === '/amionline') return sendBody(res, 200, 'text/plain', 'yes');
@@ -513,7 +516,9 @@ export async function createHttpServer(opts: HttpServerOptions): Promise<HttpSer
     id: HTTP_SERVER_ID,
     isPublic: false,
     port,
-    start() {
+    // Serving waits for `ready()`, which the node calls once its processes are restored, so that
+    // /our answering means the node's packages answer too.
+    ready() {
       started = true;
     },
     handle,

@@ -4,8 +4,11 @@
 // handshake, and send KernelMessages as MessagePack in encrypted Binary frames. What comes in
 // goes back to the kernel, which checks the target's networking capability.
 //
-// Not implemented: indirect nodes and routers (RoutingRequest, ConnectionRequest); a name whose
-// PKI entry has only routers is Offline.
+// Indirect nodes: a node whose PKI entry lists routers keeps a connection to each. To reach it,
+// a node opens a WebSocket to one of the routers and sends a RoutingRequest in clear; the router
+// checks the signature, asks the indirect node (ConnectionRequest over their connection) to open
+// a socket of its own with a RoutingRequest back, then pipes the two sockets together, and the
+// two ends run the Noise handshake through it: the router sees only ciphertext.
 
 import { ed25519 } from '@noble/curves/ed25519.js';
 import { existsSync, readFileSync, writeFileSync } from 'node:fs';
@@ -21,8 +24,11 @@ import {
   decodeHandshakePayload,
   decodeKernelMessage,
   decodeNetAction,
+  decodeRoutingRequest,
   encodeHandshakePayload,
   encodeKernelMessage,
+  encodeNetAction,
+  encodeRoutingRequest,
   frame,
   type HnsUpdate,
   type Identity,
@@ -130,6 +136,8 @@ export function createNetModule(opts: NetOptions = {}): NetModule {
   /** Messages waiting for a connection being set up, by node name. */
   const pending = new Map<string, Array<{ km: KernelMessage; encoded: Uint8Array }>>();
   const sockets = new Set<WebSocket>();
+  /** As a router: initiators waiting for the indirect node they asked for, by `source->target`. */
+  const passthroughs = new Map<string, { ws: WebSocket; inbox: Inbox; timer: NodeJS.Timeout }>();
   let pingTimer: NodeJS.Timeout | undefined;
   const stats = { sent: 0, received: 0, dropped: 0, handshakesFailed: 0 };
 
@@ -269,20 +277,114 @@ export function createNetModule(opts: NetOptions = {}): NetModule {
     ]).finally(() => clearTimeout(t));
   }
 
-  async function respondToHandshake(ws: WebSocket): Promise<void> {
+  async function onIncoming(ws: WebSocket): Promise<void> {
     const inbox = inboxOf(ws);
-    const hs = new XXHandshake({ initiator: false, staticKey: noiseStatic });
-    hs.readMessage(await nextFrame(inbox));
-    ws.send(hs.writeMessage(ourPayload()), { binary: true });
-    const payload = hs.readMessage(await nextFrame(inbox));
-    const name = authenticate(payload, hs.remoteStatic);
-    established(name, ws, inbox, hs.finish());
+    const first = await nextFrame(inbox);
+    // The XX opening message is exactly one 32-byte ephemeral key; anything else must be a
+    // RoutingRequest for us as a router.
+    if (first.length === 32) await respondWith(ws, inbox, first);
+    else routeRequest(ws, inbox, first);
   }
 
-  async function connect(name: string): Promise<Peer> {
+  async function respondWith(ws: WebSocket, inbox: Inbox, first: Uint8Array, expected?: string): Promise<Peer> {
+    const hs = new XXHandshake({ initiator: false, staticKey: noiseStatic });
+    hs.readMessage(first);
+    ws.send(hs.writeMessage(ourPayload()), { binary: true });
+    const payload = hs.readMessage(await nextFrame(inbox));
+    const name = authenticate(payload, hs.remoteStatic, expected);
+    return established(name, ws, inbox, hs.finish());
+  }
+
+  function routingSignature(target: string, router: string): Uint8Array {
+    return ed25519.sign(new TextEncoder().encode(target + router), key.secretKey);
+  }
+
+  /** As a router: check a RoutingRequest, then either wait for the target's socket or pipe the two. */
+  function routeRequest(ws: WebSocket, inbox: Inbox, first: Uint8Array): void {
+    const rr = decodeRoutingRequest(first);
+    const id = pki.get(rr.source);
+    if (!id) throw new Error(`routing request from ${rr.source}, who is not in our PKI`);
+    const ok = (() => {
+      try {
+        return ed25519.verify(rr.signature, new TextEncoder().encode(rr.target + kernel.our), Uint8Array.from(Buffer.from(id.networkingKey, 'hex')));
+      } catch {
+        return false;
+      }
+    })();
+    if (!ok) throw new Error(`routing request from ${rr.source} has a bad signature`);
+    const reverse = passthroughs.get(`${rr.target}->${rr.source}`);
+    if (reverse) {
+      // The indirect node answering our ConnectionRequest: join the two sockets.
+      passthroughs.delete(`${rr.target}->${rr.source}`);
+      clearTimeout(reverse.timer);
+      pipe(reverse.ws, reverse.inbox, ws, inbox);
+      return;
+    }
+    const target = peers.get(rr.target);
+    if (!target) throw new Error(`${rr.source} asked us to route to ${rr.target}, whom we are not connected to`);
+    const timer = setTimeout(() => {
+      passthroughs.delete(`${rr.source}->${rr.target}`);
+      closeSocket(ws, `${rr.target} did not answer a connection request for ${rr.source}`);
+    }, CONNECT_TIMEOUT_MS);
+    timer.unref?.();
+    passthroughs.set(`${rr.source}->${rr.target}`, { ws, inbox, timer });
+    target.send(
+      encodeKernelMessage({
+        id: kernel.newId(),
+        source: { node: kernel.our, process: NET },
+        target: { node: rr.target, process: NET },
+        message: { tag: 'request', val: { inherit: false, body: encodeNetAction({ kind: 'ConnectionRequest', node: rr.source }), capabilities: [] } },
+      }),
+    );
+  }
+
+  function pipe(a: WebSocket, ai: Inbox, b: WebSocket, bi: Inbox): void {
+    const forward = (to: WebSocket) => (data: Uint8Array) => {
+      if (to.readyState === WebSocket.OPEN) to.send(data, { binary: true });
+    };
+    ai.handler = forward(b);
+    bi.handler = forward(a);
+    for (const f of ai.queue.splice(0)) forward(b)(f);
+    for (const f of bi.queue.splice(0)) forward(a)(f);
+    a.on('close', () => b.terminate());
+    b.on('close', () => a.terminate());
+  }
+
+  /** As an indirect node: a router of ours says `from` wants us; open a socket back through it. */
+  async function answerConnectionRequest(router: string, from: string): Promise<void> {
+    const ws = await openSocket(router);
+    try {
+      await withTimeout(
+        (async () => {
+          const inbox = inboxOf(ws);
+          ws.send(encodeRoutingRequest({ protocolVersion: PROTOCOL_VERSION, source: kernel.our, signature: routingSignature(from, router), target: from }), {
+            binary: true,
+          });
+          await respondWith(ws, inbox, await nextFrame(inbox), from);
+        })(),
+        CONNECT_TIMEOUT_MS,
+        `answering ${from} through ${router}`,
+      );
+    } catch (e) {
+      ws.terminate();
+      throw e;
+    }
+  }
+
+  /** Keep a connection to each of our routers, if our own PKI entry lists any. */
+  function connectToRouters(): void {
+    const self = pki.get(kernel.our);
+    if (!self || !('routers' in self.routing)) return;
+    for (const r of self.routing.routers) {
+      if (!peers.has(r) && !pending.has(r) && pki.has(r) && r !== kernel.our) startConnect(r, []);
+    }
+  }
+
+  /** A WebSocket to a direct node's advertised address, open. */
+  async function openSocket(name: string): Promise<WebSocket> {
     const id = pki.get(name);
     if (!id) throw new Error(`${name} is not in the PKI`);
-    if (!('direct' in id.routing)) throw new Error(`${name} is an indirect node; routing through routers is not supported yet`);
+    if (!('direct' in id.routing)) throw new Error(`${name} is not a direct node`);
     const wsPort = id.routing.direct.ports.ws;
     if (!wsPort) throw new Error(`${name} has no WebSocket port`);
     const ip = id.routing.direct.ip;
@@ -291,12 +393,49 @@ export function createNetModule(opts: NetOptions = {}): NetModule {
     sockets.add(ws);
     ws.on('close', () => sockets.delete(ws));
     try {
+      await withTimeout(
+        new Promise<void>((resolve, reject) => {
+          ws.once('open', () => resolve());
+          ws.once('error', (e) => reject(e));
+        }),
+        CONNECT_TIMEOUT_MS,
+        `connecting to ${name}`,
+      );
+    } catch (e) {
+      ws.removeAllListeners('open');
+      ws.on('error', () => {});
+      ws.terminate();
+      throw e;
+    }
+    return ws;
+  }
+
+  async function connect(name: string): Promise<Peer> {
+    const id = pki.get(name);
+    if (!id) throw new Error(`${name} is not in the PKI`);
+    if ('direct' in id.routing) return handshakeOver(name, await openSocket(name));
+    // Indirect: through its routers, one after another.
+    const errors: string[] = [];
+    for (const router of id.routing.routers) {
+      if (router === kernel.our) continue;
+      try {
+        const ws = await openSocket(router);
+        ws.send(encodeRoutingRequest({ protocolVersion: PROTOCOL_VERSION, source: kernel.our, signature: routingSignature(name, router), target: name }), {
+          binary: true,
+        });
+        return await handshakeOver(name, ws);
+      } catch (e) {
+        errors.push(`${router}: ${(e as Error).message}`);
+      }
+    }
+    throw new Error(`${name} is an indirect node and no router reached it${errors.length ? ` (${errors.join('; ')})` : ''}`);
+  }
+
+  /** Run the handshake as initiator over an open socket, expecting `name` at the other end. */
+  async function handshakeOver(name: string, ws: WebSocket): Promise<Peer> {
+    try {
       return await withTimeout(
         (async () => {
-          await new Promise<void>((resolve, reject) => {
-            ws.once('open', () => resolve());
-            ws.once('error', (e) => reject(e));
-          });
           const inbox = inboxOf(ws);
           const hs = new XXHandshake({ initiator: true, staticKey: noiseStatic });
           ws.send(hs.writeMessage(), { binary: true });
@@ -309,8 +448,6 @@ export function createNetModule(opts: NetOptions = {}): NetModule {
         `connecting to ${name}`,
       );
     } catch (e) {
-      ws.removeAllListeners('open');
-      ws.on('error', () => {});
       ws.terminate();
       throw e;
     }
@@ -345,7 +482,12 @@ export function createNetModule(opts: NetOptions = {}): NetModule {
       queue.push({ km, encoded });
       return;
     }
-    pending.set(name, [{ km, encoded }]);
+    startConnect(name, [{ km, encoded }]);
+  }
+
+  /** Connect to `name` in the background; messages queued meanwhile go out, or back as Offline. */
+  function startConnect(name: string, queue: Array<{ km: KernelMessage; encoded: Uint8Array }>): void {
+    pending.set(name, queue);
     connect(name).then(
       (p) => {
         const q = pending.get(name) ?? [];
@@ -359,6 +501,7 @@ export function createNetModule(opts: NetOptions = {}): NetModule {
         stats.handshakesFailed++;
         const q = pending.get(name) ?? [];
         pending.delete(name);
+        kernel.log.debug(`net: cannot reach ${name}: ${e.message}`);
         for (const m of q) offline(m.km, `${name} is offline: ${e.message}`);
       },
     );
@@ -398,7 +541,16 @@ export function createNetModule(opts: NetOptions = {}): NetModule {
       if (expects) kernel.respond(NET, km, pack(value), blob ? { bytes: blob } : undefined);
     };
     if (action.kind === 'ConnectionRequest') {
-      reply({ Rejected: action.node }); // we are no router
+      // Only a router of ours may ask us to open a routed connection.
+      const self = pki.get(kernel.our);
+      if (local || !self || !('routers' in self.routing) || !self.routing.routers.includes(km.source.node)) {
+        reply({ Rejected: action.node });
+        return;
+      }
+      reply({ Accepted: action.node });
+      answerConnectionRequest(km.source.node, action.node).catch((e: Error) =>
+        kernel.log.warning(`net: could not answer ${action.node} through ${km.source.node}: ${e.message}`),
+      );
       return;
     }
     if (!local) {
@@ -408,9 +560,11 @@ export function createNetModule(opts: NetOptions = {}): NetModule {
     switch (action.kind) {
       case 'HnsUpdate':
         applyUpdate(action.update);
+        connectToRouters();
         return;
       case 'HnsBatchUpdate':
         for (const u of action.updates) applyUpdate(u);
+        connectToRouters();
         return;
       case 'GetPeers':
         reply({ Peers: [...peers.keys()].flatMap((n) => (pki.get(n) ? [identityOut(pki.get(n) as Identity)] : [])) });
@@ -495,7 +649,7 @@ export function createNetModule(opts: NetOptions = {}): NetModule {
         sockets.add(ws);
         ws.on('close', () => sockets.delete(ws));
         ws.on('error', () => {});
-        withTimeout(respondToHandshake(ws), CONNECT_TIMEOUT_MS, 'handshake').catch((e: Error) => {
+        withTimeout(onIncoming(ws), CONNECT_TIMEOUT_MS, 'handshake').catch((e: Error) => {
           stats.handshakesFailed++;
           closeSocket(ws, `incoming handshake failed: ${e.message}`);
         });

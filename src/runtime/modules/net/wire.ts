@@ -371,6 +371,35 @@ export function decodeHandshakePayload(bytes: Uint8Array): HandshakePayload {
 }
 
 // ---------------------------------------------------------------------------
+// RoutingRequest (book: Networking Protocol 4.1), sent in clear to a router before the handshake
+
+export interface RoutingRequest {
+  protocolVersion: number;
+  /** The node asking to be connected. */
+  source: string;
+  /** Ed25519 by the source's networking key over `target ++ router name`. */
+  signature: Uint8Array;
+  /** The node to be connected to. */
+  target: string;
+}
+
+export function encodeRoutingRequest(r: RoutingRequest): Uint8Array {
+  return pack([r.protocolVersion, r.source, bytesOut(r.signature), r.target]);
+}
+
+export function decodeRoutingRequest(bytes: Uint8Array): RoutingRequest {
+  let v: unknown;
+  try {
+    v = unpack(bytes);
+  } catch {
+    throw new WireError('routing request is not MessagePack');
+  }
+  const [version, source, signature, target] = arr(v, 'RoutingRequest', 4);
+  if (typeof version !== 'number') throw new WireError('protocol_version: expected a u8');
+  return { protocolVersion: version, source: str(source, 'source'), signature: bytesIn(signature, 'signature'), target: str(target, 'target') };
+}
+
+// ---------------------------------------------------------------------------
 // Net API (book: Net API): NetAction in, NetResponse out
 
 export interface HnsUpdate {
