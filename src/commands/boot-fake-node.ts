@@ -36,7 +36,7 @@ export default class BootFakeNode extends KitCommand {
     }),
     'fake-node-name': Flags.string({
       char: 'f',
-      description: 'Name for fake node (".os" is appended to a name without a dot)',
+      description: 'Name for fake node; a name without a dot gets ".dev" appended (fake2 is fake2.dev, as in the Quick Start)',
       default: 'fake.dev',
       helpValue: '<NODE_NAME>',
     }),
@@ -64,7 +64,7 @@ export default class BootFakeNode extends KitCommand {
   async run(): Promise<void> {
     const { flags } = await this.parse(BootFakeNode);
     if (flags['runtime-path'] !== undefined || flags.release || flags.version !== 'latest') this.warn(EMBEDDED_RUNTIME_NOTE);
-    const name = flags['fake-node-name'].includes('.') ? flags['fake-node-name'] : `${flags['fake-node-name']}.os`;
+    const name = flags['fake-node-name'].includes('.') ? flags['fake-node-name'] : `${flags['fake-node-name']}.dev`;
     if (!isSafeName(name, true)) {
       throw new KitError(`fake node name "${name}" is not Hypermap-safe: use only ${safeNameRule(true)}`);
     }

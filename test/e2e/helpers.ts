@@ -25,10 +25,16 @@ export interface FakeNode {
   stop(): Promise<number | null>;
 }
 
-/** Boot `kit boot-fake-node --detached` on `port` with home `home`; resolves once /our answers. */
+/**
+ * Boot `kit boot-fake-node --detached` on `port` with home `home`; resolves once /our answers.
+ * The node gets a fake chain of its own on a free port (it starts one and stops it on exit), so
+ * suites never meet a chain where another run registered `fake.dev` with a different key.
+ */
 export async function bootFakeNode(port: number, home: string, env: NodeJS.ProcessEnv = {}): Promise<FakeNode> {
   let out = '';
-  const child = spawn(process.execPath, [join(REPO, 'bin/run.js'), 'boot-fake-node', '--detached', '-p', String(port), '-o', home], {
+  const chainPort = String(await freePort());
+  const args = [join(REPO, 'bin/run.js'), 'boot-fake-node', '--detached', '-p', String(port), '-o', home, '-c', chainPort];
+  const child = spawn(process.execPath, args, {
     stdio: ['ignore', 'pipe', 'pipe'],
     env: { ...process.env, ...env },
   });

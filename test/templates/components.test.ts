@@ -84,12 +84,10 @@ test('chat: the two-node test passes; Send prints "<node>: <message>" on the rec
   const history = k.deliver(addr('x.os', 'x', 'x'), chat('fake2.dev'), requestOf('{"History": "fake.dev"}'));
   assert.equal(text(history.response.body), '{"History":[{"author":"fake.dev","content":"hello world"}]}');
 
-  // Another node cannot make ours send in its name.
-  assert.throws(
-    () => k.deliver(chat('evil.os'), chat('fake.dev'), requestOf('{"Send": {"target": "x.os", "message": "spam"}}')),
-    /did not answer/,
-  );
-  assert.ok(k.prints.at(-1)?.endsWith('error: evil.os asked us to send to x.os; refused'));
+  // As in the Quick Start's `--node fake2.dev`: another node asks ours to send, and it does.
+  const relayed = k.deliver(chat('fake.dev'), chat('fake2.dev'), requestOf('{"Send": {"target": "fake.dev", "message": "replying"}}'));
+  assert.equal(text(relayed.response.body), '"Send"');
+  assert.ok(k.prints.includes('fake.dev my-chat: fake2.dev: replying'), k.prints.join('\n'));
 });
 
 function kernelStandIn(isPublic: boolean) {

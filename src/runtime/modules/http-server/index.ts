@@ -1,7 +1,9 @@
 // http-server:distro:sys — the node's HTTP server (book "HTTP Server", interop §1 and §10.6):
 // the kit RPC endpoint `POST /rpc:distro:sys/message`, `/our`, `/our.js`, `/amionline`, and the
 // paths processes bind with Bind / SecureBind, whose requests go to the binder as
-// `{"Http": IncomingHttpRequest}` with the body in the blob.
+// `{"Http": IncomingHttpRequest}` with the body in the blob, and WebSockets on WebSocketBind
+// paths (upgrades on the same server, at most 128 open), delivered as WebSocketOpen /
+// WebSocketPush (+blob) / WebSocketClose.
 //
 // One deliberate difference from Hyperdrive: when the kernel refuses the message at once
 // (target missing, no capability, offline, too large) we answer immediately with a status that

@@ -32,8 +32,8 @@ function handle(our, message, archive) {
       println(`${message.source.node}: ${text}`);
       record(archive, message.source.node, { author: message.source.node, content: text });
     } else {
-      // Only local processes (the terminal, a script, kit inject-message) may send in our name.
-      if (!message.isLocal()) throw new Error(`${message.source.node} asked us to send to ${target}; refused`);
+      // Anyone who may message us can ask us to send: the Quick Start's `kit inject-message --node fake2.dev`
+      // asks fake2.dev's chat, from fake.dev, to send to fake.dev.
       const reply = Request.to({ node: target, process: PEER_PROCESS })
         .json(request)
         .sendAndAwaitResponse(5)

@@ -1,0 +1,196 @@
+// Issue 4 benchmarks: kv and sqlite driven from a component (test/fixtures/processes/
+// modules-driver.js running a loop of awaited Requests) against the same stores driven directly
+// from Node; a component answering GETs on a bound path against a bare node:http hello server,
+// both under the same loopback load generator.
+
+import { copyFileSync, mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { createServer } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import Database from 'better-sqlite3';
+import { ClassicLevel } from 'classic-level';
+import { Pool } from 'undici';
+import { buildFixture } from '../src/build/componentize.js';
+import { startPackage } from '../src/package/start.js';
+import { zipDirectory } from '../src/package/zip.js';
+import { bootNode, type RunningNode } from '../src/runtime/node.js';
+import { fromUtf8, systemProcess } from '../src/runtime/types.js';
+import type { BenchContext } from './run.js';
+
+const PKG = { package_name: 'modules-bench', publisher_node: 'kit-tests.os' };
+const DRIVER = 'driver:modules-bench:kit-tests.os';
+
+async function installDriver(repo: string, node: RunningNode, work: string): Promise<void> {
+  const wit = join(work, 'wit');
+  mkdirSync(wit);
+  copyFileSync(join(repo, 'wit/hyperware.wit'), join(wit, 'hyperware.wit'));
+  const wasm = await buildFixture(join(repo, 'test/fixtures/processes/modules-driver.js'), { witPath: wit });
+  const dir = join(work, 'pkgdir');
+  mkdirSync(join(dir, 'pkg'), { recursive: true });
+  mkdirSync(join(dir, 'target'), { recursive: true });
+  const caps = ['kv', 'sqlite', 'http-server'].map((m) => `${m}:distro:sys`);
+  writeFileSync(
+    join(dir, 'pkg/manifest.json'),
+    JSON.stringify([
+      {
+        process_name: 'driver',
+        process_wasm_path: '/driver.wasm',
+        on_exit: 'Restart',
+        request_networking: false,
+        request_capabilities: caps,
+        grant_capabilities: ['http-server:distro:sys'],
+        public: false,
+      },
+    ]),
+  );
+  writeFileSync(join(dir, 'pkg/driver.wasm'), wasm);
+  writeFileSync(
+    join(dir, 'metadata.json'),
+    JSON.stringify({
+      name: PKG.package_name,
+      properties: {
+        package_name: PKG.package_name,
+        publisher: PKG.publisher_node,
+        current_version: '0.1.0',
+        mirrors: [],
+        code_hashes: { '0.1.0': '' },
+        wit_version: 1,
+        dependencies: [],
+      },
+    }),
+  );
+  writeFileSync(join(dir, 'target/modules-bench:kit-tests.zip'), await zipDirectory(join(dir, 'pkg')));
+  await startPackage({ packageDir: dir, url: node.url });
+}
+
+async function ask(node: RunningNode, cmd: unknown): Promise<Record<string, unknown>> {
+  const r = await node.kernel.request(systemProcess('http-server'), DRIVER, JSON.stringify(cmd), { timeoutSecs: 600 });
+  return JSON.parse(fromUtf8(r.response.body));
+}
+
+/** Operations per second of `n` driver loops of `calls` (each call one operation). */
+async function componentRate(node: RunningNode, n: number, calls: unknown[], opsPerLoop: number): Promise<number> {
+  const t = performance.now();
+  const r = await ask(node, { Repeat: { n, calls } });
+  const ms = performance.now() - t;
+  if (r.failed !== 0) throw new Error(`driver loop failed ${r.failed} times`);
+  return (n * opsPerLoop * 1000) / ms;
+}
+
+/** Requests per second from `connections` keep-alive connections for `ms`. */
+async function loadRps(url: string, ms: number, connections = 16): Promise<number> {
+  const u = new URL(url);
+  const pool = new Pool(u.origin, { connections, pipelining: 1 });
+  let done = 0;
+  let failed = 0;
+  const end = performance.now() + ms;
+  const worker = async () => {
+    while (performance.now() < end) {
+      const r = await pool.request({ path: u.pathname, method: 'GET' });
+      await r.body.dump();
+      if (r.statusCode === 200) done++;
+      else failed++;
+    }
+  };
+  const t = performance.now();
+  await Promise.all(Array.from({ length: connections }, worker));
+  const elapsed = performance.now() - t;
+  await pool.close();
+  if (failed > 0) throw new Error(`${failed} requests to ${url} failed`);
+  return (done * 1000) / elapsed;
+}
+
+export async function run(ctx: BenchContext): Promise<void> {
+  const work = mkdtempSync(join(tmpdir(), 'kit-bench-modules-'));
+  const node = await bootNode({ home: join(work, 'home'), port: 0, name: 'fake.dev' });
+  try {
+    await installDriver(ctx.repo, node, work);
+    const N = 500;
+    const key = Array.from(Buffer.from('bench-key'));
+
+    // kv: Set + Get per loop, from the component vs classic-level directly.
+    const kvReq = (action: unknown) => ({ package_id: PKG, db: 'bench', action });
+    await ask(node, { Call: { target: 'kv:distro:sys', body: kvReq('Open') } });
+    const kvRate = await componentRate(
+      node,
+      N,
+      [
+        { target: 'kv:distro:sys', body: kvReq({ Set: { key, tx_id: null } }), blob: 'value' },
+        { target: 'kv:distro:sys', body: kvReq({ Get: key }) },
+      ],
+      2,
+    );
+    const level = new ClassicLevel<Uint8Array, Uint8Array>(join(work, 'direct-kv'), { keyEncoding: 'view', valueEncoding: 'view' });
+    await level.open();
+    const k = Uint8Array.from(key);
+    const v = Buffer.from('value');
+    let t = performance.now();
+    for (let i = 0; i < N * 10; i++) {
+      await level.put(k, v);
+      await level.get(k);
+    }
+    const kvDirect = (N * 20 * 1000) / (performance.now() - t);
+    await level.close();
+    ctx.add({ name: 'kv_direct_per_s', value: kvDirect, unit: 'ops/s' });
+    ctx.add({
+      name: 'kv_set_get_per_s',
+      value: kvRate,
+      unit: 'ops/s',
+      goal: 'message path <= local round trip per op',
+      met: 1e6 / kvRate - 1e6 / kvDirect <= (ctx.get('floor_atomics_pingpong_us') ?? 0) * 4,
+      note: `${(kvDirect / kvRate).toFixed(1)}x slower than direct; ${(1e6 / kvRate - 1e6 / kvDirect).toFixed(1)} us/op overhead`,
+    });
+
+    // sqlite: one INSERT per loop.
+    const sqlReq = (action: unknown) => ({ package_id: PKG, db: 'bench', action });
+    await ask(node, { Call: { target: 'sqlite:distro:sys', body: sqlReq('Open') } });
+    await ask(node, {
+      Call: { target: 'sqlite:distro:sys', body: sqlReq({ Write: { statement: 'CREATE TABLE t (id INTEGER PRIMARY KEY, name TEXT)', tx_id: null } }) },
+    });
+    const sqlRate = await componentRate(
+      node,
+      N,
+      [{ target: 'sqlite:distro:sys', body: sqlReq({ Write: { statement: 'INSERT INTO t (name) VALUES (?)', tx_id: null } }), blob: '["x"]' }],
+      1,
+    );
+    const db = new Database(join(work, 'direct.sqlite'));
+    db.pragma('journal_mode = WAL');
+    db.exec('CREATE TABLE t (id INTEGER PRIMARY KEY, name TEXT)');
+    const ins = db.prepare('INSERT INTO t (name) VALUES (?)');
+    t = performance.now();
+    for (let i = 0; i < N * 4; i++) ins.run('x');
+    const sqlDirect = (N * 4 * 1000) / (performance.now() - t);
+    db.close();
+    ctx.add({ name: 'sqlite_direct_per_s', value: sqlDirect, unit: 'ops/s' });
+    ctx.add({
+      name: 'sqlite_insert_per_s',
+      value: sqlRate,
+      unit: 'ops/s',
+      goal: 'message path <= local round trip per op',
+      met: 1e6 / sqlRate - 1e6 / sqlDirect <= (ctx.get('floor_atomics_pingpong_us') ?? 0) * 4,
+      note: `${(sqlDirect / sqlRate).toFixed(1)}x slower than direct; ${(1e6 / sqlRate - 1e6 / sqlDirect).toFixed(1)} us/op overhead`,
+    });
+
+    // HTTP: a bound path answered by the component vs a bare node:http hello server.
+    const bound = await ask(node, {
+      Call: { target: 'http-server:distro:sys', body: { Bind: { path: '/hello', authenticated: false, local_only: false, cache: false } } },
+    });
+    if (JSON.stringify(bound.body) !== '{"Ok":null}') throw new Error(`Bind failed: ${JSON.stringify(bound)}`);
+    const hello = createServer((_q, res) => {
+      res.writeHead(200, { 'content-type': 'text/plain' });
+      res.end('hello');
+    });
+    await new Promise<void>((r) => hello.listen(0, '127.0.0.1', r));
+    const floor = await loadRps(`http://127.0.0.1:${(hello.address() as AddressInfo).port}/`, 2000);
+    await new Promise((r) => hello.close(r));
+    // The driver records every request it serves; drain its log so it does not grow unbounded.
+    const rps = await loadRps(`http://127.0.0.1:${node.port}/${DRIVER}/hello`, 2000);
+    await ask(node, 'Events');
+    ctx.add({ name: 'http_floor_rps', value: floor, unit: 'req/s' });
+    ctx.add({ name: 'http_bound_path_rps', value: rps, unit: 'req/s', note: `${((rps / floor) * 100).toFixed(1)}% of the bare node:http floor` });
+  } finally {
+    await node.stop();
+    rmSync(work, { recursive: true, force: true });
+  }
+}

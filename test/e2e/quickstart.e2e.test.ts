@@ -1,0 +1,157 @@
+// The book's Quick Start, typed as written: a fake chain, two fake nodes in their own OS
+// processes with terminals on stdin, the chat app from `kit new`, and messages both ways, by
+// `kit inject-message` and by `m` typed at each node's terminal.
+
+import assert from 'node:assert/strict';
+import { type ChildProcess, spawn } from 'node:child_process';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { createServer } from 'node:net';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { after, before, describe, it } from 'node:test';
+import { REPO, runKit } from '../helpers/kit.js';
+
+async function freePort(): Promise<number> {
+  return new Promise((resolve) => {
+    const s = createServer();
+    s.listen(0, '127.0.0.1', () => {
+      const port = (s.address() as { port: number }).port;
+      s.close(() => resolve(port));
+    });
+  });
+}
+
+interface Terminal {
+  child: ChildProcess;
+  output(): string;
+  type(line: string): void;
+  /** Resolves when the terminal has printed something matching `re`. */
+  waitFor(re: RegExp, ms?: number): Promise<void>;
+}
+
+function spawnKit(args: string[]): Terminal {
+  let out = '';
+  const child = spawn(process.execPath, [join(REPO, 'bin/run.js'), ...args], { stdio: ['pipe', 'pipe', 'pipe'] });
+  child.stdout?.on('data', (d) => {
+    out += d;
+  });
+  child.stderr?.on('data', (d) => {
+    out += d;
+  });
+  return {
+    child,
+    output: () => out,
+    type: (line) => child.stdin?.write(`${line}\n`),
+    async waitFor(re, ms = 60_000) {
+      const deadline = Date.now() + ms;
+      while (!re.test(out)) {
+        if (child.exitCode !== null) throw new Error(`kit ${args[0]} exited ${child.exitCode}:\n${out}`);
+        if (Date.now() > deadline) throw new Error(`timed out waiting for ${re}; output so far:\n${out}`);
+        await new Promise((r) => setTimeout(r, 50));
+      }
+    },
+  };
+}
+
+async function stop(t: Terminal | undefined): Promise<void> {
+  if (!t || t.child.exitCode !== null) return;
+  const done = new Promise((r) => t.child.once('exit', r));
+  t.child.kill('SIGINT');
+  await done;
+}
+
+describe('the Quick Start: two fake nodes chat', { timeout: 300_000 }, () => {
+  let work: string;
+  let chainPort: number;
+  let port1: number;
+  let port2: number;
+  let chain: Terminal;
+  let node1: Terminal;
+  let node2: Terminal;
+  const app = 'my-chat-app:my-chat-app:template.os';
+
+  before(async () => {
+    work = mkdtempSync(join(tmpdir(), 'kit-quickstart-'));
+    [chainPort, port1, port2] = [await freePort(), await freePort(), await freePort()];
+    chain = spawnKit(['chain', '-p', String(chainPort)]);
+    await chain.waitFor(/8545|\d{4,5}/);
+    node1 = spawnKit(['boot-fake-node', '-p', String(port1), '-o', join(work, 'node1'), '-c', String(chainPort)]);
+    node2 = spawnKit([
+      'boot-fake-node',
+      '--home',
+      join(work, 'node2'),
+      '--port',
+      String(port2),
+      '--fake-node-name',
+      'fake2',
+      '--fakechain-port',
+      String(chainPort),
+    ]);
+    await node1.waitFor(/is running/);
+    await node2.waitFor(/is running/);
+    let r = await runKit(['new', 'my-chat-app'], { cwd: work });
+    assert.equal(r.code, 0, r.output);
+    r = await runKit(['build', 'my-chat-app'], { cwd: work, timeoutMs: 240_000 });
+    assert.equal(r.code, 0, r.output);
+    r = await runKit(['start-package', 'my-chat-app', '-p', String(port1)], { cwd: work });
+    assert.equal(r.code, 0, r.output);
+    r = await runKit(['start-package', 'my-chat-app', '--port', String(port2)], { cwd: work });
+    assert.equal(r.code, 0, r.output);
+  });
+
+  after(async () => {
+    await stop(node1);
+    await stop(node2);
+    await stop(chain);
+    rmSync(work, { recursive: true, force: true });
+  });
+
+  it('delivers an injected message to the other node, which prints it', async () => {
+    const r = await runKit([
+      'inject-message',
+      app,
+      '{"Send": {"target": "fake2.dev", "message": "hello from the outside world"}}',
+      '-p',
+      String(port1),
+    ]);
+    assert.equal(r.code, 0, r.output);
+    await node2.waitFor(/fake\.dev: hello from the outside world/);
+  });
+
+  it('replies through the first node with --node, and from the second node with -p', async () => {
+    let r = await runKit([
+      'inject-message',
+      app,
+      '{"Send": {"target": "fake.dev", "message": "replying from fake2.dev using first method..."}}',
+      '--node',
+      'fake2.dev',
+      '-p',
+      String(port1),
+    ]);
+    assert.equal(r.code, 0, r.output);
+    await node1.waitFor(/fake2\.dev: replying from fake2\.dev using first method\.\.\./);
+    r = await runKit(['inject-message', app, '{"Send": {"target": "fake.dev", "message": "and second!"}}', '-p', String(port2)]);
+    assert.equal(r.code, 0, r.output);
+    await node1.waitFor(/fake2\.dev: and second!/);
+  });
+
+  it('chats from each node terminal with m', async () => {
+    node1.type(`m our@${app} '{"Send": {"target": "fake2.dev", "message": "hello world"}}'`);
+    await node2.waitFor(/fake\.dev: hello world/);
+    node2.type(`m our@${app} '{"Send": {"target": "fake.dev", "message": "wow, it works!"}}'`);
+    await node1.waitFor(/fake2\.dev: wow, it works!/);
+  });
+
+  it('says hi between the node terminals', async () => {
+    node2.type('hi fake.dev hello!');
+    await node1.waitFor(/fake2\.dev: hello!/);
+    await node2.waitFor(/response from fake\.dev: ack/);
+  });
+
+  it('keeps the history on each side', async () => {
+    const r = await runKit(['inject-message', app, '{"History": "fake2.dev"}', '-p', String(port1)]);
+    assert.equal(r.code, 0, r.output);
+    assert.match(r.output, /hello from the outside world/);
+    assert.match(r.output, /wow, it works!/);
+  });
+});
