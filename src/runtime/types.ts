@@ -201,5 +201,11 @@ export function parseJsonBytes<T = unknown>(b: Uint8Array): T {
   return JSON.parse(decoder.decode(b)) as T;
 }
 
-/** The largest message (body plus blob) a node accepts, as on the wire: 10 MB. */
+/** The largest message (body plus blob) that crosses the network: 10 MB, one WebSocket frame. */
 export const MAX_MESSAGE_BYTES = 10 * 1024 * 1024;
+
+/**
+ * The largest message the HTTP RPC takes for a process on this node. Local messages are not
+ * bound by the network's frame: a package zip of several 12 MB components is larger than 10 MB.
+ */
+export const MAX_RPC_MESSAGE_BYTES = 48 * 1024 * 1024;

@@ -35,11 +35,14 @@ async function waitForOur(port: number, node: ChildProcess, output: () => string
   throw new Error(`node on ${port} never answered /our:\n${output()}`);
 }
 
+let chainPort = 0;
+
 function bootNode(port: number, home: string): { child: ChildProcess; output: () => string } {
   let out = '';
+  // A private fake chain, so that no other run's fake.dev on 8545 holds our name.
   const child = spawn(
     process.execPath,
-    [join(REPO, 'bin/run.js'), 'boot-fake-node', '--detached', '-p', String(port), '-o', home, '--persist'],
+    [join(REPO, 'bin/run.js'), 'boot-fake-node', '--detached', '-p', String(port), '-o', home, '--persist', '-c', String(chainPort)],
     { stdio: ['ignore', 'pipe', 'pipe'] },
   );
   child.stdout?.on('data', (d) => {
@@ -76,6 +79,7 @@ describe('fake node end to end', { timeout: 240_000 }, () => {
     // The zip name drops the publisher's last dot-segment, as the real kit names it.
     writeFileSync(join(pkgDir, 'target/state-echo:kit-tests.zip'), await zipDirectory(join(pkgDir, 'pkg')));
     port = await freePort();
+    chainPort = await freePort();
     node = bootNode(port, home);
     assert.equal(await waitForOur(port, node.child, node.output), 'fake.dev');
   });

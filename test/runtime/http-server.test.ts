@@ -12,7 +12,7 @@ import type { NativeProcess } from '../../src/runtime/kernel/api.js';
 import { Kernel, type ProcessRunner, type StateStore } from '../../src/runtime/kernel/kernel.js';
 import { createLogger } from '../../src/runtime/log.js';
 import { RouteTable } from '../../src/runtime/modules/http-server/bindings.js';
-import { createHttpServer, type HttpServerModule, PortInUseError } from '../../src/runtime/modules/http-server/index.js';
+import { createHttpServer, type HttpServerModule, PortInUseError, RPC_BODY_LIMIT } from '../../src/runtime/modules/http-server/index.js';
 import {
   fromUtf8,
   type KernelMessage,
@@ -192,8 +192,20 @@ describe('http-server', () => {
       assert.match(await res.text(), /x-forwarded-for/);
     });
 
-    it('answers 413 for a body over the 10 MB limit, by Content-Length and by streamed size', async () => {
-      const huge = Buffer.alloc(Math.ceil(MAX_MESSAGE_BYTES * 1.5), 'a');
+    it('carries a blob over 10 MB to a local process, and refuses it for another node with 413', async () => {
+      const big = Buffer.alloc(MAX_MESSAGE_BYTES + 1024, 'z').toString('base64');
+      const sink = recorder('sink:test:sys', { answer: (km, k) => k.respond(sink.id, km, String(km.lazyLoadBlob?.bytes.length)) });
+      await kernel.addNative(sink);
+      const local = await rpc({ process: 'sink:test:sys', expects_response: 15, body: '"x"', data: big });
+      assert.equal(local.status, 200);
+      assert.equal(fromUtf8(Uint8Array.from(((await local.json()) as { body: number[] }).body)), String(MAX_MESSAGE_BYTES + 1024));
+      const remote = await rpc({ node: 'other.dev', process: 'sink:test:sys', expects_response: 15, body: '"x"', data: big });
+      assert.equal(remote.status, 413);
+      assert.match(await remote.text(), /network limit/);
+    });
+
+    it('answers 413 for a body over the RPC limit, by Content-Length and by streamed size', async () => {
+      const huge = Buffer.alloc(RPC_BODY_LIMIT + 1, 'a');
       const res = await fetch(`${base}/rpc:distro:sys/message`, { method: 'POST', body: huge });
       assert.equal(res.status, 413);
       assert.match(await res.text(), /larger than/);
@@ -208,7 +220,7 @@ describe('http-server', () => {
         const chunk = Buffer.alloc(1024 * 1024, 'b');
         let sent = 0;
         const pump = () => {
-          while (sent < 20) {
+          while (sent < Math.ceil(RPC_BODY_LIMIT / chunk.length) + 2) {
             sent++;
             if (!req.write(chunk)) return req.once('drain', pump);
           }

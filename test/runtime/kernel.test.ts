@@ -6,7 +6,7 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, beforeEach, describe, it } from 'node:test';
-import { SendErrorException } from '../../src/runtime/kernel/api.js';
+import type { SendErrorException } from '../../src/runtime/kernel/api.js';
 import {
   type ExitReason,
   Kernel,

@@ -24,6 +24,7 @@ import {
   type KernelMessage,
   type LazyLoadBlob,
   MAX_MESSAGE_BYTES,
+  MAX_RPC_MESSAGE_BYTES,
   type ProcessId,
   processIdToString,
   systemProcess,
@@ -572,10 +573,13 @@ function sendBody(res: ServerResponse, status: number, contentType: string, body
  * Content-Length when given) and discard the rest of the upload unbuffered.
  */
 function readBody(req: IncomingMessage, limit: number): Promise<Uint8Array> {
+  // The rest of an oversized body is read and dropped rather than the socket closed, so that a
+  // client still writing gets the 413 instead of a broken pipe.
   const tooLarge = () =>
-    new HttpError(413, `${new BodyTooLargeError(limit).message}: a message and its blob may be at most ${MAX_MESSAGE_BYTES} bytes`, {
-      Connection: 'close',
-    });
+    new HttpError(
+      413,
+      `${new BodyTooLargeError(limit).message}: a message and its blob may be at most ${MAX_RPC_MESSAGE_BYTES} bytes here (${MAX_MESSAGE_BYTES} to another node)`,
+    );
   const declared = Number(req.headers['content-length']);
   if (Number.isFinite(declared) && declared > limit) {
     req.resume();

@@ -2,14 +2,14 @@
 // `/rpc:distro:sys/message`, and the `{"body": [...], "lazy_load_blob": ...}` answer.
 
 import type { Reply } from '../../kernel/api.js';
-import { type Address, IdParseError, type LazyLoadBlob, MAX_MESSAGE_BYTES, parseProcessId, utf8 } from '../../types.js';
+import { type Address, IdParseError, type LazyLoadBlob, MAX_RPC_MESSAGE_BYTES, parseProcessId, utf8 } from '../../types.js';
 import { RpcFormatError } from './errors.js';
 
 /**
- * The largest RPC body read: a 10 MB message whose blob travels as base64 (4/3 larger) plus
+ * The largest RPC body read: a MAX_RPC_MESSAGE_BYTES message whose blob travels as base64 (4/3 larger) plus
  * room for the JSON around it. Anything over is refused with 413 before it is buffered.
  */
-export const RPC_BODY_LIMIT = Math.ceil(MAX_MESSAGE_BYTES / 3) * 4 + 256 * 1024;
+export const RPC_BODY_LIMIT = Math.ceil(MAX_RPC_MESSAGE_BYTES / 3) * 4 + 256 * 1024;
 
 export interface RpcMessage {
   target: Address;
