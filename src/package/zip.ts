@@ -9,7 +9,8 @@
 import { createHash } from 'node:crypto';
 import { readdir, readFile, realpath, stat } from 'node:fs/promises';
 import { join } from 'node:path';
-import { deflateSync, inflateSync } from 'fflate';
+import { inflateRawSync } from 'node:zlib';
+import { deflateSync } from 'fflate';
 
 export interface ZipEntry {
   /** Relative path with '/' separators; directories end with '/'. */
@@ -269,7 +270,10 @@ export function unzip(bytes: Uint8Array, opts: UnzipOptions = {}): ZipEntry[] {
     if (method === 0) data = new Uint8Array(packed);
     else if (method === 8) {
       try {
-        data = inflateSync(packed, { out: new Uint8Array(size) });
+        // Reading needs no pinned bytes, so it uses Node's native inflate (several times faster
+        // than fflate's JS on a 12 MB component); only writing must stay on the pinned deflater.
+        const out = inflateRawSync(packed, { maxOutputLength: Math.max(size, 1) });
+        data = new Uint8Array(out.buffer, out.byteOffset, out.byteLength);
       } catch (e) {
         throw new ZipFormatError(`damaged zip: '${name}' does not inflate (${(e as Error).message})`);
       }
