@@ -158,32 +158,29 @@ export function zipEntries(entries: readonly ZipEntry[]): Uint8Array {
     if (offset > 0xfffffffe || packed.length > 0xfffffffe || data.length > 0xfffffffe)
       throw new Error(`cannot zip ${e.path}: the archive would need zip64 (over 4 GB)`);
 
+    // The local and central headers share one run of fields (version needed .. name length).
+    const fields = (buf: Buffer, at: number) => {
+      buf.writeUInt16LE(needed, at);
+      buf.writeUInt16LE(flags, at + 2);
+      buf.writeUInt16LE(method, at + 4);
+      buf.writeUInt16LE(DOS_TIME, at + 6);
+      buf.writeUInt16LE(DOS_DATE, at + 8);
+      buf.writeUInt32LE(crc, at + 10);
+      buf.writeUInt32LE(packed.length, at + 14);
+      buf.writeUInt32LE(data.length, at + 18);
+      buf.writeUInt16LE(name.length, at + 22);
+    };
+
     const local = Buffer.alloc(30 + name.length);
     local.writeUInt32LE(SIG_LOCAL, 0);
-    local.writeUInt16LE(needed, 4);
-    local.writeUInt16LE(flags, 6);
-    local.writeUInt16LE(method, 8);
-    local.writeUInt16LE(DOS_TIME, 10);
-    local.writeUInt16LE(DOS_DATE, 12);
-    local.writeUInt32LE(crc, 14);
-    local.writeUInt32LE(packed.length, 18);
-    local.writeUInt32LE(data.length, 22);
-    local.writeUInt16LE(name.length, 26);
+    fields(local, 4);
     local.writeUInt16LE(0, 28);
     name.copy(local, 30);
 
     const central = Buffer.alloc(46 + name.length);
     central.writeUInt32LE(SIG_CENTRAL, 0);
     central.writeUInt16LE(VERSION_MADE_BY, 4);
-    central.writeUInt16LE(needed, 6);
-    central.writeUInt16LE(flags, 8);
-    central.writeUInt16LE(method, 10);
-    central.writeUInt16LE(DOS_TIME, 12);
-    central.writeUInt16LE(DOS_DATE, 14);
-    central.writeUInt32LE(crc, 16);
-    central.writeUInt32LE(packed.length, 20);
-    central.writeUInt32LE(data.length, 24);
-    central.writeUInt16LE(name.length, 28);
+    fields(central, 6);
     // extra length, comment length, disk number, internal attributes: all 0
     central.writeUInt32LE(((e.isDir ? DIR_MODE : FILE_MODE) << 16) >>> 0, 38);
     central.writeUInt32LE(offset, 42);

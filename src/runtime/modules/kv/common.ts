@@ -88,6 +88,15 @@ export function optionalTxId(v: unknown, malformed: () => DbFailure): number | u
   throw malformed();
 }
 
+/** The `{"Commit": {"tx_id": n}}` argument of kv and sqlite: the id is required. */
+export function commitTxId(arg: unknown, malformed: () => DbFailure): number {
+  const a = arg as { tx_id?: unknown } | undefined;
+  if (!a || typeof a !== 'object') throw malformed();
+  const txId = optionalTxId(a.tx_id, malformed);
+  if (txId === undefined) throw malformed();
+  return txId;
+}
+
 export const dbKeyString = (pkg: PackageId, db: string) => `${pkg.packageName}:${pkg.publisherNode}/${db}`;
 
 /** Capability params, exactly as `KvCapabilityParams` / `SqliteCapabilityParams` serialize. */

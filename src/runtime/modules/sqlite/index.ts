@@ -15,6 +15,7 @@ import {
   DbFailure,
   dbKeyString,
   newTxId,
+  commitTxId,
   optionalTxId,
   packageIdJson,
   parseEnvelope,
@@ -205,10 +206,7 @@ export function createSqlite(opts: { home: string }): SqliteModule {
         return { body: { BeginTx: { tx_id: id } } };
       }
       case 'Commit': {
-        const a = arg as { tx_id?: unknown } | undefined;
-        if (!a || typeof a !== 'object') throw malformed();
-        const txId = optionalTxId(a.tx_id, malformed);
-        if (txId === undefined) throw malformed();
+        const txId = commitTxId(arg, malformed);
         need('write');
         const d = await existing();
         const tx = txs.get(txId);
