@@ -15,11 +15,8 @@ import type { Reply } from '../src/runtime/kernel/api.js';
 import type { Kernel } from '../src/runtime/kernel/kernel.js';
 import { createLogger, KIT_CACHE } from '../src/runtime/log.js';
 import { bootNode, type RunningNode } from '../src/runtime/node.js';
-import { instantiateComponent, loadGlue } from '../src/runtime/process/component.js';
-import { GuestApi, type Link } from '../src/runtime/process/guest.js';
-import { ComponentHost } from '../src/runtime/process/host.js';
+import { runInThread, StopGuest } from '../src/runtime/process/in-thread.js';
 import type { ToWorker } from '../src/runtime/process/protocol.js';
-import { createWasiLite } from '../src/runtime/process/wasi.js';
 import {
   type Address,
   fromUtf8,
@@ -101,17 +98,21 @@ export async function run(ctx: BenchContext): Promise<void> {
 const GUEST_WARM = 2000;
 const GUEST_BATCH = 10000;
 
-class Done extends Error {}
 
 /** Times batches of a guest's work in this thread; `tick()` marks one unit done. */
 class Batches {
   private readonly boundaries = [GUEST_WARM, GUEST_WARM + GUEST_BATCH, GUEST_WARM + 2 * GUEST_BATCH, GUEST_WARM + 3 * GUEST_BATCH];
   private readonly marks: bigint[] = [];
+  private readonly cpu: number[] = [];
   units = 0;
   readonly total = GUEST_WARM + 3 * GUEST_BATCH;
 
   tick(): void {
-    if (this.units === this.boundaries[this.marks.length]) this.marks.push(process.hrtime.bigint());
+    if (this.units === this.boundaries[this.marks.length]) {
+      this.marks.push(process.hrtime.bigint());
+      const c = process.cpuUsage();
+      this.cpu.push(c.user + c.system);
+    }
     this.units++;
   }
 
@@ -122,26 +123,10 @@ class Batches {
   /** Microseconds per unit, best of the timed batches (the first is a warm-up). */
   usPerUnit(): number {
     if (!this.done) throw new Error(`the guest stopped after ${this.units} of ${this.total} units`);
-    return best([1, 2, 3].map((i) => Number(this.marks[i] - this.marks[i - 1]) / 1000 / GUEST_BATCH));
-  }
-}
-
-/**
- * Runs a component's init once in this thread with `link` as its kernel, until the link throws
- * Done (a guest cannot be entered again after an exception unwound it, so all batches are timed
- * within one run).
- */
-async function runInThread(wasm: Uint8Array, our: Address, link: Link): Promise<void> {
-  const host = new ComponentHost({ cacheDir: join(KIT_CACHE, 'components'), log: quiet, warmWorkers: 0 });
-  const { transpiled, glueCachePath, modules } = await host.prepare(wasm);
-  await host.close();
-  const { glue } = loadGlue(transpiled.gluePath, glueCachePath);
-  const wasi = transpiled.wasi === 'lite' ? createWasiLite({ onStdoutLine: () => {} }).imports : {};
-  const root = instantiateComponent(glue, modules, new GuestApi(link, our).imports(), wasi);
-  try {
-    root.init(`${our.node}@${our.process.processName}:${our.process.packageName}:${our.process.publisherNode}`);
-  } catch (e) {
-    if (!(e instanceof Done)) throw e;
+    const per = [1, 2, 3].map((i) => Number(this.marks[i] - this.marks[i - 1]) / 1000 / GUEST_BATCH);
+    if (process.env.KIT_BENCH_DEBUG)
+      console.log('batches', per.map((x) => x.toFixed(1)).join(' '), 'cpu', [1, 2, 3].map((i) => ((this.cpu[i] - this.cpu[i - 1]) / GUEST_BATCH).toFixed(1)).join(' '));
+    return best(per);
   }
 }
 
@@ -170,7 +155,7 @@ export async function guestEchoUs(wasm: Uint8Array): Promise<number> {
   await runInThread(wasm, our, {
     pull(): ToWorker {
       b.tick();
-      if (b.done) throw new Done('all batches done');
+      if (b.done) throw new StopGuest('all batches done');
       return { t: 'msg', km: pingRequest(BigInt(b.units), source, our, body) };
     },
     post(m) {
@@ -198,7 +183,7 @@ export async function guestPingerUs(wasm: Uint8Array): Promise<number> {
         const cmd = new TextEncoder().encode(JSON.stringify({ n: b.total + 1, target: echo }));
         return { t: 'msg', km: pingRequest(0n, { node: NODE, process: SENDER }, our, cmd) };
       }
-      if (b.done || !last) throw new Done('all batches done');
+      if (b.done || !last) throw new StopGuest('all batches done');
       const response: KernelMessage = {
         id: last.id,
         source: echo,

@@ -5,6 +5,7 @@
 import { readFileSync, renameSync, writeFileSync } from 'node:fs';
 import { Script } from 'node:vm';
 import { threadId } from 'node:worker_threads';
+import type { ArgReclaimer } from './arg-reclaim.js';
 import { Wasm, type WasmImports, type WasmInstance, type WasmMemory, type WasmModule } from './wasm-api.js';
 
 // jco's sync glue still probes JSPI with `try { WebAssembly.promising(f) } catch {}`. Node 20 has
@@ -62,7 +63,7 @@ export function saveCodeCache(script: Script, path: string): void {
 /**
  * Instantiates the component with `standard` as `hyperware:process/standard` and `wasi` as the
  * WASI imports. Memories the core instances export are pushed to `memories` (to tell a memory
- * exit from other traps).
+ * exit from other traps). A `reclaimer` gets to free the guest's import arguments mid-`init`.
  */
 export function instantiateComponent(
   glue: Glue,
@@ -70,6 +71,7 @@ export function instantiateComponent(
   standard: Record<string, unknown>,
   wasi: Record<string, unknown>,
   memories: WasmMemory[] = [],
+  reclaimer?: ArgReclaimer,
 ): ComponentRoot {
   return glue.instantiate(
     (name) => {
@@ -85,7 +87,7 @@ export function instantiateComponent(
     (module, imports) => {
       const instance = new Wasm.Instance(module, imports);
       for (const v of Object.values(instance.exports)) if (v instanceof Wasm.Memory) memories.push(v);
-      return instance;
+      return reclaimer ? reclaimer.adopt(module, instance) : instance;
     },
   );
 }

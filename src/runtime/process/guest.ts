@@ -58,9 +58,14 @@ export class GuestApi {
   private readonly outstanding = new Map<bigint, KernelMessage | undefined>();
   private seq = 0;
 
+  /**
+   * @param reclaim frees the guest's dead argument allocations (see arg-reclaim.ts); called on
+   *   entry to the imports a process calls for every message.
+   */
   constructor(
     private readonly link: Link,
     readonly our: Address,
+    private readonly reclaim: (returnsResult: boolean) => void = () => {},
   ) {}
 
   // ---- message intake -----------------------------------------------------
@@ -230,7 +235,10 @@ export class GuestApi {
   /** The import object for `hyperware:process/standard`, with jco's camelCase names. */
   imports(): Record<string, (...args: never[]) => unknown> {
     return {
-      printToTerminal: (verbosity: number, text: string) => this.print(verbosity, text),
+      printToTerminal: (verbosity: number, text: string) => {
+        this.reclaim(false);
+        this.print(verbosity, text);
+      },
       our: () => this.our,
       getOnExit: () => this.call('get-on-exit', []),
       setOnExit: (onExit: unknown) => void this.call('set-on-exit', [onExit]),
@@ -248,17 +256,29 @@ export class GuestApi {
       saveCapabilities: (caps: unknown) => void this.call('save-capabilities', [caps]),
       dropCapabilities: (caps: unknown) => void this.call('drop-capabilities', [caps]),
       ourCapabilities: () => this.call('our-capabilities', []),
-      receive: () => this.receive(),
+      receive: () => {
+        this.reclaim(true);
+        return this.receive();
+      },
       hasBlob: () => this.hasBlob(),
       getBlob: () => this.getBlob(),
       lastBlob: () => this.lastBlobFn(),
-      sendRequest: (target: Address, request: Request, context: Uint8Array | undefined, blob: LazyLoadBlob | undefined) =>
-        void this.sendRequest(target, request, context, blob),
-      sendRequests: (list: Array<[Address, Request, Uint8Array | undefined, LazyLoadBlob | undefined]>) =>
-        this.sendRequests(list),
-      sendResponse: (response: Response, blob: LazyLoadBlob | undefined) => this.sendResponse(response, blob),
-      sendAndAwaitResponse: (target: Address, request: Request, blob: LazyLoadBlob | undefined) =>
-        this.sendAndAwaitResponse(target, request, blob),
+      sendRequest: (target: Address, request: Request, context: Uint8Array | undefined, blob: LazyLoadBlob | undefined) => {
+        this.reclaim(false);
+        this.sendRequest(target, request, context, blob);
+      },
+      sendRequests: (list: Array<[Address, Request, Uint8Array | undefined, LazyLoadBlob | undefined]>) => {
+        this.reclaim(false);
+        this.sendRequests(list);
+      },
+      sendResponse: (response: Response, blob: LazyLoadBlob | undefined) => {
+        this.reclaim(false);
+        this.sendResponse(response, blob);
+      },
+      sendAndAwaitResponse: (target: Address, request: Request, blob: LazyLoadBlob | undefined) => {
+        this.reclaim(true);
+        return this.sendAndAwaitResponse(target, request, blob);
+      },
     };
   }
 }

@@ -13,6 +13,7 @@ import { MessageChannel, type MessagePort, receiveMessageOnPort, Worker } from '
 import { createLogger, type Logger } from '../log.js';
 import type { KernelMessage, ProcessId, SendError } from '../types.js';
 import { processIdToString } from '../types.js';
+import { layoutRegistry } from './arg-reclaim.js';
 import { CTRL_BYTES, type FromWorker, type StartCommand, type ToWorker, WAKE } from './protocol.js';
 import { GLUE_CACHE_NAME, sha256Hex, type Transpiled, TranspileCache } from './transpile.js';
 import { Wasm, type WasmModule } from './wasm-api.js';
@@ -116,7 +117,7 @@ class Slot {
     this.ctrl = new Int32Array(new SharedArrayBuffer(CTRL_BYTES));
     this.port = port1;
     this.worker = new Worker(WORKER_URL, {
-      workerData: { ctrl: this.ctrl.buffer, port: port2 },
+      workerData: { ctrl: this.ctrl.buffer, port: port2, layouts: layoutRegistry() },
       transferList: [port2],
       resourceLimits: { maxOldGenerationSizeMb: WORKER_HEAP_MB },
     });

@@ -9,13 +9,19 @@
 
 import { type MessagePort, receiveMessageOnPort, workerData } from 'node:worker_threads';
 import { type Address, addressToString } from '../types.js';
+import { ArgReclaimer, useLayoutRegistry } from './arg-reclaim.js';
 import { type ComponentRoot, instantiateComponent, type LoadedGlue, loadGlue, saveCodeCache } from './component.js';
 import { GuestApi, GuestApiError } from './guest.js';
 import { type ExitWire, type FromWorker, type StartCommand, type ToWorker, WAKE } from './protocol.js';
 import { createWasiLite, WasiExit, type WasiLite } from './wasi.js';
 import { Wasm, type WasmMemory } from './wasm-api.js';
 
-const { ctrl: ctrlSab, port } = workerData as { ctrl: SharedArrayBuffer; port: MessagePort };
+const {
+  ctrl: ctrlSab,
+  port,
+  layouts,
+} = workerData as { ctrl: SharedArrayBuffer; port: MessagePort; layouts: SharedArrayBuffer };
+useLayoutRegistry(layouts);
 const ctrl = new Int32Array(ctrlSab);
 
 function pull(): ToWorker | StartCommand {
@@ -78,7 +84,8 @@ async function run(cmd: StartCommand): Promise<void> {
     pull: () => pull() as ToWorker,
     post,
   };
-  const api = new GuestApi(link, our);
+  const reclaimer = new ArgReclaimer();
+  const api = new GuestApi(link, our, (returnsResult) => reclaimer.reclaim(returnsResult));
   const standard = api.imports();
   let wasi: WasiLite | undefined;
   let wasiImports: Record<string, unknown> = {};
@@ -94,7 +101,7 @@ async function run(cmd: StartCommand): Promise<void> {
   const memories: WasmMemory[] = [];
   let root: ComponentRoot;
   try {
-    root = instantiateComponent(glue, cmd.modules, standard, wasiImports, memories);
+    root = instantiateComponent(glue, cmd.modules, standard, wasiImports, memories, reclaimer);
   } catch (e) {
     post({ t: 'start-failed', message: `cannot instantiate ${addressToString(our)}: ${describe(e)}` });
     return;
