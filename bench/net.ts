@@ -11,7 +11,7 @@ import { WebSocket, WebSocketServer } from 'ws';
 import { buildFixture } from '../src/build/componentize.js';
 import type { Kernel } from '../src/runtime/kernel/kernel.js';
 import { createLogger } from '../src/runtime/log.js';
-import { encodeHnsUpdate } from '../src/runtime/modules/net/index.js';
+import { encodeHnsUpdate, netRootCap } from '../src/runtime/modules/net/index.js';
 import { bootNode, type RunningNode } from '../src/runtime/node.js';
 import { type Address, fromUtf8, messagingCap, NETWORK_PARAMS, type ProcessId, parseProcessId, systemProcess } from '../src/runtime/types.js';
 import type { BenchContext } from './run.js';
@@ -40,6 +40,7 @@ export async function run(ctx: BenchContext): Promise<void> {
       await (n.kernel as Kernel).addNative({ id: SENDER, handle: () => {} }, [
         { issuer: { node: n.name, process: KERNEL }, params: NETWORK_PARAMS },
         messagingCap({ node: n.name, process: systemProcess('net') }),
+        netRootCap(n.name),
       ]);
       for (const about of [a, b])
         n.kernel.tell(

@@ -13,7 +13,7 @@ import { createFdManager } from './modules/fd-manager/index.js';
 import { createHttpClient } from './modules/http-client/index.js';
 import { createHttpServer } from './modules/http-server/index.js';
 import { createKv } from './modules/kv/index.js';
-import { createNetModule } from './modules/net/index.js';
+import { createNetModule, netRootCap } from './modules/net/index.js';
 import { createSqlite } from './modules/sqlite/index.js';
 import { createStateModule, FileStateStore } from './modules/state.js';
 import { createTimerModule } from './modules/timer.js';
@@ -170,7 +170,7 @@ export async function bootNode(opts: BootOptions): Promise<RunningNode> {
       await host.close();
       throw e;
     }
-    await kernel.addNative(createHnsIndexer(), systemCaps);
+    await kernel.addNative(createHnsIndexer(), [...systemCaps, netRootCap(our)]);
   }
 
   await kernel.restore();

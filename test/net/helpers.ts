@@ -7,7 +7,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { Kernel } from '../../src/runtime/kernel/kernel.js';
 import { createLogger } from '../../src/runtime/log.js';
-import { encodeHnsUpdate } from '../../src/runtime/modules/net/index.js';
+import { encodeHnsUpdate, netRootCap } from '../../src/runtime/modules/net/index.js';
 import { bootNode, type RunningNode } from '../../src/runtime/node.js';
 import { type Capability, messagingCap, NETWORK_PARAMS, type ProcessId, systemProcess } from '../../src/runtime/types.js';
 
@@ -48,6 +48,8 @@ export async function bootTestNode(name: string, opts: { persist?: boolean; home
     messagingCap(our(systemProcess('net'))),
     messagingCap(our(systemProcess('kernel'))),
     { issuer: our(systemProcess('kernel')), params: NETWORK_PARAMS },
+    // the tests feed the PKI themselves, as hns-indexer would
+    netRootCap(name),
   ];
   await kernel.addNative({ id: TESTER, handle: () => {} }, caps);
   return { node, kernel, prints, name, home, type: opts.terminal ? (line) => input.write(`${line}\n`) : undefined };

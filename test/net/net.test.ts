@@ -12,7 +12,7 @@ import { SendErrorException } from '../../src/runtime/kernel/api.js';
 import { encodeHnsUpdate, encodeNetAction } from '../../src/runtime/modules/net/index.js';
 import { generateKeyPair, XXHandshake } from '../../src/runtime/modules/net/noise.js';
 import { encodeHandshakePayload, encodeKernelMessage, frame, unpack } from '../../src/runtime/modules/net/wire.js';
-import { fromUtf8, NETWORK_PARAMS, utf8 } from '../../src/runtime/types.js';
+import { fromUtf8, messagingCap, NETWORK_PARAMS, parseProcessId, systemProcess, utf8 } from '../../src/runtime/types.js';
 import { bootTestNode, feedPki, ROOT, TESTER, type TestNode, waitFor } from './helpers.js';
 
 async function hi(from: TestNode, to: string, text: string): Promise<string> {
@@ -133,6 +133,20 @@ describe('net:distro:sys, two nodes', () => {
       assert.match(e.reason ?? '', /over the 10485800-byte network limit/);
       return true;
     });
+  });
+
+  it('a local process without net\'s root capability cannot rewrite the PKI', async () => {
+    const intruder = parseProcessId('intruder:net-test:test.os');
+    await alpha.kernel.addNative({ id: intruder, handle: () => {} }, [messagingCap({ node: 'alpha.dev', process: systemProcess('net') })]);
+    // point beta.dev at a key and port that are not beta's
+    alpha.kernel.tell(
+      intruder,
+      'our@net:distro:sys',
+      encodeHnsUpdate({ name: 'beta.dev', publicKey: 'ab'.repeat(32), ips: ['127.0.0.1'], ports: { ws: 1 }, routers: [] }),
+    );
+    const peer = await alpha.kernel.request(TESTER, 'our@net:distro:sys', encodeNetAction({ kind: 'GetPeer', node: 'beta.dev' }), { timeoutSecs: 5 });
+    assert.match(JSON.stringify(unpack(peer.response.body)), new RegExp(beta.node.net.publicKeyHex));
+    assert.equal(await hi(alpha, 'beta.dev', 'still you?'), 'ack');
   });
 
   it('a name not in the PKI, or a node that does not answer, is Offline', async () => {

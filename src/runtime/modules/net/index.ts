@@ -16,7 +16,7 @@ import type { AddressInfo } from 'node:net';
 import { join } from 'node:path';
 import { type RawData, WebSocket, WebSocketServer } from 'ws';
 import type { KernelApi, NativeProcess } from '../../kernel/api.js';
-import { type Address, addressToString, type KernelMessage, MAX_MESSAGE_BYTES, systemProcess } from '../../types.js';
+import { type Address, addressToString, type Capability, type KernelMessage, MAX_MESSAGE_BYTES, systemProcess } from '../../types.js';
 import { loadOrCreateNetKey, type NetKey } from './key.js';
 import { generateKeyPair, type KeyPair, MAX_NOISE_MESSAGE, MAX_PLAINTEXT, type TransportState, XXHandshake } from './noise.js';
 import {
@@ -43,6 +43,11 @@ export { loadOrCreateNetKey, NetKeyError, readNetPublicKey, type NetKey } from '
 export { encodeHnsUpdate, encodeNetAction, type HnsUpdate, type Identity } from './wire.js';
 
 const NET = systemProcess('net');
+
+/** Net's root capability: what a process needs to feed the PKI (HnsUpdate), as on Hyperdrive. */
+export function netRootCap(our: string): Capability {
+  return { issuer: { node: our, process: NET }, params: JSON.stringify({ root: true }) };
+}
 const PROTOCOL_VERSION = 1;
 /** Connect + handshake must finish within this (interop §5.5). */
 const CONNECT_TIMEOUT_MS = 5000;
@@ -555,6 +560,11 @@ export function createNetModule(opts: NetOptions = {}): NetModule {
     }
     if (!local) {
       kernel.log.debug(`net: ${km.source.node} sent ${action.kind}, which only our own node may send`);
+      return;
+    }
+    if ((action.kind === 'HnsUpdate' || action.kind === 'HnsBatchUpdate') && !kernel.hasCapability(km.source.process, netRootCap(kernel.our))) {
+      // The PKI decides who a name is: only hns-indexer (or whoever holds net's root cap) may feed it.
+      kernel.log.warning(`net: ${km.source.process.processName}:${km.source.process.packageName}:${km.source.process.publisherNode} sent ${action.kind} without net's root capability; ignored`);
       return;
     }
     switch (action.kind) {
