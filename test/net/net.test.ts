@@ -12,7 +12,16 @@ import { SendErrorException } from '../../src/runtime/kernel/api.js';
 import { encodeHnsUpdate, encodeNetAction } from '../../src/runtime/modules/net/index.js';
 import { generateKeyPair, XXHandshake } from '../../src/runtime/modules/net/noise.js';
 import { encodeHandshakePayload, encodeKernelMessage, frame, unpack } from '../../src/runtime/modules/net/wire.js';
-import { fromUtf8, messagingCap, NETWORK_PARAMS, parseProcessId, systemProcess, utf8 } from '../../src/runtime/types.js';
+import {
+  addressToString,
+  fromUtf8,
+  type KernelMessage,
+  messagingCap,
+  NETWORK_PARAMS,
+  parseProcessId,
+  systemProcess,
+  utf8,
+} from '../../src/runtime/types.js';
 import { bootTestNode, feedPki, ROOT, TESTER, type TestNode, waitFor } from './helpers.js';
 
 async function hi(from: TestNode, to: string, text: string): Promise<string> {
@@ -147,6 +156,33 @@ describe('net:distro:sys, two nodes', () => {
     const peer = await alpha.kernel.request(TESTER, 'our@net:distro:sys', encodeNetAction({ kind: 'GetPeer', node: 'beta.dev' }), { timeoutSecs: 5 });
     assert.match(JSON.stringify(unpack(peer.response.body)), new RegExp(beta.node.net.publicKeyHex));
     assert.equal(await hi(alpha, 'beta.dev', 'still you?'), 'ack');
+  });
+
+  it('capabilities cross the network signed: ours come back valid, forged ones never reach the process', async () => {
+    const a = parseProcessId('keeper:net-test:test.os');
+    const b = parseProcessId('holder:net-test:test.os');
+    const seenByA: string[][] = [];
+    const seenByB: string[][] = [];
+    const names = (km: KernelMessage) => (km.message.tag === 'request' ? km.message.val.capabilities : []).map((c) => `${addressToString(c.issuer)} ${c.params}`);
+    const networked = (n: TestNode) => [{ issuer: { node: n.name, process: systemProcess('kernel') }, params: NETWORK_PARAMS }];
+    await alpha.kernel.addNative({ id: a, isPublic: true, handle: (km) => void seenByA.push(names(km)) }, networked(alpha));
+    await beta.kernel.addNative({ id: b, isPublic: true, handle: (km) => void seenByB.push(names(km)) }, networked(beta));
+    const issued = { issuer: { node: 'alpha.dev', process: a }, params: '"read"' };
+    // alpha's keeper hands beta's holder a capability it issued
+    alpha.kernel.tell(a, { node: 'beta.dev', process: b }, 'take this', { capabilities: [issued] });
+    await waitFor(() => seenByB.length === 1, 'the capability at beta');
+    assert.deepEqual(seenByB[0], ['alpha.dev@keeper:net-test:test.os "read"']);
+    // the holder saved it and shows it back to its issuer: the signature from alpha goes with it
+    beta.kernel.grant(b, [issued]);
+    beta.kernel.tell(b, { node: 'alpha.dev', process: a }, 'look', { capabilities: [issued] });
+    await waitFor(() => seenByA.length === 1, 'the capability back at alpha');
+    assert.deepEqual(seenByA[0], ['alpha.dev@keeper:net-test:test.os "read"']);
+    // a capability beta made up in alpha's name (no signature of alpha's) is dropped on arrival
+    const forged = { issuer: { node: 'alpha.dev', process: systemProcess('vfs') }, params: JSON.stringify({ root: true }) };
+    beta.kernel.grant(b, [forged]);
+    beta.kernel.tell(b, { node: 'alpha.dev', process: a }, 'trust me', { capabilities: [forged, issued] });
+    await waitFor(() => seenByA.length === 2, 'the forged message at alpha');
+    assert.deepEqual(seenByA[1], ['alpha.dev@keeper:net-test:test.os "read"']);
   });
 
   it('a name not in the PKI, or a node that does not answer, is Offline', async () => {

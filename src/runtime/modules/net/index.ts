@@ -16,7 +16,7 @@ import type { AddressInfo } from 'node:net';
 import { join } from 'node:path';
 import { type RawData, WebSocket, WebSocketServer } from 'ws';
 import type { KernelApi, NativeProcess } from '../../kernel/api.js';
-import { type Address, addressToString, type Capability, type KernelMessage, MAX_MESSAGE_BYTES, systemProcess } from '../../types.js';
+import { type Address, addressToString, type Capability, capabilityKey, type KernelMessage, MAX_MESSAGE_BYTES, systemProcess } from '../../types.js';
 import { loadOrCreateNetKey, type NetKey } from './key.js';
 import { generateKeyPair, type KeyPair, MAX_NOISE_MESSAGE, MAX_PLAINTEXT, type TransportState, XXHandshake } from './noise.js';
 import {
@@ -27,6 +27,8 @@ import {
   decodeRoutingRequest,
   encodeHandshakePayload,
   encodeKernelMessage,
+  type CapabilitySignatures,
+  capabilitySigningBytes,
   encodeNetAction,
   encodeRoutingRequest,
   frame,
@@ -43,6 +45,8 @@ export { loadOrCreateNetKey, NetKeyError, readNetPublicKey, type NetKey } from '
 export { encodeHnsUpdate, encodeNetAction, type HnsUpdate, type Identity } from './wire.js';
 
 const NET = systemProcess('net');
+/** Entries kept in each capability-signature cache. */
+const CAP_CACHE = 4096;
 
 /** Net's root capability: what a process needs to feed the PKI (HnsUpdate), as on Hyperdrive. */
 export function netRootCap(our: string): Capability {
@@ -151,6 +155,50 @@ export function createNetModule(opts: NetOptions = {}): NetModule {
     (kernel as unknown as Partial<OfflineHook>).returnOffline?.(km, reason);
   };
 
+  // Capability signatures (interop §10.3): caps we issued are signed by our networking key when
+  // they leave; caps that come back claiming to be ours must carry a valid one, else the target
+  // never sees them (a remote node cannot mint our capabilities). Other nodes' caps keep the
+  // signature they arrived with, for when they travel back to their issuer. Ed25519 costs
+  // ~0.1-1 ms in JS, so both sides are cached (bounded).
+  const signed = new Map<string, Uint8Array>();
+  const verified = new Map<string, boolean>();
+  const foreign = new Map<string, Uint8Array>();
+  const remember = <V>(m: Map<string, V>, k: string, v: V) => {
+    if (m.size >= CAP_CACHE) m.delete(m.keys().next().value as string);
+    m.set(k, v);
+  };
+  const capSigs: CapabilitySignatures = {
+    sign(cap) {
+      const k = capabilityKey(cap);
+      if (cap.issuer.node !== kernel.our) return foreign.get(k) ?? new Uint8Array(0);
+      let sig = signed.get(k);
+      if (!sig) {
+        sig = ed25519.sign(capabilitySigningBytes(cap), key.secretKey);
+        remember(signed, k, sig);
+      }
+      return sig;
+    },
+    accept(cap, sig) {
+      const k = capabilityKey(cap);
+      if (cap.issuer.node !== kernel.our) {
+        if (sig.length > 0) remember(foreign, k, sig);
+        return true;
+      }
+      const vk = `${k}|${Buffer.from(sig).toString('hex')}`;
+      let ok = verified.get(vk);
+      if (ok === undefined) {
+        try {
+          ok = sig.length === 64 && ed25519.verify(sig, capabilitySigningBytes(cap), key.publicKey);
+        } catch {
+          ok = false;
+        }
+        remember(verified, vk, ok);
+      }
+      if (!ok) kernel.log.warning(`net: dropped a capability claiming to be issued by ${addressToString(cap.issuer)} without our valid signature`);
+      return ok;
+    },
+  };
+
   function ourPayload(): Uint8Array {
     return encodeHandshakePayload({ protocolVersion: PROTOCOL_VERSION, name: kernel.our, signature, proxyRequest: false });
   }
@@ -198,7 +246,7 @@ export function createNetModule(opts: NetOptions = {}): NetModule {
       for (const m of messages) {
         let km: KernelMessage;
         try {
-          km = decodeKernelMessage(m);
+          km = decodeKernelMessage(m, capSigs);
         } catch (e) {
           closeSocket(ws, `${name} sent a message that is not a KernelMessage: ${(e as Error).message}`);
           return;
@@ -211,12 +259,8 @@ export function createNetModule(opts: NetOptions = {}): NetModule {
           stats.dropped++;
           continue; // we do not route for others
         }
-        // Capabilities from another node are only believable if that node issued them.
-        const msg = km.message;
-        const caps = msg.tag === 'request' ? msg.val.capabilities : msg.val[0].capabilities;
-        const kept = caps.filter((c) => c.issuer.node === name);
-        if (msg.tag === 'request') msg.val.capabilities = kept;
-        else msg.val[0].capabilities = kept;
+        // Capabilities claiming to be ours were checked against our signature while decoding
+        // (capSigs); the others are their issuers' to check, as on Hyperdrive.
         stats.received++;
         kernel.send(km);
       }
@@ -465,7 +509,7 @@ export function createNetModule(opts: NetOptions = {}): NetModule {
       offline(km, `message to ${name} of ${size} bytes is over the network limit`);
       return;
     }
-    const encoded = encodeKernelMessage(km);
+    const encoded = encodeKernelMessage(km, capSigs);
     // Bytes go out as MessagePack integer arrays (up to 2 bytes each), so a body near 10 MB
     // may not fit the 10,485,800-byte limit on the wire, which the receiver enforces.
     if (encoded.length > MAX_WIRE_MESSAGE) {

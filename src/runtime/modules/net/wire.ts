@@ -101,12 +101,31 @@ function variant(v: unknown, what: string): [string, unknown] {
 // ---------------------------------------------------------------------------
 // KernelMessage
 
-function capsIn(v: unknown): Capability[] {
-  return arr(v, 'capabilities').map((entry) => {
-    const [cap] = arr(entry, 'capability', 2);
+/**
+ * Capabilities cross the network with an Ed25519 signature by their issuer's node (Hyperdrive's
+ * scheme, interop §10.3): the net module signs what it sends and checks what it receives.
+ */
+export interface CapabilitySignatures {
+  /** The signature to send with `cap` (empty when there is none to give). */
+  sign(cap: Capability): Uint8Array;
+  /** Whether a received `cap` with `signature` reaches the target process. */
+  accept(cap: Capability, signature: Uint8Array): boolean;
+}
+
+/** What is signed: `rmp_serde::to_vec(&Capability)`, the array `[issuer, params]`. */
+export function capabilitySigningBytes(cap: Capability): Uint8Array {
+  return pack([addressToString(cap.issuer), cap.params]);
+}
+
+function capsIn(v: unknown, sigs: CapabilitySignatures | undefined): Capability[] {
+  const out: Capability[] = [];
+  for (const entry of arr(v, 'capabilities')) {
+    const [cap, sig] = arr(entry, 'capability', 2);
     const [issuer, params] = arr(cap, 'capability', 2);
-    return { issuer: addr(issuer, 'capability issuer'), params: str(params, 'capability params') };
-  });
+    const c = { issuer: addr(issuer, 'capability issuer'), params: str(params, 'capability params') };
+    if (!sigs || sigs.accept(c, bytesIn(sig, 'capability signature'))) out.push(c);
+  }
+  return out;
 }
 
 function blobIn(v: unknown): LazyLoadBlob | undefined {
@@ -115,7 +134,7 @@ function blobIn(v: unknown): LazyLoadBlob | undefined {
   return { mime: optStr(mime, 'blob mime'), bytes: bytesIn(bytes, 'blob bytes') };
 }
 
-function messageIn(v: unknown): Message {
+function messageIn(v: unknown, sigs: CapabilitySignatures | undefined): Message {
   const [tag, val] = variant(v, 'message');
   if (tag === 'Request') {
     const [inherit, expects, body, metadata, caps] = arr(val, 'Request', 5);
@@ -126,7 +145,7 @@ function messageIn(v: unknown): Message {
         expectsResponse: expects === null || expects === undefined ? undefined : u64In(expects, 'expects_response'),
         body: bytesIn(body, 'body'),
         metadata: optStr(metadata, 'metadata'),
-        capabilities: capsIn(caps),
+        capabilities: capsIn(caps, sigs),
       },
     };
   }
@@ -135,13 +154,13 @@ function messageIn(v: unknown): Message {
     const [inherit, body, metadata, caps] = arr(resp, 'Response', 4);
     return {
       tag: 'response',
-      val: [{ inherit: bool(inherit, 'inherit'), body: bytesIn(body, 'body'), metadata: optStr(metadata, 'metadata'), capabilities: capsIn(caps) }, undefined],
+      val: [{ inherit: bool(inherit, 'inherit'), body: bytesIn(body, 'body'), metadata: optStr(metadata, 'metadata'), capabilities: capsIn(caps, sigs) }, undefined],
     };
   }
   throw new WireError(`message: unknown variant ${tag}`);
 }
 
-export function encodeKernelMessage(km: KernelMessage): Uint8Array {
+export function encodeKernelMessage(km: KernelMessage, sigs?: CapabilitySignatures): Uint8Array {
   const w = new Writer(256 + 2 * (bodyLength(km) + (km.lazyLoadBlob?.bytes.length ?? 0)));
   w.array(6);
   w.uint(km.id);
@@ -159,7 +178,7 @@ export function encodeKernelMessage(km: KernelMessage): Uint8Array {
     else w.uint(r.expectsResponse);
     w.bytesAsArray(r.body);
     w.optStr(r.metadata);
-    w.caps(r.capabilities);
+    w.caps(r.capabilities, sigs);
   } else {
     const [r] = m.val;
     // The context stays with the requester's kernel; it never crosses the network.
@@ -168,7 +187,7 @@ export function encodeKernelMessage(km: KernelMessage): Uint8Array {
     w.bool(r.inherit);
     w.bytesAsArray(r.body);
     w.optStr(r.metadata);
-    w.caps(r.capabilities);
+    w.caps(r.capabilities, sigs);
     w.nil();
   }
   if (km.lazyLoadBlob) {
@@ -308,15 +327,15 @@ class Writer {
     this.o = o;
   }
 
-  caps(caps: Capability[]): void {
-    // Vec<(Capability, Vec<u8>)>: we do not sign capabilities, so the signature is empty.
+  caps(caps: Capability[], sigs: CapabilitySignatures | undefined): void {
+    // Vec<(Capability, Vec<u8>)>
     this.array(caps.length);
     for (const c of caps) {
       this.array(2);
       this.array(2);
       this.str(addressToString(c.issuer));
       this.str(c.params);
-      this.array(0);
+      this.bytesAsArray(sigs ? sigs.sign(c) : new Uint8Array(0));
     }
   }
 
@@ -325,7 +344,7 @@ class Writer {
   }
 }
 
-export function decodeKernelMessage(bytes: Uint8Array): KernelMessage {
+export function decodeKernelMessage(bytes: Uint8Array, sigs?: CapabilitySignatures): KernelMessage {
   let v: unknown;
   try {
     v = unpack(bytes);
@@ -338,7 +357,7 @@ export function decodeKernelMessage(bytes: Uint8Array): KernelMessage {
     source: addr(source, 'source'),
     target: addr(target, 'target'),
     rsvp: rsvp === null || rsvp === undefined ? undefined : addr(rsvp, 'rsvp'),
-    message: messageIn(message),
+    message: messageIn(message, sigs),
     lazyLoadBlob: blobIn(blob),
   };
 }
