@@ -101,14 +101,16 @@ export class ArgReclaimer {
 
   /**
    * Called for each core instance jco creates: the one that exports `cabi_post_init` and
-   * `cabi_realloc` is componentize-js's engine. Returns what the glue should use as the
+   * `cabi_realloc_adapter` is componentize-js's engine. Returns what the glue should use as the
    * instance, with `cabi_post_init` routed through here.
    */
   adopt(module: object, instance: WasmInstance): WasmInstance {
     const ex = instance.exports as Record<string, unknown>;
     const post = ex.cabi_post_init;
     const memory = ex.memory;
-    if (typeof post !== 'function' || typeof ex.cabi_realloc !== 'function' || !(memory instanceof Wasm.Memory)) return instance;
+    // cabi_realloc_adapter marks componentize-js's engine: other toolchains' post-returns mean
+    // other things, so they are left alone.
+    if (typeof post !== 'function' || typeof ex.cabi_realloc_adapter !== 'function' || !(memory instanceof Wasm.Memory)) return instance;
     this.postInit = post as () => void;
     this.memory = memory;
     this.key = engineKey(module);
