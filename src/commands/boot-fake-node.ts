@@ -10,8 +10,10 @@ import { isSafeName, safeNameRule } from '../runtime/types.js';
 export default class BootFakeNode extends KitCommand {
   static override summary = SUMMARY['boot-fake-node'];
   static override description =
-    'Boots a fake node in this process with the embedded TypeScript runtime, serves its HTTP (and the kit RPC) on --port, registers its name on the fake chain at --fakechain-port (starting a chain there if none answers; kit chain starts one yourself), and runs until Ctrl-C (SIGINT) or SIGTERM. Its home is deleted on exit unless --persist. Use --detached when stdin is not yours (background jobs, CI).';
+    'Boots a fake node in this process with the embedded TypeScript runtime, serves its HTTP (and the kit RPC) on --port, registers its name on the fake chain at --fakechain-port (starting a chain there if none answers; kit chain starts one yourself), and runs until Ctrl-C (SIGINT) or SIGTERM. Its home is deleted on exit unless --persist. Use --detached when stdin is not yours (background jobs, CI). With --runtime-path (a Hyperdrive repo, built with cargo in simulation mode, or a simulation-mode binary) kit runs that real runtime instead, on the same fake chain, passing it the flags the real kit passes; arguments after `--` go to it.';
   static override aliases = ['f'];
+  // Arguments after `--` go to a real Hyperdrive (--runtime-path).
+  static override strict = false;
   static override examples = [
     '<%= config.bin %> <%= command.id %>',
     '<%= config.bin %> <%= command.id %> -f fake2.dev -p 8081 -o /tmp/hyperware-fake-node-2',
@@ -62,12 +64,32 @@ export default class BootFakeNode extends KitCommand {
   };
 
   async run(): Promise<void> {
-    const { flags } = await this.parse(BootFakeNode);
-    if (flags['runtime-path'] !== undefined || flags.release || flags.version !== 'latest') this.warn(EMBEDDED_RUNTIME_NOTE);
+    const { flags, argv } = await this.parse(BootFakeNode);
     const name = flags['fake-node-name'].includes('.') ? flags['fake-node-name'] : `${flags['fake-node-name']}.dev`;
     if (!isSafeName(name, true)) {
       throw new KitError(`fake node name "${name}" is not Hypermap-safe: use only ${safeNameRule(true)}`);
     }
+    if (flags['runtime-path'] !== undefined) {
+      // A real Hyperdrive (simulation mode) instead of the embedded runtime.
+      const { bootRealFakeNode } = await import('../real-runtime/fake.js');
+      const { splitExtraArgs } = await import('../real-runtime/index.js');
+      const code = await bootRealFakeNode({
+        runtimePath: flags['runtime-path'],
+        release: flags.release,
+        home: flags.home,
+        port: flags.port,
+        name,
+        password: flags.password,
+        fakechainPort: flags['fakechain-port'],
+        verbosity: flags.verbosity,
+        rpc: flags.rpc,
+        persist: flags.persist,
+        extra: splitExtraArgs(argv as string[]),
+        log: (line) => this.log(line),
+      });
+      this.exit(code);
+    }
+    if (flags.release || flags.version !== 'latest' || argv.length > 0) this.warn(EMBEDDED_RUNTIME_NOTE);
 
     // Loaded here, not at the top: every other command (and `kit --help`) starts without the runtime.
     const { bootNode, PortInUseError } = await import('../runtime/node.js');

@@ -1,12 +1,28 @@
 import { Flags } from '@oclif/core';
-import { KitCommand, notYetAvailable } from '../cli/base.js';
+import { KitCommand } from '../cli/base.js';
+import { KitError } from '../cli/errors.js';
 import { releaseFlag, rpcFlag, runtimePathFlag, runtimeVersionFlag, verbosityFlag } from '../cli/flags.js';
 import { SUMMARY } from '../cli/messages.js';
+import {
+  NO_REAL_RUNTIME_HINT,
+  NO_REAL_RUNTIME_MESSAGE,
+  prepareRealRuntime,
+  realNodeArgs,
+  runRuntime,
+  splitExtraArgs,
+} from '../real-runtime/index.js';
 
 export default class BootRealNode extends KitCommand {
   static override summary = SUMMARY['boot-real-node'];
+  static override description =
+    'Runs a real Hyperdrive connected to the live network, in the foreground (you register or log in through its web UI at http://localhost:PORT). --runtime-path is required in this build: a Hyperdrive repo (built with cargo, debug unless --release) or a Hyperdrive binary. Arguments after `--` go to Hyperdrive. The home folder is never deleted.';
   static override aliases = ['e'];
-  static override examples = ['<%= config.bin %> <%= command.id %> --home ~/my-new-node.os'];
+  static override examples = [
+    '<%= config.bin %> <%= command.id %> --home ~/my-new-node.os --runtime-path ~/git/hyperdrive',
+    '<%= config.bin %> <%= command.id %> --home ~/my-node.os -r ./hyperdrive -p 8081 -- --ws-port 9001',
+  ];
+  // Arguments after `--` are handed to Hyperdrive.
+  static override strict = false;
   static override flags = {
     'runtime-path': runtimePathFlag,
     version: runtimeVersionFlag,
@@ -25,7 +41,28 @@ export default class BootRealNode extends KitCommand {
   };
 
   async run(): Promise<void> {
-    await this.parse(BootRealNode);
-    throw notYetAvailable('boot-real-node');
+    const { flags, argv } = await this.parse(BootRealNode);
+    const runtimePath = flags['runtime-path'];
+    if (runtimePath === undefined) {
+      const asked = flags.version === 'latest' ? '' : ` (--version ${flags.version} names a release this kit cannot fetch)`;
+      throw new KitError(`${NO_REAL_RUNTIME_MESSAGE}${asked}`, { hint: NO_REAL_RUNTIME_HINT });
+    }
+    if (flags.version !== 'latest') this.warn(`--version ${flags.version} is ignored: --runtime-path overrides it`);
+    const runtime = await prepareRealRuntime({
+      runtimePath,
+      release: flags.release,
+      verbose: true,
+      onStep: (c) => this.log(`Building Hyperdrive: ${c}`),
+    });
+    const args = realNodeArgs({
+      home: flags.home,
+      port: flags.port,
+      verbosity: flags.verbosity,
+      rpc: flags.rpc,
+      extra: splitExtraArgs(argv as string[]),
+    });
+    this.log(`Running ${runtime.binary} ${args.join(' ')}`);
+    const code = await runRuntime(runtime.binary, args);
+    if (code !== 0) this.exit(code);
   }
 }

@@ -11,6 +11,12 @@ export default class Chain extends KitCommand {
   static override aliases = ['c'];
   static override flags = {
     port: Flags.integer({ char: 'p', description: 'Port to run the chain on', default: 8545, min: 1, max: 65535, helpValue: '<PORT>' }),
+    // The book lists -v for both --version and --verbose; -v stays --verbose.
+    version: Flags.string({
+      description: "Version of Hyperdrive to run chain for (kit's chain is the same for every version)",
+      default: 'latest',
+      helpValue: '<VERSION>',
+    }),
     verbose: Flags.boolean({ char: 'v', description: 'If set, output stdout and stderr' }),
     tracing: Flags.boolean({ char: 't', description: 'If set, enable anvil tracing' }),
   };
