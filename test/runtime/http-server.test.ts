@@ -420,7 +420,7 @@ describe('http-server', () => {
       await act({ Bind: { path: '/', authenticated: true, local_only: false, cache: false } });
       const page = await fetch(`${base}/${APP}/?tab=2`, { headers: { Accept: 'text/html,*/*', 'Sec-Fetch-Dest': 'document' }, redirect: 'manual' });
       assert.equal(page.status, 303);
-      assert.equal(page.headers.get('location'), `/login?redirect=${encodeURIComponent(`/${APP}?tab=2`)}`);
+      assert.equal(page.headers.get('location'), `/login?redirect=${encodeURIComponent(`/${APP}/?tab=2`)}`);
       const script = await fetch(`${base}/${APP}/`, { headers: { Accept: 'application/json', 'Sec-Fetch-Dest': 'empty' } });
       assert.equal(script.status, 401);
       assert.match(await script.text(), /log in at \/login/);

@@ -105,7 +105,9 @@ export interface LoginAttempt {
  * page's form fields `password` and `subdomain`.
  */
 export function parseLogin(contentType: string | undefined, body: string): LoginAttempt | undefined {
-  if ((contentType ?? '').includes('application/x-www-form-urlencoded')) {
+  // JSON whatever the content type says (curl -d sends JSON as a form).
+  const looksJson = body.trimStart().startsWith('{');
+  if (!looksJson && (contentType ?? '').includes('application/x-www-form-urlencoded')) {
     const form = new URLSearchParams(body);
     return { password: form.get('password') ?? undefined, subdomain: form.get('subdomain') || null, form: true };
   }

@@ -232,7 +232,7 @@ export async function createHttpServer(opts: HttpServerOptions): Promise<HttpSer
     sendBody(res, 200, 'text/html', encodeRpcResponse(reply));
   }
 
-  async function serveBound(req: IncomingMessage, res: ServerResponse, url: { search: string }, path: string): Promise<void> {
+  async function serveBound(req: IncomingMessage, res: ServerResponse, url: { pathname: string; search: string }, path: string): Promise<void> {
     const first = path.split('/').find((s) => s.length > 0) ?? '';
     // A path a process did not bind falls back to that process's root binding, as in Hyperdrive.
     const route = bindings.recognize(path) ?? bindings.recognize(`/${first}`);
@@ -253,16 +253,16 @@ export async function createHttpServer(opts: HttpServerOptions): Promise<HttpSer
           return;
         }
         const label = host.includes('localhost') ? `hyperware-auth_${our}@${processIdToString(app)}` : `hyperware-auth_${our}`;
-        requireLogin(req, label, `${path}${url.search}`);
+        requireLogin(req, label, `${url.pathname}${url.search}`);
       } else {
         if (requestSubdomain && secureSubdomains.has(requestSubdomain) && requestSubdomain !== secureSubdomain(app))
           throw new HttpError(403, 'secure subdomain can only serve its associated package');
-        requireLogin(req, `hyperware-auth_${our}`, `${path}${url.search}`);
+        requireLogin(req, `hyperware-auth_${our}`, `${url.pathname}${url.search}`);
       }
     }
     if (b.localOnly) checkLocal(req, path);
 
-    if (req.method === 'GET' && b.staticContent) {
+    if ((req.method === 'GET' || req.method === 'HEAD') && b.staticContent) {
       const blob = b.staticContent;
       res.writeHead(200, { 'Content-Type': blob.mime ?? 'text/plain', 'Content-Length': blob.bytes.byteLength });
       res.end(blob.bytes);
