@@ -26,10 +26,16 @@ export default class DevUi extends KitCommand {
     const node = (flags.url ?? nodeUrl(flags.port)).replace(/\/+$/, '');
     const shutdown = shutdownTrigger();
     const server = await startDevUi({ dir: args.dir ?? process.cwd(), nodeUrl: node, release: flags.release, uiPort: flags['ui-port'] });
-    this.kitLog.info(`UI dev server ready: open ${server.url} (node ${node}; log in there first if the UI asks)`);
-    const why = await Promise.race([shutdown.reason, server.exited.then(() => 'exited' as const)]);
-    shutdown.dispose();
-    if (why === 'exited') this.error('the UI dev server stopped; its output is above', { exit: 1 });
-    await server.stop();
+    try {
+      // Ctrl-C while Vite starts stops it too.
+      const url = await Promise.race([server.ready, shutdown.reason.then(() => undefined)]);
+      if (url === undefined) return;
+      this.kitLog.info(`UI dev server ready: open ${url} (node ${node}; log in there first if the UI asks)`);
+      const why = await Promise.race([shutdown.reason, server.exited.then(() => 'exited' as const)]);
+      if (why === 'exited') this.error('the UI dev server stopped; its output is above', { exit: 1 });
+    } finally {
+      shutdown.dispose();
+      await server.stop();
+    }
   }
 }

@@ -29,11 +29,12 @@ export interface DevUiOptions {
 }
 
 export interface DevUiServer {
-  /** The page to open: the dev server's URL under the process's base path. */
-  url: string;
+  /** Resolves with the page to open (the dev server's URL under the process's base path) once it is up. */
+  ready: Promise<string>;
   child: ChildProcess;
   /** Resolves when the dev server exits. */
   exited: Promise<number | null>;
+  /** Stop the dev server (and everything npm started), whether it is up yet or not. */
   stop(): Promise<void>;
 }
 
@@ -51,6 +52,8 @@ export function findUiDir(dir: string): string {
 
 // Vite prints e.g. "  ➜  Local:   http://localhost:3000/chat:chat:template.os/"
 const LOCAL_URL = /Local:\s+(https?:\/\/\S+)/;
+// biome-ignore lint/suspicious/noControlCharactersInRegex: terminal colour escapes
+const ANSI = /\x1b\[[0-9;]*m/g;
 
 export async function startDevUi(opts: DevUiOptions): Promise<DevUiServer> {
   const ui = findUiDir(opts.dir);
@@ -67,18 +70,19 @@ export async function startDevUi(opts: DevUiOptions): Promise<DevUiServer> {
   // Its own process group, so stopping kills vite and not only npm.
   const child = spawn('npm', args, {
     cwd: ui,
-    env: { ...process.env, VITE_NODE_URL: opts.nodeUrl, FORCE_COLOR: '0' },
+    env: { ...process.env, VITE_NODE_URL: opts.nodeUrl, NO_COLOR: '1', FORCE_COLOR: undefined },
     stdio: ['ignore', 'pipe', 'pipe'],
     detached: true,
   });
   const out = opts.output ?? process.stdout;
   let seen = '';
   const exited = new Promise<number | null>((r) => child.once('exit', (code) => r(code)));
-  const url = await new Promise<string>((resolveUrl, reject) => {
+  const ready = new Promise<string>((resolveUrl, reject) => {
     const onData = (d: Buffer) => {
       const text = d.toString();
       out.write(text);
-      seen += text;
+      // Colours off, but strip escapes anyway: the URL is read from Vite's output.
+      seen += text.replace(ANSI, '');
       const m = LOCAL_URL.exec(seen);
       if (m) resolveUrl(m[1]);
     };
@@ -87,6 +91,7 @@ export async function startDevUi(opts: DevUiOptions): Promise<DevUiServer> {
     child.once('error', (e) => reject(new DevUiError(`could not run npm in ${ui}: ${e.message}`, { hint: 'Install Node.js 20+ with npm.' })));
     exited.then((code) => reject(new DevUiError(`the UI dev server exited (${code}) before it was ready; its output is above.`)));
   });
+  ready.catch(() => undefined);
   const stop = async () => {
     if (child.exitCode !== null || child.signalCode !== null) return;
     try {
@@ -96,5 +101,5 @@ export async function startDevUi(opts: DevUiOptions): Promise<DevUiServer> {
     }
     await exited;
   };
-  return { url, child, exited, stop };
+  return { ready, child, exited, stop };
 }

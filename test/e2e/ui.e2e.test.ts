@@ -179,9 +179,13 @@ describe('a UI package in a real browser', { timeout: 900_000, skip: existsSync(
       });
     } finally {
       writeFileSync(appFile, original);
-      const exited = new Promise((r) => child.once('exit', r));
-      child.kill('SIGINT');
-      await exited;
+      if (child.exitCode === null) {
+        const exited = new Promise((r) => child.once('exit', r));
+        child.kill('SIGINT');
+        const timer = setTimeout(() => child.kill('SIGKILL'), 30_000);
+        await exited;
+        clearTimeout(timer);
+      }
     }
     // kit dev-ui stopped Vite with it: the port is free again.
     await assert.rejects(fetch(`http://localhost:${uiPort}/`));
