@@ -51,7 +51,8 @@ export function findUiDir(dir: string): string {
 }
 
 // Vite prints e.g. "  ➜  Local:   http://localhost:3000/chat:chat:template.os/"
-const LOCAL_URL = /Local:\s+(https?:\/\/\S+)/;
+// (a whole line: output arrives in chunks that may end mid-URL).
+const LOCAL_URL = /Local:\s+(https?:\/\/\S+?)\/?[ \t]*\r?\n/;
 // biome-ignore lint/suspicious/noControlCharactersInRegex: terminal colour escapes
 const ANSI = /\x1b\[[0-9;]*m/g;
 
@@ -84,7 +85,7 @@ export async function startDevUi(opts: DevUiOptions): Promise<DevUiServer> {
       // Colours off, but strip escapes anyway: the URL is read from Vite's output.
       seen += text.replace(ANSI, '');
       const m = LOCAL_URL.exec(seen);
-      if (m) resolveUrl(m[1]);
+      if (m) resolveUrl(`${m[1]}/`);
     };
     child.stdout?.on('data', onData);
     child.stderr?.on('data', onData);

@@ -20,6 +20,8 @@ export default defineConfig({
   server: {
     proxy: {
       '/our': NODE_URL,
+      // In dev, Vite puts the base in front of index.html's /our.js.
+      [`${BASE_URL}/our.js`]: { target: NODE_URL, rewrite: (path) => path.replace(BASE_URL, '') },
       '/login': NODE_URL,
       [`${BASE_URL}/messages`]: NODE_URL,
       [`${BASE_URL}/ws`]: { target: NODE_URL, ws: true },
