@@ -1,30 +1,19 @@
 // Web UIs: a top-level folder with a package.json (not a process) is built with its
 // `build:copy` script, which by convention builds and copies the result into ../pkg/ui.
+// Dependencies come from `npm install`, or from kit's cache of identical installs (ui-deps.ts).
 
-import { existsSync, readFileSync } from 'node:fs';
+import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { StepFailedError, ToolchainError } from './errors.js';
 import { run, tail } from './exec.js';
 import { hashFiles, hashValue, listFiles } from './hash.js';
+import { ensureUiDeps } from './ui-deps.js';
+
+export { ensureUiDeps, npmInstallNeeded } from './ui-deps.js';
 
 /** Hash of a UI's sources (node_modules, dist and target skipped). */
 export function uiSourceHash(dir: string): string {
   return hashValue(hashFiles(listFiles(dir)));
-}
-
-function npmInstallNeeded(dir: string): boolean {
-  if (!existsSync(join(dir, 'node_modules'))) return true;
-  // npm writes node_modules/.package-lock.json on every install; an older one means package.json changed since.
-  const hidden = join(dir, 'node_modules', '.package-lock.json');
-  if (!existsSync(hidden)) return true;
-  try {
-    const installed = JSON.parse(readFileSync(hidden, 'utf8')).packages ?? {};
-    const wanted = JSON.parse(readFileSync(join(dir, 'package.json'), 'utf8'));
-    const deps = { ...(wanted.dependencies ?? {}), ...(wanted.devDependencies ?? {}) };
-    return Object.keys(deps).some((name) => !installed[`node_modules/${name}`]);
-  } catch {
-    return true;
-  }
 }
 
 export async function buildUi(opts: { name: string; dir: string; verbose: boolean }): Promise<void> {
@@ -34,12 +23,12 @@ export async function buildUi(opts: { name: string; dir: string; verbose: boolea
       `UI ${opts.name}: ${join(opts.dir, 'package.json')} has no "build:copy" script.`,
       'Add "build:copy": "npm run build && mkdir -p ../pkg/ui && rm -rf ../pkg/ui/* && cp -r dist/* ../pkg/ui/", or pass --no-ui.',
     );
-  if (npmInstallNeeded(opts.dir)) {
-    const res = await run('npm', ['install'], { cwd: opts.dir, verbose: opts.verbose });
-    if (res.missing) throw new ToolchainError(`UI ${opts.name} needs npm, which is not installed.`, 'Install Node.js 20+ with npm, or pass --no-ui.');
-    if (res.code !== 0) throw new StepFailedError(`UI ${opts.name}: npm install failed:\n${tail(res.output)}`);
-  }
+  await ensureUiDeps(opts);
   const res = await run('npm', ['run', 'build:copy'], { cwd: opts.dir, verbose: opts.verbose });
   if (res.missing) throw new ToolchainError(`UI ${opts.name} needs npm, which is not installed.`, 'Install Node.js 20+ with npm, or pass --no-ui.');
-  if (res.code !== 0) throw new StepFailedError(`UI ${opts.name}: npm run build:copy failed:\n${tail(res.output)}`);
+  if (res.code !== 0)
+    throw new StepFailedError(
+      `UI ${opts.name}: npm run build:copy failed, so pkg/ was left as it was:\n${tail(res.output.split('\n').filter((l) => !/^npm warn /.test(l)).join('\n'))}`,
+      'Fix the error above and run kit build again (or pass --no-ui to build only the processes).',
+    );
 }

@@ -124,7 +124,7 @@ export async function bootNode(opts: BootOptions): Promise<RunningNode> {
   await kernel.addNative(createFdManager(), systemCaps);
   const net = createNetModule({ port: opts.netPort, password: opts.password });
   await kernel.addNative(net, systemCaps);
-  const http = await createHttpServer({ port: opts.port, kernel, fakeNode: true }).catch(async (e) => {
+  const http = await createHttpServer({ port: opts.port, kernel, fakeNode: true, password: opts.password }).catch(async (e) => {
     await kernel.shutdown();
     await host.close();
     throw e;

@@ -15,6 +15,9 @@ export { type Naming, replacePlaceholders, TEMPLATE_PUBLISHER, worldName } from 
 export const TEMPLATES = ['blank', 'chat', 'echo', 'fibonacci', 'file-transfer'] as const;
 export type TemplateName = (typeof TEMPLATES)[number];
 
+/** Templates with a web UI version (`--ui`): the template's files, then templates/ui/{common,<language>}/<template>. */
+export const UI_TEMPLATES: readonly TemplateName[] = ['chat'];
+
 export const LANGUAGES = ['typescript', 'javascript', 'rust', 'python'] as const;
 export type Language = (typeof LANGUAGES)[number];
 
@@ -78,8 +81,10 @@ export function resolveOptions(options: NewPackageOptions): Omit<NewPackageResul
   const template = options.template ?? DEFAULT_TEMPLATE;
   if (!(TEMPLATES as readonly string[]).includes(template))
     throw new NewPackageError(`unknown template '${template}': choose one of ${TEMPLATES.join(', ')}`);
-  if (options.ui)
-    throw new NewPackageError('--ui: UI templates are not yet available in this build; create the package without --ui');
+  if (options.ui && !UI_TEMPLATES.includes(template as TemplateName))
+    throw new NewPackageError(`--ui: only the ${UI_TEMPLATES.join(', ')} template has a UI version; create '${template}' without --ui`);
+  if (options.ui && language !== 'typescript')
+    throw new NewPackageError(`--ui: the chat UI template is written for TypeScript processes only so far; use --language typescript (the default)`);
 
   const dir = resolve(options.dir);
   const fromDir = options.packageName === undefined;
@@ -122,9 +127,12 @@ export function renderTemplate(
   language: Language,
   template: TemplateName,
   naming: Omit<Naming, 'template'>,
+  ui = false,
 ): Map<string, string> {
   const sources = new Map<string, string>();
-  for (const layer of [join(templatesRoot, 'common', template), join(templatesRoot, language, template)])
+  const layers = [join(templatesRoot, 'common', template), join(templatesRoot, language, template)];
+  if (ui) layers.push(join(templatesRoot, 'ui', 'common', template), join(templatesRoot, 'ui', language, template));
+  for (const layer of layers)
     for (const rel of walk(layer)) sources.set(rel, join(layer, rel));
   if (sources.size === 0)
     throw new NewPackageError(`no ${language} files for template '${template}' under ${templatesRoot}; is kit installed completely?`);
@@ -145,7 +153,7 @@ export async function createPackage(options: NewPackageOptions): Promise<NewPack
   const files = renderTemplate(options.templatesRoot ?? defaultTemplatesRoot(), resolved.language, resolved.template, {
     packageName: resolved.packageName,
     publisher: resolved.publisher,
-  });
+  }, options.ui === true);
   for (const [rel, content] of files) {
     const target = join(resolved.dir, rel);
     await mkdir(dirname(target), { recursive: true });

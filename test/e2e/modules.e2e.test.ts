@@ -360,7 +360,9 @@ describe('runtime modules from a component', { timeout: 240_000 }, () => {
     it('authenticated WebSocketBind refuses a client without the login cookie; WebSocketUnbind stops serving', async () => {
       await driver.call('http-server:distro:sys', { WebSocketBind: { path: '/private', authenticated: true, extension: false } });
       await assert.rejects(connect('/private'), /HTTP 401/);
-      (await connect('/private', { cookie: 'hyperware-auth_fake.dev=token' })).close();
+      await assert.rejects(connect('/private', { cookie: 'hyperware-auth_fake.dev=forged' }), /HTTP 401/);
+      const login = await fetch(`${node.url}/login`, { method: 'POST', body: JSON.stringify({ password_hash: 'secret', subdomain: null }) });
+      (await connect('/private', { cookie: (login.headers.get('set-cookie') ?? '').split(';')[0] })).close();
       assert.deepEqual((await driver.call('http-server:distro:sys', { WebSocketUnbind: { path: '/ws' } })).body, { Ok: null });
       await assert.rejects(connect('/ws'), /HTTP 404/);
     });

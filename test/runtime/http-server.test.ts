@@ -107,6 +107,13 @@ describe('http-server', () => {
     rmSync(home, { recursive: true, force: true });
   });
 
+  /** Log in with the fake node's default password; the cookie to send back. */
+  async function login(): Promise<string> {
+    const res = await fetch(`${base}/login`, { method: 'POST', body: JSON.stringify({ password_hash: 'secret', subdomain: null }) });
+    assert.equal(res.status, 200, await res.text());
+    return (res.headers.get('set-cookie') ?? '').split(';')[0];
+  }
+
   function rpc(message: Record<string, unknown>, headers: Record<string, string> = {}) {
     return fetch(`${base}/rpc:distro:sys/message`, {
       method: 'POST',
@@ -361,13 +368,62 @@ describe('http-server', () => {
       const anon = await fetch(`${base}/${APP}/private`);
       assert.equal(anon.status, 401);
       assert.match(await anon.text(), /hyperware-auth_fake\.dev/);
-      const authed = await fetch(`${base}/${APP}/private`, { headers: { Cookie: `other=1; hyperware-auth_${OUR}=token` } });
+      const forged = await fetch(`${base}/${APP}/private`, { headers: { Cookie: `hyperware-auth_${OUR}=token` } });
+      assert.equal(forged.status, 401, 'a cookie the node did not sign is no login');
+      const authed = await fetch(`${base}/${APP}/private`, { headers: { Cookie: `other=1; ${await login()}` } });
       assert.equal(authed.status, 200);
 
       await act({ Bind: { path: '/local', authenticated: false, local_only: true, cache: false } });
       assert.equal((await fetch(`${base}/${APP}/local`)).status, 200);
       const proxied = await fetch(`${base}/${APP}/local`, { headers: { 'X-Real-IP': '1.2.3.4' } });
       assert.equal(proxied.status, 403);
+    });
+
+    it('logs in at /login: the page, a wrong password, the form post and the JSON post', async () => {
+      await act({ Bind: { path: '/private', authenticated: true, local_only: false, cache: false } });
+      const page = await fetch(`${base}/login?redirect=/x`);
+      assert.equal(page.status, 200);
+      assert.match(page.headers.get('content-type') ?? '', /text\/html/);
+      assert.match(await page.text(), /<input[^>]+name="password"[^>]+type="password"/);
+
+      const wrong = await fetch(`${base}/login`, { method: 'POST', body: JSON.stringify({ password_hash: 'nope', subdomain: null }) });
+      assert.equal(wrong.status, 401);
+      assert.equal(wrong.headers.get('set-cookie'), null);
+      const wrongForm = await fetch(`${base}/login`, { method: 'POST', body: new URLSearchParams({ password: 'nope' }), redirect: 'manual' });
+      assert.equal(wrongForm.status, 401);
+      assert.match(await wrongForm.text(), /Wrong password/);
+
+      // The page's form: a 303 back to where the browser was going, with the cookie.
+      const form = await fetch(`${base}/login?redirect=${encodeURIComponent(`/${APP}/private?q=1`)}`, {
+        method: 'POST',
+        body: new URLSearchParams({ password: 'secret' }),
+        redirect: 'manual',
+      });
+      assert.equal(form.status, 303);
+      assert.equal(form.headers.get('location'), `/${APP}/private?q=1`);
+      const cookie = form.headers.get('set-cookie') ?? '';
+      assert.match(cookie, new RegExp(`^hyperware-auth_${OUR.replace('.', '\\.')}=[\\w-]+\\.[\\w-]+\\.[\\w-]+;.*HttpOnly`));
+      const ok = await fetch(`${base}/${APP}/private`, { headers: { Cookie: cookie.split(';')[0] } });
+      assert.equal(ok.status, 200);
+      // The JWT carries Hyperdrive's claims.
+      const claims = JSON.parse(Buffer.from(cookie.split(';')[0].split('=')[1].split('.')[1], 'base64url').toString());
+      assert.equal(claims.username, OUR);
+      assert.equal(claims.subdomain, null);
+      assert.ok(claims.expiration > Date.now() / 1000 + 180 * 24 * 3600);
+
+      // An open redirect is not followed.
+      const away = await fetch(`${base}/login?redirect=//evil.example/`, { method: 'POST', body: new URLSearchParams({ password: 'secret' }), redirect: 'manual' });
+      assert.equal(away.headers.get('location'), '/');
+    });
+
+    it('sends a browser loading an authenticated page to /login, and a script gets 401', async () => {
+      await act({ Bind: { path: '/', authenticated: true, local_only: false, cache: false } });
+      const page = await fetch(`${base}/${APP}/?tab=2`, { headers: { Accept: 'text/html,*/*', 'Sec-Fetch-Dest': 'document' }, redirect: 'manual' });
+      assert.equal(page.status, 303);
+      assert.equal(page.headers.get('location'), `/login?redirect=${encodeURIComponent(`/${APP}/?tab=2`)}`);
+      const script = await fetch(`${base}/${APP}/`, { headers: { Accept: 'application/json', 'Sec-Fetch-Dest': 'empty' } });
+      assert.equal(script.status, 401);
+      assert.match(await script.text(), /log in at \/login/);
     });
 
     it('redirects a SecureBind path to its subdomain', async () => {

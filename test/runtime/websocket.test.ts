@@ -131,9 +131,12 @@ describe('http-server WebSockets', () => {
   it('needs the login cookie on authenticated binds, and stops serving after WebSocketUnbind', async () => {
     await act({ WebSocketBind: { path: '/private', authenticated: true, extension: false } });
     await assert.rejects(connect('/private'), /HTTP 401/);
-    (await connect('/private', { cookie: `hyperware-auth_${OUR}=token` })).terminate();
+    await assert.rejects(connect('/private', { cookie: `hyperware-auth_${OUR}=forged` }), /HTTP 401/);
+    const login = await fetch(`http://127.0.0.1:${http.port}/login`, { method: 'POST', body: JSON.stringify({ password_hash: 'secret', subdomain: null }) });
+    const cookie = (login.headers.get('set-cookie') ?? '').split(';')[0];
+    (await connect('/private', { cookie })).terminate();
     assert.deepEqual(await act({ WebSocketUnbind: { path: '/private' } }), { Ok: null });
-    await assert.rejects(connect('/private', { cookie: `hyperware-auth_${OUR}=token` }), /HTTP 404/);
+    await assert.rejects(connect('/private', { cookie }), /HTTP 404/);
   });
 
   it('serves at most 128 WebSockets at once', async () => {

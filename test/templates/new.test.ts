@@ -179,7 +179,8 @@ test('bad names are refused with the characters allowed', async () => {
   await refuse({ dir: join(base, 'ok'), language: 'go' }, /unknown language 'go': choose one of typescript, javascript/);
   await refuse({ dir: join(base, 'ok'), language: 'rust' }, /Rust toolchain with the wasm32-wasip1 target/);
   await refuse({ dir: join(base, 'ok'), language: 'python' }, /componentize-py/);
-  await refuse({ dir: join(base, 'ok'), ui: true }, /--ui: UI templates are not yet available/);
+  await refuse({ dir: join(base, 'ok'), ui: true, template: 'echo' }, /--ui: only the chat template has a UI version; create 'echo' without --ui/);
+  await refuse({ dir: join(base, 'ok'), ui: true, language: 'javascript' }, /--ui: the chat UI template is written for TypeScript processes only so far/);
   mkdirSync(join(base, 'taken'));
   await refuse({ dir: join(base, 'taken') }, /already exists: choose a new folder/);
   assert.ok(!existsSync(join(base, 'ok')), 'nothing is written when the input is refused');
@@ -198,4 +199,22 @@ test('the kit binary: `kit n` creates the package; a bad name exits 1 with the r
   assert.equal(bad.status, 1);
   assert.match(bad.stderr, /Error: package name 'Bad_Name'.*may only contain lowercase letters a-z, digits 0-9 and '-'/);
   assert.ok(!existsSync(join(cwd, 'Bad_Name')));
+});
+
+test('--ui: the chat template with a Vite + React UI in ui/, renamed, serving it from the process', async () => {
+  const base = tempDir('kit-new-ui-');
+  const made = await createPackage({ dir: join(base, 'my-app'), ui: true, publisher: 'me.os' });
+  for (const f of ['ui/package.json', 'ui/index.html', 'ui/vite.config.ts', 'ui/src/App.tsx', 'ui/src/hyperware.ts', 'my-app/src/lib.ts', 'pkg/manifest.json'])
+    assert.ok(made.files.includes(f), `${f} in ${made.files.join(', ')}`);
+  const pkg = readJson(join(made.dir, 'ui/package.json')) as { name: string; scripts: Record<string, string> };
+  assert.equal(pkg.name, 'my-app-ui');
+  assert.equal(pkg.scripts['build:copy'], 'npm run build && npm run copy');
+  assert.equal(pkg.scripts.copy, 'mkdir -p ../pkg/ui && rm -rf ../pkg/ui/* && cp -r dist/* ../pkg/ui/');
+  assert.match(pkg.scripts.build, /^tsc && vite build$/);
+  assert.match(readFileSync(join(made.dir, 'ui/index.html'), 'utf8'), /<script src="\/our\.js"><\/script>/);
+  const lib = readFileSync(join(made.dir, 'my-app/src/lib.ts'), 'utf8');
+  assert.match(lib, /processId\('my-app:my-app:me\.os'\)/);
+  assert.match(lib, /httpServer\.serveUi\('ui'/);
+  assert.match(lib, /httpServer\.bindWebSocket\('\/ws'\)/);
+  assert.doesNotMatch(readFileSync(join(made.dir, 'ui/src/App.tsx'), 'utf8'), /\bchat\b/);
 });

@@ -29,6 +29,7 @@ import {
   processIdToString,
   systemProcess,
 } from '../../types.js';
+import { authCookie, createNodeAuth, isPageLoad, LOGIN_BODY_LIMIT, loginPage, loginRedirect, parseLogin, safeRedirect } from './auth.js';
 import { type Binding, formatPathWithProcess, normalizePath, RouteTable, secureSubdomain } from './bindings.js';
 import { BodyTooLargeError, HttpListenError, PortInUseError, RpcFormatError } from './errors.js';
 import { encodeRpcResponse, parseRpcMessage, RPC_BODY_LIMIT } from './rpc.js';
@@ -56,10 +57,12 @@ export interface HttpServerOptions {
   kernel: KernelApi;
   /** Fake nodes wait 600 s for a Response by default, real ones 15 s. */
   fakeNode: boolean;
+  /** The node password `POST /login` takes; default "secret", as a fake node's. */
+  password?: string;
   /**
    * Whether `token`, the value of the cookie named `label` (`hyperware-auth_<node>` or
-   * `hyperware-auth_<node>@<process>` for secure subdomains), is a valid login. Until the login
-   * page exists the default accepts any non-empty cookie.
+   * `hyperware-auth_<node>@<process>` for secure subdomains), is a valid login. Default: a JWT
+   * that this server signed at `/login` (auth.ts).
    */
   authenticate?: (token: string, label: string) => boolean;
 }
@@ -100,7 +103,8 @@ export async function createHttpServer(opts: HttpServerOptions): Promise<HttpSer
   const kernel = opts.kernel;
   const our = kernel.our;
   const defaultWait = opts.fakeNode ? FAKE_NODE_HTTP_TIMEOUT_SECS : HTTP_TIMEOUT_SECS;
-  const authenticate = opts.authenticate ?? ((token: string) => token.length > 0);
+  const auth = createNodeAuth({ our, password: opts.password ?? 'secret' });
+  const authenticate = opts.authenticate ?? ((token: string, label: string) => auth.verify(token, label));
   const bindings = new RouteTable<Binding>();
   const wsBindings = new RouteTable<WsBinding>();
   const wss = new WebSocketServer({ noServer: true, maxPayload: MAX_MESSAGE_BYTES });
@@ -145,7 +149,7 @@ export async function createHttpServer(opts: HttpServerOptions): Promise<HttpSer
       const host = req.headers.host ?? 'localhost';
       const label =
         b.secureSubdomain && host.includes('localhost') ? `hyperware-auth_${our}@${processIdToString(app)}` : `hyperware-auth_${our}`;
-      requireLogin(req, label, path);
+      requireLogin(req, label, path, false);
     }
     if (!started) throw new HttpError(503, 'the node is still booting: try again in a moment');
     if (channels.size >= MAX_WEBSOCKETS) throw new HttpError(503, `this node already has ${MAX_WEBSOCKETS} WebSockets open; try again later`);
@@ -190,6 +194,7 @@ export async function createHttpServer(opts: HttpServerOptions): Promise<HttpSer
     const path = normalizePath(url.pathname);
     kernel.print(2, `http-server: request for ${path || '/'}`);
     if (path === RPC_PATH) return serveRpc(req, res);
+    if (path === '/login') return serveLogin(req, res, url.search);
     if (req.method === 'GET' || req.method === 'HEAD') {
       if (!started) throw new HttpError(503, 'the node is still booting: try again in a moment');
       if (path === '/our') return sendBody(res, 200, 'text/html', our);
@@ -227,7 +232,7 @@ export async function createHttpServer(opts: HttpServerOptions): Promise<HttpSer
     sendBody(res, 200, 'text/html', encodeRpcResponse(reply));
   }
 
-  async function serveBound(req: IncomingMessage, res: ServerResponse, url: { search: string }, path: string): Promise<void> {
+  async function serveBound(req: IncomingMessage, res: ServerResponse, url: { pathname: string; search: string }, path: string): Promise<void> {
     const first = path.split('/').find((s) => s.length > 0) ?? '';
     // A path a process did not bind falls back to that process's root binding, as in Hyperdrive.
     const route = bindings.recognize(path) ?? bindings.recognize(`/${first}`);
@@ -248,16 +253,16 @@ export async function createHttpServer(opts: HttpServerOptions): Promise<HttpSer
           return;
         }
         const label = host.includes('localhost') ? `hyperware-auth_${our}@${processIdToString(app)}` : `hyperware-auth_${our}`;
-        requireLogin(req, label, path);
+        requireLogin(req, label, `${url.pathname}${url.search}`);
       } else {
         if (requestSubdomain && secureSubdomains.has(requestSubdomain) && requestSubdomain !== secureSubdomain(app))
           throw new HttpError(403, 'secure subdomain can only serve its associated package');
-        requireLogin(req, `hyperware-auth_${our}`, path);
+        requireLogin(req, `hyperware-auth_${our}`, `${url.pathname}${url.search}`);
       }
     }
     if (b.localOnly) checkLocal(req, path);
 
-    if (req.method === 'GET' && b.staticContent) {
+    if ((req.method === 'GET' || req.method === 'HEAD') && b.staticContent) {
       const blob = b.staticContent;
       res.writeHead(200, { 'Content-Type': blob.mime ?? 'text/plain', 'Content-Length': blob.bytes.byteLength });
       res.end(blob.bytes);
@@ -320,11 +325,38 @@ export async function createHttpServer(opts: HttpServerOptions): Promise<HttpSer
     res.end(bytes);
   }
 
-  function requireLogin(req: IncomingMessage, label: string, path: string): void {
+  /** Refuse a request without a valid login: browsers loading a page go to /login, others get 401. */
+  function requireLogin(req: IncomingMessage, label: string, pathAndQuery: string, mayRedirect = true): void {
     const token = cookieValue(req.headers.cookie, label);
     if (token !== undefined && authenticate(token, label)) return;
-    // TODO(login, later issue): serve the login page here, as Hyperdrive does (with 200).
-    throw new HttpError(401, `${path} needs a login: send the ${label} cookie (the login page is not available on this node yet)`);
+    if (mayRedirect && isPageLoad(req)) throw new HttpError(303, `log in first: ${loginRedirect(pathAndQuery)}`, { Location: loginRedirect(pathAndQuery) });
+    const why = token === undefined ? `send the ${label} cookie` : `the ${label} cookie is not a valid login for ${our}`;
+    throw new HttpError(401, `${pathAndQuery || '/'} needs a login: ${why}; log in at /login with the node's password`);
+  }
+
+  /** GET /login: the page; POST /login: check the password and set the cookie. */
+  async function serveLogin(req: IncomingMessage, res: ServerResponse, search: string): Promise<void> {
+    const redirectParam = new URLSearchParams(search).get('redirect');
+    const redirect = safeRedirect(redirectParam);
+    if (req.method === 'GET' || req.method === 'HEAD') return sendBody(res, 200, 'text/html; charset=utf-8', loginPage(our, redirect));
+    if (req.method !== 'POST') throw new HttpError(405, '/login takes GET (the page) or POST (the password)', { Allow: 'GET, POST' });
+    const raw = fromUtf8(await readBody(req, LOGIN_BODY_LIMIT));
+    const attempt = parseLogin(headerValue(req, 'content-type'), raw);
+    if (!attempt || attempt.password === undefined)
+      throw new HttpError(400, 'POST /login takes JSON {"password_hash": "<password>", "subdomain": null} or the form field password');
+    if (!auth.checkPassword(attempt.password)) {
+      kernel.print(1, 'http-server: failed login (wrong password)');
+      if (attempt.form) return sendBody(res, 401, 'text/html; charset=utf-8', loginPage(our, redirect, 'Wrong password; try again.'));
+      throw new HttpError(401, `wrong password for ${our}`);
+    }
+    const cookie = authCookie(auth.cookieName(attempt.subdomain), auth.sign(attempt.subdomain));
+    if (attempt.form || redirectParam !== null) {
+      res.writeHead(303, { Location: redirect, 'Set-Cookie': cookie, 'Content-Length': 0 });
+      res.end();
+      return;
+    }
+    // Hyperdrive answers with the base64 keyfile; a fake node has nothing a browser needs there.
+    sendBody(res, 200, 'application/json', JSON.stringify(''), { 'Set-Cookie': cookie });
   }
 
   function checkLocal(req: IncomingMessage, path: string): void {

@@ -1,0 +1,81 @@
+// Serving a package's web UI from its `pkg` drive, as hyperware_process_lib's `serve_ui` does:
+// every file under `/<package>:<publisher>/pkg/<directory>` is bound (cached, so http-server
+// answers GETs itself) at its path relative to that folder, and index.html also at each of
+// `roots` (default `/`). `kit build` puts a package's built UI in pkg/ui.
+
+import { bindAction, type BindOptions } from './http-server.js';
+import { callModule } from './call.js';
+import { HttpServerError } from '../errors.js';
+import { packageOf } from '../ids.js';
+import { our } from '../message.js';
+import { createDrive, readDir, readFile } from './vfs.js';
+
+const MIME: Record<string, string> = {
+  html: 'text/html; charset=utf-8',
+  js: 'text/javascript; charset=utf-8',
+  mjs: 'text/javascript; charset=utf-8',
+  css: 'text/css; charset=utf-8',
+  json: 'application/json',
+  map: 'application/json',
+  svg: 'image/svg+xml',
+  png: 'image/png',
+  jpg: 'image/jpeg',
+  jpeg: 'image/jpeg',
+  gif: 'image/gif',
+  webp: 'image/webp',
+  ico: 'image/x-icon',
+  woff: 'font/woff',
+  woff2: 'font/woff2',
+  ttf: 'font/ttf',
+  txt: 'text/plain; charset=utf-8',
+  wasm: 'application/wasm',
+};
+
+/** The Content-Type for a file name, by extension (application/octet-stream when unknown). */
+export function mimeFor(name: string): string {
+  const dot = name.lastIndexOf('.');
+  return MIME[dot < 0 ? '' : name.slice(dot + 1).toLowerCase()] ?? 'application/octet-stream';
+}
+
+function bindStatic(path: string, bytes: Uint8Array, mime: string, options: BindOptions): void {
+  const { value } = callModule('http-server', bindAction(path, options, true), (err) => new HttpServerError('http-server', err, String(err)), {
+    blob: { bytes, mime },
+  });
+  if (value === null || typeof value !== 'object' || !('Ok' in value))
+    throw new HttpServerError('http-server', value, `binding ${path} failed: ${JSON.stringify(value)}`);
+}
+
+/**
+ * Serve the UI in the package's `pkg/<directory>` (default `ui`). Authenticated by default, like
+ * the book's serve_ui; returns the paths bound (relative to the process's prefix).
+ */
+export function serveUi(directory = 'ui', roots: string[] = ['/'], options: BindOptions = {}): string[] {
+  const drive = createDrive(packageOf(our()), 'pkg');
+  const top = `${drive}/${directory.replace(/^\/+|\/+$/g, '')}`;
+  const prefix = top.slice(1); // readDir answers paths without the leading '/'
+  const bound: string[] = [];
+  const queue = [top];
+  while (queue.length > 0) {
+    const dir = queue.shift() as string;
+    for (const entry of readDir(dir)) {
+      const full = `/${entry.path}`;
+      if (entry.file_type === 'Directory') {
+        queue.push(full);
+        continue;
+      }
+      if (entry.file_type !== 'File') continue;
+      const rel = entry.path.startsWith(prefix) ? entry.path.slice(prefix.length) : `/${entry.path}`;
+      const bytes = readFile(full);
+      const mime = mimeFor(rel);
+      if (rel === '/index.html') {
+        for (const root of roots) {
+          bindStatic(root, bytes, mime, options);
+          bound.push(root);
+        }
+      }
+      bindStatic(rel, bytes, mime, options);
+      bound.push(rel);
+    }
+  }
+  return bound;
+}
