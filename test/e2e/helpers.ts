@@ -30,10 +30,17 @@ export interface FakeNode {
  * The node gets a fake chain of its own on a free port (it starts one and stops it on exit), so
  * suites never meet a chain where another run registered `fake.dev` with a different key.
  */
-export async function bootFakeNode(port: number, home: string, env: NodeJS.ProcessEnv = {}): Promise<FakeNode> {
+export async function bootFakeNode(
+  port: number,
+  home: string,
+  env: NodeJS.ProcessEnv = {},
+  opts: { chainPort?: number; name?: string } = {},
+): Promise<FakeNode> {
   let out = '';
-  const chainPort = String(await freePort());
+  // Nodes that must meet share a chain (opts.chainPort); otherwise each gets its own.
+  const chainPort = String(opts.chainPort ?? (await freePort()));
   const args = [join(REPO, 'bin/run.js'), 'boot-fake-node', '--detached', '-p', String(port), '-o', home, '-c', chainPort];
+  if (opts.name) args.push('-f', opts.name);
   const child = spawn(process.execPath, args, {
     stdio: ['ignore', 'pipe', 'pipe'],
     env: { ...process.env, ...env },
