@@ -59,6 +59,8 @@ class Downloads implements NativeProcess {
   private log!: Logger;
   private mirroring = new Set<string>();
   private ready: Promise<void> = Promise.resolve();
+  /** The zip whose chunks are being served (re-read at offset 0, so a replaced file is seen). */
+  private served?: { path: string; zip: Uint8Array };
 
   start(kernel: KernelApi): void {
     this.kernel = kernel;
@@ -142,7 +144,10 @@ class Downloads implements NativeProcess {
     const length = Math.min(Number(a.length ?? CHUNK_BYTES), CHUNK_BYTES);
     if (!Number.isSafeInteger(offset) || offset < 0 || !Number.isSafeInteger(length) || length <= 0)
       throw new DownloadFailure('FileNotFound', 'bad offset or length');
-    const zip = (await this.vfs(`${DOWNLOADS_DIR}/${pkg}/${a.version_hash}.zip`, 'Read')).blob ?? new Uint8Array();
+    // A download asks for chunk after chunk of one zip: read it once, not once per chunk.
+    const path = `${DOWNLOADS_DIR}/${pkg}/${a.version_hash}.zip`;
+    if (this.served?.path !== path || offset === 0) this.served = { path, zip: (await this.vfs(path, 'Read')).blob ?? new Uint8Array() };
+    const zip = this.served.zip;
     answer(this.kernel, this.id, km, 'Success', { mime: 'application/zip', bytes: zip.subarray(offset, offset + length) });
   }
 
