@@ -12,7 +12,7 @@
 // Difference from Hyperdrive: the downloader pulls chunks with request/response instead of the
 // mirror pushing them to a spawned ft-worker; LocalDownload answers when the download is done.
 
-import { sha256Hex } from '../../../package/zip.js';
+import { sha256Hex, unzip } from '../../../package/zip.js';
 import { type KernelApi, type NativeProcess, SendErrorException } from '../../kernel/api.js';
 import type { Logger } from '../../log.js';
 import { fromUtf8, type KernelMessage, type ProcessId, parseJsonBytes } from '../../types.js';
@@ -165,6 +165,9 @@ class Downloads implements NativeProcess {
       throw new DownloadFailure({ HashMismatch: { desired, actual } }, `hash mismatch from ${from}`);
     }
     await this.store(pkg, desired, zip);
+    // Its API, for GetApi before (or without) an install: what `kit view-api -d` asks for next.
+    const api = unzip(zip, { only: (p) => p === 'api.zip' }).find((e) => e.path === 'api.zip' && !e.isDir);
+    if (api) await this.vfs(`${DOWNLOADS_DIR}/${pkg}/api.zip`, 'Write', api.bytes);
     this.mirroring.add(pkg);
     await this.saveMirroring();
     this.kernel.print(1, `app-store: downloaded ${pkg} (${zip.length} bytes) from ${from}`);

@@ -5,7 +5,7 @@
 // only through vfs:distro:sys, and keeps what is installed in the VFS so a --persist node
 // remembers it. Only requests from our own node are served, one at a time.
 
-import { sha256Hex, unzip } from '../../../package/zip.js';
+import { sha256Hex } from '../../../package/zip.js';
 import { type KernelApi, type NativeProcess, SendErrorException } from '../../kernel/api.js';
 import type { CapabilityJson } from '../../kernel/json.js';
 import type { Logger } from '../../log.js';
@@ -381,21 +381,13 @@ class AppStore implements NativeProcess {
     this.answer(km, { ApisResponse: { apis } });
   }
 
-  /** api.zip of the newest downloaded zip of `pkg`, if any holds one. */
+  /** The API downloads:app-store:sys saved when it downloaded `pkg` from another node (not sideloaded ones). */
   private async downloadedApi(pkg: string): Promise<Uint8Array | undefined> {
-    let listing: Array<{ path: string }>;
     try {
-      listing = ((await this.vfs(`${DOWNLOADS}/${pkg}`, 'ReadDir')).body as { ReadDir: Array<{ path: string }> }).ReadDir;
+      return (await this.vfs(`${DOWNLOADS}/${pkg}/api.zip`, 'Read')).blob;
     } catch {
       return undefined;
     }
-    for (const e of listing.filter((x) => x.path.endsWith('.zip'))) {
-      const zip = (await this.vfs(`/${e.path}`, 'Read')).blob;
-      if (!zip) continue;
-      const api = unzip(zip, { only: (p) => p === 'api.zip' }).find((x) => x.path === 'api.zip' && !x.isDir);
-      if (api) return api.bytes;
-    }
-    return undefined;
   }
 
   private async getApi(km: KernelMessage, arg: unknown): Promise<void> {
