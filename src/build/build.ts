@@ -207,7 +207,6 @@ export async function buildPackage(opts: BuildOptions = {}): Promise<BuildResult
   const logger = loggerAbove(progress, baseLogger);
   if (opts.reproducible)
     logger.info('--reproducible: no Docker needed here; identical sources give an identical package zip on this machine (components are reused by content).');
-  if (opts.downloadFrom) logger.debug(`--download-from ${opts.downloadFrom}: accepted; dependency APIs come from -l folders or the node at -p`);
   const result: BuildResult = {
     packageDir,
     packageId: `${packageName}:${publisher}`,
@@ -327,7 +326,7 @@ async function buildProcesses(opts: BuildOptions, ctx: Ctx): Promise<void> {
   const deps = meta.properties.dependencies ?? [];
   const depApis =
     deps.length > 0 || (opts.localDependencies ?? []).length > 0
-      ? await resolveDependencyApis({ packageDir, dependencies: deps, localDependencies: opts.localDependencies ?? [], port: opts.port ?? 8080, logger })
+      ? await resolveDependencyApis({ packageDir, dependencies: deps, localDependencies: opts.localDependencies ?? [], port: opts.port ?? 8080, logger, downloadFrom: opts.downloadFrom })
       : { files: [], sources: {} };
   const witFiles: WitFile[] = [hyperwareWit(), ...ownApi, ...depApis.files];
   const witDir = join(targetDir, 'wit');

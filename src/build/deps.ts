@@ -9,6 +9,7 @@ import { KIT_CACHE, type Logger } from '../runtime/log.js';
 import { IdParseError, parsePackageId } from '../runtime/types.js';
 import { DependencyError } from './errors.js';
 import { readMetadata } from '../package/metadata.js';
+import { downloadPackage } from '../package/store.js';
 import { makeMessage, NodeUnreachableError, nodeUrl, sendMessage } from '../node-client/rpc.js';
 import { KitError } from '../cli/errors.js';
 import { shippedApiDir } from './paths.js';
@@ -22,6 +23,8 @@ export interface DependencyOptions {
   /** Node to ask for APIs not found locally: http://localhost:<port>. */
   port: number;
   logger: Logger;
+  /** -d/--download-from: a node to download a published dependency from when the node at `port` lacks its API. */
+  downloadFrom?: string;
 }
 
 export interface DependencyApis {
@@ -111,7 +114,11 @@ export async function resolveDependencyApis(opts: DependencyOptions): Promise<De
       continue;
     }
     const cache = apiCacheDir(dep);
-    const got = await fetchApi(opts.port, pkg.packageName, pkg.publisherNode);
+    let got = await fetchApi(opts.port, pkg.packageName, pkg.publisherNode);
+    if (!got.zip && !got.unreachable && opts.downloadFrom) {
+      await downloadPackage({ url: nodeUrl(opts.port), packageId: dep, downloadFrom: opts.downloadFrom });
+      got = await fetchApi(opts.port, pkg.packageName, pkg.publisherNode);
+    }
     if (got.zip) {
       rmSync(cache, { recursive: true, force: true });
       mkdirSync(cache, { recursive: true });

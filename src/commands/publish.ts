@@ -1,7 +1,8 @@
 import { Flags } from '@oclif/core';
-import { KitCommand, notYetAvailable } from '../cli/base.js';
+import { KitCommand } from '../cli/base.js';
 import { packageDirArg, wholeNumberFlag } from '../cli/flags.js';
 import { SUMMARY } from '../cli/messages.js';
+import { DEFAULT_FAKE_RPC, publish } from '../publish/index.js';
 
 export default class Publish extends KitCommand {
   static override summary = SUMMARY.publish;
@@ -20,7 +21,11 @@ export default class Publish extends KitCommand {
     trezor: Flags.boolean({ char: 't', description: 'Use Trezor private key (choose 1 of `k`, `l`, `t`, `s`)' }),
     safe: Flags.string({ char: 's', description: 'Publish through this Safe (choose 1 of `k`, `l`, `t`, `s`)', helpValue: '<SAFE_ADDR>' }),
     'metadata-uri': Flags.string({ char: 'u', description: 'URI where metadata lives', required: true, helpValue: '<URI>' }),
-    rpc: Flags.string({ char: 'r', description: 'Ethereum Optimism mainnet RPC endpoint (wss://)', required: true, helpValue: '<RPC_URI>' }),
+    rpc: Flags.string({
+      char: 'r',
+      description: `Ethereum RPC endpoint (ws://, wss://, http://, https://); required with --real [default: ${DEFAULT_FAKE_RPC}, the fake chain]`,
+      helpValue: '<RPC_URI>',
+    }),
     real: Flags.boolean({ char: 'e', description: 'If set, deploy to real network [default: fake node]' }),
     unpublish: Flags.boolean({ description: 'If set, unpublish existing published package [default: publish a package]' }),
     'gas-limit': wholeNumberFlag({
@@ -46,7 +51,22 @@ export default class Publish extends KitCommand {
   };
 
   async run(): Promise<void> {
-    await this.parse(Publish);
-    throw notYetAvailable('publish');
+    const { args, flags } = await this.parse(Publish);
+    await publish({
+      dir: args.dir ?? process.cwd(),
+      metadataUri: flags['metadata-uri'],
+      rpc: flags.rpc,
+      real: flags.real,
+      unpublish: flags.unpublish,
+      keystorePath: flags['keystore-path'],
+      ledger: flags.ledger,
+      trezor: flags.trezor,
+      safe: flags.safe,
+      gasLimit: flags['gas-limit'],
+      priorityFee: flags['priority-fee'],
+      feePerGas: flags['fee-per-gas'],
+      mock: flags.mock,
+      log: this.kitLog,
+    });
   }
 }

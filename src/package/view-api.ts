@@ -8,6 +8,7 @@ import { KitError } from '../cli/errors.js';
 import { makeMessage, type RpcResponse, sendMessage } from '../node-client/rpc.js';
 import { KIT_CACHE } from '../runtime/log.js';
 import { APP_STORE_PROCESS, AppStoreError } from './start.js';
+import { downloadPackage } from './store.js';
 
 /** kit asks the App Store with this response timeout (seconds), as the real kit does. */
 const VIEW_API_TIMEOUT_SECS = 5;
@@ -61,13 +62,13 @@ export async function getApi(opts: GetApiOptions): Promise<ApiFile[]> {
   const { packageName, publisher } = splitPackageId(opts.packageId);
   const id = `${packageName}:${publisher}`;
   const body = JSON.stringify({ GetApi: { package_name: packageName, publisher_node: publisher } });
-  const answer = await ask(opts.url, body);
+  let answer = await ask(opts.url, body);
+  if ((!answer.blob || answer.blob.length === 0) && opts.downloadFrom !== undefined) {
+    // Not here: download the published version from that node into ours, then ask again.
+    await downloadPackage({ url: opts.url, packageId: id, downloadFrom: opts.downloadFrom });
+    answer = await ask(opts.url, body);
+  }
   if (!answer.blob || answer.blob.length === 0) {
-    if (opts.downloadFrom !== undefined) {
-      throw new ViewApiError(`${id} has no API on the node at ${opts.url}, and downloading it from ${opts.downloadFrom} is not yet available.`, {
-        hint: 'downloading from another node needs networking, which this kit does not have yet; install the package on this node instead',
-      });
-    }
     throw new ViewApiError(`the node at ${opts.url} has no API for ${id} (it answered ${answer.text}).`, {
       hint: 'is the package installed there with an api/ folder? `kit view-api` lists the APIs the node has',
     });

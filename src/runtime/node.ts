@@ -4,7 +4,7 @@
 import { mkdirSync, rmSync } from 'node:fs';
 import { readFile, realpath } from 'node:fs/promises';
 import { join, resolve, sep } from 'node:path';
-import type { KernelApi } from './kernel/api.js';
+import type { KernelApi, NativeProcess } from './kernel/api.js';
 import { Kernel } from './kernel/kernel.js';
 import { FileProcessStore } from './kernel/persistence.js';
 import { createLogger, KIT_CACHE, type Logger } from './log.js';
@@ -18,6 +18,8 @@ import { createSqlite } from './modules/sqlite/index.js';
 import { createStateModule, FileStateStore } from './modules/state.js';
 import { createTimerModule } from './modules/timer.js';
 import { createVfs } from './modules/vfs/index.js';
+import { createAppStoreChain } from './packages/app-store/chain.js';
+import { createAppStoreDownloads } from './packages/app-store/downloads.js';
 import { createAppStore } from './packages/app-store/index.js';
 import { createHnsIndexer } from './packages/hns-indexer/index.js';
 import { ComponentHost } from './process/host.js';
@@ -145,6 +147,15 @@ export async function bootNode(opts: BootOptions): Promise<RunningNode> {
   // Fake chain: eth always (providers from --rpc / .eth_providers); registration and hns-indexer
   // when there is a chain port. The net module's WS port goes into `~ws-port` once it exists.
   await kernel.addNative(createEthModule({ home, fakechainPort: opts.fakechainPort, rpc: opts.rpc }), systemCaps);
+  // The rest of the App Store: downloads (zips, mirroring, fetching from other nodes) and, with a
+  // chain, chain:app-store:sys (published packages on Hypermap). kit and the terminal may ask both.
+  const addStorePart = async (part: NativeProcess) => {
+    await kernel.addNative(part, systemCaps);
+    kernel.grant(systemProcess('http-server'), [messagingCap(addr(part.id))]);
+    if (terminal) kernel.grant(terminal.id, [messagingCap(addr(part.id))]);
+    kernel.grant(appStore.id, [messagingCap(addr(part.id))]);
+  };
+  await addStorePart(createAppStoreDownloads());
   let fakechain: RunningNode['fakechain'];
   let stopChain: (() => Promise<void>) | undefined;
   if (opts.fakechainPort !== undefined) {
@@ -171,6 +182,7 @@ export async function bootNode(opts: BootOptions): Promise<RunningNode> {
       throw e;
     }
     await kernel.addNative(createHnsIndexer(), [...systemCaps, netRootCap(our)]);
+    await addStorePart(createAppStoreChain());
   }
 
   await kernel.restore();

@@ -37,7 +37,7 @@ export async function bootFakeNode(
   opts: { chainPort?: number; name?: string } = {},
 ): Promise<FakeNode> {
   let out = '';
-  // A chain shared with other nodes when given (the first node to boot starts it).
+  // Nodes that must meet share a chain (opts.chainPort); otherwise each gets its own.
   const chainPort = String(opts.chainPort ?? (await freePort()));
   const args = [join(REPO, 'bin/run.js'), 'boot-fake-node', '--detached', '-p', String(port), '-o', home, '-c', chainPort];
   if (opts.name) args.push('-f', opts.name);

@@ -26,6 +26,8 @@ import {
   planInstall,
   readManifest,
 } from './plan.js';
+import { CHAIN_PROCESS } from './chain.js';
+import { DOWNLOADS_PROCESS } from './downloads.js';
 
 export { InstallCheckError, type InstallPlan, type PackageIdJson, planInstall } from './plan.js';
 
@@ -105,6 +107,10 @@ class AppStore implements NativeProcess {
 
   private addr(name: string): Address {
     return { node: this.kernel.our, process: systemProcess(name) };
+  }
+
+  private local(process: ProcessId): Address {
+    return { node: this.kernel.our, process };
   }
 
   private answer(km: KernelMessage, body: unknown, blob?: LazyLoadBlob): void {
@@ -224,6 +230,9 @@ class AppStore implements NativeProcess {
       await this.vfs(`${dir}/${hash}.zip`, 'Write', zip);
       await this.vfs(`${dir}/${hash}.json`, 'Write', manifest);
       this.log.info(`stored ${pkg} version ${hash}`);
+      // downloads:app-store:sys serves mirrored packages to other nodes (kit start-package sends mirror: true).
+      const mirror = (arg as { mirror?: unknown } | undefined)?.mirror === true;
+      this.kernel.tell(this.id, this.local(DOWNLOADS_PROCESS), JSON.stringify({ [mirror ? 'StartMirroring' : 'StopMirroring']: parsePackageIdJson(a.package_id) }));
       this.answer(km, { NewPackageResponse: 'Success' });
     } catch (e) {
       this.fail('adding package', pkg, e);
@@ -242,7 +251,9 @@ class AppStore implements NativeProcess {
       const hash = a.version_hash;
       if (typeof hash !== 'string' || !/^[0-9a-f]{64}$/.test(hash))
         throw new InstallCheckError(`version_hash must be the sha256 of the zip as 64 lowercase hex digits, got ${JSON.stringify(hash)}`);
-      const witVersion = (a.metadata as { properties?: { wit_version?: unknown } } | undefined)?.properties?.wit_version;
+      // No metadata given: the published one, from chain:app-store:sys (as the real store does).
+      const metadata = a.metadata ?? (await this.onchainMetadata(pkgJson));
+      const witVersion = (metadata as { properties?: { wit_version?: unknown } } | undefined)?.properties?.wit_version;
 
       // 1. The zip NewPackage stored.
       let zip: Uint8Array;
@@ -315,6 +326,15 @@ class AppStore implements NativeProcess {
     }
   }
 
+  private async onchainMetadata(pkg: PackageIdJson): Promise<unknown> {
+    try {
+      const r = await this.kernel.request(this.id, this.local(CHAIN_PROCESS), JSON.stringify({ GetApp: pkg }), { timeoutSecs: 30 });
+      return (parseJsonBytes(r.response.body) as { GetApp?: { metadata?: unknown } | null })?.GetApp?.metadata ?? undefined;
+    } catch {
+      return undefined;
+    }
+  }
+
   private grant(target: string, capabilities: CapabilityJson[]): void {
     if (capabilities.length > 0) this.tellKernel({ GrantCapabilities: { target, capabilities } });
   }
@@ -361,11 +381,26 @@ class AppStore implements NativeProcess {
     this.answer(km, { ApisResponse: { apis } });
   }
 
+  /** The API downloads:app-store:sys saved when it downloaded `pkg` from another node (not sideloaded ones). */
+  private async downloadedApi(pkg: string): Promise<Uint8Array | undefined> {
+    try {
+      return (await this.vfs(`${DOWNLOADS}/${pkg}/api.zip`, 'Read')).blob;
+    } catch {
+      return undefined;
+    }
+  }
+
   private async getApi(km: KernelMessage, arg: unknown): Promise<void> {
     let pkg = '?';
     try {
       pkg = packageIdString(parsePackageIdJson(arg));
-      if (!this.state.installed[pkg]?.has_api) throw new AppStoreStepError(`${pkg} is not installed with an API`);
+      if (!this.state.installed[pkg]?.has_api) {
+        // Downloaded (e.g. by `kit view-api -d`) but not installed: the API inside its zip.
+        const api = await this.downloadedApi(pkg);
+        if (!api) throw new AppStoreStepError(`${pkg} is not installed with an API`);
+        this.answer(km, { GetApiResponse: 'Success' }, { mime: 'application/json', bytes: api });
+        return;
+      }
       const r = await this.vfs(`/${pkg}/pkg/api.zip`, 'Read');
       this.answer(km, { GetApiResponse: 'Success' }, { mime: 'application/json', bytes: r.blob ?? new Uint8Array() });
     } catch (e) {
