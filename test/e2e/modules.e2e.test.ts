@@ -11,6 +11,7 @@ import type { AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
+import { pack, unpack } from 'msgpackr';
 import WebSocket, { WebSocketServer } from 'ws';
 import { buildFixture, repoRoot } from '../../src/build/componentize.js';
 import { startPackage } from '../../src/package/start.js';
@@ -363,6 +364,62 @@ describe('runtime modules from a component', { timeout: 240_000 }, () => {
       (await connect('/private', { cookie: 'hyperware-auth_fake.dev=token' })).close();
       assert.deepEqual((await driver.call('http-server:distro:sys', { WebSocketUnbind: { path: '/ws' } })).body, { Ok: null });
       await assert.rejects(connect('/ws'), /HTTP 404/);
+    });
+
+    it('extension WebSockets: WebSocketExtPushOutgoing reaches the extension as MessagePack WebSocketExtPushData, its reply comes back', async () => {
+      assert.deepEqual((await driver.call('http-server:distro:sys', { WebSocketBind: { path: '/ext', authenticated: false, extension: true } })).body, {
+        Ok: null,
+      });
+      await driver.events();
+      const ext = await connect('/ext');
+      const opened = await driver.waitEvent((e) => 'WebSocketOpen' in (e.body as object), 'WebSocketOpen');
+      const channel = (opened.body as { WebSocketOpen: { channel_id: number } }).WebSocketOpen.channel_id;
+      // The extension: answer every WebSocketExtPushData with the same id and type, and "done: <payload>".
+      const received: Array<{ id: unknown; type: unknown; blob: string; binary: boolean }> = [];
+      ext.on('message', (data, binary) => {
+        const frame = unpack(data as Buffer) as { WebSocketExtPushData: { id: number; hyperware_message_type: string; blob: number[] } };
+        const d = frame.WebSocketExtPushData;
+        const blob = Buffer.from(d.blob).toString();
+        received.push({ id: d.id, type: d.hyperware_message_type, blob, binary });
+        ext.send(pack({ WebSocketExtPushData: { id: d.id, hyperware_message_type: d.hyperware_message_type, blob: [...Buffer.from(`done: ${blob}`)] } }));
+      });
+      const out = (reply: string) => ({ WebSocketExtPushOutgoing: { channel_id: channel, message_type: 'Binary', desired_reply_type: reply } });
+
+      // desired_reply_type Response: the extension's reply is the Response to the push.
+      const answered = await driver.call('http-server:distro:sys', out('Response'), 'compute 2+2');
+      assert.deepEqual(answered, { body: { WebSocketPush: { channel_id: channel, message_type: 'Binary' } }, blob: 'done: compute 2+2' });
+      assert.equal(received.length, 1);
+      assert.equal(received[0].type, 'Response');
+      assert.equal(received[0].blob, 'compute 2+2');
+      assert.equal(received[0].binary, true);
+      assert.ok(typeof received[0].id === 'number' || typeof received[0].id === 'bigint');
+
+      // desired_reply_type Request: the reply arrives as a new WebSocketPush Request.
+      await driver.tell('http-server:distro:sys', out('Request'), 'in the background');
+      const pushed = await driver.waitEvent((e) => 'WebSocketPush' in (e.body as object), 'the extension WebSocketPush Request');
+      assert.deepEqual(pushed.body, { WebSocketPush: { channel_id: channel, message_type: 'Binary' } });
+      assert.equal(pushed.blob, 'done: in the background');
+      assert.equal(received[1].type, 'Request');
+
+      // A frame that is not WebSocketExtPushData is passed on as it is.
+      ext.removeAllListeners('message');
+      ext.send(Buffer.from('raw frame'));
+      const raw = await driver.waitEvent((e) => 'WebSocketPush' in (e.body as object), 'the raw WebSocketPush');
+      assert.equal(raw.blob, 'raw frame');
+
+      // Errors: no blob or a Text type (NoBlob, as Hyperdrive), an unknown channel, another process's channel.
+      assert.deepEqual((await driver.call('http-server:distro:sys', out('Response'))).body, { Err: 'NoBlob' });
+      const text = { WebSocketExtPushOutgoing: { channel_id: channel, message_type: 'Text', desired_reply_type: 'Response' } };
+      assert.deepEqual((await driver.call('http-server:distro:sys', text, 'x')).body, { Err: 'NoBlob' });
+      const unknown = { WebSocketExtPushOutgoing: { channel_id: channel + 1, message_type: 'Binary', desired_reply_type: 'Response' } };
+      assert.deepEqual((await driver.call('http-server:distro:sys', unknown, 'x')).body, { Err: 'WsChannelNotFound' });
+      assert.deepEqual((await other.call('http-server:distro:sys', out('Response'), 'x')).body, { Err: 'WsChannelNotFound' });
+      const bad = { WebSocketExtPushOutgoing: { channel_id: channel, message_type: 'Binary', desired_reply_type: 'Maybe' } };
+      assert.deepEqual((await driver.call('http-server:distro:sys', bad, 'x')).body, { Err: 'MalformedRequest' });
+      assert.deepEqual((await driver.call('http-server:distro:sys', { WebSocketExtPushData: { id: 1, hyperware_message_type: 'Request', blob: [] } })).body, {
+        Err: 'MalformedRequest',
+      });
+      ext.close();
     });
 
     it('WebSocketSecureBind is accepted; malformed actions are refused', async () => {
