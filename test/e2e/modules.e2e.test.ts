@@ -442,5 +442,36 @@ describe('runtime modules from a component', { timeout: 240_000 }, () => {
       assert.deepEqual(state.GetState[driver.id], { limit: n, hit_count: 1 });
       assert.deepEqual((await driver.call('fd-manager:distro:sys', { GetProcessFdLimit: driver.id })).body, { GetProcessFdLimit: n });
     });
+
+    it('kv and sqlite keep their open dbs within their share: over it they close the least used, report FdsLimitHit, and reopen on use', async () => {
+      const kv = (action: unknown, db: string, blob?: string) => driver.call('kv:distro:sys', kvReq(action, db), blob);
+      const sql = (action: unknown, db: string) => driver.call('sqlite:distro:sys', kvReq(action, db));
+      const state = async () =>
+        ((await driver.call('fd-manager:distro:sys', 'GetState')).body as { GetState: Record<string, { limit: number; hit_count: number }> }).GetState;
+      // Shrink the node's budget to 1% of the open-files limit, so each registered user gets a few.
+      await driver.tell('fd-manager:distro:sys', { UpdateMaxFdsAsFractionOfUlimitPercentage: 1 });
+      try {
+        const dbs = ['fd0', 'fd1', 'fd2', 'fd3', 'fd4', 'fd5', 'fd6', 'fd7'];
+        for (const db of dbs) {
+          assert.deepEqual((await kv('Open', db)).body, 'Ok');
+          assert.deepEqual((await kv({ Set: { key: key('k'), tx_id: null } }, db, `value of ${db}`)).body, 'Ok');
+          assert.deepEqual((await sql('Open', db)).body, 'Ok');
+          assert.deepEqual((await sql({ Write: { statement: 'CREATE TABLE IF NOT EXISTS t (v TEXT)', tx_id: null } }, db)).body, 'Ok');
+        }
+        const s = await state();
+        for (const m of ['kv:distro:sys', 'sqlite:distro:sys']) {
+          assert.ok(s[m], `${m} registered with fd-manager: ${JSON.stringify(s)}`);
+          assert.ok(s[m].limit < dbs.length, `${m}'s share (${s[m].limit}) is below the ${dbs.length} dbs opened`);
+          assert.ok(s[m].hit_count > 0, `${m} reported FdsLimitHit: ${JSON.stringify(s[m])}`);
+        }
+        // Every db still answers: closed ones reopen transparently.
+        for (const db of dbs) {
+          assert.equal((await kv({ Get: key('k') }, db)).blob, `value of ${db}`);
+          assert.equal((await sql({ Query: 'SELECT count(*) AS n FROM t' }, db)).body, 'Read');
+        }
+      } finally {
+        await driver.tell('fd-manager:distro:sys', { UpdateMaxFdsAsFractionOfUlimitPercentage: 60 });
+      }
+    });
   });
 });

@@ -9,6 +9,7 @@ import { mkdir, rm } from 'node:fs/promises';
 import { join } from 'node:path';
 import Database from 'better-sqlite3';
 import type { KernelApi, NativeProcess } from '../../kernel/api.js';
+import { FdLimiter } from '../fd-manager/limiter.js';
 import { fromUtf8, type KernelMessage, type PackageId, type ProcessId, systemProcess } from '../../types.js';
 import {
   DbCaps,
@@ -105,16 +106,26 @@ export function createSqlite(opts: { home: string }): SqliteModule {
   const txs = new Map<number, { dbKey: string; writes: Array<{ sql: string; params: SqlParam[] }> }>();
   let kernel!: KernelApi;
   let caps!: DbCaps;
+  // Open handles count against the share fd-manager gives this module; the least recently used close first.
+  const limiter = new FdLimiter(() => kernel, SQLITE_PROCESS, async (key) => {
+    const h = open.get(key);
+    open.delete(key);
+    h?.close();
+  });
 
   const fileOf = (pkg: PackageId, db: string) => join(root, `${pkg.packageName}:${pkg.publisherNode}`, `${db}.sqlite`);
 
   async function openDb(pkg: PackageId, db: string, create: boolean): Promise<Database.Database | undefined> {
     const key = dbKeyString(pkg, db);
     const have = open.get(key);
-    if (have) return have;
+    if (have) {
+      limiter.touch(key);
+      return have;
+    }
     const file = fileOf(pkg, db);
     if (!create && !existsSync(file)) return undefined;
     await mkdir(join(root, `${pkg.packageName}:${pkg.publisherNode}`), { recursive: true });
+    await limiter.admit(key);
     try {
       const d = new Database(file);
       d.pragma('journal_mode = WAL');
@@ -122,6 +133,7 @@ export function createSqlite(opts: { home: string }): SqliteModule {
       open.set(key, d);
       return d;
     } catch (e) {
+      limiter.forget(key);
       throw new DbFailure({ IOError: `cannot open ${db}: ${(e as Error).message}` });
     }
   }
@@ -144,6 +156,7 @@ export function createSqlite(opts: { home: string }): SqliteModule {
     const source = km.source.process;
     const [name, arg] = v;
     const dbKey = dbKeyString(pkg, db);
+    await limiter.enforce(); // the share may have shrunk since the last request
     const need = (kind: 'read' | 'write') => {
       if (!caps.holds(source, kind, pkg, db)) throw new DbFailure(kind === 'read' ? 'NoReadCap' : 'NoWriteCap');
     };
@@ -166,6 +179,7 @@ export function createSqlite(opts: { home: string }): SqliteModule {
         if (!samePackage(source, pkg)) throw new DbFailure('MismatchingPackageId');
         open.get(dbKey)?.close();
         open.delete(dbKey);
+        limiter.forget(dbKey);
         for (const [id, tx] of txs) if (tx.dbKey === dbKey) txs.delete(id);
         const file = fileOf(pkg, db);
         await Promise.all([file, `${file}-wal`, `${file}-shm`].map((f) => rm(f, { force: true })));
@@ -224,7 +238,8 @@ export function createSqlite(opts: { home: string }): SqliteModule {
     }
   }
 
-  const handle = serialServer(() => kernel, SQLITE_PROCESS, perform);
+  const serve = serialServer(() => kernel, SQLITE_PROCESS, perform);
+  const handle = (km: KernelMessage) => (limiter.takeLimit(km) ? undefined : serve(km));
   return {
     id: SQLITE_PROCESS,
     async start(k) {
