@@ -144,7 +144,9 @@ export function createKv(opts: { home: string }): KvModule {
         const key = keyOf(arg);
         need('read');
         const level = await existing();
-        const value = await level.get(key);
+        // LevelDB reads are served from memory or the block cache: synchronously, without the
+        // thread-pool round trip of get().
+        const value = level.getSync(key);
         if (value === undefined) throw new DbFailure('KeyNotFound');
         return { body: { Get: Array.from(key) }, blob: value };
       }

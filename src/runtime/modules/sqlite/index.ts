@@ -191,7 +191,7 @@ export function createSqlite(opts: { home: string }): SqliteModule {
         if (!READ_KEYWORDS.has(firstKeyword(arg))) throw new DbFailure('NotAReadKeyword');
         const params = parseParams(km.lazyLoadBlob?.bytes);
         const d = await existing();
-        const rows = run(() => d.prepare(arg).all(...params)) as Array<Record<string, unknown>>;
+        const rows = run(() => prepared(d, arg).all(...params)) as Array<Record<string, unknown>>;
         const out = rows.map((r) => Object.fromEntries(Object.entries(r).map(([k, x]) => [k, toJson(x)])));
         return { body: 'Read', blob: new TextEncoder().encode(JSON.stringify(out)) };
       }
@@ -257,11 +257,29 @@ export function createSqlite(opts: { home: string }): SqliteModule {
   };
 }
 
+/** Prepared statements per connection, reused across requests (preparing costs as much as a small insert). */
+const statements = new WeakMap<Database.Database, Map<string, Database.Statement>>();
+const MAX_STATEMENTS_PER_DB = 128;
+
+function prepared(d: Database.Database, sql: string): Database.Statement {
+  let cache = statements.get(d);
+  if (!cache) {
+    cache = new Map();
+    statements.set(d, cache);
+  }
+  const have = cache.get(sql);
+  if (have) return have;
+  const st = d.prepare(sql);
+  if (cache.size >= MAX_STATEMENTS_PER_DB) cache.delete(cache.keys().next().value as string);
+  cache.set(sql, st);
+  return st;
+}
+
 /** Run a write; a statement without parameters may hold several statements (e.g. a schema). */
 function execute(d: Database.Database, sql: string, params: SqlParam[]): void {
   if (params.length === 0) {
     d.exec(sql);
     return;
   }
-  d.prepare(sql).run(...params);
+  prepared(d, sql).run(...params);
 }
