@@ -503,9 +503,9 @@ describe('runtime modules from a component', { timeout: 240_000 }, () => {
     it('errors: a missing file, a path out of the drive, a malformed request, another package without a capability', async () => {
       const missing = (await vfs(driver, at('nope.txt'), 'Read')).body as { Err: Record<string, unknown> };
       assert.ok('NotFound' in missing.Err, JSON.stringify(missing));
-      const escape = (await vfs(driver, at('../../../../etc/passwd'), 'Read')).body as { Err?: unknown };
-      assert.ok(escape.Err, `a path out of the drive is refused: ${JSON.stringify(escape)}`);
-      assert.ok(!JSON.stringify(escape).includes('root:'), 'nothing of /etc/passwd came back');
+      const outside = (await vfs(driver, at('../../../../etc/passwd'), 'Read')).body as { Err?: unknown };
+      assert.ok(outside.Err, `a path out of the drive is refused: ${JSON.stringify(outside)}`);
+      assert.ok(!JSON.stringify(outside).includes('root:'), 'nothing of /etc/passwd came back');
       const malformed = (await driver.call('vfs:distro:sys', { path: DRIVE, action: { Frobnicate: 1 } })).body as { Err?: unknown };
       assert.ok(malformed.Err, JSON.stringify(malformed));
       const foreign = (await vfs(driver, '/app-store:sys/pkg/manifest.json', 'Read')).body as { Err: Record<string, unknown> };
