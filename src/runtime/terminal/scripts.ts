@@ -45,6 +45,11 @@ const KERNEL = systemProcess('kernel');
 const VFS = systemProcess('vfs');
 const MESSAGING = '"messaging"';
 const STEP_TIMEOUT_SECS = 5;
+/**
+ * Hyperdrive waits 5 s for RunProcess; starting a component here may first transpile it (seconds
+ * on a cold cache), so the wait is as long as the app store's.
+ */
+const RUN_TIMEOUT_SECS = 300;
 
 /** Parse scripts.json; throws InvalidScriptsManifest when it is not a map of valid entries. */
 export function parseScriptsManifest(text: string): Record<string, ScriptEntry> {
@@ -94,8 +99,8 @@ function capabilityEntry(entry: string | { process: string; params: unknown }): 
 export async function runScript(kernel: KernelApi, terminal: ProcessId, script: ProcessId, args: string): Promise<string> {
   const our = kernel.our;
   const pkg = `${script.packageName}:${script.publisherNode}`;
-  const ask = async (target: ProcessId, body: unknown, blob?: LazyLoadBlob) =>
-    kernel.request(terminal, { node: our, process: target }, jsonBytes(body), { timeoutSecs: STEP_TIMEOUT_SECS, blob });
+  const ask = async (target: ProcessId, body: unknown, blob?: LazyLoadBlob, timeoutSecs = STEP_TIMEOUT_SECS) =>
+    kernel.request(terminal, { node: our, process: target }, jsonBytes(body), { timeoutSecs, blob });
   const vfsRead = async (path: string): Promise<Uint8Array | undefined> => {
     try {
       const r = await ask(VFS, { path, action: 'Read' });
@@ -145,10 +150,10 @@ export async function runScript(kernel: KernelApi, terminal: ProcessId, script: 
   }
 
   // 6. Initialize (OnExit None: a script runs once), give it its capabilities, run it.
-  const kernelStep = async (body: unknown, expected: string, blob?: LazyLoadBlob) => {
+  const kernelStep = async (body: unknown, expected: string, blob?: LazyLoadBlob, timeoutSecs?: number) => {
     let answer: string;
     try {
-      answer = fromUtf8((await ask(KERNEL, body, blob)).response.body);
+      answer = fromUtf8((await ask(KERNEL, body, blob, timeoutSecs)).response.body);
     } catch (e) {
       if (e instanceof SendErrorException) throw new ScriptError('KernelUnresponsive', e.message);
       throw e;
@@ -172,7 +177,13 @@ export async function runScript(kernel: KernelApi, terminal: ProcessId, script: 
   // The kernel takes initial capabilities only when the sender holds them; the terminal, like
   // Hyperdrive's (which the kernel trusts), grants them instead.
   kernel.tell(terminal, { node: our, process: KERNEL }, jsonBytes({ GrantCapabilities: { target: id, capabilities: [...caps.values()] } }));
-  await kernelStep({ RunProcess: id }, 'StartedProcess');
+  try {
+    await kernelStep({ RunProcess: id }, 'StartedProcess', undefined, RUN_TIMEOUT_SECS);
+  } catch (e) {
+    // Leave no half-started script behind.
+    kernel.tell(terminal, { node: our, process: KERNEL }, jsonBytes({ KillProcess: id }));
+    throw e;
+  }
 
   // 7. The arguments, as a Request that expects no Response: the script prints its result.
   kernel.tell(terminal, { node: our, process: parseProcessId(id) }, args);
