@@ -3,7 +3,9 @@
 // from Node; a component answering GETs on a bound path against a bare node:http hello server,
 // both under the same loopback load generator.
 
+import { randomBytes } from 'node:crypto';
 import { copyFileSync, mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { readFile } from 'node:fs/promises';
 import { createServer } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
@@ -29,7 +31,7 @@ async function installDriver(repo: string, node: RunningNode, work: string): Pro
   const dir = join(work, 'pkgdir');
   mkdirSync(join(dir, 'pkg'), { recursive: true });
   mkdirSync(join(dir, 'target'), { recursive: true });
-  const caps = ['kv', 'sqlite', 'http-server'].map((m) => `${m}:distro:sys`);
+  const caps = ['kv', 'sqlite', 'http-server', 'vfs'].map((m) => `${m}:distro:sys`);
   writeFileSync(
     join(dir, 'pkg/manifest.json'),
     JSON.stringify([
@@ -171,6 +173,24 @@ export async function run(ctx: BenchContext): Promise<void> {
       met: withinLocalRoundTrip(ctx, 1e6 / sqlRate - 1e6 / sqlDirect),
       note: `${(sqlDirect / sqlRate).toFixed(1)}x slower than direct; ${(1e6 / sqlRate - 1e6 / sqlDirect).toFixed(1)} us/op overhead`,
     });
+
+    // vfs: a component reading a 10 MiB file (Read: the whole file as the Response's blob) vs
+    // fs.readFile of the same file.
+    const drive = `/${PKG.package_name}:${PKG.publisher_node}/bench`;
+    const made = await ask(node, { Call: { target: 'vfs:distro:sys', body: { path: drive, action: 'CreateDrive' } } });
+    if (JSON.stringify(made.body) !== '"Ok"') throw new Error(`CreateDrive failed: ${JSON.stringify(made)}`);
+    const bigFile = join(node.home, 'vfs', `${PKG.package_name}:${PKG.publisher_node}`, 'bench', 'big.bin');
+    writeFileSync(bigFile, randomBytes(10 * 1024 * 1024));
+    const READS = 10;
+    const readCall = { target: 'vfs:distro:sys', body: { path: `${drive}/big.bin`, action: 'Read' } };
+    await componentRate(node, 1, [readCall], 1); // warm the page cache and the path
+    const vfsMs = 1000 / (await componentRate(node, READS, [readCall], 1));
+    await readFile(bigFile);
+    t = performance.now();
+    for (let i = 0; i < READS; i++) await readFile(bigFile);
+    const fsMs = (performance.now() - t) / READS;
+    ctx.add({ name: 'fs_read_10mb_ms', value: fsMs, unit: 'ms' });
+    ctx.add({ name: 'vfs_read_10mb_ms', value: vfsMs, unit: 'ms', note: `${(vfsMs / fsMs).toFixed(1)}x fs.readFile of the same file` });
 
     // HTTP: a bound path answered by the component vs a bare node:http hello server.
     const bound = await ask(node, {

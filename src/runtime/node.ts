@@ -17,7 +17,7 @@ import { createNetModule, netRootCap } from './modules/net/index.js';
 import { createSqlite } from './modules/sqlite/index.js';
 import { createStateModule, FileStateStore } from './modules/state.js';
 import { createTimerModule } from './modules/timer.js';
-import { createVfs } from './modules/vfs/index.js';
+import { createVfs, ROOT_CAP_PARAMS as VFS_ROOT_CAP } from './modules/vfs/index.js';
 import { createAppStoreChain } from './packages/app-store/chain.js';
 import { createAppStoreDownloads } from './packages/app-store/downloads.js';
 import { createAppStore } from './packages/app-store/index.js';
@@ -142,7 +142,8 @@ export async function bootNode(opts: BootOptions): Promise<RunningNode> {
   const appStore = createAppStore();
   await kernel.addNative(appStore, systemCaps);
   kernel.grant(systemProcess('http-server'), [messagingCap(addr(appStore.id))]);
-  if (terminal) kernel.grant(terminal.id, [messagingCap(addr(appStore.id))]);
+  // As Hyperdrive's terminal, it holds vfs root: `cat` and scripts read any package's drive.
+  if (terminal) kernel.grant(terminal.id, [messagingCap(addr(appStore.id)), { issuer: addr(systemProcess('vfs')), params: VFS_ROOT_CAP }]);
 
   // Fake chain: eth always (providers from --rpc / .eth_providers); registration and hns-indexer
   // when there is a chain port. The net module's WS port goes into `~ws-port` once it exists.

@@ -5,12 +5,14 @@
 // and on what real HTTP / WebSocket peers saw.
 
 import assert from 'node:assert/strict';
+import { createHash } from 'node:crypto';
 import { copyFileSync, mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
+import { pack, unpack } from 'msgpackr';
 import WebSocket, { WebSocketServer } from 'ws';
 import { buildFixture, repoRoot } from '../../src/build/componentize.js';
 import { startPackage } from '../../src/package/start.js';
@@ -37,7 +39,7 @@ export async function buildDriver(): Promise<Uint8Array> {
 export async function writeDriverPackage(dir: string, wasm: Uint8Array): Promise<void> {
   mkdirSync(join(dir, 'pkg'), { recursive: true });
   mkdirSync(join(dir, 'target'), { recursive: true });
-  const modules = ['kv', 'sqlite', 'http-client', 'http-server', 'fd-manager', 'timer'].map((m) => `${m}:distro:sys`);
+  const modules = ['kv', 'sqlite', 'http-client', 'http-server', 'fd-manager', 'timer', 'vfs'].map((m) => `${m}:distro:sys`);
   const entry = (name: string) => ({
     process_name: name,
     process_wasm_path: '/driver.wasm',
@@ -92,6 +94,10 @@ export class Driver {
   }
   call(target: string, body: unknown, blob?: string, timeout?: number): Promise<CallResult> {
     return this.ask({ Call: { target, body, blob: blob ?? null, timeout } }) as Promise<CallResult>;
+  }
+  /** A call whose blob is binary (sent base64 to the driver, which decodes it). */
+  callBytes(target: string, body: unknown, blob: Uint8Array): Promise<CallResult> {
+    return this.ask({ Call: { target, body, blob: null, blob64: Buffer.from(blob).toString('base64') } }) as Promise<CallResult>;
   }
   tell(target: string, body: unknown, blob?: string): Promise<unknown> {
     return this.ask({ Tell: { target, body, blob: blob ?? null } });
@@ -367,11 +373,200 @@ describe('runtime modules from a component', { timeout: 240_000 }, () => {
       await assert.rejects(connect('/ws'), /HTTP 404/);
     });
 
+    it('extension WebSockets: WebSocketExtPushOutgoing reaches the extension as MessagePack WebSocketExtPushData, its reply comes back', async () => {
+      assert.deepEqual((await driver.call('http-server:distro:sys', { WebSocketBind: { path: '/ext', authenticated: false, extension: true } })).body, {
+        Ok: null,
+      });
+      await driver.events();
+      const ext = await connect('/ext');
+      const opened = await driver.waitEvent((e) => 'WebSocketOpen' in (e.body as object), 'WebSocketOpen');
+      const channel = (opened.body as { WebSocketOpen: { channel_id: number } }).WebSocketOpen.channel_id;
+      // The extension: answer every WebSocketExtPushData with the same id and type, and "done: <payload>".
+      const received: Array<{ id: unknown; type: unknown; blob: string; binary: boolean }> = [];
+      ext.on('message', (data, binary) => {
+        const frame = unpack(data as Buffer) as { WebSocketExtPushData: { id: number; hyperware_message_type: string; blob: number[] } };
+        const d = frame.WebSocketExtPushData;
+        const blob = Buffer.from(d.blob).toString();
+        received.push({ id: d.id, type: d.hyperware_message_type, blob, binary });
+        ext.send(pack({ WebSocketExtPushData: { id: d.id, hyperware_message_type: d.hyperware_message_type, blob: [...Buffer.from(`done: ${blob}`)] } }));
+      });
+      const out = (reply: string) => ({ WebSocketExtPushOutgoing: { channel_id: channel, message_type: 'Binary', desired_reply_type: reply } });
+
+      // desired_reply_type Response: the extension's reply is the Response to the push.
+      const answered = await driver.call('http-server:distro:sys', out('Response'), 'compute 2+2');
+      assert.deepEqual(answered, { body: { WebSocketPush: { channel_id: channel, message_type: 'Binary' } }, blob: 'done: compute 2+2' });
+      assert.equal(received.length, 1);
+      assert.equal(received[0].type, 'Response');
+      assert.equal(received[0].blob, 'compute 2+2');
+      assert.equal(received[0].binary, true);
+      assert.ok(typeof received[0].id === 'number' || typeof received[0].id === 'bigint');
+
+      // desired_reply_type Request: the reply arrives as a new WebSocketPush Request.
+      await driver.tell('http-server:distro:sys', out('Request'), 'in the background');
+      const pushed = await driver.waitEvent((e) => 'WebSocketPush' in (e.body as object), 'the extension WebSocketPush Request');
+      assert.deepEqual(pushed.body, { WebSocketPush: { channel_id: channel, message_type: 'Binary' } });
+      assert.equal(pushed.blob, 'done: in the background');
+      assert.equal(received[1].type, 'Request');
+
+      // A frame that is not WebSocketExtPushData is passed on as it is.
+      ext.removeAllListeners('message');
+      ext.send(Buffer.from('raw frame'));
+      const raw = await driver.waitEvent((e) => 'WebSocketPush' in (e.body as object), 'the raw WebSocketPush');
+      assert.equal(raw.blob, 'raw frame');
+
+      // Errors: no blob or a Text type (NoBlob, as Hyperdrive), an unknown channel, another process's channel.
+      assert.deepEqual((await driver.call('http-server:distro:sys', out('Response'))).body, { Err: 'NoBlob' });
+      const text = { WebSocketExtPushOutgoing: { channel_id: channel, message_type: 'Text', desired_reply_type: 'Response' } };
+      assert.deepEqual((await driver.call('http-server:distro:sys', text, 'x')).body, { Err: 'NoBlob' });
+      const unknown = { WebSocketExtPushOutgoing: { channel_id: channel + 1, message_type: 'Binary', desired_reply_type: 'Response' } };
+      assert.deepEqual((await driver.call('http-server:distro:sys', unknown, 'x')).body, { Err: 'WsChannelNotFound' });
+      assert.deepEqual((await other.call('http-server:distro:sys', out('Response'), 'x')).body, { Err: 'WsChannelNotFound' });
+      const bad = { WebSocketExtPushOutgoing: { channel_id: channel, message_type: 'Binary', desired_reply_type: 'Maybe' } };
+      assert.deepEqual((await driver.call('http-server:distro:sys', bad, 'x')).body, { Err: 'MalformedRequest' });
+      assert.deepEqual((await driver.call('http-server:distro:sys', { WebSocketExtPushData: { id: 1, hyperware_message_type: 'Request', blob: [] } })).body, {
+        Err: 'MalformedRequest',
+      });
+      ext.close();
+    });
+
     it('WebSocketSecureBind is accepted; malformed actions are refused', async () => {
       assert.deepEqual((await driver.call('http-server:distro:sys', { WebSocketSecureBind: { path: '/secure', extension: false } })).body, {
         Ok: null,
       });
       assert.deepEqual((await driver.call('http-server:distro:sys', { WebSocketBind: { path: 1 } })).body, { Err: 'MalformedRequest' });
+    });
+  });
+
+  describe('vfs', () => {
+    const DRIVE = `/${PKG}:${PUBLISHER}/files`;
+    const vfs = (d: Driver, path: string, action: unknown, blob?: string) => d.call('vfs:distro:sys', { path, action }, blob);
+    const at = (rest: string) => `${DRIVE}/${rest}`;
+
+    it('every VfsAction on a drive of its own package', async () => {
+      assert.deepEqual((await vfs(driver, DRIVE, 'CreateDrive')).body, 'Ok');
+      assert.deepEqual((await vfs(driver, at('a/b/c'), 'CreateDirAll')).body, 'Ok');
+      assert.deepEqual((await vfs(driver, at('d'), 'CreateDir')).body, 'Ok');
+      assert.deepEqual((await vfs(driver, at('d/empty.txt'), 'CreateFile')).body, 'Ok');
+      assert.deepEqual(await vfs(driver, at('d/empty.txt'), 'Read'), { body: 'Read', blob: '' });
+
+      assert.deepEqual((await vfs(driver, at('hello.txt'), 'Write', 'hello world')).body, 'Ok');
+      assert.deepEqual(await vfs(driver, at('hello.txt'), 'Read'), { body: 'Read', blob: 'hello world' });
+      assert.deepEqual((await vfs(driver, at('hello.txt'), 'ReadToString')).body, { ReadToString: 'hello world' });
+      assert.deepEqual((await vfs(driver, at('hello.txt'), 'Append', ' again')).body, 'Ok');
+      assert.deepEqual((await vfs(driver, at('hello.txt'), { OpenFile: { create: false } })).body, 'Ok');
+      assert.deepEqual((await vfs(driver, at('hello.txt'), { Seek: { Start: 6 } })).body, { SeekFrom: { new_offset: 6 } });
+      assert.deepEqual(await vfs(driver, at('hello.txt'), { ReadExact: { length: 5 } }), { body: 'Read', blob: 'world' });
+      assert.deepEqual(await vfs(driver, at('hello.txt'), 'ReadToEnd'), { body: 'Read', blob: ' again' });
+      assert.deepEqual((await vfs(driver, at('hello.txt'), { Seek: { End: -5 } })).body, { SeekFrom: { new_offset: 12 } });
+      assert.deepEqual((await vfs(driver, at('hello.txt'), { Seek: { Current: -12 } })).body, { SeekFrom: { new_offset: 0 } });
+      assert.deepEqual((await vfs(driver, at('hello.txt'), 'WriteAll', 'HELLO')).body, 'Ok');
+      assert.deepEqual((await vfs(driver, at('hello.txt'), 'SyncAll')).body, 'Ok');
+      assert.deepEqual((await vfs(driver, at('hello.txt'), 'CloseFile')).body, 'Ok');
+      assert.equal((await vfs(driver, at('hello.txt'), 'Read')).blob, 'HELLO world again');
+      assert.deepEqual((await vfs(driver, at('hello.txt'), 'Len')).body, { Len: 17 });
+      assert.deepEqual((await vfs(driver, at('hello.txt'), { SetLen: 5 })).body, 'Ok');
+      assert.deepEqual((await vfs(driver, at('hello.txt'), 'Metadata')).body, { Metadata: { file_type: 'File', len: 5 } });
+      assert.deepEqual((await vfs(driver, at('hello.txt'), 'Hash')).body, { Hash: Array.from(createHash('sha256').update('HELLO').digest()) });
+
+      assert.deepEqual((await vfs(driver, at('hello.txt'), { CopyFile: { new_path: at('copy.txt') } })).body, 'Ok');
+      assert.deepEqual((await vfs(driver, at('copy.txt'), { Rename: { new_path: at('d/moved.txt') } })).body, 'Ok');
+      assert.equal((await vfs(driver, at('d/moved.txt'), 'Read')).blob, 'HELLO');
+
+      // AddZip: the zip in the blob is unpacked under the path.
+      const src = mkdtempSync(join(tmpdir(), 'kit-vfs-zip-'));
+      mkdirSync(join(src, 'inner'));
+      writeFileSync(join(src, 'inner/z.txt'), 'from the zip');
+      const zip = await zipDirectory(src);
+      rmSync(src, { recursive: true, force: true });
+      assert.deepEqual((await driver.callBytes('vfs:distro:sys', { path: at('unzipped'), action: 'AddZip' }, zip)).body, 'Ok');
+      assert.equal((await vfs(driver, at('unzipped/inner/z.txt'), 'Read')).blob, 'from the zip');
+
+      const listing = (await vfs(driver, DRIVE, 'ReadDir')).body as { ReadDir: Array<{ path: string; file_type: string }> };
+      assert.deepEqual(
+        listing.ReadDir.map((e) => [e.path, e.file_type]),
+        [
+          [`${PKG}:${PUBLISHER}/files/a`, 'Directory'],
+          [`${PKG}:${PUBLISHER}/files/d`, 'Directory'],
+          [`${PKG}:${PUBLISHER}/files/hello.txt`, 'File'],
+          [`${PKG}:${PUBLISHER}/files/unzipped`, 'Directory'],
+        ],
+      );
+      assert.deepEqual((await vfs(driver, at('d/moved.txt'), 'RemoveFile')).body, 'Ok');
+      assert.deepEqual((await vfs(driver, at('d/empty.txt'), 'RemoveFile')).body, 'Ok');
+      assert.deepEqual((await vfs(driver, at('d'), 'RemoveDir')).body, 'Ok');
+      assert.deepEqual((await vfs(driver, at('a'), 'RemoveDirAll')).body, 'Ok');
+      const after = (await vfs(driver, DRIVE, 'ReadDir')).body as { ReadDir: Array<{ path: string }> };
+      assert.deepEqual(
+        after.ReadDir.map((e) => e.path),
+        [`${PKG}:${PUBLISHER}/files/hello.txt`, `${PKG}:${PUBLISHER}/files/unzipped`],
+      );
+    });
+
+    it('errors: a missing file, a path out of the drive, a malformed request, another package without a capability', async () => {
+      const missing = (await vfs(driver, at('nope.txt'), 'Read')).body as { Err: Record<string, unknown> };
+      assert.ok('NotFound' in missing.Err, JSON.stringify(missing));
+      const outside = (await vfs(driver, at('../../../../etc/passwd'), 'Read')).body as { Err?: unknown };
+      assert.ok(outside.Err, `a path out of the drive is refused: ${JSON.stringify(outside)}`);
+      assert.ok(!JSON.stringify(outside).includes('root:'), 'nothing of /etc/passwd came back');
+      const malformed = (await driver.call('vfs:distro:sys', { path: DRIVE, action: { Frobnicate: 1 } })).body as { Err?: unknown };
+      assert.ok(malformed.Err, JSON.stringify(malformed));
+      const foreign = (await vfs(driver, '/app-store:sys/pkg/manifest.json', 'Read')).body as { Err: Record<string, unknown> };
+      assert.ok('NoCap' in foreign.Err, JSON.stringify(foreign));
+      const write = (await vfs(driver, '/someone:else.os/files/x.txt', 'Write', 'x')).body as { Err: Record<string, unknown> };
+      assert.ok('NoCap' in write.Err, JSON.stringify(write));
+    });
+  });
+
+  describe('timer', () => {
+    it('SetTimer answers after the duration; 0 answers at once', async () => {
+      assert.deepEqual(await driver.call('timer:distro:sys', { SetTimer: 50 }), { body: '', blob: null });
+      assert.deepEqual(await driver.call('timer:distro:sys', { SetTimer: 0 }), { body: '', blob: null });
+      // A negative duration is not a u64: no timer is set, and the caller's wait times out.
+      assert.deepEqual(await driver.call('timer:distro:sys', { SetTimer: -5 }, undefined, 1), { error: 'timeout' });
+    });
+  });
+
+  describe('http-server bindings', () => {
+    const base = () => `http://localhost:${node.port}/driver:${PKG}:${PUBLISHER}`;
+    const bind = (action: unknown, blob?: string) => driver.call('http-server:distro:sys', action, blob);
+
+    it('Bind serves the path from the component; cache serves the blob; local_only; authenticated; Unbind', async () => {
+      assert.deepEqual((await bind({ Bind: { path: '/api', authenticated: false, local_only: false, cache: false } })).body, { Ok: null });
+      let r = await fetch(`${base()}/api?x=1`, { method: 'POST', body: 'ping' });
+      assert.equal(r.status, 200);
+      assert.equal(await r.text(), `hello from driver:${PKG}:${PUBLISHER}`);
+      assert.equal(r.headers.get('x-bound-path'), `/driver:${PKG}:${PUBLISHER}/api`);
+      const seen = await driver.waitEvent((e) => 'Http' in (e.body as object), 'the Http request');
+      const http = (seen.body as { Http: { method: string; query_params: Record<string, string> } }).Http;
+      assert.equal(http.method, 'POST');
+      assert.deepEqual(http.query_params, { x: '1' });
+      assert.equal(seen.blob, 'ping');
+
+      assert.deepEqual((await bind({ Bind: { path: '/static', authenticated: false, local_only: false, cache: true } }, 'cached page')).body, { Ok: null });
+      r = await fetch(`${base()}/static`);
+      assert.equal(await r.text(), 'cached page');
+      assert.deepEqual((await bind({ Bind: { path: '/nocache', authenticated: false, local_only: false, cache: true } })).body, { Err: 'NoBlob' });
+
+      assert.deepEqual((await bind({ Bind: { path: '/local', authenticated: false, local_only: true, cache: false } })).body, { Ok: null });
+      assert.equal((await fetch(`${base()}/local`)).status, 200);
+      assert.equal((await fetch(`${base()}/local`, { headers: { 'x-forwarded-for': '203.0.113.9' } })).status, 403);
+
+      assert.deepEqual((await bind({ Bind: { path: '/private', authenticated: true, local_only: false, cache: false } })).body, { Ok: null });
+      r = await fetch(`${base()}/private`);
+      assert.notEqual(r.status, 200, 'no login cookie, no page from the process');
+      assert.equal((await fetch(`${base()}/private`, { headers: { cookie: 'hyperware-auth_fake.dev=token' } })).status, 200);
+
+      assert.deepEqual((await bind({ Unbind: { path: '/api' } })).body, { Ok: null });
+      r = await fetch(`${base()}/api`);
+      assert.notEqual(await r.text(), `hello from driver:${PKG}:${PUBLISHER}`);
+      assert.deepEqual((await bind({ Bind: { path: 1 } })).body, { Err: 'MalformedRequest' });
+    });
+
+    it('SecureBind serves only on the package subdomain: elsewhere a redirect there', async () => {
+      assert.deepEqual((await bind({ SecureBind: { path: '/secure', cache: false } })).body, { Ok: null });
+      const r = await fetch(`${base()}/secure`, { redirect: 'manual' });
+      assert.equal(r.status, 307);
+      assert.match(r.headers.get('location') ?? '', new RegExp(`^http://modules-test-kit-tests-os\\.localhost:${node.port}/driver:${PKG}:${PUBLISHER}/secure$`));
     });
   });
 
@@ -386,6 +581,37 @@ describe('runtime modules from a component', { timeout: 240_000 }, () => {
       const state = (await driver.call('fd-manager:distro:sys', 'GetState')).body as { GetState: Record<string, { limit: number; hit_count: number }> };
       assert.deepEqual(state.GetState[driver.id], { limit: n, hit_count: 1 });
       assert.deepEqual((await driver.call('fd-manager:distro:sys', { GetProcessFdLimit: driver.id })).body, { GetProcessFdLimit: n });
+    });
+
+    it('kv and sqlite keep their open dbs within their share: over it they close the least used, report FdsLimitHit, and reopen on use', async () => {
+      const kv = (action: unknown, db: string, blob?: string) => driver.call('kv:distro:sys', kvReq(action, db), blob);
+      const sql = (action: unknown, db: string) => driver.call('sqlite:distro:sys', kvReq(action, db));
+      const state = async () =>
+        ((await driver.call('fd-manager:distro:sys', 'GetState')).body as { GetState: Record<string, { limit: number; hit_count: number }> }).GetState;
+      // Shrink the node's budget to 1% of the open-files limit, so each registered user gets a few.
+      await driver.tell('fd-manager:distro:sys', { UpdateMaxFdsAsFractionOfUlimitPercentage: 1 });
+      try {
+        const dbs = ['fd0', 'fd1', 'fd2', 'fd3', 'fd4', 'fd5', 'fd6', 'fd7'];
+        for (const db of dbs) {
+          assert.deepEqual((await kv('Open', db)).body, 'Ok');
+          assert.deepEqual((await kv({ Set: { key: key('k'), tx_id: null } }, db, `value of ${db}`)).body, 'Ok');
+          assert.deepEqual((await sql('Open', db)).body, 'Ok');
+          assert.deepEqual((await sql({ Write: { statement: 'CREATE TABLE IF NOT EXISTS t (v TEXT)', tx_id: null } }, db)).body, 'Ok');
+        }
+        const s = await state();
+        for (const m of ['kv:distro:sys', 'sqlite:distro:sys']) {
+          assert.ok(s[m], `${m} registered with fd-manager: ${JSON.stringify(s)}`);
+          assert.ok(s[m].limit < dbs.length, `${m}'s share (${s[m].limit}) is below the ${dbs.length} dbs opened`);
+          assert.ok(s[m].hit_count > 0, `${m} reported FdsLimitHit: ${JSON.stringify(s[m])}`);
+        }
+        // Every db still answers: closed ones reopen transparently.
+        for (const db of dbs) {
+          assert.equal((await kv({ Get: key('k') }, db)).blob, `value of ${db}`);
+          assert.equal((await sql({ Query: 'SELECT count(*) AS n FROM t' }, db)).body, 'Read');
+        }
+      } finally {
+        await driver.tell('fd-manager:distro:sys', { UpdateMaxFdsAsFractionOfUlimitPercentage: 60 });
+      }
     });
   });
 });

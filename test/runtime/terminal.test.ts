@@ -9,6 +9,7 @@ import { PassThrough } from 'node:stream';
 import { afterEach, beforeEach, describe, it } from 'node:test';
 import type { NativeProcess } from '../../src/runtime/kernel/api.js';
 import { Kernel, type ProcessEvents, type ProcessRunner, type RunningProcess, type StateStore } from '../../src/runtime/kernel/kernel.js';
+import type { StoredProcess } from '../../src/runtime/kernel/persistence.js';
 import { createLogger } from '../../src/runtime/log.js';
 import { createTerminal, type Terminal, TERMINAL_ID, tokenize } from '../../src/runtime/terminal/index.js';
 import {
@@ -17,7 +18,9 @@ import {
   type KernelMessage,
   messagingCap,
   NETWORK_PARAMS,
+  type ProcessId,
   parseProcessId,
+  processIdToString,
   systemProcess,
   utf8,
 } from '../../src/runtime/types.js';
@@ -40,11 +43,16 @@ class MemoryState implements StateStore {
   }
 }
 
-/** Stand-in for the component host: "runs" wasm processes that do nothing. */
+/** What the stand-in host delivered to the wasm processes it "runs". */
+const delivered: Array<{ to: string; km: KernelMessage }> = [];
+
+/** Stand-in for the component host: "runs" wasm processes that do nothing but record their messages. */
 const idleRunner: ProcessRunner = {
-  async start(o: { events: ProcessEvents }): Promise<RunningProcess> {
+  async start(o: { id: ProcessId; events: ProcessEvents }): Promise<RunningProcess> {
     return {
-      deliver() {},
+      deliver(km: KernelMessage) {
+        delivered.push({ to: processIdToString(o.id), km });
+      },
       deliverSendError() {},
       async kill() {
         o.events.onExit({ kind: 'killed' });
@@ -241,6 +249,63 @@ describe('terminal', () => {
     assert.match(out, /'frobnicate' not found, either as an alias or process ID/);
     assert.match(out, /m <address> <body>/);
     assert.match(out, /top \[-c\]/);
+  });
+
+  it('runs a script from scripts.json as a fresh process with the capabilities its entry lists, and sends it the args', async () => {
+    const entry = {
+      root: false,
+      public: false,
+      request_networking: true,
+      request_capabilities: ['sink:test:sys', { process: 'vfs:distro:sys', params: { kind: 'read', drive: '/tools:test.os/data' } }],
+      grant_capabilities: ['sink:test:sys'],
+      wit_version: 1,
+    };
+    const files: Record<string, string> = {
+      '/tools:test.os/pkg/scripts.json': JSON.stringify({ 'tool.wasm': entry }),
+      '/tools:test.os/pkg/tool.wasm': 'wasm bytes',
+    };
+    const vfs = recorder('vfs:distro:sys', (km, k) => {
+      const req = JSON.parse(fromUtf8((km.message.val as { body: Uint8Array }).body));
+      const file = files[req.path];
+      if (file !== undefined && req.action === 'Read') k.respond(vfs.id, km, jsonBytes('Read'), { bytes: utf8(file) });
+      else k.respond(vfs.id, km, jsonBytes({ Err: { NotFound: { path: req.path } } }));
+    });
+    await kernel.addNative(vfs);
+    const sink = recorder('sink:test:sys');
+    await kernel.addNative(sink);
+    delivered.length = 0;
+
+    await type('alias tool tool:tools:test.os', 'alias tool set');
+    input.write('tool some args\n');
+    await waitFor(() => delivered.length > 0);
+    const run = delivered[0];
+    assert.match(run.to, /^\d+:tools:test\.os$/);
+    assert.equal(fromUtf8((run.km.message.val as { body: Uint8Array }).body), 'some args');
+    assert.equal((run.km.message.val as { expectsResponse?: bigint }).expectsResponse, undefined);
+    assert.equal(run.km.source.process.processName, 'terminal');
+
+    const debug = await kernel.request(TERMINAL_ID, `${OUR}@kernel:distro:sys`, JSON.stringify({ Debug: { Process: run.to } }), { timeoutSecs: 5 });
+    const info = (JSON.parse(fromUtf8(debug.response.body)) as { Debug: { Process: StoredProcess } }).Debug.Process;
+    const caps = info.capabilities.map((c) => `${c.issuer} ${c.params}`);
+    for (const want of [
+      `${OUR}@sink:test:sys "messaging"`,
+      `${OUR}@vfs:distro:sys {"kind":"read","drive":"/tools:test.os/data"}`,
+      `${OUR}@terminal:terminal:sys "messaging"`,
+      `${OUR}@kernel:distro:sys ${NETWORK_PARAMS}`,
+    ])
+      assert.ok(caps.includes(want), `missing ${want} in ${caps.join(', ')}`);
+    assert.equal(info.on_exit, 'None');
+    assert.equal(info.wit_version, 1);
+    assert.equal(info.public, false);
+    assert.ok(kernel.hasCapability(sink.id, messagingCap({ node: OUR, process: parseProcessId(run.to) })), 'sink may message the script');
+
+    // A second run is another process.
+    input.write('tool again\n');
+    await waitFor(() => delivered.length > 1);
+    assert.notEqual(delivered[1].to, run.to);
+    await type('other:tools:test.os', 'error calling script: script not in scripts.json file');
+    files['/tools:test.os/pkg/scripts.json'] = '{"tool.wasm": {"root": 1}}';
+    await type('tool x', 'error calling script: could not parse scripts.json file');
   });
 
   it('answers EditAlias requests from terminal scripts', async () => {

@@ -3,6 +3,8 @@
 // and runs the lines typed on its input. Hyperdrive runs each command as a Wasm script; here the
 // built-in ones (m, top, cat, echo, alias, kill, hi, help) run natively, as terminal:terminal:sys,
 // and print what the scripts would print, prefixed `terminal:sys: ` like any process printout.
+// Any other `name:pkg:pub args` (or alias) runs that package's script from pkg/scripts.json
+// (scripts.ts), as Hyperdrive's terminal does.
 
 import { readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
@@ -23,6 +25,7 @@ import {
   systemProcess,
 } from '../types.js';
 import { colourFor, formatPrintout, formatProcess, type ProcessInfo, parseMArgs, tokenize } from './format.js';
+import { runScript, ScriptError } from './scripts.js';
 
 export { formatPrintout, parseMArgs, timestamp, tokenize } from './format.js';
 
@@ -70,7 +73,7 @@ const COMMANDS = [
   '  kill <process-id>               stop a process',
   '  hi <node> <message>             send a message to another node',
   '  help                            this list',
-  '  <alias | process-id> [args]     send args to that process as a Request body',
+  '  <alias | process-id> [args]     run that script of its package (pkg/scripts.json) with args',
 ].join('\n');
 
 const BUILTINS = ['m', 'top', 'cat', 'echo', 'alias', 'kill', 'hi', 'help'] as const;
@@ -226,7 +229,7 @@ class NodeTerminal implements Terminal {
     try {
       const builtin = builtinOf(pid);
       if (builtin) await this.builtin(builtin, args);
-      else await this.sendToProcess(pid, args);
+      else await this.script(pid, args);
     } catch (e) {
       this.say(`error: ${e instanceof Error ? e.message : String(e)}`);
     }
@@ -418,7 +421,23 @@ class NodeTerminal implements Terminal {
     }
   }
 
-  /** `<alias | process-id> <args>`: args go to the process as a Request body, as to a script. */
+  /**
+   * `<alias | process-id> <args>`: run the package's script of that name (scripts.json). A
+   * package without that script but with that process running gets args as a Request body.
+   */
+  private async script(pid: ProcessId, args: string): Promise<void> {
+    try {
+      const id = await runScript(this.kernel, this.id, pid, args);
+      this.print(2, `terminal:sys: started script ${processIdToString(pid)} as ${id}`);
+    } catch (e) {
+      if (!(e instanceof ScriptError)) throw e;
+      const missing = e.kind === 'NoScriptsManifest' || e.kind === 'NoScriptInManifest';
+      if (missing && (await this.processInfo(pid))) return this.sendToProcess(pid, args);
+      this.say(`error calling script: ${e.message}${e.detail ? ` (${e.detail})` : ''}`);
+    }
+  }
+
+  /** args go to a running process as a Request body, as to a script. */
   private async sendToProcess(pid: ProcessId, args: string): Promise<void> {
     const id = processIdToString(pid);
     const info = await this.processInfo(pid);

@@ -32,6 +32,7 @@ import {
 import { authCookie, createNodeAuth, isPageLoad, LOGIN_BODY_LIMIT, loginPage, loginRedirect, parseLogin, safeRedirect } from './auth.js';
 import { type Binding, formatPathWithProcess, normalizePath, RouteTable, secureSubdomain } from './bindings.js';
 import { BodyTooLargeError, HttpListenError, PortInUseError, RpcFormatError } from './errors.js';
+import { ExtensionSockets } from './ext-ws.js';
 import { encodeRpcResponse, parseRpcMessage, RPC_BODY_LIMIT } from './rpc.js';
 
 export { BodyTooLargeError, HttpListenError, PortInUseError, RpcFormatError } from './errors.js';
@@ -87,6 +88,9 @@ interface WsBinding {
   secureSubdomain?: string;
 }
 
+/** perform() sent a WebSocketExtPushOutgoing on: no `{"Ok": null}` (the extension answers). */
+const EXT_SENT = Symbol('ext-sent');
+
 type ActionError = 'MalformedRequest' | 'NoBlob' | 'InvalidSourceProcess' | 'WsPingPongTooLong' | 'WsChannelNotFound';
 
 class HttpError extends Error {
@@ -109,6 +113,7 @@ export async function createHttpServer(opts: HttpServerOptions): Promise<HttpSer
   const wsBindings = new RouteTable<WsBinding>();
   const wss = new WebSocketServer({ noServer: true, maxPayload: MAX_MESSAGE_BYTES });
   const channels = new Map<number, { ws: WebSocket; app: ProcessId }>();
+  const extensions = new ExtensionSockets(kernel, HTTP_SERVER_ID);
   const secureSubdomains = new Set<string>();
   const waits = new Set<NodeJS.Timeout>();
   let started = false;
@@ -151,6 +156,9 @@ export async function createHttpServer(opts: HttpServerOptions): Promise<HttpSer
         b.secureSubdomain && host.includes('localhost') ? `hyperware-auth_${our}@${processIdToString(app)}` : `hyperware-auth_${our}`;
       requireLogin(req, label, path, false);
     }
+    // Extensions are side-cars on this machine; Hyperdrive refuses them from anywhere else.
+    if (b.extension && !isLoopback(req.socket.remoteAddress))
+      throw new HttpError(403, `${path} is an extension WebSocket: only a client on this machine (localhost) may connect`);
     if (!started) throw new HttpError(503, 'the node is still booting: try again in a moment');
     if (channels.size >= MAX_WEBSOCKETS) throw new HttpError(503, `this node already has ${MAX_WEBSOCKETS} WebSockets open; try again later`);
     wss.handleUpgrade(req, socket, head, (ws) => {
@@ -173,6 +181,7 @@ export async function createHttpServer(opts: HttpServerOptions): Promise<HttpSer
       );
       ws.on('message', (data, isBinary) => {
         const bytes = Array.isArray(data) ? Buffer.concat(data) : Buffer.from(data as ArrayBuffer);
+        if (b.extension) return extensions.incoming(channelId, app, new Uint8Array(bytes), isBinary);
         kernel.tell(HTTP_SERVER_ID, to, jsonBytes({ WebSocketPush: { channel_id: channelId, message_type: isBinary ? 'Binary' : 'Text' } }), {
           blob: { bytes: new Uint8Array(bytes) },
         });
@@ -181,6 +190,7 @@ export async function createHttpServer(opts: HttpServerOptions): Promise<HttpSer
       ws.on('close', () => {
         if (channels.get(channelId)?.ws !== ws) return;
         channels.delete(channelId);
+        extensions.closed(channelId);
         kernel.tell(HTTP_SERVER_ID, to, jsonBytes({ WebSocketClose: channelId }));
       });
     });
@@ -410,13 +420,14 @@ export async function createHttpServer(opts: HttpServerOptions): Promise<HttpSer
       action = undefined;
     }
     const result = perform(km, action);
+    if (result === EXT_SENT) return; // the extension's reply is the Response
     if (result === 'MalformedRequest')
       kernel.print(1, `http-server: got malformed request from ${addressToString(km.source)}: ${fromUtf8(request.body).slice(0, 200)}`);
     reply(result === undefined ? { Ok: null } : { Err: result });
   }
 
   /** Carry out one HttpServerAction; undefined on success, else the error to answer. */
-  function perform(km: KernelMessage, action: unknown): ActionError | undefined {
+  function perform(km: KernelMessage, action: unknown): ActionError | typeof EXT_SENT | undefined {
     if (!action || typeof action !== 'object' || Array.isArray(action)) return 'MalformedRequest';
     const [kind, value] = Object.entries(action as Record<string, unknown>)[0] ?? [];
     const v = (value ?? {}) as Record<string, unknown>;
@@ -495,15 +506,25 @@ export async function createHttpServer(opts: HttpServerOptions): Promise<HttpSer
         else ch.ws.close();
         return undefined;
       }
-      case 'WebSocketExtPushOutgoing':
-        if (!km.lazyLoadBlob) return 'NoBlob';
-        return 'WsChannelNotFound'; // extension WebSockets are not served yet
+      case 'WebSocketExtPushOutgoing': {
+        const type = v.message_type;
+        const reply = v.desired_reply_type;
+        if (typeof v.channel_id !== 'number' || !isStr(type) || !WS_TYPES.has(type) || (reply !== 'Request' && reply !== 'Response'))
+          return 'MalformedRequest';
+        // Hyperdrive answers NoBlob also for a message_type other than Binary (the frame is MessagePack).
+        if (!km.lazyLoadBlob || type !== 'Binary') return 'NoBlob';
+        const ch = channels.get(v.channel_id);
+        if (!ch || km.source.node !== our || processIdToString(ch.app) !== processIdToString(source)) return 'WsChannelNotFound';
+        ch.ws.send(extensions.outgoing(km, v.channel_id, reply, km.lazyLoadBlob.bytes));
+        return EXT_SENT;
+      }
       case 'WebSocketClose': {
         if (typeof value !== 'number') return 'MalformedRequest';
         const ch = channels.get(value);
         // Closing an unknown channel is fine, as in Hyperdrive.
         if (ch && km.source.node === our && processIdToString(ch.app) === processIdToString(source)) {
           channels.delete(value);
+          extensions.closed(value);
           ch.ws.close();
         }
         return undefined;
@@ -540,6 +561,7 @@ export async function createHttpServer(opts: HttpServerOptions): Promise<HttpSer
     waits.clear();
     for (const ch of channels.values()) ch.ws.terminate();
     channels.clear();
+    extensions.clear();
     wss.close();
     await new Promise<void>((resolve) => {
       server.close(() => resolve());

@@ -105,6 +105,9 @@ export function dbCapParams(kind: 'read' | 'write', pkg: PackageId, db: string):
 }
 
 export class DbCaps {
+  /** Capability params by kind and db: built once, checked on every request. */
+  private readonly params = new Map<string, string>();
+
   constructor(
     private readonly kernel: KernelApi,
     private readonly module: ProcessId,
@@ -115,7 +118,14 @@ export class DbCaps {
   }
 
   cap(kind: 'read' | 'write', pkg: PackageId, db: string): Capability {
-    return { issuer: this.issuer(), params: dbCapParams(kind, pkg, db) };
+    const key = `${kind} ${dbKeyString(pkg, db)}`;
+    let params = this.params.get(key);
+    if (params === undefined) {
+      if (this.params.size > 4096) this.params.clear();
+      params = dbCapParams(kind, pkg, db);
+      this.params.set(key, params);
+    }
+    return { issuer: this.issuer(), params };
   }
 
   holds(source: ProcessId, kind: 'read' | 'write', pkg: PackageId, db: string): boolean {

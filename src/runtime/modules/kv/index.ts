@@ -9,6 +9,7 @@ import { mkdir, rm } from 'node:fs/promises';
 import { join } from 'node:path';
 import { ClassicLevel } from 'classic-level';
 import type { KernelApi, NativeProcess } from '../../kernel/api.js';
+import { FdLimiter } from '../fd-manager/limiter.js';
 import { type KernelMessage, type PackageId, type ProcessId, systemProcess } from '../../types.js';
 import {
   DbCaps,
@@ -49,20 +50,31 @@ export function createKv(opts: { home: string }): KvModule {
   const txs = new Map<number, { dbKey: string; ops: Op[] }>();
   let kernel!: KernelApi;
   let caps!: DbCaps;
+  // Open handles count against the share fd-manager gives this module; the least recently used close first.
+  const limiter = new FdLimiter(() => kernel, KV_PROCESS, async (key) => {
+    const h = open.get(key);
+    open.delete(key);
+    await h?.close();
+  });
 
   const dirOf = (pkg: PackageId, db: string) => join(root, `${pkg.packageName}:${pkg.publisherNode}`, db);
 
   async function openDb(pkg: PackageId, db: string, create: boolean): Promise<Db | undefined> {
     const key = dbKeyString(pkg, db);
     const have = open.get(key);
-    if (have) return have;
+    if (have) {
+      limiter.touch(key);
+      return have;
+    }
     const dir = dirOf(pkg, db);
     if (!create && !existsSync(dir)) return undefined;
     await mkdir(dir, { recursive: true });
+    await limiter.admit(key);
     const level: Db = new ClassicLevel<Uint8Array, Uint8Array>(dir, { keyEncoding: 'view', valueEncoding: 'view' });
     try {
       await level.open();
     } catch (e) {
+      limiter.forget(key);
       throw new DbFailure({ RocksDBError: `cannot open ${db}: ${(e as Error).message}` });
     }
     open.set(key, level);
@@ -77,6 +89,7 @@ export function createKv(opts: { home: string }): KvModule {
     const { pkg, db } = env;
     const source = km.source.process;
     const [name, arg] = v;
+    await limiter.enforce(); // the share may have shrunk since the last request
     const need = (kind: 'read' | 'write') => {
       if (!caps.holds(source, kind, pkg, db)) throw new DbFailure(kind === 'read' ? 'NoReadCap' : 'NoWriteCap');
     };
@@ -100,6 +113,7 @@ export function createKv(opts: { home: string }): KvModule {
         if (!samePackage(source, pkg)) throw new DbFailure('MismatchingPackageId');
         await open.get(dbKey)?.close();
         open.delete(dbKey);
+        limiter.forget(dbKey);
         for (const [id, tx] of txs) if (tx.dbKey === dbKey) txs.delete(id);
         await rm(dirOf(pkg, db), { recursive: true, force: true });
         return { body: 'Ok' };
@@ -130,7 +144,9 @@ export function createKv(opts: { home: string }): KvModule {
         const key = keyOf(arg);
         need('read');
         const level = await existing();
-        const value = await level.get(key);
+        // LevelDB reads are served from memory or the block cache: synchronously, without the
+        // thread-pool round trip of get().
+        const value = level.getSync(key);
         if (value === undefined) throw new DbFailure('KeyNotFound');
         return { body: { Get: Array.from(key) }, blob: value };
       }
@@ -158,7 +174,8 @@ export function createKv(opts: { home: string }): KvModule {
     }
   }
 
-  const handle = serialServer(() => kernel, KV_PROCESS, perform);
+  const serve = serialServer(() => kernel, KV_PROCESS, perform);
+  const handle = (km: KernelMessage) => (limiter.takeLimit(km) ? undefined : serve(km));
   return {
     id: KV_PROCESS,
     async start(k) {

@@ -9,6 +9,7 @@ import { mkdir, rm } from 'node:fs/promises';
 import { join } from 'node:path';
 import Database from 'better-sqlite3';
 import type { KernelApi, NativeProcess } from '../../kernel/api.js';
+import { FdLimiter } from '../fd-manager/limiter.js';
 import { fromUtf8, type KernelMessage, type PackageId, type ProcessId, systemProcess } from '../../types.js';
 import {
   DbCaps,
@@ -105,16 +106,26 @@ export function createSqlite(opts: { home: string }): SqliteModule {
   const txs = new Map<number, { dbKey: string; writes: Array<{ sql: string; params: SqlParam[] }> }>();
   let kernel!: KernelApi;
   let caps!: DbCaps;
+  // Open handles count against the share fd-manager gives this module; the least recently used close first.
+  const limiter = new FdLimiter(() => kernel, SQLITE_PROCESS, async (key) => {
+    const h = open.get(key);
+    open.delete(key);
+    h?.close();
+  });
 
   const fileOf = (pkg: PackageId, db: string) => join(root, `${pkg.packageName}:${pkg.publisherNode}`, `${db}.sqlite`);
 
   async function openDb(pkg: PackageId, db: string, create: boolean): Promise<Database.Database | undefined> {
     const key = dbKeyString(pkg, db);
     const have = open.get(key);
-    if (have) return have;
+    if (have) {
+      limiter.touch(key);
+      return have;
+    }
     const file = fileOf(pkg, db);
     if (!create && !existsSync(file)) return undefined;
     await mkdir(join(root, `${pkg.packageName}:${pkg.publisherNode}`), { recursive: true });
+    await limiter.admit(key);
     try {
       const d = new Database(file);
       d.pragma('journal_mode = WAL');
@@ -122,6 +133,7 @@ export function createSqlite(opts: { home: string }): SqliteModule {
       open.set(key, d);
       return d;
     } catch (e) {
+      limiter.forget(key);
       throw new DbFailure({ IOError: `cannot open ${db}: ${(e as Error).message}` });
     }
   }
@@ -144,6 +156,7 @@ export function createSqlite(opts: { home: string }): SqliteModule {
     const source = km.source.process;
     const [name, arg] = v;
     const dbKey = dbKeyString(pkg, db);
+    await limiter.enforce(); // the share may have shrunk since the last request
     const need = (kind: 'read' | 'write') => {
       if (!caps.holds(source, kind, pkg, db)) throw new DbFailure(kind === 'read' ? 'NoReadCap' : 'NoWriteCap');
     };
@@ -166,6 +179,7 @@ export function createSqlite(opts: { home: string }): SqliteModule {
         if (!samePackage(source, pkg)) throw new DbFailure('MismatchingPackageId');
         open.get(dbKey)?.close();
         open.delete(dbKey);
+        limiter.forget(dbKey);
         for (const [id, tx] of txs) if (tx.dbKey === dbKey) txs.delete(id);
         const file = fileOf(pkg, db);
         await Promise.all([file, `${file}-wal`, `${file}-shm`].map((f) => rm(f, { force: true })));
@@ -177,7 +191,7 @@ export function createSqlite(opts: { home: string }): SqliteModule {
         if (!READ_KEYWORDS.has(firstKeyword(arg))) throw new DbFailure('NotAReadKeyword');
         const params = parseParams(km.lazyLoadBlob?.bytes);
         const d = await existing();
-        const rows = run(() => d.prepare(arg).all(...params)) as Array<Record<string, unknown>>;
+        const rows = run(() => prepared(d, arg).all(...params)) as Array<Record<string, unknown>>;
         const out = rows.map((r) => Object.fromEntries(Object.entries(r).map(([k, x]) => [k, toJson(x)])));
         return { body: 'Read', blob: new TextEncoder().encode(JSON.stringify(out)) };
       }
@@ -224,7 +238,8 @@ export function createSqlite(opts: { home: string }): SqliteModule {
     }
   }
 
-  const handle = serialServer(() => kernel, SQLITE_PROCESS, perform);
+  const serve = serialServer(() => kernel, SQLITE_PROCESS, perform);
+  const handle = (km: KernelMessage) => (limiter.takeLimit(km) ? undefined : serve(km));
   return {
     id: SQLITE_PROCESS,
     async start(k) {
@@ -242,11 +257,29 @@ export function createSqlite(opts: { home: string }): SqliteModule {
   };
 }
 
+/** Prepared statements per connection, reused across requests (preparing costs as much as a small insert). */
+const statements = new WeakMap<Database.Database, Map<string, Database.Statement>>();
+const MAX_STATEMENTS_PER_DB = 128;
+
+function prepared(d: Database.Database, sql: string): Database.Statement {
+  let cache = statements.get(d);
+  if (!cache) {
+    cache = new Map();
+    statements.set(d, cache);
+  }
+  const have = cache.get(sql);
+  if (have) return have;
+  const st = d.prepare(sql);
+  if (cache.size >= MAX_STATEMENTS_PER_DB) cache.delete(cache.keys().next().value as string);
+  cache.set(sql, st);
+  return st;
+}
+
 /** Run a write; a statement without parameters may hold several statements (e.g. a schema). */
 function execute(d: Database.Database, sql: string, params: SqlParam[]): void {
   if (params.length === 0) {
     d.exec(sql);
     return;
   }
-  d.prepare(sql).run(...params);
+  prepared(d, sql).run(...params);
 }
