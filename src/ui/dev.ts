@@ -53,7 +53,7 @@ export function findUiDir(dir: string): string {
 // Vite prints e.g. "  ➜  Local:   http://localhost:3000/chat:chat:template.os/"
 // (a whole line: output arrives in chunks that may end mid-URL).
 const LOCAL_URL = /Local:\s+(https?:\/\/\S+?)\/?[ \t]*\r?\n/;
-// biome-ignore lint/suspicious/noControlCharactersInRegex: terminal colour escapes
+// terminal colour escapes
 const ANSI = /\x1b\[[0-9;]*m/g;
 
 export async function startDevUi(opts: DevUiOptions): Promise<DevUiServer> {
