@@ -20,6 +20,7 @@ import { createTimerModule } from './modules/timer.js';
 import { createVfs } from './modules/vfs/index.js';
 import { createAppStore } from './packages/app-store/index.js';
 import { createHnsIndexer } from './packages/hns-indexer/index.js';
+import { createTester } from './packages/tester/index.js';
 import { ComponentHost } from './process/host.js';
 import { createTerminal, type Terminal } from './terminal/index.js';
 import { type Capability, messagingCap, NETWORK_PARAMS, type ProcessId, processIdToString, systemProcess } from './types.js';
@@ -172,6 +173,8 @@ export async function bootNode(opts: BootOptions): Promise<RunningNode> {
     }
     await kernel.addNative(createHnsIndexer(), systemCaps);
   }
+  // tester:tester:sys: every fake node is a simulation-mode node, where the real runtime has it too.
+  await kernel.addNative(createTester(), systemCaps);
 
   await kernel.restore();
   http.ready();
