@@ -242,6 +242,17 @@ class Locator {
     } else if (section === 0) {
       end = testStarts[0] ?? this.lines.length;
     }
+    // Inside the j-th [[tests.nodes]] of that test, when the key is a node's.
+    const nested = /\.nodes\[(\d+)\]\./.exec(key);
+    if (nested) {
+      const heads = [];
+      for (let i = start; i < end; i++) if (/^\s*\[\[\s*tests\.nodes\s*\]\]/.test(this.lines[i])) heads.push(i);
+      const j = Number(nested[1]);
+      if (heads[j] !== undefined) {
+        start = heads[j];
+        end = heads[j + 1] ?? end;
+      }
+    }
     const re = new RegExp(`(^|[\\s{,])${leaf.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')}\\s*=`);
     for (let i = start; i < end; i++) if (re.test(this.lines[i])) return i + 1;
     return undefined;
