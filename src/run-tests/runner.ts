@@ -219,7 +219,8 @@ async function runOne(opts: RunOptions, index: number, test: TestConfig): Promis
         await buildPackage({
           dir,
           localDependencies: depPaths.filter((d) => d !== dir),
-          features: test.features.length > 0 ? test.features.join(',') : undefined,
+          // As the real kit: no features means "test" (templates answer the tester's Caps only then).
+          features: test.features.length > 0 ? test.features.join(',') : 'test',
           skipDepsCheck: false,
           progress: null,
           logger: log.child('build'),
@@ -373,7 +374,9 @@ async function runOne(opts: RunOptions, index: number, test: TestConfig): Promis
     setupCheck();
     result.status = 'passed';
   } catch (e) {
-    if (e instanceof TestFailed) result.failure = e.failure;
+    // Once aborted, whatever failed next failed because everything is being stopped.
+    if (opts.signal?.aborted) result.failure = { reason: `stopped by ${String(opts.signal.reason ?? 'a signal')}` };
+    else if (e instanceof TestFailed) result.failure = e.failure;
     else if (e instanceof Aborted) result.failure = { reason: `stopped (${e.message})` };
     else result.failure = { reason: errorText(e) };
   } finally {

@@ -7,7 +7,7 @@
 // (the bundle, and so the cache key, depends on the path from the package to kit).
 
 import assert from 'node:assert/strict';
-import { execFileSync } from 'node:child_process';
+import { execFileSync, spawn } from 'node:child_process';
 import { cpSync, existsSync, mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { createServer } from 'node:net';
 import { join } from 'node:path';
@@ -232,5 +232,35 @@ describe('kit run-tests', { timeout: 60 * 60_000 }, () => {
       assert.match(r.stdout, /test script `false` exited with status 1/);
       assert.equal(lastLine(r.stdout), '1 passed, 1 failed');
     });
+  });
+});
+
+describe('kit run-tests stopped by a signal', { timeout: 20 * 60_000 }, () => {
+  it('SIGINT mid-run stops every node and the chain, and exits 130', async () => {
+    const dir = join(WORK, 'ts', 'echo');
+    if (!existsSync(join(dir, 'test', 'tests.toml'))) await kitNew(dir, 'echo');
+    const p = await ports();
+    const file = join(dir, 'test', 'signal.toml');
+    writeFileSync(file, readFileSync(join(dir, 'test', 'tests.toml'), 'utf8'));
+    retarget(file, p);
+    const child = spawn(process.execPath, [join(REPO, 'bin/run.js'), 'run-tests', file], { stdio: ['ignore', 'pipe', 'pipe'] });
+    let out = '';
+    child.stdout.on('data', (d) => {
+      out += d;
+    });
+    child.stderr.on('data', (d) => {
+      out += d;
+    });
+    const exited = new Promise<number | null>((r) => child.once('exit', (code) => r(code)));
+    // Interrupt once the node is up (the package is being installed).
+    const deadline = Date.now() + 10 * 60_000;
+    while (!/installing/.test(out) && child.exitCode === null && Date.now() < deadline) await new Promise((r) => setTimeout(r, 50));
+    assert.match(out, /installing/, out);
+    child.kill('SIGINT');
+    const code = await exited;
+    assert.equal(code, 130, out);
+    assert.match(out, /kit cleanup got SIGINT/);
+    assert.match(out, /stopped by SIGINT/);
+    assert.deepEqual(leftovers(dir, p), []);
   });
 });
