@@ -6,6 +6,7 @@
 import { type ChildProcess, spawn } from 'node:child_process';
 import { existsSync, mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { createServer } from 'node:net';
+import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { BenchContext } from './run.js';
 
@@ -61,7 +62,9 @@ async function stop(child: ChildProcess): Promise<void> {
 }
 
 export async function run(ctx: BenchContext): Promise<void> {
-  const work = join(ctx.repo, 'bench', '.cache', 'run-tests');
+  // Under /tmp at the e2e suite's depth: the bundles (and so the cached components) depend on the
+  // path from the package to kit, so both reuse the same components.
+  const work = join(tmpdir(), 'kit-bench-run-tests', 'ts');
   const dir = join(work, 'echo');
   mkdirSync(work, { recursive: true });
   if (!existsSync(join(dir, 'test', 'tests.toml'))) {
