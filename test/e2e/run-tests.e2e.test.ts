@@ -27,8 +27,14 @@ interface Ports {
 /** Rewrite a tests.toml onto free ports (other suites run at the same time) and optional names. */
 function retarget(file: string, ports: Ports, names?: Record<string, string>): void {
   let text = readFileSync(file, 'utf8');
-  text = text.replace(/^port = 8080$/gm, `port = ${ports.nodes[0]}`).replace(/^port = 8081$/gm, `port = ${ports.nodes[1]}`);
-  text = text.replace(/^fakechain_router = 8545$/gm, `fakechain_router = ${ports.chain}`);
+  // The first port the file names goes to nodes[0], the second to nodes[1] (8080 and 8081 as
+  // written, or whatever an earlier retarget chose).
+  const seen = new Map<string, number>();
+  text = text.replace(/^port = (\d+)$/gm, (_m, n: string) => {
+    if (!seen.has(n)) seen.set(n, ports.nodes[seen.size] ?? ports.nodes[0]);
+    return `port = ${seen.get(n)}`;
+  });
+  text = text.replace(/^fakechain_router = \d+$/gm, `fakechain_router = ${ports.chain}`);
   for (const [from, to] of Object.entries(names ?? {})) text = text.replaceAll(`"${from}"`, `"${to}"`);
   writeFileSync(file, text);
 }
