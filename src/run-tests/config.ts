@@ -123,6 +123,9 @@ export function parseConfig(text: string, file: string): TestsConfig {
   const runtime: Runtime =
     rtKeys[0] === 'FetchVersion' ? { FetchVersion: rt.string('FetchVersion') } : { RepoPath: expandPath(rt.string('RepoPath'), testDir) };
 
+  // Top-level keys first, in the file's order, so the first error is the first wrong line.
+  const persistHome = top.bool('persist_home');
+  const runtimeBuildRelease = top.bool('runtime_build_release');
   let always = false;
   if (doc.always_print_node_output === undefined) {
     notes.push('always_print_node_output is missing (a Kinode-era tests.toml): taken as false');
@@ -191,8 +194,8 @@ export function parseConfig(text: string, file: string): TestsConfig {
     file,
     testDir,
     runtime,
-    runtime_build_release: top.bool('runtime_build_release'),
-    persist_home: top.bool('persist_home'),
+    runtime_build_release: runtimeBuildRelease,
+    persist_home: persistHome,
     always_print_node_output: always,
     tests,
     notes,
