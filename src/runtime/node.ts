@@ -22,6 +22,7 @@ import { createAppStoreChain } from './packages/app-store/chain.js';
 import { createAppStoreDownloads } from './packages/app-store/downloads.js';
 import { createAppStore } from './packages/app-store/index.js';
 import { createHnsIndexer } from './packages/hns-indexer/index.js';
+import { createTester } from './packages/tester/index.js';
 import { ComponentHost } from './process/host.js';
 import { createTerminal, type Terminal } from './terminal/index.js';
 import { type Capability, messagingCap, NETWORK_PARAMS, type ProcessId, processIdToString, systemProcess } from './types.js';
@@ -185,6 +186,8 @@ export async function bootNode(opts: BootOptions): Promise<RunningNode> {
     await kernel.addNative(createHnsIndexer(), [...systemCaps, netRootCap(our)]);
     await addStorePart(createAppStoreChain());
   }
+  // tester:tester:sys: every fake node is a simulation-mode node, where the real runtime has it too.
+  await kernel.addNative(createTester(), systemCaps);
 
   await kernel.restore();
   http.ready();

@@ -1,0 +1,70 @@
+// tester:tester:sys on a node, driven over the kit RPC as run-tests (ours or the real kit) drives
+// it: its drives take the test files, other nodes answer Run with Ok at once, and the master
+// answers a Run it cannot carry out with the tester's own FailResponse.
+
+import assert from 'node:assert/strict';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { after, before, describe, it } from 'node:test';
+import { makeMessage, sendMessage } from '../../src/node-client/rpc.js';
+import { parseRunRequest } from '../../src/runtime/packages/tester/index.js';
+import { createLogger } from '../../src/runtime/log.js';
+import { bootNode, type RunningNode } from '../../src/runtime/node.js';
+
+describe('tester:tester:sys', () => {
+  const home = mkdtempSync(join(tmpdir(), 'kit-tester-'));
+  let node: RunningNode;
+  before(async () => {
+    node = await bootNode({ home, port: 0, name: 'first.dev', log: createLogger({ terminal: null, file: null }) });
+  });
+  after(async () => {
+    await node?.stop();
+    rmSync(home, { recursive: true, force: true });
+  });
+
+  async function rpc(process: string, body: unknown, blob?: Uint8Array): Promise<unknown> {
+    const r = await sendMessage(node.url, makeMessage({ process, body: JSON.stringify(body), blob }));
+    return JSON.parse(r?.body ?? 'null');
+  }
+
+  it('lets kit write under tester:sys/tests and tester:sys/setup through the RPC', async () => {
+    // The tester creates its drives as it starts; the first RPC may come right after boot.
+    let listing: unknown;
+    for (let i = 0; i < 50; i++) {
+      listing = await rpc('vfs:distro:sys', { path: '/tester:sys/tests', action: 'ReadDir' });
+      if (!(listing && typeof listing === 'object' && 'Err' in listing)) break;
+      await new Promise((r) => setTimeout(r, 20));
+    }
+    assert.deepEqual(listing, { ReadDir: [] });
+    assert.equal(await rpc('vfs:distro:sys', { path: '/tester:sys/tests/a.wasm', action: 'Write' }, Uint8Array.of(0, 97, 115, 109)), 'Ok');
+    assert.equal(await rpc('vfs:distro:sys', { path: '/tester:sys/setup/b.wasm', action: 'Write' }, Uint8Array.of(1)), 'Ok');
+    assert.deepEqual(await rpc('vfs:distro:sys', { path: '/tester:sys/tests', action: 'ReadDir' }), {
+      ReadDir: [{ path: 'tester:sys/tests/a.wasm', file_type: 'File' }],
+    });
+  });
+
+  it('answers Ok at once on a node that is not the master', async () => {
+    const r = await rpc('tester:tester:sys', { Run: { input_node_names: ['other.dev', 'first.dev'], test_names: ['x'], test_timeout: 5 } });
+    assert.deepEqual(r, { Run: { Ok: null } });
+  });
+
+  it('on the master, a test that was not loaded fails as test "tester" with a source location', async () => {
+    const r = (await rpc('tester:tester:sys', { Run: { input_node_names: ['first.dev'], test_names: ['missing-test'], test_timeout: 5 } })) as {
+      Run: { Err: { test: string; file: string; line: number; column: number } };
+    };
+    assert.equal(r.Run.Err.test, 'tester');
+    assert.ok(r.Run.Err.file.length > 0 && r.Run.Err.line > 0, JSON.stringify(r));
+  });
+
+  it('reads only well-formed Run requests', () => {
+    assert.deepEqual(parseRunRequest({ Run: { input_node_names: ['a.dev'], test_names: [], test_timeout: 5 } }), {
+      input_node_names: ['a.dev'],
+      test_names: [],
+      test_timeout: 5,
+    });
+    assert.equal(parseRunRequest({ Run: { input_node_names: 'a.dev', test_names: [], test_timeout: 5 } }), undefined);
+    assert.equal(parseRunRequest({ Run: { input_node_names: [], test_names: [], test_timeout: -1 } }), undefined);
+    assert.equal(parseRunRequest('Run'), undefined);
+  });
+});
