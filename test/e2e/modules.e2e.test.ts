@@ -554,7 +554,10 @@ describe('runtime modules from a component', { timeout: 240_000 }, () => {
       assert.deepEqual((await bind({ Bind: { path: '/private', authenticated: true, local_only: false, cache: false } })).body, { Ok: null });
       r = await fetch(`${base()}/private`);
       assert.notEqual(r.status, 200, 'no login cookie, no page from the process');
-      assert.equal((await fetch(`${base()}/private`, { headers: { cookie: 'hyperware-auth_fake.dev=token' } })).status, 200);
+      assert.notEqual((await fetch(`${base()}/private`, { headers: { cookie: 'hyperware-auth_fake.dev=forged' } })).status, 200);
+      const login = await fetch(`${node.url}/login`, { method: 'POST', body: JSON.stringify({ password_hash: 'secret', subdomain: null }) });
+      const cookie = (login.headers.get('set-cookie') ?? '').split(';')[0];
+      assert.equal((await fetch(`${base()}/private`, { headers: { cookie } })).status, 200);
 
       assert.deepEqual((await bind({ Unbind: { path: '/api' } })).body, { Ok: null });
       r = await fetch(`${base()}/api`);
