@@ -10,7 +10,7 @@ import { join } from 'node:path';
 import { WebSocket, WebSocketServer } from 'ws';
 import type { Kernel } from '../src/runtime/kernel/kernel.js';
 import { createLogger } from '../src/runtime/log.js';
-import { encodeHnsUpdate } from '../src/runtime/modules/net/index.js';
+import { encodeHnsUpdate, netRootCap } from '../src/runtime/modules/net/index.js';
 import { bootNode } from '../src/runtime/node.js';
 import { fromUtf8, messagingCap, NETWORK_PARAMS, parseProcessId, systemProcess } from '../src/runtime/types.js';
 import { sha256Hex, zipEntries } from '../src/package/zip.js';
@@ -41,6 +41,7 @@ export async function run(ctx: BenchContext): Promise<void> {
         { issuer: { node: n.name, process: systemProcess('kernel') }, params: NETWORK_PARAMS },
         messagingCap({ node: n.name, process: systemProcess('net') }),
         messagingCap({ node: n.name, process: parseProcessId('downloads:app-store:sys') }),
+        netRootCap(n.name),
       ]);
       for (const about of [a, b])
         n.kernel.tell(
