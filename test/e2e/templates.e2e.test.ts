@@ -144,13 +144,13 @@ describe('templates: kit new, build, start-package, behaviour', { timeout: 30 * 
     assert.match(r.stdout, /record send-request/);
   });
 
-  it('view-api names a package the node has no API for, and -d says downloading is not available yet', async () => {
+  it('view-api names a package the node has no API for, and -d names a package nobody published', async () => {
     let r = await runKit(['view-api', 'echo-ts:template.os', '-p', String(node.port)], { env: { KIT_CACHE: join(work, 'cache') } });
     assert.notEqual(r.code, 0);
     assert.match(r.output, /no API for echo-ts:template\.os/);
     r = await runKit(['view-api', 'nothing:here.os', '-d', 'other.dev', '-p', String(node.port)], { env: { KIT_CACHE: join(work, 'cache') } });
     assert.notEqual(r.code, 0);
-    assert.match(r.output, /not yet available/);
+    assert.match(r.output, /nothing:here\.os is not published on the chain/);
     r = await runKit(['view-api', 'no-colon', '-p', String(node.port)]);
     assert.notEqual(r.code, 0);
     assert.match(r.output, /<package>:<publisher>/);
