@@ -2,30 +2,17 @@
 // (booted from the cached state), and a fake node booted with registration on a running chain.
 
 import { mkdtempSync, rmSync } from 'node:fs';
-import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { spawnAnvil } from '../src/chain/anvil.js';
 import { hasContracts, startChain } from '../src/chain/index.js';
 import { bootNode } from '../src/runtime/node.js';
 import type { BenchContext } from './run.js';
+import { freePort, median } from './util.js';
 
 const RUNS = 5;
 
-function freePort(): Promise<number> {
-  return new Promise((resolve) => {
-    const s = createServer();
-    s.listen(0, '127.0.0.1', () => {
-      const port = (s.address() as { port: number }).port;
-      s.close(() => resolve(port));
-    });
-  });
-}
 
-function median(xs: number[]): number {
-  const s = [...xs].sort((a, b) => a - b);
-  return s[Math.floor(s.length / 2)]!;
-}
 
 export async function run(ctx: BenchContext): Promise<void> {
   // Warm-up: compiles the contracts and writes the state cache if this is the first run.

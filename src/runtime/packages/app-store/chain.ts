@@ -14,13 +14,13 @@ import { fileURLToPath } from 'node:url';
 import { decodeEventLog, decodeFunctionResult, encodeFunctionData, type Hex, hexToString, keccak256, stringToBytes } from 'viem';
 import { HYPERMAP, hypermapAbi, namehash } from '../../../chain/hypermap.js';
 import type { KernelApi, NativeProcess } from '../../kernel/api.js';
+import { askEth } from '../../modules/eth/ask.js';
 import type { Logger } from '../../log.js';
-import { fromUtf8, jsonBytes, type KernelMessage, type ProcessId, systemProcess } from '../../types.js';
+import { fromUtf8, type KernelMessage, type ProcessId, } from '../../types.js';
 import { answer } from './native.js';
 import { type PackageIdJson, packageIdString, parsePackageIdJson } from './plan.js';
 
 export const CHAIN_PROCESS: ProcessId = { processName: 'chain', packageName: 'app-store', publisherNode: 'sys' };
-const ETH = systemProcess('eth');
 const CHAIN_ID = 31337;
 const SUB_ID = 2;
 const MINT_TOPIC = keccak256(stringToBytes('Mint(bytes32,bytes32,bytes,bytes)'));
@@ -80,11 +80,8 @@ class Chain implements NativeProcess {
     void this.follow().catch((e) => this.log.warning(`cannot follow Hypermap: ${(e as Error).message}`));
   }
 
-  private async eth(action: unknown): Promise<unknown> {
-    const reply = await this.kernel.request(this.id, { node: this.kernel.our, process: ETH }, jsonBytes(action), { timeoutSecs: 60 });
-    const body = JSON.parse(fromUtf8(reply.response.body)) as unknown;
-    if (body && typeof body === 'object' && 'Err' in body) throw new Error(`eth: ${JSON.stringify((body as { Err: unknown }).Err)}`);
-    return body;
+  private eth(action: unknown): Promise<unknown> {
+    return askEth(this.kernel, this.id, action);
   }
 
   private async follow(): Promise<void> {

@@ -11,10 +11,10 @@ import { Packr } from 'msgpackr';
 import { decodeEventLog, type Hex, hexToBytes, hexToString, keccak256, stringToBytes } from 'viem';
 import { HYPERMAP, hypermapAbi, namehash } from '../../../chain/hypermap.js';
 import type { KernelApi, NativeProcess } from '../../kernel/api.js';
+import { askEth } from '../../modules/eth/ask.js';
 import { fromUtf8, jsonBytes, type KernelMessage, type ProcessId, systemProcess } from '../../types.js';
 
 export const HNS_INDEXER_PROCESS: ProcessId = { processName: 'hns-indexer', packageName: 'hns-indexer', publisherNode: 'sys' };
-const ETH = systemProcess('eth');
 const NET = systemProcess('net');
 const CHAIN_ID = 31337;
 const SUB_ID = 1;
@@ -83,11 +83,8 @@ class HnsIndexer implements NativeProcess {
     void this.follow().catch((e) => kernel.log.warning(`hns-indexer: cannot follow Hypermap: ${(e as Error).message}`));
   }
 
-  private async eth(action: unknown): Promise<unknown> {
-    const reply = await this.kernel.request(this.id, { node: this.kernel.our, process: ETH }, jsonBytes(action), { timeoutSecs: 60 });
-    const body = JSON.parse(fromUtf8(reply.response.body)) as unknown;
-    if (body && typeof body === 'object' && 'Err' in body) throw new Error(`eth: ${JSON.stringify((body as { Err: unknown }).Err)}`);
-    return body;
+  private eth(action: unknown): Promise<unknown> {
+    return askEth(this.kernel, this.id, action);
   }
 
   private async follow(): Promise<void> {
