@@ -11,32 +11,22 @@
 
 import { readFile } from 'node:fs/promises';
 import { fileURLToPath } from 'node:url';
-import { decodeEventLog, decodeFunctionResult, encodeFunctionData, type Hex, hexToString, keccak256, stringToBytes } from 'viem';
+import { decodeEventLog, decodeFunctionResult, encodeFunctionData, type Hex, hexToString, keccak256 } from 'viem';
 import { HYPERMAP, hypermapAbi, namehash } from '../../../chain/hypermap.js';
 import type { KernelApi, NativeProcess } from '../../kernel/api.js';
-import { askEth } from '../../modules/eth/ask.js';
+import { askEth, FAKE_CHAIN_ID, followHypermapLogs, type RpcLog } from '../../modules/eth/ask.js';
 import type { Logger } from '../../log.js';
 import { fromUtf8, type KernelMessage, type ProcessId, } from '../../types.js';
 import { answer } from './native.js';
 import { type PackageIdJson, packageIdString, parsePackageIdJson } from './plan.js';
 
 export const CHAIN_PROCESS: ProcessId = { processName: 'chain', packageName: 'app-store', publisherNode: 'sys' };
-const CHAIN_ID = 31337;
+const CHAIN_ID = FAKE_CHAIN_ID;
 const SUB_ID = 2;
-const MINT_TOPIC = keccak256(stringToBytes('Mint(bytes32,bytes32,bytes,bytes)'));
-const NOTE_TOPIC = keccak256(stringToBytes('Note(bytes32,bytes32,bytes,bytes,bytes)'));
 const URI_LABEL = '~metadata-uri';
 const HASH_LABEL = '~metadata-hash';
 const FETCH_TIMEOUT_MS = 30_000;
 
-interface RpcLog {
-  address: Hex;
-  topics: [Hex, ...Hex[]];
-  data: Hex;
-  blockNumber: Hex;
-  transactionHash: Hex;
-  logIndex: Hex;
-}
 
 export interface OnchainApp {
   package_id: PackageIdJson;
@@ -85,12 +75,7 @@ class Chain implements NativeProcess {
   }
 
   private async follow(): Promise<void> {
-    const filter = { address: HYPERMAP, topics: [[MINT_TOPIC, NOTE_TOPIC]] };
-    await this.eth({ SubscribeLogs: { sub_id: SUB_ID, chain_id: CHAIN_ID, kind: 'logs', params: filter } });
-    const r = (await this.eth({ Request: { chain_id: CHAIN_ID, method: 'eth_getLogs', params: [{ ...filter, fromBlock: '0x0', toBlock: 'latest' }] } })) as {
-      Response: RpcLog[];
-    };
-    for (const log of r.Response) this.enqueue(log);
+    for (const log of await followHypermapLogs(this.kernel, this.id, SUB_ID)) this.enqueue(log);
     await this.queue;
     this.resolveReady();
   }

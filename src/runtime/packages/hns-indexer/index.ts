@@ -8,19 +8,17 @@
 // A `block` above what the indexer has seen makes it wait (up to 5 s) for that block first.
 
 import { Packr } from 'msgpackr';
-import { decodeEventLog, type Hex, hexToBytes, hexToString, keccak256, stringToBytes } from 'viem';
+import { decodeEventLog, type Hex, hexToBytes, hexToString } from 'viem';
 import { HYPERMAP, hypermapAbi, namehash } from '../../../chain/hypermap.js';
 import type { KernelApi, NativeProcess } from '../../kernel/api.js';
-import { askEth } from '../../modules/eth/ask.js';
+import { askEth, FAKE_CHAIN_ID, followHypermapLogs, type RpcLog } from '../../modules/eth/ask.js';
 import { fromUtf8, jsonBytes, type KernelMessage, type ProcessId, systemProcess } from '../../types.js';
 
 export const HNS_INDEXER_PROCESS: ProcessId = { processName: 'hns-indexer', packageName: 'hns-indexer', publisherNode: 'sys' };
 const NET = systemProcess('net');
-const CHAIN_ID = 31337;
+const CHAIN_ID = FAKE_CHAIN_ID;
 const SUB_ID = 1;
 
-const MINT_TOPIC = keccak256(stringToBytes('Mint(bytes32,bytes32,bytes,bytes)'));
-const NOTE_TOPIC = keccak256(stringToBytes('Note(bytes32,bytes32,bytes,bytes,bytes)'));
 const NET_NOTES = new Set(['~ws-port', '~tcp-port', '~net-key', '~routers', '~ip']);
 
 const packr = new Packr({ useRecords: false, mapsAsObjects: true });
@@ -34,14 +32,6 @@ export interface NodeRecord {
   routers: string[];
 }
 
-interface RpcLog {
-  address: Hex;
-  topics: [Hex, ...Hex[]];
-  data: Hex;
-  blockNumber: Hex;
-  transactionHash: Hex;
-  logIndex: Hex;
-}
 
 export interface HnsIndexerOptions {
   /** Where the net module lives (tests point it elsewhere). Default net:distro:sys. */
@@ -88,13 +78,7 @@ class HnsIndexer implements NativeProcess {
   }
 
   private async follow(): Promise<void> {
-    const filter = { address: HYPERMAP, topics: [[MINT_TOPIC, NOTE_TOPIC]] };
-    // Subscribe first, then read history up to now: nothing falls between the two (duplicates are dropped).
-    await this.eth({ SubscribeLogs: { sub_id: SUB_ID, chain_id: CHAIN_ID, kind: 'logs', params: filter } });
-    const r = (await this.eth({ Request: { chain_id: CHAIN_ID, method: 'eth_getLogs', params: [{ ...filter, fromBlock: '0x0', toBlock: 'latest' }] } })) as {
-      Response: RpcLog[];
-    };
-    for (const log of r.Response) this.ingest(log);
+    for (const log of await followHypermapLogs(this.kernel, this.id, SUB_ID)) this.ingest(log);
     const head = (await this.eth({ Request: { chain_id: CHAIN_ID, method: 'eth_blockNumber', params: [] } })) as { Response: Hex };
     this.advance(BigInt(head.Response));
     this.resolveReady();
