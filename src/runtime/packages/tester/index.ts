@@ -9,6 +9,9 @@ import { randomBytes } from 'node:crypto';
 import { type KernelApi, type NativeProcess, SendErrorException } from '../../kernel/api.js';
 import type { CapabilityJson } from '../../kernel/json.js';
 import { fromUtf8, type KernelMessage, type LazyLoadBlob, type ProcessId, parseJsonBytes, systemProcess } from '../../types.js';
+import type { FailResponse, RunRequest } from '../../../process-lib/testing.js';
+
+export type { FailResponse, RunRequest };
 
 export const TESTER_PROCESS: ProcessId = { processName: 'tester', packageName: 'tester', publisherNode: 'sys' };
 
@@ -19,18 +22,6 @@ const TESTER_MODULES = ['eth', 'http-client', 'http-server', 'kernel', 'kv', 'sq
 /** `file` of a FailResponse when the test never answered: there is no source location to give. */
 export const TIMEOUT_FILE = 'timeout';
 
-export interface RunRequest {
-  input_node_names: string[];
-  test_names: string[];
-  test_timeout: number;
-}
-
-export interface FailResponse {
-  test: string;
-  file: string;
-  line: number;
-  column: number;
-}
 
 export type TesterResponse = { Run: { Ok: null } | { Err: FailResponse } };
 
