@@ -11,10 +11,10 @@ import { WebSocket, WebSocketServer } from 'ws';
 import { buildFixture } from '../src/build/componentize.js';
 import type { Kernel } from '../src/runtime/kernel/kernel.js';
 import { createLogger } from '../src/runtime/log.js';
-import { encodeHnsUpdate, netRootCap } from '../src/runtime/modules/net/index.js';
 import { bootNode, type RunningNode } from '../src/runtime/node.js';
 import { type Address, fromUtf8, messagingCap, NETWORK_PARAMS, type ProcessId, parseProcessId, systemProcess } from '../src/runtime/types.js';
 import type { BenchContext } from './run.js';
+import { meshWithSender } from './util.js';
 
 const quiet = createLogger({ target: 'bench::net', level: 'error', file: null, terminal: null });
 const KERNEL = systemProcess('kernel');
@@ -36,19 +36,7 @@ export async function run(ctx: BenchContext): Promise<void> {
   const a = await bootNode({ home: join(root, 'a'), port: 0, name: 'bench-a.dev', log: quiet });
   const b = await bootNode({ home: join(root, 'b'), port: 0, name: 'bench-b.dev', log: quiet });
   try {
-    for (const n of [a, b]) {
-      await (n.kernel as Kernel).addNative({ id: SENDER, handle: () => {} }, [
-        { issuer: { node: n.name, process: KERNEL }, params: NETWORK_PARAMS },
-        messagingCap({ node: n.name, process: systemProcess('net') }),
-        netRootCap(n.name),
-      ]);
-      for (const about of [a, b])
-        n.kernel.tell(
-          SENDER,
-          'our@net:distro:sys',
-          encodeHnsUpdate({ name: about.name, publicKey: about.net.publicKeyHex, ips: ['127.0.0.1'], ports: { ws: about.net.port }, routers: [] }),
-        );
-    }
+    await meshWithSender([a, b], SENDER);
     const echoId = await install(b, 'echo', echo);
     const pingerId = await install(a, 'pinger', pinger);
     (a.kernel as Kernel).grant(SENDER, [messagingCap({ node: a.name, process: pingerId })]);

@@ -8,14 +8,13 @@ import type { AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { WebSocket, WebSocketServer } from 'ws';
-import type { Kernel } from '../src/runtime/kernel/kernel.js';
 import { createLogger } from '../src/runtime/log.js';
-import { encodeHnsUpdate, netRootCap } from '../src/runtime/modules/net/index.js';
 import { bootNode } from '../src/runtime/node.js';
-import { fromUtf8, messagingCap, NETWORK_PARAMS, parseProcessId, systemProcess } from '../src/runtime/types.js';
+import { fromUtf8, messagingCap, parseProcessId, } from '../src/runtime/types.js';
 import { sha256Hex, zipEntries } from '../src/package/zip.js';
 import { decryptKeystore, encryptKeystore } from '../src/publish/keystore.js';
 import type { BenchContext } from './run.js';
+import { meshWithSender } from './util.js';
 
 const quiet = createLogger({ target: 'bench::store', level: 'error', file: null, terminal: null });
 const SENDER = parseProcessId('sender:bench:sys');
@@ -36,20 +35,7 @@ export async function run(ctx: BenchContext): Promise<void> {
   const a = await bootNode({ home: join(root, 'a'), port: 0, name: 'mirror.dev', log: quiet });
   const b = await bootNode({ home: join(root, 'b'), port: 0, name: 'buyer.dev', log: quiet });
   try {
-    for (const n of [a, b]) {
-      await (n.kernel as Kernel).addNative({ id: SENDER, handle: () => {} }, [
-        { issuer: { node: n.name, process: systemProcess('kernel') }, params: NETWORK_PARAMS },
-        messagingCap({ node: n.name, process: systemProcess('net') }),
-        messagingCap({ node: n.name, process: parseProcessId('downloads:app-store:sys') }),
-        netRootCap(n.name),
-      ]);
-      for (const about of [a, b])
-        n.kernel.tell(
-          SENDER,
-          'our@net:distro:sys',
-          encodeHnsUpdate({ name: about.name, publicKey: about.net.publicKeyHex, ips: ['127.0.0.1'], ports: { ws: about.net.port }, routers: [] }),
-        );
-    }
+    await meshWithSender([a, b], SENDER, (n) => [messagingCap({ node: n.name, process: parseProcessId('downloads:app-store:sys') })]);
     const pkg = { package_name: 'bench-pkg', publisher_node: a.name };
     const add = await a.kernel.request(SENDER, 'our@downloads:app-store:sys', JSON.stringify({ AddDownload: { package_id: pkg, version_hash: hash, mirror: true } }), {
       blob: { bytes: zip },

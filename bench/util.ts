@@ -1,6 +1,10 @@
 // Small helpers the bench areas share.
 
 import { createServer } from 'node:net';
+import type { Kernel } from '../src/runtime/kernel/kernel.js';
+import { encodeHnsUpdate, netRootCap } from '../src/runtime/modules/net/index.js';
+import type { RunningNode } from '../src/runtime/node.js';
+import { type Capability, messagingCap, NETWORK_PARAMS, type ProcessId, systemProcess } from '../src/runtime/types.js';
 
 /** A TCP port free on loopback right now. */
 export function freePort(): Promise<number> {
@@ -16,4 +20,25 @@ export function freePort(): Promise<number> {
 export function median(xs: number[]): number {
   const s = [...xs].sort((a, b) => a - b);
   return s[Math.floor(s.length / 2)] as number;
+}
+
+/**
+ * Gives each node a native `sender` that may use the network and message net (plus `extra`
+ * targets), and tells every node where the others are, as hns-indexer would.
+ */
+export async function meshWithSender(nodes: RunningNode[], sender: ProcessId, extra: (n: RunningNode) => Capability[] = () => []): Promise<void> {
+  for (const n of nodes) {
+    await (n.kernel as Kernel).addNative({ id: sender, handle: () => {} }, [
+      { issuer: { node: n.name, process: systemProcess('kernel') }, params: NETWORK_PARAMS },
+      messagingCap({ node: n.name, process: systemProcess('net') }),
+      netRootCap(n.name),
+      ...extra(n),
+    ]);
+    for (const about of nodes)
+      n.kernel.tell(
+        sender,
+        'our@net:distro:sys',
+        encodeHnsUpdate({ name: about.name, publicKey: about.net.publicKeyHex, ips: ['127.0.0.1'], ports: { ws: about.net.port }, routers: [] }),
+      );
+  }
 }
