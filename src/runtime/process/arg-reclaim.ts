@@ -14,10 +14,10 @@
 // off the list, run post-return (which frees the rest), and put it back. Post-return also sets the
 // runtime's "current call" index to -1, after which the next post-return (ours, or the real one
 // when `init` returns) would abort: put the old value back too. Where the list and that index
-// live is found once, by comparing memory before and after a first reclaim made on entry to an
-// import that returns nothing (send-request, send-response, print-to-terminal: no return area,
-// so everything in the list is dead). Each reclaim checks what it finds; anything unexpected
-// switches the reclaimer off and the guest runs on as componentize-js made it.
+// live is found once per engine build, by comparing memory before and after a trial post-return
+// and then putting the memory back as it was (a trial freed everything, the return area too, so
+// it must not stand). Each reclaim checks what it finds; anything unexpected switches the
+// reclaimer off and the guest runs on as componentize-js made it.
 
 import type { WasmInstance, WasmMemory } from './wasm-api.js';
 import { Wasm } from './wasm-api.js';
@@ -42,8 +42,13 @@ let registry: Int32Array | undefined;
 
 /** The shared layout registry; the host passes it to each worker (see useLayoutRegistry). */
 export function layoutRegistry(): SharedArrayBuffer {
-  registry ??= new Int32Array(new SharedArrayBuffer(SLOTS * 3 * 4));
+  registry ??= new Int32Array(newLayoutRegistry());
   return registry.buffer as SharedArrayBuffer;
+}
+
+/** An empty registry: what a node starts with; tests use one to learn a layout from scratch. */
+export function newLayoutRegistry(): SharedArrayBuffer {
+  return new SharedArrayBuffer(SLOTS * 3 * 4);
 }
 
 export function useLayoutRegistry(buffer: SharedArrayBuffer): void {
@@ -97,6 +102,7 @@ export class ArgReclaimer {
   private off = false;
   /** Whether the runtime's current-call field may be -1 now (after a failed reclaim). */
   private broken = false;
+  private untilDiscovery = 0;
   reclaims = 0;
 
   /**
@@ -133,11 +139,11 @@ export class ArgReclaimer {
   reclaim(returnsResult: boolean): void {
     if (this.off || !this.postInit || !this.memory) return;
     if (!this.layout) this.layout = lookup(this.key);
-    const layout = this.layout;
-    if (!layout) {
-      if (!returnsResult) this.discover();
-      return;
+    if (!this.layout) {
+      // wait until the list surely holds something, or its begin/end pair cannot be told apart
+      if (++this.untilDiscovery < BATCH || !this.discover()) return;
     }
+    const layout = this.layout as Layout;
     if (layout.list < 0) {
       if (!returnsResult) this.reclaimAll(layout, undefined);
       return;
@@ -172,9 +178,9 @@ export class ArgReclaimer {
     if (keep !== undefined) {
       const begin = words[layout.list];
       if (words[layout.list + 1] !== begin) {
-      this.disable(true);
-      return;
-    }
+        this.disable(true);
+        return;
+      }
       words[begin / 4] = keep;
       words[layout.list + 1] = begin + 4;
     }
@@ -188,47 +194,55 @@ export class ArgReclaimer {
     return (words[this.layout.list + 1] - words[this.layout.list]) / 4;
   }
 
-  private discover(): void {
-    const before = new Uint32Array(this.memory!.buffer).slice();
+  /** Learns the layout from a trial post-return whose effects are then undone; false if it cannot. */
+  private discover(): boolean {
+    const memory = this.memory!;
+    const before = new Uint32Array(memory.buffer).slice();
     this.postInit!();
-    const after = new Uint32Array(this.memory!.buffer);
-    let current = -1;
+    const after = new Uint32Array(memory.buffer);
     const n = Math.min(before.length, after.length);
-    for (let i = 0; i < n; i++) {
-      if (after[i] === MINUS_ONE && before[i] !== MINUS_ONE && before[i] < 0x10000) {
-        if (current >= 0) {
-      this.disable(true);
-      return;
-    } // more than one candidate: not the layout we know
-        current = i;
-      }
-    }
+    const current = findCurrentCall(before, after, n);
+    const list = current < 0 ? -1 : findList(before, after, n, current);
+    // Undo the trial: the guest's state lives in its memory (the stack pointer is back where it
+    // was once the call returned), so copying the snapshot back restores it, return area included.
+    new Uint32Array(memory.buffer).set(before);
     if (current < 0) {
-      this.disable(true);
-      return;
+      this.disable(false);
+      return false;
     }
-    after[current] = before[current];
-    // The list: a begin/end pointer pair next to it whose end came back to begin.
-    let list = -1;
-    for (let i = Math.max(0, current - NEAR_WORDS); i < Math.min(n - 1, current + NEAR_WORDS); i++) {
-      const b = before[i];
-      const e = before[i + 1];
-      if (after[i] === b && after[i + 1] === b && e > b && (e - b) % 4 === 0) {
-        if (list >= 0) {
-          list = -1;
-          break;
-        }
-        list = i;
-      }
-    }
-    const layout = { current, list };
-    this.layout = layout;
-    publish(this.key, layout);
-    this.reclaims++;
+    this.layout = { current, list };
+    publish(this.key, this.layout);
+    return true;
   }
 
   private disable(afterCall: boolean): void {
     this.off = true;
     if (afterCall) this.broken = true;
   }
+}
+
+/** The runtime's current-call index: the one word post-return set to -1 from a small index. */
+function findCurrentCall(before: Uint32Array, after: Uint32Array, n: number): number {
+  let current = -1;
+  for (let i = 0; i < n; i++) {
+    if (after[i] === MINUS_ONE && before[i] !== MINUS_ONE && before[i] < 0x10000) {
+      if (current >= 0) return -1; // more than one candidate: not the layout we know
+      current = i;
+    }
+  }
+  return current;
+}
+
+/** The allocation list near it: a begin/end pointer pair whose end came back to begin. */
+function findList(before: Uint32Array, after: Uint32Array, n: number, current: number): number {
+  let list = -1;
+  for (let i = Math.max(0, current - NEAR_WORDS); i < Math.min(n - 1, current + NEAR_WORDS); i++) {
+    const b = before[i];
+    const e = before[i + 1];
+    if (after[i] === b && after[i + 1] === b && e > b && (e - b) % 4 === 0) {
+      if (list >= 0) return -1;
+      list = i;
+    }
+  }
+  return list;
 }

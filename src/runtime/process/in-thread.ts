@@ -5,7 +5,7 @@
 import { join } from 'node:path';
 import { createLogger, KIT_CACHE } from '../log.js';
 import type { Address } from '../types.js';
-import { ArgReclaimer, layoutRegistry } from './arg-reclaim.js';
+import { ArgReclaimer, layoutRegistry, newLayoutRegistry, useLayoutRegistry } from './arg-reclaim.js';
 import { instantiateComponent, loadGlue } from './component.js';
 import { GuestApi, type Link } from './guest.js';
 import { ComponentHost } from './host.js';
@@ -26,7 +26,7 @@ export async function runInThread(
   wasm: Uint8Array,
   our: Address,
   link: Link,
-  opts: { reclaim?: boolean; memories?: WasmMemory[] } = {},
+  opts: { reclaim?: boolean; memories?: WasmMemory[]; freshLayouts?: boolean } = {},
 ): Promise<InThreadRun> {
   const quiet = createLogger({ target: 'in-thread', level: 'error', file: null, terminal: null });
   const host = new ComponentHost({ cacheDir: join(KIT_CACHE, 'components'), log: quiet, warmWorkers: 0 });
@@ -34,7 +34,9 @@ export async function runInThread(
   await host.close();
   const { glue } = loadGlue(transpiled.gluePath, glueCachePath);
   const wasi = transpiled.wasi === 'lite' ? createWasiLite({ onStdoutLine: () => {} }).imports : {};
-  layoutRegistry();
+  // freshLayouts: forget what other runs in this thread learnt about the engine's memory layout
+  if (opts.freshLayouts) useLayoutRegistry(newLayoutRegistry());
+  else layoutRegistry();
   const reclaimer = new ArgReclaimer();
   // the caller may pass the array to look at the guest's memories while init runs
   const memories: WasmMemory[] = opts.memories ?? [];
