@@ -2,7 +2,6 @@
 // on-exit rules, persistence of the process map, and the Kernel API (`kernel:distro:sys`).
 // Every message on the node passes through `route`, the one choke point.
 
-import { randomBytes } from 'node:crypto';
 import type { Logger } from '../log.js';
 import {
   type Address,
@@ -24,6 +23,7 @@ import {
   parseAddress,
   parseProcessId,
   processIdToString,
+  randomU64,
   type Request,
   type Response,
   type SendError,
@@ -114,10 +114,6 @@ export interface KernelOptions {
 const KERNEL = systemProcess('kernel');
 /** Modules that may send without existing in the table, as in Hyperdrive. */
 const PRIVILEGED = new Set(['kernel:distro:sys', 'state:distro:sys', 'vfs:distro:sys']);
-
-export function randomU64(): bigint {
-  return randomBytes(8).readBigUInt64BE();
-}
 
 function bodyOf(m: Message): Uint8Array {
   return m.tag === 'request' ? m.val.body : m.val[0].body;

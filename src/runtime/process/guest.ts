@@ -11,6 +11,7 @@ import {
   type LazyLoadBlob,
   MAX_MESSAGE_BYTES,
   type Message,
+  randomU64,
   type Request,
   type Response,
   type SendError,
@@ -38,10 +39,6 @@ type Received = [Address, Message];
 /** A WIT `result` error for jco: an Error carrying `.payload`. */
 function witErr(payload: unknown, message: string): Error {
   return Object.assign(new Error(message), { payload });
-}
-
-function freshU64(): bigint {
-  return crypto.getRandomValues(new BigUint64Array(1))[0];
 }
 
 export class GuestApi {
@@ -140,7 +137,7 @@ export class GuestApi {
     let id: bigint;
     if (request.inherit && prompting) id = prompting.id;
     else {
-      do id = freshU64();
+      do id = randomU64();
       while (this.outstanding.has(id));
     }
     const lazyLoadBlob = blob ?? (request.inherit ? this.lastBlob : undefined);
