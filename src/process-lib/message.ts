@@ -123,15 +123,62 @@ export interface SendOptions {
   inherit?: boolean;
 }
 
+/** What Requests and Responses are built from alike: body, metadata, inherit, blob, capabilities. */
+abstract class MessageBuilder {
+  protected bodyBytes?: Uint8Array;
+  protected meta?: string;
+  protected inheriting = false;
+  protected attachedBlob?: LazyLoadBlob;
+  protected caps: Capability[] = [];
+
+  /** Raw body: bytes, or a string sent as UTF-8. */
+  body(body: Uint8Array | string): this {
+    this.bodyBytes = toBytes(body);
+    return this;
+  }
+
+  /** A JSON body (bigint written as integers, Uint8Array as number arrays). */
+  json(value: unknown): this {
+    this.bodyBytes = jsonBody(value);
+    return this;
+  }
+
+  metadata(metadata: string): this {
+    this.meta = metadata;
+    return this;
+  }
+
+  /** Inherit the blob (and, for a Request we answer nothing to, the Response path) of the message we are handling. */
+  inherit(inherit = true): this {
+    this.inheriting = inherit;
+    return this;
+  }
+
+  blob(blob: LazyLoadBlob): this {
+    this.attachedBlob = blob;
+    return this;
+  }
+
+  blobBytes(bytes: Uint8Array | string, mime?: string): this {
+    this.attachedBlob = { bytes: toBytes(bytes), mime };
+    return this;
+  }
+
+  capabilities(caps: Capability[]): this {
+    this.caps = [...caps];
+    return this;
+  }
+
+  attachCapability(cap: Capability): this {
+    this.caps.push(cap);
+    return this;
+  }
+}
+
 /** Fluent builder: `Request.to(addr).json({...}).expectsResponse(5).send()`. */
-export class Request {
+export class Request extends MessageBuilder {
   #target?: Address;
-  #body?: Uint8Array;
-  #metadata?: string;
-  #inherit = false;
   #expectsResponse?: number;
-  #blob?: LazyLoadBlob;
-  #capabilities: Capability[] = [];
   #context?: Uint8Array;
 
   static to(target: Address | string): Request {
@@ -143,54 +190,11 @@ export class Request {
     return this;
   }
 
-  /** Raw body: bytes, or a string sent as UTF-8. */
-  body(body: Uint8Array | string): this {
-    this.#body = toBytes(body);
-    return this;
-  }
-
-  /** A JSON body (bigint written as integers, Uint8Array as number arrays). */
-  json(value: unknown): this {
-    this.#body = jsonBody(value);
-    return this;
-  }
-
-  metadata(metadata: string): this {
-    this.#metadata = metadata;
-    return this;
-  }
-
-  /** Inherit the blob (and, if we answer nothing, the Response path) of the message we are handling. */
-  inherit(inherit = true): this {
-    this.#inherit = inherit;
-    return this;
-  }
-
   /** Wait at most `seconds` for a Response; without this the Request is fire-and-forget. */
   expectsResponse(seconds: number): this {
     if (!(Number.isInteger(seconds) && seconds >= 0))
       throw new BuildError(`expectsResponse takes whole seconds >= 0, got ${seconds}`);
     this.#expectsResponse = seconds;
-    return this;
-  }
-
-  blob(blob: LazyLoadBlob): this {
-    this.#blob = blob;
-    return this;
-  }
-
-  blobBytes(bytes: Uint8Array | string, mime?: string): this {
-    this.#blob = { bytes: toBytes(bytes), mime };
-    return this;
-  }
-
-  capabilities(caps: Capability[]): this {
-    this.#capabilities = [...caps];
-    return this;
-  }
-
-  attachCapability(cap: Capability): this {
-    this.#capabilities.push(cap);
     return this;
   }
 
@@ -203,16 +207,16 @@ export class Request {
   #build(method: string): [Address, WitRequest] {
     if (this.#target === undefined)
       throw new BuildError(`Request.${method}(): no target; call .target(address) first`);
-    if (this.#body === undefined)
+    if (this.bodyBytes === undefined)
       throw new BuildError(`Request.${method}(): no body; call .body(bytes) or .json(value) first`);
     return [
       this.#target,
       {
-        inherit: this.#inherit,
+        inherit: this.inheriting,
         expectsResponse: this.#expectsResponse === undefined ? undefined : BigInt(this.#expectsResponse),
-        body: this.#body,
-        metadata: this.#metadata,
-        capabilities: this.#capabilities,
+        body: this.bodyBytes,
+        metadata: this.meta,
+        capabilities: this.caps,
       },
     ];
   }
@@ -220,7 +224,7 @@ export class Request {
   /** Send and return at once. A Response, if expected, arrives later through awaitMessage(). */
   send(): void {
     const [target, request] = this.#build('send');
-    host.sendRequest(target, request, this.#context, this.#blob);
+    host.sendRequest(target, request, this.#context, this.attachedBlob);
   }
 
   /**
@@ -234,7 +238,7 @@ export class Request {
     const [target, request] = this.#build('sendAndAwaitResponse');
     let got: [Address, WitMessage];
     try {
-      got = host.sendAndAwaitResponse(target, request, this.#blob);
+      got = host.sendAndAwaitResponse(target, request, this.attachedBlob);
     } catch (e) {
       const payload = payloadOf(e) as SendError | undefined;
       if (payload !== undefined && typeof payload === 'object' && 'kind' in payload) throw sendErrorToException(payload);
@@ -248,59 +252,18 @@ export class Request {
 }
 
 /** Fluent builder for the Response to the Request being handled: `new Response().json(v).send()`. */
-export class Response {
-  #body?: Uint8Array;
-  #metadata?: string;
-  #inherit = false;
-  #blob?: LazyLoadBlob;
-  #capabilities: Capability[] = [];
-
-  body(body: Uint8Array | string): this {
-    this.#body = toBytes(body);
-    return this;
-  }
-
-  json(value: unknown): this {
-    this.#body = jsonBody(value);
-    return this;
-  }
-
-  metadata(metadata: string): this {
-    this.#metadata = metadata;
-    return this;
-  }
-
-  inherit(inherit = true): this {
-    this.#inherit = inherit;
-    return this;
-  }
-
-  blob(blob: LazyLoadBlob): this {
-    this.#blob = blob;
-    return this;
-  }
-
-  blobBytes(bytes: Uint8Array | string, mime?: string): this {
-    this.#blob = { bytes: toBytes(bytes), mime };
-    return this;
-  }
-
-  capabilities(caps: Capability[]): this {
-    this.#capabilities = [...caps];
-    return this;
-  }
-
+export class Response extends MessageBuilder {
   /** Answers the last Request received that expects a Response (or carries an rsvp). */
   send(): void {
-    if (this.#body === undefined && !this.#inherit)
+    if (this.bodyBytes === undefined && !this.inheriting)
       throw new BuildError('Response.send(): no body; call .body(bytes) or .json(value) first');
     const response: WitResponse = {
-      inherit: this.#inherit,
-      body: this.#body ?? new Uint8Array(0),
-      metadata: this.#metadata,
-      capabilities: this.#capabilities,
+      inherit: this.inheriting,
+      body: this.bodyBytes ?? new Uint8Array(0),
+      metadata: this.meta,
+      capabilities: this.caps,
     };
-    host.sendResponse(response, this.#blob);
+    host.sendResponse(response, this.attachedBlob);
   }
 }
 
