@@ -88,6 +88,7 @@ export {
   sendRequest,
 } from './message.js';
 export * as eth from './modules/eth.js';
+export * as fdManager from './modules/fd-manager.js';
 export * as httpClient from './modules/http-client.js';
 export * as httpServer from './modules/http-server.js';
 export * as kernel from './modules/kernel.js';

@@ -11,21 +11,25 @@ import type { NativeProcess } from '../../src/runtime/kernel/api.js';
 import { Kernel } from '../../src/runtime/kernel/kernel.js';
 import { createLogger } from '../../src/runtime/log.js';
 import { createFdManager } from '../../src/runtime/modules/fd-manager/index.js';
+import { FdLimiter } from '../../src/runtime/modules/fd-manager/limiter.js';
 import { FileStateStore } from '../../src/runtime/modules/state.js';
 import { fromUtf8, type KernelMessage, messagingCap, type ProcessId, parseProcessId } from '../../src/runtime/types.js';
 
 const OUR = 'fake.dev';
 const FD = { node: OUR, process: parseProcessId('fd-manager:distro:sys') };
 
-function recorder(id: ProcessId): NativeProcess & { limits: number[] } {
+function recorder(id: ProcessId): NativeProcess & { limits: number[]; culls: number[] } {
   const limits: number[] = [];
+  const culls: number[] = [];
   return {
     id,
     limits,
+    culls,
     handle(km: KernelMessage) {
       if (km.message.tag !== 'request') return;
-      const body = JSON.parse(fromUtf8(km.message.val.body)) as { FdsLimit?: number };
+      const body = JSON.parse(fromUtf8(km.message.val.body)) as { FdsLimit?: number; CullFractionDenominator?: number };
       if (typeof body.FdsLimit === 'number') limits.push(body.FdsLimit);
+      if (typeof body.CullFractionDenominator === 'number') culls.push(body.CullFractionDenominator);
     },
   };
 }
@@ -86,6 +90,26 @@ describe('fd-manager:distro:sys', () => {
     kernel.tell(vfs.id, FD, JSON.stringify({ UpdateUpdateUlimitSecs: 60 }));
     kernel.tell(vfs.id, FD, JSON.stringify({ UpdateCullFractionDenominator: 4 }));
     assert.deepEqual((await ask(vfs.id, 'GetState')).GetState['vfs-like:distro:sys'].limit, 400, 'over 100% is refused');
+    assert.deepEqual([vfs.culls, kv.culls], [[4], [4]], 'the runtime modules are told the new cull fraction');
+  });
+
+  it('passes UpdateCullFractionDenominator on to the runtime modules that keep handles', async () => {
+    // A module's limiter at a share of 4, full: the next handle makes it close 1/4 of them (not half).
+    const closed: string[] = [];
+    const limiter = new FdLimiter(() => kernel, parseProcessId('cull-like:distro:sys'), async (key) => {
+      closed.push(key);
+    });
+    const km = (body: unknown) =>
+      ({
+        id: 1n,
+        source: FD,
+        target: FD,
+        message: { tag: 'request', val: { inherit: false, body: new TextEncoder().encode(JSON.stringify(body)), capabilities: [] } },
+      }) as unknown as KernelMessage;
+    assert.equal(limiter.takeLimit(km({ FdsLimit: 4 })), true);
+    assert.equal(limiter.takeLimit(km({ CullFractionDenominator: 4 })), true);
+    for (const k of ['a', 'b', 'c', 'd', 'e']) await limiter.admit(k);
+    assert.deepEqual(closed, ['a'], 'a quarter of 4 handles');
   });
 
   it('ignores malformed requests and FdsLimit sent to it, and keeps serving', async () => {

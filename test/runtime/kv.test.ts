@@ -145,4 +145,39 @@ describe('kv:distro:sys', () => {
     assert.ok(!existsSync(dir));
     assert.deepEqual((await call(APP, { Get: key('k') }, { db: 'durable' })).body, { Err: { NoDb: [PKG, 'durable'] } });
   });
+
+  it('a Set answered before LevelDB finished it is on disk once the module stops', async () => {
+    // Sets are answered as soon as they are queued; stop() must wait for them before closing.
+    const own = mkdtempSync(join(tmpdir(), 'kit-kv-stop-'));
+    const kv = createKv({ home: own });
+    const answers: string[] = [];
+    const k = {
+      our: OUR,
+      respond: (_from: unknown, _to: unknown, body: string) => answers.push(body),
+      tell() {},
+      print() {},
+      hasCapability: () => true,
+      log: { debug() {}, info() {} },
+    } as unknown as Parameters<NonNullable<typeof kv.start>>[0];
+    await kv.start?.(k);
+    const km = (action: unknown, value?: string) =>
+      ({
+        id: 1n,
+        source: { node: OUR, process: APP },
+        target: KV,
+        message: { tag: 'request', val: { inherit: false, expectsResponse: 5n, body: utf8(JSON.stringify({ package_id: PKG, db: 'late', action })), capabilities: [] } },
+        lazyLoadBlob: value === undefined ? undefined : { bytes: utf8(value) },
+      }) as unknown as KernelMessage;
+    await kv.handle(km('Open'));
+    const sets = Array.from({ length: 50 }, (_, i) => kv.handle(km({ Set: { key: key(`k${i}`), tx_id: null } }, `v${i}`)));
+    await Promise.race([sets.at(-1), new Promise((r) => setTimeout(r, 0))]);
+    await kv.stop?.();
+    await Promise.all(sets);
+    assert.equal(answers.filter((a) => a === '"Ok"').length, 51);
+    const level = new ClassicLevel<string, string>(join(own, 'kv/chat:template.os/late'));
+    await level.open();
+    assert.equal(await level.get('k49'), 'v49');
+    await level.close();
+    rmSync(own, { recursive: true, force: true });
+  });
 });

@@ -19,6 +19,9 @@ export type HttpServerAction =
   | { WebSocketSecureBind: { path: string; extension: boolean } }
   | { WebSocketUnbind: { path: string } }
   | { WebSocketPush: { channel_id: number; message_type: WsMessageType } }
+  | {
+      WebSocketExtPushOutgoing: { channel_id: number; message_type: WsMessageType; desired_reply_type: 'Request' | 'Response' };
+    }
   | { WebSocketClose: number };
 
 export interface IncomingHttpRequest {
@@ -80,6 +83,11 @@ export function secureBind(path: string): void {
   act({ SecureBind: { path, cache: false } });
 }
 
+/** Like serveStatic, but only from this app's own subdomain (always authenticated). */
+export function secureServeStatic(path: string, content: Uint8Array | string, mime: string): void {
+  act({ SecureBind: { path, cache: true } }, toBytes(content), mime);
+}
+
 export function unbind(path: string): void {
   act({ Unbind: { path } });
 }
@@ -89,14 +97,53 @@ export function bindWebSocket(path: string, options: { authenticated?: boolean; 
   act({ WebSocketBind: { path, authenticated: options.authenticated ?? true, extension: options.extension ?? false } });
 }
 
+/** Like bindWebSocket, but only from this app's own subdomain (always authenticated). */
+export function secureBindWebSocket(path: string, options: { extension?: boolean } = {}): void {
+  act({ WebSocketSecureBind: { path, extension: options.extension ?? false } });
+}
+
+/** Accept the WebSocket of a runtime extension at a path (book: Extensions); see wsExtPush. */
+export function bindExtWebSocket(path: string, options: { authenticated?: boolean } = {}): void {
+  bindWebSocket(path, { authenticated: options.authenticated ?? false, extension: true });
+}
+
 export function unbindWebSocket(path: string): void {
   act({ WebSocketUnbind: { path } });
 }
 
-/** Send a WebSocket message to a connected client (fire-and-forget). */
-export function wsPush(channelId: number, messageType: WsMessageType, data: Uint8Array | string): void {
+/** Send a WebSocket message to a connected client (fire-and-forget); `node`: another node's http-server. */
+export function wsPush(channelId: number, messageType: WsMessageType, data: Uint8Array | string, node?: string): void {
   const push: HttpServerAction = { WebSocketPush: { channel_id: channelId, message_type: messageType } };
-  tellModule('http-server', push, { blob: { bytes: toBytes(data), mime: undefined } });
+  tellModule('http-server', push, { blob: { bytes: toBytes(data), mime: undefined }, node });
+}
+
+/**
+ * Send bytes to the extension on `channelId` (MessagePack `WebSocketExtPushData` on the wire) and
+ * wait for its reply, which comes back as the Response: `{ channelId, messageType, data }`.
+ */
+export function wsExtRequest(
+  channelId: number,
+  data: Uint8Array | string,
+  timeout = 5,
+): { channelId: number; messageType: WsMessageType; data: Uint8Array } {
+  const action: HttpServerAction = {
+    WebSocketExtPushOutgoing: { channel_id: channelId, message_type: 'Binary', desired_reply_type: 'Response' },
+  };
+  const { value, message } = callModule('http-server', action, serverError, {
+    timeout,
+    blob: { bytes: toBytes(data), mime: undefined },
+  });
+  const push = (value as { WebSocketPush?: { channel_id: number; message_type: WsMessageType } } | null)?.WebSocketPush;
+  if (!push) throw new HttpServerError('http-server', value, `unexpected answer ${JSON.stringify(value)}`);
+  return { channelId: push.channel_id, messageType: push.message_type, data: message.blob()?.bytes ?? new Uint8Array(0) };
+}
+
+/** Send bytes to the extension on `channelId`; its reply arrives later as a WebSocketPush Request. */
+export function wsExtPush(channelId: number, data: Uint8Array | string): void {
+  const action: HttpServerAction = {
+    WebSocketExtPushOutgoing: { channel_id: channelId, message_type: 'Binary', desired_reply_type: 'Request' },
+  };
+  tellModule('http-server', action, { blob: { bytes: toBytes(data), mime: undefined } });
 }
 
 export function wsClose(channelId: number): void {

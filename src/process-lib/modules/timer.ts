@@ -37,3 +37,8 @@ export function isTimer(message: Message): boolean {
   const p = message.source.process;
   return message.isResponse() && p.processName === 'timer' && p.packageName === 'distro' && p.publisherNode === 'sys';
 }
+
+/** Ask the timer module to print its pending timers on the node's terminal. */
+export function debug(): void {
+  Request.to(ourModule('timer')).json('Debug' satisfies TimerAction).send();
+}

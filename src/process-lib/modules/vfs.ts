@@ -174,6 +174,12 @@ export function createFile(path: string, timeout = DEFAULT_TIMEOUT): File {
   return new File(path, timeout);
 }
 
+/** Create one directory (its parent must exist). */
+export function createDir(path: string, timeout = DEFAULT_TIMEOUT): Directory {
+  callOk(path, 'CreateDir', timeout);
+  return new Directory(path, timeout);
+}
+
 /** Open a directory; with `create` it is made (with its parents) if missing. */
 export function openDir(path: string, create: boolean, timeout = DEFAULT_TIMEOUT): Directory {
   if (create) {
@@ -260,6 +266,11 @@ export class File {
 
   remove(): void {
     removeFile(this.path, this.timeout);
+  }
+
+  /** Drop the handle the VFS keeps open for this file (the cursor starts again at 0). */
+  close(): void {
+    callOk(this.path, 'CloseFile', this.timeout);
   }
 
   text(): string {

@@ -45,6 +45,26 @@ export function createFdManager(opts: FdManagerOptions = {}): FdManagerModule {
     }
   }
 
+  function describeConfig(key: keyof typeof config): string {
+    switch (key) {
+      case 'percentage':
+        return `the node's budget is now ${config.percentage}% of ${ulimit} open files (${maxFds()})`;
+      case 'updateUlimitSecs':
+        return `re-reading the open-files limit every ${config.updateUlimitSecs} s`;
+      case 'cullFractionDenominator':
+        return `over its share a module now closes 1/${config.cullFractionDenominator} of its open handles`;
+    }
+  }
+
+  /**
+   * Runtime modules that keep handles (kv, sqlite) cull by the node's fraction: they are told it
+   * privately (Hyperdrive has no message for this; user processes never get it).
+   */
+  function tellCull(p: { id: ProcessId; node: string }): void {
+    if (p.id.packageName !== 'distro' || p.id.publisherNode !== 'sys' || p.node !== kernel.our) return;
+    kernel.tell(FD_MANAGER_PROCESS, { node: p.node, process: p.id }, JSON.stringify({ CullFractionDenominator: config.cullFractionDenominator }));
+  }
+
   const state = (): Record<string, FdsLimit> =>
     Object.fromEntries([...registered].map(([k, p]) => [k, { limit: p.limit, hit_count: p.hitCount }]));
 
@@ -64,6 +84,8 @@ export function createFdManager(opts: FdManagerOptions = {}): FdManagerModule {
     const setNumber = (key: keyof typeof config): undefined => {
       if (typeof arg !== 'number' || !Number.isInteger(arg) || arg <= 0) return bad();
       config[key] = arg;
+      kernel.print(1, `fd-manager: ${describeConfig(key)}`);
+      if (key === 'cullFractionDenominator') for (const p of registered.values()) tellCull(p);
       rebalance();
     };
     const raw = fromUtf8(km.message.val.body);
@@ -78,7 +100,9 @@ export function createFdManager(opts: FdManagerOptions = {}): FdManagerModule {
           kernel.tell(FD_MANAGER_PROCESS, km.source, JSON.stringify({ FdsLimit: have.limit }));
           return;
         }
-        registered.set(source, { id: km.source.process, node: km.source.node, hitCount: 0, limit: -1 });
+        const p = { id: km.source.process, node: km.source.node, hitCount: 0, limit: -1 };
+        registered.set(source, p);
+        if (config.cullFractionDenominator !== DEFAULTS.cullFractionDenominator) tellCull(p);
         rebalance();
         return;
       }

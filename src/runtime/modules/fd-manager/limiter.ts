@@ -9,6 +9,7 @@ import type { KernelApi } from '../../kernel/api.js';
 import { fromUtf8, type KernelMessage, type ProcessId, processIdToString, systemProcess } from '../../types.js';
 
 const FD_MANAGER = systemProcess('fd-manager');
+/** Hyperdrive's default; fd-manager's UpdateCullFractionDenominator changes it node-wide. */
 const CULL_FRACTION_DENOMINATOR = 2;
 
 export class FdLimiter {
@@ -18,6 +19,7 @@ export class FdLimiter {
   private readonly lru = new Map<string, true>();
   private asked = false;
   private hits = 0;
+  private cullDenominator = CULL_FRACTION_DENOMINATOR;
 
   constructor(
     private readonly kernel: () => KernelApi,
@@ -30,8 +32,10 @@ export class FdLimiter {
   takeLimit(km: KernelMessage): boolean {
     if (km.message.tag !== 'request' || processIdToString(km.source.process) !== 'fd-manager:distro:sys') return false;
     try {
-      const v = JSON.parse(fromUtf8(km.message.val.body)) as { FdsLimit?: unknown };
+      const v = JSON.parse(fromUtf8(km.message.val.body)) as { FdsLimit?: unknown; CullFractionDenominator?: unknown };
       if (typeof v?.FdsLimit === 'number' && Number.isInteger(v.FdsLimit) && v.FdsLimit > 0) this.limit = v.FdsLimit;
+      const d = v?.CullFractionDenominator;
+      if (typeof d === 'number' && Number.isInteger(d) && d > 0) this.cullDenominator = d;
     } catch {
       // not JSON: nothing fd-manager would send
     }
@@ -62,7 +66,7 @@ export class FdLimiter {
     const limit = this.limit;
     if (limit === undefined || this.lru.size + room <= limit) return;
     const overBy = this.lru.size + room - limit;
-    const cull = Math.min(this.lru.size, Math.max(overBy, Math.ceil(this.lru.size / CULL_FRACTION_DENOMINATOR)));
+    const cull = Math.min(this.lru.size, Math.max(overBy, Math.ceil(this.lru.size / this.cullDenominator)));
     const victims = [...this.lru.keys()].slice(0, cull);
     for (const key of victims) {
       this.lru.delete(key);

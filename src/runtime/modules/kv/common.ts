@@ -156,21 +156,31 @@ export function newTxId(): number {
 }
 
 /**
+ * What serving a request produced: the answer, and optionally work that may finish after the
+ * answer is sent (`after`); the next request is served only once it has.
+ */
+export interface Served {
+  body: unknown;
+  blob?: Uint8Array;
+  after?: Promise<void>;
+}
+
+/**
  * Serve requests from our node one at a time and answer `{"Err": ...}` on failure. A caller that
  * does not wait for a Response gets none.
  */
 export function serialServer(
   kernel: () => KernelApi,
   id: ProcessId,
-  perform: (km: KernelMessage) => Promise<{ body: unknown; blob?: Uint8Array }>,
-): (km: KernelMessage) => Promise<void> {
+  perform: (km: KernelMessage) => Promise<Served>,
+): ((km: KernelMessage) => Promise<void>) & { idle(): Promise<void> } {
   let queue: Promise<void> = Promise.resolve();
-  return (km) => {
+  const serve = (km: KernelMessage): Promise<void> => {
     const k = kernel();
     if (km.message.tag !== 'request' || km.source.node !== k.our) return Promise.resolve();
     const wants = km.message.val.expectsResponse !== undefined || km.rsvp !== undefined;
     const next = queue.then(async () => {
-      let out: { body: unknown; blob?: Uint8Array };
+      let out: Served;
       try {
         out = await perform(km);
       } catch (e) {
@@ -179,8 +189,18 @@ export function serialServer(
         out = { body: { Err: json } };
       }
       if (wants) k.respond(id, km, JSON.stringify(out.body), out.blob ? { bytes: out.blob } : undefined);
+      await out.after;
     });
     queue = next.catch(() => {});
     return next;
   };
+  /** Resolves once every request received so far is served (and its `after` done). */
+  const idle = async (): Promise<void> => {
+    let seen: Promise<void>;
+    do {
+      seen = queue;
+      await seen;
+    } while (seen !== queue);
+  };
+  return Object.assign(serve, { idle });
 }

@@ -277,6 +277,8 @@ class AppStore implements NativeProcess {
       await this.vfs(drive, 'AddZip', zip);
       await this.vfs(`${drive}/${pkg}.zip`, 'Write', zip);
       if (plan.apiZip) await this.vfs(`${drive}/api`, 'AddZip', plan.apiZip);
+      // Every package also gets a tmp/ drive (book: VFS API, Drives); its contents survive a reinstall.
+      await this.vfs(`/${pkg}/tmp`, 'CreateDrive');
 
       // 4. Processes: (re)initialize each with its capabilities, then the grants, then run them.
       for (const p of plan.processes) {
