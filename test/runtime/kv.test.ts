@@ -146,8 +146,8 @@ describe('kv:distro:sys', () => {
     assert.deepEqual((await call(APP, { Get: key('k') }, { db: 'durable' })).body, { Err: { NoDb: [PKG, 'durable'] } });
   });
 
-  it('a Set answered before LevelDB finished it is on disk once the module stops', async () => {
-    // Sets are answered as soon as they are queued; stop() must wait for them before closing.
+  it('Sets the module received before it stops are all answered and on disk', async () => {
+    // stop() must serve what is queued before closing the db (it used to close under them).
     const own = mkdtempSync(join(tmpdir(), 'kit-kv-stop-'));
     const kv = createKv({ home: own });
     const answers: string[] = [];

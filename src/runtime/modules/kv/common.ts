@@ -155,14 +155,10 @@ export function newTxId(): number {
   return Math.floor(Math.random() * Number.MAX_SAFE_INTEGER);
 }
 
-/**
- * What serving a request produced: the answer, and optionally work that may finish after the
- * answer is sent (`after`); the next request is served only once it has.
- */
+/** What serving a request produced: the answer's body and blob. */
 export interface Served {
   body: unknown;
   blob?: Uint8Array;
-  after?: Promise<void>;
 }
 
 /**
@@ -189,12 +185,11 @@ export function serialServer(
         out = { body: { Err: json } };
       }
       if (wants) k.respond(id, km, JSON.stringify(out.body), out.blob ? { bytes: out.blob } : undefined);
-      await out.after;
     });
     queue = next.catch(() => {});
     return next;
   };
-  /** Resolves once every request received so far is served (and its `after` done). */
+  /** Resolves once every request received so far is served. */
   const idle = async (): Promise<void> => {
     let seen: Promise<void>;
     do {

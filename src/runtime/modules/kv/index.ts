@@ -49,8 +49,6 @@ export function createKv(opts: { home: string }): KvModule {
   const root = join(opts.home, 'kv');
   const open = new Map<string, Db>();
   const txs = new Map<number, { dbKey: string; ops: Op[] }>();
-  /** A write that failed after its Ok was sent, reported on the db's next request. */
-  const lateFailures = new Map<string, string>();
   let kernel!: KernelApi;
   let caps!: DbCaps;
   // Open handles count against the share fd-manager gives this module; the least recently used close first.
@@ -84,19 +82,6 @@ export function createKv(opts: { home: string }): KvModule {
     return level;
   }
 
-  /**
-   * A plain Set/Delete is answered as soon as LevelDB has it queued: the put's trip through the
-   * thread pool overlaps the answer's trip back to the process. Requests are served one at a time,
-   * so the next one (a Get, a Commit, a RemoveDb) sees the write done.
-   */
-  function writeAfterAnswer(dbKey: string, db: string, write: Promise<void>): Promise<void> {
-    return write.catch((e: unknown) => {
-      const why = `a write to ${db} failed after it was answered Ok: ${(e as Error).message}`;
-      lateFailures.set(dbKey, why);
-      kernel.print(0, `kv: ${why}`);
-    });
-  }
-
   async function perform(km: KernelMessage): Promise<Served> {
     if (km.message.tag !== 'request') throw malformed();
     const env = parseEnvelope(km.message.val.body);
@@ -115,11 +100,6 @@ export function createKv(opts: { home: string }): KvModule {
       return level;
     };
     const dbKey = dbKeyString(pkg, db);
-    const late = lateFailures.get(dbKey);
-    if (late !== undefined) {
-      lateFailures.delete(dbKey);
-      throw new DbFailure({ RocksDBError: late });
-    }
 
     switch (name) {
       case 'Open': {
@@ -157,10 +137,10 @@ export function createKv(opts: { home: string }): KvModule {
           const tx = txs.get(txId);
           if (!tx || tx.dbKey !== dbKey) throw new DbFailure({ NoTx: txId });
           tx.ops.push(op);
-          return { body: 'Ok' };
-        }
-        const write = op.type === 'put' ? level.put(op.key, op.value) : level.del(op.key);
-        return { body: 'Ok', after: writeAfterAnswer(dbKey, db, write) };
+        } else if (op.type === 'put') await level.put(op.key, op.value);
+        else await level.del(op.key);
+        // answered once LevelDB has the write: an Ok that a crash could still undo would lose data
+        return { body: 'Ok' };
       }
       case 'Get': {
         const key = keyOf(arg);
@@ -208,7 +188,7 @@ export function createKv(opts: { home: string }): KvModule {
     handle,
     openCount: () => open.size,
     async stop() {
-      await serve.idle(); // requests already received (and writes already answered) finish first
+      await serve.idle(); // requests already received finish first
       txs.clear();
       const all = [...open.values()];
       open.clear();
