@@ -8,12 +8,11 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import type { NativeProcess } from '../../src/runtime/kernel/api.js';
-import { Kernel } from '../../src/runtime/kernel/kernel.js';
-import { createLogger } from '../../src/runtime/log.js';
+import type { Kernel } from '../../src/runtime/kernel/kernel.js';
 import { createFdManager } from '../../src/runtime/modules/fd-manager/index.js';
 import { FdLimiter } from '../../src/runtime/modules/fd-manager/limiter.js';
-import { FileStateStore } from '../../src/runtime/modules/state.js';
 import { fromUtf8, type KernelMessage, messagingCap, type ProcessId, parseProcessId } from '../../src/runtime/types.js';
+import { bareKernel } from './helpers.js';
 
 const OUR = 'fake.dev';
 const FD = { node: OUR, process: parseProcessId('fd-manager:distro:sys') };
@@ -45,14 +44,7 @@ describe('fd-manager:distro:sys', () => {
 
   before(async () => {
     home = mkdtempSync(join(tmpdir(), 'kit-fd-'));
-    kernel = new Kernel({
-      our: OUR,
-      home,
-      log: createLogger({ terminal: null, file: null }),
-      runner: { start: () => Promise.reject(new Error('no components here')) },
-      state: new FileStateStore(home),
-      readWasm: async () => undefined,
-    });
+    kernel = bareKernel(OUR, home);
     await kernel.addNative(createFdManager({ ulimit: 1000 }), [messagingCap({ node: OUR, process: vfs.id }), messagingCap({ node: OUR, process: kv.id })]);
     for (const p of [vfs, kv]) await kernel.addNative(p, [messagingCap(FD)]);
   });

@@ -11,11 +11,10 @@ import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { type WebSocket, WebSocketServer } from 'ws';
 import type { NativeProcess } from '../../src/runtime/kernel/api.js';
-import { Kernel } from '../../src/runtime/kernel/kernel.js';
-import { createLogger } from '../../src/runtime/log.js';
+import type { Kernel } from '../../src/runtime/kernel/kernel.js';
 import { createHttpClient, type HttpClientModule } from '../../src/runtime/modules/http-client/index.js';
-import { FileStateStore } from '../../src/runtime/modules/state.js';
 import { fromUtf8, type KernelMessage, messagingCap, type ProcessId, parseProcessId, utf8 } from '../../src/runtime/types.js';
+import { bareKernel } from './helpers.js';
 
 const OUR = 'fake.dev';
 const CLIENT = { node: OUR, process: parseProcessId('http-client:distro:sys') };
@@ -83,14 +82,7 @@ describe('http-client:distro:sys', () => {
     });
     await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
     base = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
-    kernel = new Kernel({
-      our: OUR,
-      home,
-      log: createLogger({ terminal: null, file: null }),
-      runner: { start: () => Promise.reject(new Error('no components here')) },
-      state: new FileStateStore(home),
-      readWasm: async () => undefined,
-    });
+    kernel = bareKernel(OUR, home);
     client = createHttpClient();
     // The opener must grant http-client messaging to get frames, as on a real node.
     await kernel.addNative(client, [messagingCap({ node: OUR, process: app.id }), messagingCap({ node: OUR, process: other.id })]);

@@ -8,11 +8,10 @@ import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { ClassicLevel } from 'classic-level';
 import type { NativeProcess, Reply } from '../../src/runtime/kernel/api.js';
-import { Kernel } from '../../src/runtime/kernel/kernel.js';
-import { createLogger } from '../../src/runtime/log.js';
+import type { Kernel } from '../../src/runtime/kernel/kernel.js';
 import { createKv, dbCapParams } from '../../src/runtime/modules/kv/index.js';
-import { FileStateStore } from '../../src/runtime/modules/state.js';
 import { fromUtf8, type KernelMessage, messagingCap, parseProcessId, utf8 } from '../../src/runtime/types.js';
+import { bareKernel } from './helpers.js';
 
 const OUR = 'fake.dev';
 const KV = { node: OUR, process: parseProcessId('kv:distro:sys') };
@@ -38,14 +37,7 @@ describe('kv:distro:sys', () => {
 
   before(async () => {
     home = mkdtempSync(join(tmpdir(), 'kit-kv-'));
-    kernel = new Kernel({
-      our: OUR,
-      home,
-      log: createLogger({ terminal: null, file: null }),
-      runner: { start: () => Promise.reject(new Error('no components here')) },
-      state: new FileStateStore(home),
-      readWasm: async () => undefined,
-    });
+    kernel = bareKernel(OUR, home);
     await kernel.addNative(createKv({ home }), [messagingCap({ node: OUR, process: parseProcessId('kernel:distro:sys') })]);
     for (const p of [APP, PEER, SPY]) await kernel.addNative(native(p), [messagingCap(KV)]);
   });
@@ -130,14 +122,7 @@ describe('kv:distro:sys', () => {
     assert.equal(await level.get('k'), 'v');
     await level.close();
     // a fresh kernel and module find it again
-    kernel = new Kernel({
-      our: OUR,
-      home,
-      log: createLogger({ terminal: null, file: null }),
-      runner: { start: () => Promise.reject(new Error('no components here')) },
-      state: new FileStateStore(home),
-      readWasm: async () => undefined,
-    });
+    kernel = bareKernel(OUR, home);
     await kernel.addNative(createKv({ home }), [messagingCap({ node: OUR, process: parseProcessId('kernel:distro:sys') })]);
     await kernel.addNative(native(APP), [messagingCap(KV), { issuer: KV, params: dbCapParams('read', { packageName: 'chat', publisherNode: 'template.os' }, 'durable') }]);
     assert.equal((await call(APP, { Get: key('k') }, { db: 'durable' })).blob, 'v');

@@ -8,12 +8,11 @@ import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import Database from 'better-sqlite3';
 import type { NativeProcess } from '../../src/runtime/kernel/api.js';
-import { Kernel } from '../../src/runtime/kernel/kernel.js';
-import { createLogger } from '../../src/runtime/log.js';
+import type { Kernel } from '../../src/runtime/kernel/kernel.js';
 import { dbCapParams } from '../../src/runtime/modules/kv/index.js';
 import { createSqlite } from '../../src/runtime/modules/sqlite/index.js';
-import { FileStateStore } from '../../src/runtime/modules/state.js';
 import { fromUtf8, messagingCap, parseProcessId, utf8 } from '../../src/runtime/types.js';
+import { bareKernel } from './helpers.js';
 
 const OUR = 'fake.dev';
 const SQLITE = { node: OUR, process: parseProcessId('sqlite:distro:sys') };
@@ -37,14 +36,7 @@ describe('sqlite:distro:sys', () => {
 
   before(async () => {
     home = mkdtempSync(join(tmpdir(), 'kit-sqlite-'));
-    kernel = new Kernel({
-      our: OUR,
-      home,
-      log: createLogger({ terminal: null, file: null }),
-      runner: { start: () => Promise.reject(new Error('no components here')) },
-      state: new FileStateStore(home),
-      readWasm: async () => undefined,
-    });
+    kernel = bareKernel(OUR, home);
     await kernel.addNative(createSqlite({ home }), [messagingCap({ node: OUR, process: parseProcessId('kernel:distro:sys') })]);
     for (const p of [APP, SPY]) await kernel.addNative(native(p), [messagingCap(SQLITE)]);
   });

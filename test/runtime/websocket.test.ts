@@ -9,11 +9,10 @@ import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import WebSocket from 'ws';
 import type { NativeProcess } from '../../src/runtime/kernel/api.js';
-import { Kernel } from '../../src/runtime/kernel/kernel.js';
-import { createLogger } from '../../src/runtime/log.js';
+import type { Kernel } from '../../src/runtime/kernel/kernel.js';
 import { createHttpServer, type HttpServerModule } from '../../src/runtime/modules/http-server/index.js';
-import { FileStateStore } from '../../src/runtime/modules/state.js';
 import { fromUtf8, type KernelMessage, messagingCap, parseProcessId, utf8 } from '../../src/runtime/types.js';
+import { bareKernel } from './helpers.js';
 
 const OUR = 'fake.dev';
 const HTTP = { node: OUR, process: parseProcessId('http-server:distro:sys') };
@@ -59,14 +58,7 @@ describe('http-server WebSockets', () => {
 
   before(async () => {
     home = mkdtempSync(join(tmpdir(), 'kit-ws-'));
-    kernel = new Kernel({
-      our: OUR,
-      home,
-      log: createLogger({ terminal: null, file: null }),
-      runner: { start: () => Promise.reject(new Error('no components here')) },
-      state: new FileStateStore(home),
-      readWasm: async () => undefined,
-    });
+    kernel = bareKernel(OUR, home);
     http = await createHttpServer({ port: 0, host: '127.0.0.1', kernel, fakeNode: true });
     await kernel.addNative(http, [messagingCap({ node: OUR, process: app.id })]);
     await kernel.addNative(app, [messagingCap(HTTP)]);
