@@ -137,7 +137,7 @@ function statusHint(status: number, url: string, reason: string): string | undef
         ? 'is the package installed (`kit start-package`) and the process name right?'
         : `${url} does not serve ${RPC_PATH}: is that a Hyperware node?`;
     case 408:
-      return 'the target did not answer in time: does the process exist, is it running, and may the node message it (public or granted http-server)?';
+      return "the target did not answer in time: is the body one it answers (the node's terminal shows what the process printed, e.g. an error about the body), and may the node message it (public or granted http-server)?";
     default:
       return undefined;
   }
