@@ -206,7 +206,9 @@ export async function buildPackage(opts: BuildOptions = {}): Promise<BuildResult
   const progress: Progress = opts.progress === null ? createProgress({ write: () => true }, false) : createProgress(opts.progress ?? process.stdout);
   const logger = loggerAbove(progress, baseLogger);
   if (opts.reproducible)
-    logger.info('--reproducible: no Docker needed here; identical sources give an identical package zip on this machine (components are reused by content).');
+    logger.info(
+      '--reproducible: no Docker here; identical sources reuse the components built before (cached by content), so the zip hash stays the same on this machine. componentize-js itself is not deterministic: after --force or reset-cache the components, and so the hash, change.',
+    );
   const result: BuildResult = {
     packageDir,
     packageId: `${packageName}:${publisher}`,
