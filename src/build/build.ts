@@ -19,7 +19,7 @@ import { isSafeName, safeNameRule } from '../runtime/types.js';
 import { bundleProcess } from './bundle.js';
 import { type ComponentizeFeature, type componentizeJs, DEFAULT_DISABLED_FEATURES } from './componentize.js';
 import { resolveDependencyApis } from './deps.js';
-import { detectProcesses, detectUiDirs, type Language, makeFilter, type ProcessDir } from './detect.js';
+import { detectProcesses, detectUiDirs, type Language, makeFilter, type ProcessDir, unmatchedFilterValues } from './detect.js';
 import { ComponentCache, defaultComponentCacheDir } from './component-cache.js';
 import { ComponentizeWorker } from './componentize-pool.js';
 import { BuildError, CompileError, FlagError, PackageLayoutError, StepFailedError } from './errors.js';
@@ -203,6 +203,14 @@ export async function buildPackage(opts: BuildOptions = {}): Promise<BuildResult
 
   const state: BuildState = readState(packageDir);
   const filter = makeFilter(packageDir, opts.include, opts.exclude);
+  const unmatched = unmatchedFilterValues(packageDir, opts.include, opts.exclude);
+  if (unmatched.length > 0) {
+    const names = [...detectProcesses(packageDir), ...detectUiDirs(packageDir)].map((d) => d.name);
+    throw new FlagError(
+      `--include/--exclude ${unmatched.map((v) => `'${v}'`).join(', ')} names no process or UI folder of ${packageDir}`,
+      `name one of: ${names.join(', ') || '(none found)'}`,
+    );
+  }
   const progress: Progress = opts.progress === null ? createProgress({ write: () => true }, false) : createProgress(opts.progress ?? process.stdout);
   const logger = loggerAbove(progress, baseLogger);
   if (opts.reproducible)

@@ -357,6 +357,16 @@ describe('kit build: incremental (stand-in componentize)', () => {
     assert.deepEqual(r.rebuilt, ['alpha']);
   });
 
+  it('a typo in -i/-e is an error naming the processes, not a build of nothing', async () => {
+    await assert.rejects(build({ include: ['alpah'] }), (e: Error) => {
+      assert.equal(e.name, 'FlagError');
+      assert.match(e.message, /--include\/--exclude 'alpah' names no process or UI folder/);
+      assert.match((e as Error & { hint?: string }).hint ?? '', /alpha, beta/);
+      return true;
+    });
+    await assert.rejects(build({ include: ['alpha'], exclude: ['betta'] }), /'betta' names no process/);
+  });
+
   it('reuses the component of identical sources in another folder instead of componentizing', async () => {
     const copy = twoProcessPackage();
     writeFiles(copy, {
