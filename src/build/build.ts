@@ -199,6 +199,12 @@ export async function buildPackage(opts: BuildOptions = {}): Promise<BuildResult
   const pkgDir = join(packageDir, 'pkg');
   if (!existsSync(pkgDir))
     throw new PackageLayoutError(`${pkgDir} not found: a package keeps its manifest.json and built processes in pkg/.`, 'Create the package with `kit new`, or add pkg/manifest.json.');
+  // Checked before building: a zip without it is refused by every node (start-package, publish).
+  if (!existsSync(join(pkgDir, 'manifest.json')))
+    throw new PackageLayoutError(
+      `${join(pkgDir, 'manifest.json')} not found: it lists the package's processes, and no node installs a package without it.`,
+      'Restore it (from version control, or copy the one `kit new` writes); see https://book.hyperware.ai/my_first_app/chapter_1.html#pkgmanifestjson',
+    );
   const force = opts.force === true;
 
   const state: BuildState = readState(packageDir);

@@ -91,6 +91,13 @@ describe('kit build: bad input', () => {
     await assert.rejects(buildPackage(quiet({ dir })), (e: Error) => e instanceof PackageLayoutError && /pkg/.test(e.message));
   });
 
+  it('says pkg/manifest.json is missing, before building anything', async () => {
+    const dir = pkg({ 'metadata.json': metadataJson('x', 'kit-tests.os'), 'pkg/scripts.json': '[]', 'a/src/lib.js': 'export function init() {}\n' });
+    await assert.rejects(buildPackage(quiet({ dir })), (e: Error) => e instanceof PackageLayoutError && /pkg\/manifest\.json not found/.test(e.message));
+    assert.equal(existsSync(join(dir, 'pkg', 'a.wasm')), false);
+    assert.equal(existsSync(join(dir, 'target', 'x:kit-tests.zip')), false, 'no zip without a manifest');
+  });
+
   it('says the directory does not exist', async () => {
     await assert.rejects(buildPackage(quiet({ dir: '/nonexistent/kit-pkg' })), (e: Error) => e instanceof PackageLayoutError && /does not exist/.test(e.message));
   });
