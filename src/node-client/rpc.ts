@@ -81,9 +81,11 @@ export class RpcStatusError extends KitError {
     readonly status: number,
     readonly reason: string,
   ) {
+    // A web page is not a node's reason: something else listens on that port.
+    const page = /^\s*<(!doctype|html)/i.test(reason);
     super(`Failed with status code: ${status}${STATUS_TEXT[status] ? ` ${STATUS_TEXT[status]}` : ''}`, {
-      details: reason ? `node says: ${reason}` : undefined,
-      hint: statusHint(status, url, reason),
+      details: page ? `${url} answered with a web page, not a Hyperware node's RPC answer` : reason ? `node says: ${reason}` : undefined,
+      hint: page ? `is a Hyperware node listening there? \`kit boot-fake-node -p <port>\` starts one; pass its port with --port` : statusHint(status, url, reason),
     });
   }
 }

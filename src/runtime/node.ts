@@ -7,7 +7,7 @@ import { join, resolve, sep } from 'node:path';
 import type { KernelApi, NativeProcess } from './kernel/api.js';
 import { Kernel } from './kernel/kernel.js';
 import { FileProcessStore } from './kernel/persistence.js';
-import { discardFreshHome, type PreparedHome, prepareHome } from './home.js';
+import { discardFreshHome, type PreparedHome, prepareHome, unlockHome } from './home.js';
 import { createLogger, KIT_CACHE, type Logger } from './log.js';
 import { createEthModule } from './modules/eth/index.js';
 import { createFdManager } from './modules/fd-manager/index.js';
@@ -78,7 +78,7 @@ const RUNTIME_MODULES = ['kernel', 'net', 'vfs', 'state', 'http-server', 'http-c
 
 export async function bootNode(opts: BootOptions): Promise<RunningNode> {
   const home = resolve(opts.home);
-  const prepared = prepareHome(home);
+  const prepared = prepareHome(home, opts.name);
   try {
     return await bootInHome(home, prepared, opts);
   } catch (e) {
@@ -220,6 +220,7 @@ async function bootInHome(home: string, prepared: PreparedHome, opts: BootOption
       await kernel.shutdown();
       await host.close();
       await stopChain?.();
+      unlockHome(home);
       if (!opts.persist) rmSync(home, { recursive: true, force: true });
     },
   };

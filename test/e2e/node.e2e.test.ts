@@ -145,6 +145,15 @@ describe('fake node end to end', { timeout: 240_000 }, () => {
     assert.equal(existsSync(join(work, 'home2')), false, 'the failed boot leaves no home behind');
   });
 
+  it('refuses a second node in the home of a running node (a forgotten -o), which keeps running', async () => {
+    const other = bootNode(await freePort(), home, false);
+    const code = await new Promise<number | null>((r) => other.child.once('exit', (c) => r(c)));
+    assert.equal(code, 1, other.output());
+    assert.match(other.output(), /home .* is in use by the running node fake\.dev \(pid \d+\): two nodes cannot share a home/);
+    assert.equal(await (await fetch(`http://localhost:${port}/our`)).text(), 'fake.dev');
+    assert.ok(existsSync(join(home, 'vfs')), 'the running node keeps its home');
+  });
+
   it('refuses a --home that holds other files, and keeps them', async () => {
     const mine = join(work, 'my-project');
     mkdirSync(mine);
