@@ -103,6 +103,15 @@ describe('kit inject-message', () => {
     }
   });
 
+  test('an address typed as PROCESS (as for the terminal m) says to use --node, and sends nothing', async () => {
+    const before = node.received.length;
+    const r = await kit(['i', 'fake2.dev@echo:echo:template.os', '{}', '-p', String(node.port)]);
+    assert.equal(r.code, 1);
+    assert.match(r.stderr, /PROCESS 'fake2\.dev@echo:echo:template\.os' is an address \(node@process\), not a process ID/);
+    assert.match(r.stderr, /hint: pass the process ID and the node as a flag: echo:echo:template\.os --node fake2\.dev/);
+    assert.equal(node.received.length, before);
+  });
+
   test('flag and argument errors (in process)', async () => {
     const missing = await runInProcess(['inject-message', 'echo:echo:template.os']);
     assert.notEqual(missing.exitCode, 0);
