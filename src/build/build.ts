@@ -19,7 +19,7 @@ import { isSafeName, safeNameRule } from '../runtime/types.js';
 import { bundleProcess } from './bundle.js';
 import { type ComponentizeFeature, type componentizeJs, DEFAULT_DISABLED_FEATURES } from './componentize.js';
 import { resolveDependencyApis } from './deps.js';
-import { detectProcesses, detectUiDirs, type Language, makeFilter, type ProcessDir } from './detect.js';
+import { detectProcesses, detectUiDirs, type Language, makeFilter, type ProcessDir, unmatchedFilterValues } from './detect.js';
 import { ComponentCache, defaultComponentCacheDir } from './component-cache.js';
 import { ComponentizeWorker } from './componentize-pool.js';
 import { BuildError, CompileError, FlagError, PackageLayoutError, StepFailedError } from './errors.js';
@@ -199,14 +199,30 @@ export async function buildPackage(opts: BuildOptions = {}): Promise<BuildResult
   const pkgDir = join(packageDir, 'pkg');
   if (!existsSync(pkgDir))
     throw new PackageLayoutError(`${pkgDir} not found: a package keeps its manifest.json and built processes in pkg/.`, 'Create the package with `kit new`, or add pkg/manifest.json.');
+  // Checked before building: a zip without it is refused by every node (start-package, publish).
+  if (!existsSync(join(pkgDir, 'manifest.json')))
+    throw new PackageLayoutError(
+      `${join(pkgDir, 'manifest.json')} not found: it lists the package's processes, and no node installs a package without it.`,
+      'Restore it (from version control, or copy the one `kit new` writes); see https://book.hyperware.ai/my_first_app/chapter_1.html#pkgmanifestjson',
+    );
   const force = opts.force === true;
 
   const state: BuildState = readState(packageDir);
   const filter = makeFilter(packageDir, opts.include, opts.exclude);
+  const unmatched = unmatchedFilterValues(packageDir, opts.include, opts.exclude);
+  if (unmatched.length > 0) {
+    const names = [...detectProcesses(packageDir), ...detectUiDirs(packageDir)].map((d) => d.name);
+    throw new FlagError(
+      `--include/--exclude ${unmatched.map((v) => `'${v}'`).join(', ')} names no process or UI folder of ${packageDir}`,
+      `name one of: ${names.join(', ') || '(none found)'}`,
+    );
+  }
   const progress: Progress = opts.progress === null ? createProgress({ write: () => true }, false) : createProgress(opts.progress ?? process.stdout);
   const logger = loggerAbove(progress, baseLogger);
   if (opts.reproducible)
-    logger.info('--reproducible: no Docker needed here; identical sources give an identical package zip on this machine (components are reused by content).');
+    logger.info(
+      '--reproducible: no Docker here; identical sources reuse the components built before (cached by content), so the zip hash stays the same on this machine. componentize-js itself is not deterministic: after --force or reset-cache the components, and so the hash, change.',
+    );
   const result: BuildResult = {
     packageDir,
     packageId: `${packageName}:${publisher}`,

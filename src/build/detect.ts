@@ -74,3 +74,9 @@ export function makeFilter(packageDir: string, include: string[] = [], exclude: 
   };
   return (name) => (include.length === 0 || matches(include, name)) && !matches(exclude, name);
 }
+
+/** The --include/--exclude values that name no process or UI folder of the package (a typo builds nothing). */
+export function unmatchedFilterValues(packageDir: string, include: string[] = [], exclude: string[] = []): string[] {
+  const names = [...detectProcesses(packageDir).map((p) => p.name), ...detectUiDirs(packageDir).map((u) => u.name)];
+  return [...include, ...exclude].filter((v) => !names.some((name) => !makeFilter(packageDir, [], [v])(name)));
+}

@@ -33,7 +33,8 @@ export const buildFlags = {
   rewrite: Flags.boolean({ description: 'Rewrite the package (disables `Spawn!()`; Rust only, not supported here) [default: don\'t rewrite]' }),
   reproducible: Flags.boolean({
     char: 'r',
-    description: 'Make a reproducible build (builds here are deterministic without Docker; this rebuilds everything from scratch)',
+    description:
+      'Make a reproducible build: no Docker here; identical sources reuse the components built before, so the zip hash stays the same on this machine (a fresh componentize, after --force or reset-cache, gives other bytes)',
   }),
   force: Flags.boolean({ char: 'f', description: 'Force a rebuild' }),
   verbose: Flags.boolean({ char: 'v', description: 'If set, output stdout and stderr' }),

@@ -10,7 +10,7 @@ import { isSafeName, safeNameRule } from '../runtime/types.js';
 export default class BootFakeNode extends KitCommand {
   static override summary = SUMMARY['boot-fake-node'];
   static override description =
-    'Boots a fake node in this process with the embedded TypeScript runtime, serves its HTTP (and the kit RPC) on --port, registers its name on the fake chain at --fakechain-port (starting a chain there if none answers; kit chain starts one yourself), and runs until Ctrl-C (SIGINT) or SIGTERM. Its home is deleted on exit unless --persist. Use --detached when stdin is not yours (background jobs, CI). With --runtime-path (a Hyperdrive repo, built with cargo in simulation mode, or a simulation-mode binary) kit runs that real runtime instead, on the same fake chain, passing it the flags the real kit passes; arguments after `--` go to it.';
+    'Boots a fake node in this process with the embedded TypeScript runtime, serves its HTTP (and the kit RPC) on --port, registers its name on the fake chain at --fakechain-port (starting a chain there if none answers; kit chain starts one yourself), and runs until Ctrl-C (SIGINT) or SIGTERM. Its home is deleted on exit unless --persist; an earlier node’s home is used as it is (its processes come back if it ran with --persist), and a folder that holds anything else is refused. Use --detached when stdin is not yours (background jobs, CI). With --runtime-path (a Hyperdrive repo, built with cargo in simulation mode, or a simulation-mode binary) kit runs that real runtime instead, on the same fake chain, passing it the flags the real kit passes; arguments after `--` go to it.';
   static override aliases = ['f'];
   // Arguments after `--` go to a real Hyperdrive (--runtime-path).
   static override strict = false;
@@ -121,10 +121,15 @@ export default class BootFakeNode extends KitCommand {
         });
       }
       // Chain problems (no chain and none can start, name held by another key, wrong password).
+      if ((e as Error)?.name === 'HomeError') throw new KitError((e as Error).message);
       const chainErrors = ['FakeChainUnavailableError', 'NameTakenError', 'NetKeyError', 'RegistrationError'];
       if (chainErrors.includes((e as Error)?.name)) {
         throw new KitError((e as Error).message, {
-          hint: (e as Error).name === 'FakeChainUnavailableError' ? `run \`kit chain -p ${flags['fakechain-port']}\` in another terminal` : undefined,
+          hint: (e as Error).name !== 'FakeChainUnavailableError'
+            ? undefined
+            : /in use/.test((e as Error).message)
+              ? 'pass --fakechain-port with the port of your chain (`kit chain -p <PORT>`), or a free port for kit to start one on'
+              : `run \`kit chain -p ${flags['fakechain-port']}\` in another terminal`,
         });
       }
       throw e;

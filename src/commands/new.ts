@@ -1,7 +1,16 @@
 import { Args, Flags } from '@oclif/core';
 import { KitCommand } from '../cli/base.js';
 import { SUMMARY } from '../cli/messages.js';
-import { createPackage, DEFAULT_LANGUAGE, DEFAULT_TEMPLATE, LANGUAGES, TEMPLATE_PUBLISHER, TEMPLATES } from '../templates/index.js';
+import {
+  AVAILABLE_LANGUAGES,
+  createPackage,
+  DEFAULT_LANGUAGE,
+  DEFAULT_TEMPLATE,
+  LANGUAGES,
+  TEMPLATE_PUBLISHER,
+  TEMPLATES,
+  UI_TEMPLATES,
+} from '../templates/index.js';
 
 export default class New extends KitCommand {
   static override summary = SUMMARY.new;
@@ -28,19 +37,19 @@ export default class New extends KitCommand {
     }),
     language: Flags.string({
       char: 'l',
-      description: 'Programming language of the template',
+      description: `Programming language of the template [possible values: ${AVAILABLE_LANGUAGES.join(', ')}]`,
       default: DEFAULT_LANGUAGE,
       options: [...LANGUAGES],
       helpValue: '<LANGUAGE>',
     }),
     template: Flags.string({
       char: 't',
-      description: 'Template to create',
+      description: `Template to create [possible values: ${TEMPLATES.join(', ')}]`,
       default: DEFAULT_TEMPLATE,
       options: [...TEMPLATES],
       helpValue: '<TEMPLATE>',
     }),
-    ui: Flags.boolean({ description: 'If set, use the template with UI' }),
+    ui: Flags.boolean({ description: `If set, use the template with UI (${UI_TEMPLATES.join(', ')}, TypeScript)` }),
   };
 
   async run(): Promise<void> {

@@ -37,6 +37,14 @@ export async function injectMessage(opts: InjectOptions): Promise<InjectResult> 
 }
 
 export async function buildInjectMessage(opts: InjectOptions): Promise<RpcMessage> {
+  const at = opts.process.indexOf('@');
+  if (at >= 0) {
+    // The terminal's `m` takes node@process; here the node is a flag.
+    const [node, pid] = [opts.process.slice(0, at), opts.process.slice(at + 1)];
+    throw new KitError(`PROCESS '${opts.process}' is an address (node@process), not a process ID`, {
+      hint: node === 'our' ? `pass the process ID alone: ${pid}` : `pass the process ID and the node as a flag: ${pid} --node ${node}`,
+    });
+  }
   try {
     parseProcessId(opts.process);
   } catch (e) {

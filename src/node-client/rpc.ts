@@ -81,9 +81,11 @@ export class RpcStatusError extends KitError {
     readonly status: number,
     readonly reason: string,
   ) {
+    // A web page is not a node's reason: something else listens on that port.
+    const page = /^\s*<(!doctype|html)/i.test(reason);
     super(`Failed with status code: ${status}${STATUS_TEXT[status] ? ` ${STATUS_TEXT[status]}` : ''}`, {
-      details: reason ? `node says: ${reason}` : undefined,
-      hint: statusHint(status, url, reason),
+      details: page ? `${url} answered with a web page, not a Hyperware node's RPC answer` : reason ? `node says: ${reason}` : undefined,
+      hint: page ? `is a Hyperware node listening there? \`kit boot-fake-node -p <port>\` starts one; pass its port with --port` : statusHint(status, url, reason),
     });
   }
 }
@@ -137,7 +139,7 @@ function statusHint(status: number, url: string, reason: string): string | undef
         ? 'is the package installed (`kit start-package`) and the process name right?'
         : `${url} does not serve ${RPC_PATH}: is that a Hyperware node?`;
     case 408:
-      return 'the target did not answer in time: does the process exist, is it running, and may the node message it (public or granted http-server)?';
+      return "the target did not answer in time: is the body one it answers (the node's terminal shows what the process printed, e.g. an error about the body), and may the node message it (public or granted http-server)?";
     default:
       return undefined;
   }

@@ -1,12 +1,13 @@
 // Boot one node: home folder, kernel, component host, runtime modules, system packages, HTTP.
 // `bootNode` is the runtime's public API; commands and tests use nothing deeper.
 
-import { mkdirSync, rmSync } from 'node:fs';
+import { rmSync } from 'node:fs';
 import { readFile, realpath } from 'node:fs/promises';
 import { join, resolve, sep } from 'node:path';
 import type { KernelApi, NativeProcess } from './kernel/api.js';
 import { Kernel } from './kernel/kernel.js';
 import { FileProcessStore } from './kernel/persistence.js';
+import { discardFreshHome, type PreparedHome, prepareHome, unlockHome } from './home.js';
 import { createLogger, KIT_CACHE, type Logger } from './log.js';
 import { createEthModule } from './modules/eth/index.js';
 import { createFdManager } from './modules/fd-manager/index.js';
@@ -77,8 +78,16 @@ const RUNTIME_MODULES = ['kernel', 'net', 'vfs', 'state', 'http-server', 'http-c
 
 export async function bootNode(opts: BootOptions): Promise<RunningNode> {
   const home = resolve(opts.home);
-  if (!opts.persist) rmSync(home, { recursive: true, force: true });
-  mkdirSync(join(home, 'vfs'), { recursive: true });
+  const prepared = prepareHome(home, opts.name);
+  try {
+    return await bootInHome(home, prepared, opts);
+  } catch (e) {
+    discardFreshHome(home, prepared); // a failed boot leaves no half-made home behind
+    throw e;
+  }
+}
+
+async function bootInHome(home: string, prepared: PreparedHome, opts: BootOptions): Promise<RunningNode> {
   const log = opts.log ?? createLogger({ target: opts.name, terminal: null });
   const our = opts.name;
   const vfsRoot = join(home, 'vfs');
@@ -91,7 +100,7 @@ export async function bootNode(opts: BootOptions): Promise<RunningNode> {
     log,
     runner: host,
     state,
-    store: opts.persist ? new FileProcessStore(home) : undefined,
+    store: opts.persist || prepared.persisted ? new FileProcessStore(home) : undefined,
     readWasm: (handle) => readVfsFile(vfsRoot, handle),
   });
 
@@ -192,7 +201,7 @@ export async function bootNode(opts: BootOptions): Promise<RunningNode> {
   await kernel.restore();
   http.ready();
   // Anything installed later is reachable from the terminal too.
-  log.info(`${our} booted; HTTP on port ${http.port}; home ${home}`);
+  log.info(`${our} booted; HTTP on port ${http.port}; home ${home}${prepared.persisted ? ' (processes restored from an earlier run)' : prepared.created || prepared.wasEmpty ? '' : ' (reused)'}`);
 
   let stopped = false;
   return {
@@ -211,6 +220,7 @@ export async function bootNode(opts: BootOptions): Promise<RunningNode> {
       await kernel.shutdown();
       await host.close();
       await stopChain?.();
+      unlockHome(home);
       if (!opts.persist) rmSync(home, { recursive: true, force: true });
     },
   };

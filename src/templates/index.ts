@@ -8,6 +8,7 @@ import { basename, dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { KitError } from '../cli/errors.js';
 import { isSafeName, safeNameRule } from '../runtime/types.js';
+import { witPackageNameProblem, witPublisherProblem } from './names.js';
 import { type Naming, replacePlaceholders, TEMPLATE_PUBLISHER } from './placeholders.js';
 
 export { type Naming, replacePlaceholders, TEMPLATE_PUBLISHER, worldName } from './placeholders.js';
@@ -94,11 +95,15 @@ export function resolveOptions(options: NewPackageOptions): Omit<NewPackageResul
     throw new NewPackageError(`package name '${packageName}'${where} may only contain ${safeNameRule(false)}`);
   if (packageName === 'api' || packageName === 'test')
     throw new NewPackageError(`package name '${packageName}'${where} is reserved: kit uses api/ and test/ inside a package`);
+  const witProblem = witPackageNameProblem(packageName);
+  if (witProblem) throw new NewPackageError(`package name '${packageName}'${where} ${witProblem}`, { hint: 'choose a name like my-app or app2' });
   const publisher = options.publisher ?? TEMPLATE_PUBLISHER;
   if (!isSafeName(publisher, true))
     throw new NewPackageError(`publisher '${publisher}' may only contain ${safeNameRule(true)}`);
   if (publisher.startsWith('.') || publisher.endsWith('.') || publisher.includes('..'))
     throw new NewPackageError(`publisher '${publisher}' must be a node name like 'template.os' (no empty parts between dots)`);
+  const publisherProblem = witPublisherProblem(publisher);
+  if (publisherProblem) throw new NewPackageError(`publisher '${publisher}' ${publisherProblem}`, { hint: "choose a node name like 'my-name.os'" });
   return { dir, packageName, publisher, language: language as Language, template: template as TemplateName };
 }
 

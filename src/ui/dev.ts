@@ -42,6 +42,10 @@ export interface DevUiServer {
 export function findUiDir(dir: string): string {
   const pkgDir = resolve(dir);
   const ui = join(pkgDir, 'ui');
+  if (!existsSync(pkgDir))
+    throw new DevUiError(`package directory ${pkgDir} does not exist.`, {
+      hint: 'Pass the folder of a package made with `kit new <dir> --ui` as DIR, or run kit dev-ui inside it.',
+    });
   if (!existsSync(join(ui, 'package.json')))
     throw new DevUiError(
       `${pkgDir} has no web UI: 'ui' directory not found or 'ui/package.json' does not exist.`,

@@ -91,6 +91,13 @@ describe('kit build: bad input', () => {
     await assert.rejects(buildPackage(quiet({ dir })), (e: Error) => e instanceof PackageLayoutError && /pkg/.test(e.message));
   });
 
+  it('says pkg/manifest.json is missing, before building anything', async () => {
+    const dir = pkg({ 'metadata.json': metadataJson('x', 'kit-tests.os'), 'pkg/scripts.json': '[]', 'a/src/lib.js': 'export function init() {}\n' });
+    await assert.rejects(buildPackage(quiet({ dir })), (e: Error) => e instanceof PackageLayoutError && /pkg\/manifest\.json not found/.test(e.message));
+    assert.equal(existsSync(join(dir, 'pkg', 'a.wasm')), false);
+    assert.equal(existsSync(join(dir, 'target', 'x:kit-tests.zip')), false, 'no zip without a manifest');
+  });
+
   it('says the directory does not exist', async () => {
     await assert.rejects(buildPackage(quiet({ dir: '/nonexistent/kit-pkg' })), (e: Error) => e instanceof PackageLayoutError && /does not exist/.test(e.message));
   });
@@ -355,6 +362,16 @@ describe('kit build: incremental (stand-in componentize)', () => {
     assert.equal(skipped.processes.find((p) => p.name === 'alpha')?.status, 'excluded');
     const r = await build({ include: ['alpha'] });
     assert.deepEqual(r.rebuilt, ['alpha']);
+  });
+
+  it('a typo in -i/-e is an error naming the processes, not a build of nothing', async () => {
+    await assert.rejects(build({ include: ['alpah'] }), (e: Error) => {
+      assert.equal(e.name, 'FlagError');
+      assert.match(e.message, /--include\/--exclude 'alpah' names no process or UI folder/);
+      assert.match((e as Error & { hint?: string }).hint ?? '', /alpha, beta/);
+      return true;
+    });
+    await assert.rejects(build({ include: ['alpha'], exclude: ['betta'] }), /'betta' names no process/);
   });
 
   it('reuses the component of identical sources in another folder instead of componentizing', async () => {

@@ -37,6 +37,14 @@ describe('kit binary', () => {
     assert.match(r.stdout, /--detached/);
   });
 
+  test('kit new --help names the templates and languages to choose from', async () => {
+    const r = await kit(['new', '--help']);
+    assert.equal(r.code, 0, r.stderr);
+    const text = r.stdout.replace(/\s+/g, ' ');
+    assert.match(text, /\[possible values: blank, chat, echo, fibonacci, file-transfer\]/);
+    assert.match(text, /\[possible values: typescript, javascript\]/);
+  });
+
   test('--version and -v print "kit <version>"', async () => {
     for (const flag of ['--version', '-v']) {
       const r = await kit([flag]);

@@ -9,6 +9,7 @@ import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
+import { freePort } from '../e2e/helpers.js';
 import { runInProcess, spawnKit, waitForExit, waitForOutput } from './helpers/cli.js';
 
 const runtimeProblem = await import('../../src/runtime/node.js').then(
@@ -38,7 +39,7 @@ describe('kit boot-fake-node', () => {
 
   test('boots, answers on the printed URL, and stops cleanly on SIGINT', { skip: runtimeProblem }, async () => {
     const home = join(dir, 'home');
-    const child = spawnKit(['boot-fake-node', '--detached', '-p', '0', '-o', home, '-f', 'clitest.dev']);
+    const child = spawnKit(['boot-fake-node', '--detached', '-p', '0', '-o', home, '-f', 'clitest.dev', '-c', String(await freePort())]);
     const exited = waitForExit(child, 120_000);
     const [, url] = await waitForOutput(child, /url:\s+(http:\/\/localhost:\d+)/);
     assert.ok(existsSync(home), 'home exists while the node runs');
@@ -55,7 +56,7 @@ describe('kit boot-fake-node', () => {
 
   test('--persist keeps the home folder', { skip: runtimeProblem }, async () => {
     const home = join(dir, 'kept');
-    const child = spawnKit(['f', '--detached', '--persist', '-p', '0', '-o', home]);
+    const child = spawnKit(['f', '--detached', '--persist', '-p', '0', '-o', home, '-c', String(await freePort())]);
     const exited = waitForExit(child, 120_000);
     await waitForOutput(child, /url:\s+http/);
     child.kill('SIGTERM');
@@ -69,10 +70,11 @@ describe('kit boot-fake-node', () => {
     await new Promise<void>((r) => blocker.listen(0, r));
     const port = (blocker.address() as { port: number }).port;
     try {
-      const child = spawnKit(['f', '--detached', '-p', String(port), '-o', join(dir, 'busy')]);
+      const child = spawnKit(['f', '--detached', '-p', String(port), '-o', join(dir, 'busy'), '-c', String(await freePort())]);
       const r = await waitForExit(child, 120_000);
       assert.notEqual(r.code, 0);
       assert.match(r.stderr, new RegExp(String(port)));
+      assert.equal(existsSync(join(dir, 'busy')), false, 'the failed boot leaves no home behind');
     } finally {
       await new Promise<void>((r) => blocker.close(() => r()));
     }

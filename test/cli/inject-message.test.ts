@@ -1,5 +1,7 @@
 import assert from 'node:assert/strict';
 import { mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { createServer } from 'node:http';
+import type { AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
@@ -81,6 +83,33 @@ describe('kit inject-message', () => {
     const r = await kit(['i', 'echo:echo:template.os', '{}', '-p', '1']);
     assert.equal(r.code, 1);
     assert.match(r.stderr, /no node answers at http:\/\/localhost:1: is it running\? start one with `kit boot-fake-node`/);
+  });
+
+  test('a web server that is not a node: says so instead of printing its page', async () => {
+    const web = createServer((_req, res) => {
+      res.writeHead(501, { 'content-type': 'text/html' });
+      res.end('<!DOCTYPE HTML>\n<html><body><h1>Error response</h1><p>Unsupported method</p></body></html>\n');
+    });
+    await new Promise<void>((r) => web.listen(0, '127.0.0.1', r));
+    try {
+      const port = (web.address() as AddressInfo).port;
+      const r = await kit(['i', 'echo:echo:template.os', '{}', '-p', String(port)]);
+      assert.equal(r.code, 1);
+      assert.match(r.stderr, new RegExp(`http://localhost:${port} answered with a web page, not a Hyperware node's RPC answer`));
+      assert.match(r.stderr, /hint: is a Hyperware node listening there\?/);
+      assert.doesNotMatch(r.stderr, /<html>/);
+    } finally {
+      await new Promise<void>((r) => web.close(() => r()));
+    }
+  });
+
+  test('an address typed as PROCESS (as for the terminal m) says to use --node, and sends nothing', async () => {
+    const before = node.received.length;
+    const r = await kit(['i', 'fake2.dev@echo:echo:template.os', '{}', '-p', String(node.port)]);
+    assert.equal(r.code, 1);
+    assert.match(r.stderr, /PROCESS 'fake2\.dev@echo:echo:template\.os' is an address \(node@process\), not a process ID/);
+    assert.match(r.stderr, /hint: pass the process ID and the node as a flag: echo:echo:template\.os --node fake2\.dev/);
+    assert.equal(node.received.length, before);
   });
 
   test('flag and argument errors (in process)', async () => {

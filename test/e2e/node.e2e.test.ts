@@ -3,7 +3,7 @@
 
 import assert from 'node:assert/strict';
 import { type ChildProcess, spawn } from 'node:child_process';
-import { cpSync, mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { cpSync, existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -37,12 +37,12 @@ async function waitForOur(port: number, node: ChildProcess, output: () => string
 
 let chainPort = 0;
 
-function bootNode(port: number, home: string): { child: ChildProcess; output: () => string } {
+function bootNode(port: number, home: string, persist = true): { child: ChildProcess; output: () => string } {
   let out = '';
   // A private fake chain, so that no other run's fake.dev on 8545 holds our name.
   const child = spawn(
     process.execPath,
-    [join(REPO, 'bin/run.js'), 'boot-fake-node', '--detached', '-p', String(port), '-o', home, '--persist', '-c', String(chainPort)],
+    [join(REPO, 'bin/run.js'), 'boot-fake-node', '--detached', '-p', String(port), '-o', home, ...(persist ? ['--persist'] : []), '-c', String(chainPort)],
     { stdio: ['ignore', 'pipe', 'pipe'] },
   );
   child.stdout?.on('data', (d) => {
@@ -142,6 +142,27 @@ describe('fake node end to end', { timeout: 240_000 }, () => {
     const code = await new Promise<number | null>((r) => other.child.once('exit', (c) => r(c)));
     assert.notEqual(code, 0);
     assert.match(other.output(), new RegExp(String(port)));
+    assert.equal(existsSync(join(work, 'home2')), false, 'the failed boot leaves no home behind');
+  });
+
+  it('refuses a second node in the home of a running node (a forgotten -o), which keeps running', async () => {
+    const other = bootNode(await freePort(), home, false);
+    const code = await new Promise<number | null>((r) => other.child.once('exit', (c) => r(c)));
+    assert.equal(code, 1, other.output());
+    assert.match(other.output(), /home .* is in use by the running node fake\.dev \(pid \d+\): two nodes cannot share a home/);
+    assert.equal(await (await fetch(`http://localhost:${port}/our`)).text(), 'fake.dev');
+    assert.ok(existsSync(join(home, 'vfs')), 'the running node keeps its home');
+  });
+
+  it('refuses a --home that holds other files, and keeps them', async () => {
+    const mine = join(work, 'my-project');
+    mkdirSync(mine);
+    writeFileSync(join(mine, 'notes.txt'), 'precious');
+    const other = bootNode(await freePort(), mine, false);
+    const code = await new Promise<number | null>((r) => other.child.once('exit', (c) => r(c)));
+    assert.equal(code, 1, other.output());
+    assert.match(other.output(), /home .*my-project is not empty and is not a node home.*Pass a new or empty folder/);
+    assert.equal(readFileSync(join(mine, 'notes.txt'), 'utf8'), 'precious');
   });
 
   it('keeps installed packages and process state across a --persist reboot', async () => {
@@ -153,5 +174,17 @@ describe('fake node end to end', { timeout: 240_000 }, () => {
     r = await runKit(['inject-message', 'state-echo:state-echo:kit-tests.os', '"GetState"', '-p', String(port)]);
     assert.equal(r.code, 0, r.output);
     assert.match(r.output, /remember me/);
+  });
+
+  it('the book: booted again with the same --home but without --persist, the node has it all; the home goes on exit', async () => {
+    assert.equal(await stopNode(node.child), 0, node.output());
+    node = bootNode(port, home, false);
+    await waitForOur(port, node.child, node.output);
+    assert.match(node.output(), /processes restored from an earlier run/);
+    const r = await runKit(['inject-message', 'state-echo:state-echo:kit-tests.os', '"GetState"', '-p', String(port)]);
+    assert.equal(r.code, 0, r.output);
+    assert.match(r.output, /remember me/);
+    assert.equal(await stopNode(node.child), 0, node.output());
+    assert.equal(existsSync(home), false, 'without --persist the home is deleted on exit');
   });
 });

@@ -4,7 +4,7 @@
 
 import assert from 'node:assert/strict';
 import { type ChildProcess, spawn } from 'node:child_process';
-import { mkdtempSync, rmSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -146,6 +146,21 @@ describe('the Quick Start: two fake nodes chat', { timeout: 300_000 }, () => {
     node2.type('hi fake.dev hello!');
     await node1.waitFor(/fake2\.dev: hello!/);
     await node2.waitFor(/response from fake\.dev: ack/);
+  });
+
+  it("the README's inject-message example gets an answer (the package there is my-app)", async () => {
+    const readme = readFileSync(join(REPO, 'README.md'), 'utf8');
+    const body = /^kit inject-message my-app:my-app:template\.os '(.+)'$/m.exec(readme)?.[1];
+    assert.ok(body, 'the README shows a kit inject-message to my-app');
+    const r = await runKit(['inject-message', app, body, '-p', String(port1)]);
+    assert.equal(r.code, 0, r.output);
+    assert.match(r.output, /body: "Send"/);
+    await node1.waitFor(/my-chat-app:template\.os: fake\.dev: hello\b/);
+  });
+
+  it('a typo in the process name at the terminal says there is no such process', async () => {
+    node1.type(`m our@my-chat-ap:my-chat-app:template.os '{"History": "fake2.dev"}'`);
+    await node1.waitFor(/No process my-chat-ap:my-chat-app:template\.os on this node/);
   });
 
   it('keeps the history on each side', async () => {

@@ -170,6 +170,9 @@ describe('terminal', () => {
     await type('m -a 5 other.dev@echo:test:sys hi', 'Failed to send message because the target is offline');
     await type('m not-an-address hi', 'Invalid address: "not-an-address"');
     await type('m our@sink:test:sys two words', 'Failed to parse args');
+    const typo = await type('m our@snik:test:sys hi', 'No process');
+    assert.match(typo, /terminal:sys: No process snik:test:sys on this node: check the name \(`top` lists the running processes\)/);
+    await type('m -a 5 our@snik:test:sys hi', 'No process snik:test:sys');
   });
 
   it('top lists processes, and shows one process with its capabilities', async () => {

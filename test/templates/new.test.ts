@@ -6,6 +6,7 @@ import { existsSync, mkdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { after, before, test } from 'node:test';
 import { parse as parseToml } from 'smol-toml';
+import { chooseWorld, hyperwareWit, readApiWits, validateWit, writeWitDir } from '../../src/build/wit.js';
 import { isSafeName, parseProcessId } from '../../src/runtime/types.js';
 import { createPackage, NewPackageError, type TemplateName } from '../../src/templates/index.js';
 import { upperCamel, worldName } from '../../src/templates/placeholders.js';
@@ -183,6 +184,12 @@ test('bad names are refused with the characters allowed', async () => {
   await refuse({ dir: join(base, 'ok'), ui: true, language: 'javascript' }, /--ui: the chat UI template is written for TypeScript processes only so far/);
   mkdirSync(join(base, 'taken'));
   await refuse({ dir: join(base, 'taken') }, /already exists: choose a new folder/);
+  // Hypermap-safe, but the package name names its WIT interface, so it must be a WIT identifier.
+  await refuse({ dir: join(base, '1abc') }, /package name '1abc' \(taken from the folder name.*\) must start with a letter/);
+  await refuse({ dir: join(base, 'ok'), packageName: 'my--app' }, /package name 'my--app' may not start or end with '-' or have '--'/);
+  await refuse({ dir: join(base, 'ok'), packageName: 'my-app-' }, /may not start or end with '-'/);
+  await refuse({ dir: join(base, 'ok'), packageName: 'list' }, /package name 'list' is a WIT keyword/);
+  await refuse({ dir: join(base, 'ok'), publisher: 'me-.os' }, /publisher 'me-\.os' may not have '-' at the start or end of a part/);
   assert.ok(!existsSync(join(base, 'ok')), 'nothing is written when the input is refused');
 });
 
@@ -217,4 +224,18 @@ test('--ui: the chat template with a Vite + React UI in ui/, renamed, serving it
   assert.match(lib, /httpServer\.serveUi\('ui'/);
   assert.match(lib, /httpServer\.bindWebSocket\('\/ws'\)/);
   assert.doesNotMatch(readFileSync(join(made.dir, 'ui/src/App.tsx'), 'utf8'), /\bchat\b/);
+});
+
+test('names with digits and dashes that kit new accepts give an API that parses as WIT', async () => {
+  const base = tempDir('kit-new-wit-');
+  for (const [packageName, publisher] of [['app-2', 'my-name.os'], ['x9', '9lives.os'], ['a-2b-c', 'template.os']]) {
+    const dir = join(base, packageName);
+    await createPackage({ dir, templatesRoot: TEMPLATES_ROOT, template: 'chat', publisher });
+    const api = readApiWits(dir);
+    const { world } = chooseWorld(undefined, api, packageName, publisher);
+    const witDir = join(dir, 'target', 'wit');
+    const files = [hyperwareWit(), ...api];
+    writeWitDir(witDir, files);
+    await validateWit(witDir, files, world);
+  }
 });

@@ -274,6 +274,10 @@ class NodeTerminal implements Terminal {
       return this.say(`Invalid address: "${parsed.target}"\n${M_USAGE}`);
     }
     if (target.node === 'our') target = { ...target, node: this.kernel.our };
+    // The real kernel drops a message to a missing local process with a silent Timeout; a typo
+    // deserves a word instead.
+    if (target.node === this.kernel.our && (await this.processInfo(target.process)) === null)
+      return this.say(`No process ${processIdToString(target.process)} on this node: check the name (\`top\` lists the running processes)`);
     if (parsed.awaitSecs === undefined) {
       // As the real `m`: still await (so a refusal is not left dangling) but print nothing.
       this.request(target, parsed.body, 5).catch(() => {});
