@@ -30,7 +30,10 @@ export function shutdownTrigger(
   const onSignal = (signal: NodeJS.Signals) => {
     if (!fired) return fire(signal);
     if (opts.onForce) opts.onForce(signal);
-    else process.exit(130);
+    else {
+      process.stderr.write(`\ngot ${signal} again while stopping: exiting now, without finishing the clean-up\n`);
+      process.exit(130);
+    }
   };
   for (const s of signals) process.on(s, onSignal);
   return {

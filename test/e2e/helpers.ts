@@ -16,6 +16,21 @@ export async function freePort(): Promise<number> {
   });
 }
 
+/**
+ * A child's exit code once it has exited and what it printed has been read: 'exit' can come
+ * before the last chunks of its output (under load), and 'close' never comes while a grandchild
+ * (an anvil it started) still holds the pipes, so wait for the pipes' end for a moment after exit.
+ */
+export async function exited(child: ChildProcess): Promise<number | null> {
+  const drained = Promise.all(
+    [child.stdout, child.stderr].map((s) => (s && !s.readableEnded ? new Promise((r) => s.once('end', r).once('close', r)) : undefined)),
+  );
+  const gone = child.exitCode !== null || child.signalCode !== null;
+  const code = gone ? child.exitCode : await new Promise<number | null>((r) => child.once('exit', (c) => r(c)));
+  await Promise.race([drained, new Promise((r) => setTimeout(r, 2000))]);
+  return code;
+}
+
 export interface FakeNode {
   child: ChildProcess;
   port: number;
@@ -58,7 +73,7 @@ export async function bootFakeNode(
     output: () => out,
     async stop() {
       if (child.exitCode !== null) return child.exitCode;
-      const done = new Promise<number | null>((r) => child.once('exit', (code) => r(code)));
+      const done = exited(child);
       child.kill('SIGINT');
       return done;
     },

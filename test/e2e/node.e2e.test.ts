@@ -11,6 +11,7 @@ import { after, before, describe, it } from 'node:test';
 import { buildFixture } from '../../src/build/componentize.js';
 import { zipDirectory } from '../../src/package/zip.js';
 import { REPO, runKit } from '../helpers/kit.js';
+import { exited } from './helpers.js';
 
 async function freePort(): Promise<number> {
   return new Promise((resolve) => {
@@ -56,7 +57,7 @@ function bootNode(port: number, home: string, persist = true): { child: ChildPro
 
 async function stopNode(child: ChildProcess): Promise<number | null> {
   if (child.exitCode !== null) return child.exitCode;
-  const done = new Promise<number | null>((r) => child.once('exit', (code) => r(code)));
+  const done = exited(child);
   child.kill('SIGINT');
   return done;
 }
@@ -139,7 +140,7 @@ describe('fake node end to end', { timeout: 240_000 }, () => {
 
   it('refuses a second node on a port in use, naming the port', async () => {
     const other = bootNode(port, join(work, 'home2'));
-    const code = await new Promise<number | null>((r) => other.child.once('exit', (c) => r(c)));
+    const code = await exited(other.child);
     assert.notEqual(code, 0);
     assert.match(other.output(), new RegExp(String(port)));
     assert.equal(existsSync(join(work, 'home2')), false, 'the failed boot leaves no home behind');
@@ -147,7 +148,7 @@ describe('fake node end to end', { timeout: 240_000 }, () => {
 
   it('refuses a second node in the home of a running node (a forgotten -o), which keeps running', async () => {
     const other = bootNode(await freePort(), home, false);
-    const code = await new Promise<number | null>((r) => other.child.once('exit', (c) => r(c)));
+    const code = await exited(other.child);
     assert.equal(code, 1, other.output());
     assert.match(other.output(), /home .* is in use by the running node fake\.dev \(pid \d+\): two nodes cannot share a home/);
     assert.equal(await (await fetch(`http://localhost:${port}/our`)).text(), 'fake.dev');
@@ -159,7 +160,7 @@ describe('fake node end to end', { timeout: 240_000 }, () => {
     mkdirSync(mine);
     writeFileSync(join(mine, 'notes.txt'), 'precious');
     const other = bootNode(await freePort(), mine, false);
-    const code = await new Promise<number | null>((r) => other.child.once('exit', (c) => r(c)));
+    const code = await exited(other.child);
     assert.equal(code, 1, other.output());
     assert.match(other.output(), /home .*my-project is not empty and is not a node home.*Pass a new or empty folder/);
     assert.equal(readFileSync(join(mine, 'notes.txt'), 'utf8'), 'precious');

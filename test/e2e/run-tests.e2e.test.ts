@@ -13,7 +13,7 @@ import { createServer } from 'node:net';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { REPO, runKit } from '../helpers/kit.js';
-import { freePort } from './helpers.js';
+import { exited, freePort } from './helpers.js';
 
 const WORK = '/tmp/kit-run-tests-e2e';
 const TEMPLATES = ['echo', 'fibonacci', 'blank', 'chat', 'file-transfer'];
@@ -257,13 +257,13 @@ describe('kit run-tests stopped by a signal', { timeout: 20 * 60_000 }, () => {
     child.stderr.on('data', (d) => {
       out += d;
     });
-    const exited = new Promise<number | null>((r) => child.once('exit', (code) => r(code)));
+    const done = exited(child);
     // Interrupt once the node is up (the package is being installed).
     const deadline = Date.now() + 10 * 60_000;
     while (!/installing/.test(out) && child.exitCode === null && Date.now() < deadline) await new Promise((r) => setTimeout(r, 50));
     assert.match(out, /installing/, out);
     child.kill('SIGINT');
-    const code = await exited;
+    const code = await done;
     assert.equal(code, 130, out);
     assert.match(out, /kit cleanup got SIGINT/);
     assert.match(out, /stopped by SIGINT/);
