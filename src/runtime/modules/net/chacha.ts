@@ -132,21 +132,21 @@ class Poly1305 {
   private readonly d = new Float64Array(10);
   private readonly pad = new Uint16Array(8);
   private readonly scratch = new Uint8Array(16);
+  private readonly words = new Uint16Array(8);
 
   init(key: Uint8Array): void {
     // r is clamped (RFC 8439 2.5): top 4 bits of bytes 3, 7, 11, 15 and low 2 of 4, 8, 12 cleared.
     const k = key;
-    const w = (i: number) => k[i] | (k[i + 1] << 8);
-    const t0 = w(0);
-    const t1 = w(2) & 0x0fff;
-    const t2 = w(4) & 0xfffc;
-    const t3 = w(6) & 0x0fff;
-    const t4 = w(8) & 0xfffc;
-    const t5 = w(10) & 0x0fff;
-    const t6 = w(12) & 0xfffc;
-    const t7 = w(14) & 0x0fff;
+    const t0 = k[0] | (k[1] << 8);
+    const t1 = (k[2] | (k[3] << 8)) & 0x0fff;
+    const t2 = (k[4] | (k[5] << 8)) & 0xfffc;
+    const t3 = (k[6] | (k[7] << 8)) & 0x0fff;
+    const t4 = (k[8] | (k[9] << 8)) & 0xfffc;
+    const t5 = (k[10] | (k[11] << 8)) & 0x0fff;
+    const t6 = (k[12] | (k[13] << 8)) & 0xfffc;
+    const t7 = (k[14] | (k[15] << 8)) & 0x0fff;
     limbs(this.r, t0, t1, t2, t3, t4, t5, t6, t7, 0);
-    for (let i = 0; i < 8; i++) this.pad[i] = w(16 + 2 * i);
+    for (let i = 0; i < 8; i++) this.pad[i] = k[16 + 2 * i] | (k[17 + 2 * i] << 8);
     this.h.fill(0);
   }
 
@@ -166,15 +166,14 @@ class Poly1305 {
   block(m: Uint8Array, o: number): void {
     const h = this.h;
     const r = this.r;
-    const w = (i: number) => m[o + i] | (m[o + i + 1] << 8);
-    const t0 = w(0);
-    const t1 = w(2);
-    const t2 = w(4);
-    const t3 = w(6);
-    const t4 = w(8);
-    const t5 = w(10);
-    const t6 = w(12);
-    const t7 = w(14);
+    const t0 = m[o] | (m[o + 1] << 8);
+    const t1 = m[o + 2] | (m[o + 3] << 8);
+    const t2 = m[o + 4] | (m[o + 5] << 8);
+    const t3 = m[o + 6] | (m[o + 7] << 8);
+    const t4 = m[o + 8] | (m[o + 9] << 8);
+    const t5 = m[o + 10] | (m[o + 11] << 8);
+    const t6 = m[o + 12] | (m[o + 13] << 8);
+    const t7 = m[o + 14] | (m[o + 15] << 8);
     h[0] += t0 & 0x1fff;
     h[1] += ((t0 >>> 13) | (t1 << 3)) & 0x1fff;
     h[2] += ((t1 >>> 10) | (t2 << 6)) & 0x1fff;
@@ -268,7 +267,8 @@ class Poly1305 {
     }
     const use = c > 0 ? g : h; // carry out of bit 130: h >= p
     const x = use;
-    const words = [
+    const words = this.words;
+    words.set([
       (x[0] | (x[1] << 13)) & 0xffff,
       ((x[1] >>> 3) | (x[2] << 10)) & 0xffff,
       ((x[2] >>> 6) | (x[3] << 7)) & 0xffff,
@@ -277,7 +277,7 @@ class Poly1305 {
       ((x[6] >>> 2) | (x[7] << 11)) & 0xffff,
       ((x[7] >>> 5) | (x[8] << 8)) & 0xffff,
       ((x[8] >>> 8) | (x[9] << 5)) & 0xffff,
-    ];
+    ]);
     let carry = 0;
     for (let i = 0; i < 8; i++) {
       const v = words[i] + this.pad[i] + carry;
@@ -287,6 +287,8 @@ class Poly1305 {
     }
   }
 }
+
+const u32le = (b: Uint8Array, o: number) => (b[o] | (b[o + 1] << 8) | (b[o + 2] << 16) | (b[o + 3] << 24)) >>> 0;
 
 function limbs(x: Float64Array, t0: number, t1: number, t2: number, t3: number, t4: number, t5: number, t6: number, t7: number, hibit: number): void {
   x[0] = t0 & 0x1fff;
@@ -308,6 +310,7 @@ export class SmallAead {
   private readonly streamBytes = new Uint8Array(this.stream.buffer);
   private readonly poly = new Poly1305();
   private readonly lengths = new Uint8Array(16);
+  private readonly lengthsView = new DataView(this.lengths.buffer);
   private readonly tag = new Uint8Array(TAG);
 
   constructor(key: Uint8Array) {
@@ -321,11 +324,10 @@ export class SmallAead {
   /** Set the 12-byte nonce (as words) and derive the Poly1305 key from block 0. */
   private begin(nonce: Uint8Array, ad: Uint8Array): void {
     const s = this.state;
-    const nv = new DataView(nonce.buffer, nonce.byteOffset, 12);
     s[12] = 0;
-    s[13] = nv.getUint32(0, true);
-    s[14] = nv.getUint32(4, true);
-    s[15] = nv.getUint32(8, true);
+    s[13] = u32le(nonce, 0);
+    s[14] = u32le(nonce, 4);
+    s[15] = u32le(nonce, 8);
     block(s, this.stream);
     this.poly.init(this.streamBytes);
     if (ad.length > 0) this.poly.padded(ad, 0, ad.length);
@@ -346,7 +348,7 @@ export class SmallAead {
 
   private macLengths(adLen: number, ctLen: number): void {
     const l = this.lengths;
-    const v = new DataView(l.buffer);
+    const v = this.lengthsView;
     v.setUint32(0, adLen >>> 0, true);
     v.setUint32(4, Math.floor(adLen / 0x1_0000_0000), true);
     v.setUint32(8, ctLen >>> 0, true);
