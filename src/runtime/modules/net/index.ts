@@ -12,7 +12,7 @@
 
 import { ed25519 } from '@noble/curves/ed25519.js';
 import { existsSync, readFileSync, writeFileSync } from 'node:fs';
-import type { AddressInfo } from 'node:net';
+import type { AddressInfo, Socket } from 'node:net';
 import { join } from 'node:path';
 import { type RawData, WebSocket, WebSocketServer } from 'ws';
 import type { KernelApi, NativeProcess } from '../../kernel/api.js';
@@ -94,6 +94,10 @@ const SEND_OPTS = { binary: true, compress: false };
 
 class Peer {
   private readonly reassembler = new Reassembler();
+  /** A frame went out and the microtask queue has not drained since: more are batched. */
+  private busy = false;
+  private corked = false;
+  private socket?: Socket;
   lastSeen = Date.now();
   constructor(
     readonly name: string,
@@ -103,11 +107,38 @@ class Peer {
 
   /** Send a KernelMessage already framed (length prefix + MessagePack, encodeKernelMessageFramed). */
   send(framed: Uint8Array): void {
+    this.batch();
     if (framed.length <= MAX_PLAINTEXT) {
       this.ws.send(this.transport.encrypt(framed), SEND_OPTS);
       return;
     }
     for (const chunk of chunks(framed, MAX_PLAINTEXT)) this.ws.send(this.transport.encrypt(chunk), SEND_OPTS);
+  }
+
+  /**
+   * The first frame goes out at once (a lone Request pays nothing); frames that follow it before
+   * the microtask queue drains (pipelined Requests whose Responses came in one read) wait in
+   * the corked socket and leave together in one writev: they share a syscall.
+   */
+  private batch(): void {
+    if (this.corked) return;
+    if (!this.busy) {
+      this.busy = true;
+      queueMicrotask(() => {
+        this.busy = false;
+        if (this.corked) {
+          this.corked = false;
+          this.socket?.uncork();
+        }
+      });
+      return;
+    }
+    // ws keeps its socket here (ws 8); without it, frames simply go out one by one.
+    const socket = (this.ws as unknown as { _socket?: Socket })._socket;
+    if (!socket || socket.destroyed) return;
+    socket.cork();
+    this.socket = socket;
+    this.corked = true;
   }
 
   /** Decrypt one frame; returns the messages it completes. Throws on anything malformed. */
