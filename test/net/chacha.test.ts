@@ -33,6 +33,10 @@ describe('ChaCha20-Poly1305 (RFC 8439)', () => {
     );
     assert.equal(toHex(sealed.subarray(plaintext.length)), '1ae10b594f09e26a7e902ecbd0600691');
     assert.deepEqual(new SmallAead(key).open(nonce, ad, sealed), plaintext);
+    // Opening decrypts a copy: a received Buffer is left as it came.
+    const received = Buffer.from(sealed);
+    assert.deepEqual(new SmallAead(key).open(nonce, ad, received), plaintext);
+    assert.deepEqual(new Uint8Array(received), sealed);
   });
 
   it('matches node:crypto byte for byte at every length up to 600 and with any AD', () => {

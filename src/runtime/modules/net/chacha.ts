@@ -382,7 +382,9 @@ export class SmallAead {
     let diff = 0;
     for (let i = 0; i < TAG; i++) diff |= tag[i] ^ sealed[n + i];
     if (diff !== 0) return undefined;
-    const out = sealed.slice(0, n);
+    // Always a copy (a Buffer's slice would be a view), so the caller's bytes are never changed.
+    const out = new Uint8Array(n);
+    out.set(sealed.subarray(0, n));
     this.xor(out, 0, n);
     return out;
   }
