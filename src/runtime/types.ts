@@ -162,12 +162,19 @@ export function canonicalJson(value: unknown): string {
 }
 
 /** Identity of a capability: issuer plus params parsed as JSON (key order does not matter). */
+/** Canonical params by their text: the same few (networking, messaging) are checked on every message. */
+const canonicalParams = new Map<string, string>();
+
 export function capabilityKey(cap: Capability): string {
-  let params: string;
-  try {
-    params = canonicalJson(JSON.parse(cap.params));
-  } catch {
-    params = cap.params;
+  let params = canonicalParams.get(cap.params);
+  if (params === undefined) {
+    try {
+      params = canonicalJson(JSON.parse(cap.params));
+    } catch {
+      params = cap.params;
+    }
+    if (canonicalParams.size >= 4096) canonicalParams.clear();
+    canonicalParams.set(cap.params, params);
   }
   return `${addressToString(cap.issuer)} ${params}`;
 }

@@ -57,7 +57,15 @@ export class FileProcessStore implements ProcessStore {
   private schedule(): void {
     this.dirty = true;
     if (this.timer) return;
-    this.timer = setTimeout(() => this.flush(), 0);
+    this.timer = setTimeout(() => {
+      try {
+        this.flush();
+      } catch (e) {
+        // A change that lands after the node stopped and its home was deleted (a late VFS grant):
+        // there is nothing left to persist into, and no caller to tell.
+        if ((e as NodeJS.ErrnoException).code !== 'ENOENT') throw e;
+      }
+    }, 0);
   }
 
   flush(): void {

@@ -12,7 +12,7 @@
 
 import { ed25519 } from '@noble/curves/ed25519.js';
 import { existsSync, readFileSync, writeFileSync } from 'node:fs';
-import type { AddressInfo } from 'node:net';
+import type { AddressInfo, Socket } from 'node:net';
 import { join } from 'node:path';
 import { type RawData, WebSocket, WebSocketServer } from 'ws';
 import type { KernelApi, NativeProcess } from '../../kernel/api.js';
@@ -26,12 +26,11 @@ import {
   decodeNetAction,
   decodeRoutingRequest,
   encodeHandshakePayload,
-  encodeKernelMessage,
+  encodeKernelMessageFramed,
   type CapabilitySignatures,
   capabilitySigningBytes,
   encodeNetAction,
   encodeRoutingRequest,
-  frame,
   type HnsUpdate,
   type Identity,
   identityOut,
@@ -90,8 +89,15 @@ export interface NetModule extends NativeProcess {
   sign(bytes: Uint8Array): Uint8Array;
 }
 
+/** Binary frames, never compressed (ciphertext does not compress), sent at once. */
+const SEND_OPTS = { binary: true, compress: false };
+
 class Peer {
   private readonly reassembler = new Reassembler();
+  /** A frame went out and the microtask queue has not drained since: more are batched. */
+  private busy = false;
+  private corked = false;
+  private socket?: Socket;
   lastSeen = Date.now();
   constructor(
     readonly name: string,
@@ -99,9 +105,40 @@ class Peer {
     private readonly transport: TransportState,
   ) {}
 
-  send(encoded: Uint8Array): void {
-    const framed = frame(encoded);
-    for (const chunk of chunks(framed, MAX_PLAINTEXT)) this.ws.send(this.transport.encrypt(chunk), { binary: true });
+  /** Send a KernelMessage already framed (length prefix + MessagePack, encodeKernelMessageFramed). */
+  send(framed: Uint8Array): void {
+    this.batch();
+    if (framed.length <= MAX_PLAINTEXT) {
+      this.ws.send(this.transport.encrypt(framed), SEND_OPTS);
+      return;
+    }
+    for (const chunk of chunks(framed, MAX_PLAINTEXT)) this.ws.send(this.transport.encrypt(chunk), SEND_OPTS);
+  }
+
+  /**
+   * The first frame goes out at once (a lone Request pays nothing); frames that follow it before
+   * the microtask queue drains (pipelined Requests whose Responses came in one read) wait in
+   * the corked socket and leave together in one writev: they share a syscall.
+   */
+  private batch(): void {
+    if (this.corked) return;
+    if (!this.busy) {
+      this.busy = true;
+      queueMicrotask(() => {
+        this.busy = false;
+        if (this.corked) {
+          this.corked = false;
+          this.socket?.uncork();
+        }
+      });
+      return;
+    }
+    // ws keeps its socket here (ws 8); without it, frames simply go out one by one.
+    const socket = (this.ws as unknown as { _socket?: Socket })._socket;
+    if (!socket || socket.destroyed) return;
+    socket.cork();
+    this.socket = socket;
+    this.corked = true;
   }
 
   /** Decrypt one frame; returns the messages it completes. Throws on anything malformed. */
@@ -378,7 +415,7 @@ export function createNetModule(opts: NetOptions = {}): NetModule {
     timer.unref?.();
     passthroughs.set(`${rr.source}->${rr.target}`, { ws, inbox, timer });
     target.send(
-      encodeKernelMessage({
+      encodeKernelMessageFramed({
         id: kernel.newId(),
         source: { node: kernel.our, process: NET },
         target: { node: rr.target, process: NET },
@@ -509,11 +546,11 @@ export function createNetModule(opts: NetOptions = {}): NetModule {
       offline(km, `message to ${name} of ${size} bytes is over the network limit`);
       return;
     }
-    const encoded = encodeKernelMessage(km, capSigs);
+    const encoded = encodeKernelMessageFramed(km, capSigs);
     // Bytes go out as MessagePack integer arrays (up to 2 bytes each), so a body near 10 MB
     // may not fit the 10,485,800-byte limit on the wire, which the receiver enforces.
-    if (encoded.length > MAX_WIRE_MESSAGE) {
-      offline(km, `message to ${name} is ${encoded.length} bytes serialized, over the ${MAX_WIRE_MESSAGE}-byte network limit`);
+    if (encoded.length - 4 > MAX_WIRE_MESSAGE) {
+      offline(km, `message to ${name} is ${encoded.length - 4} bytes serialized, over the ${MAX_WIRE_MESSAGE}-byte network limit`);
       return;
     }
     const peer = peers.get(name);

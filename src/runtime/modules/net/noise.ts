@@ -1,15 +1,17 @@
-// Noise_XX_25519_ChaChaPoly_BLAKE2s, written from the Noise Protocol Framework spec (rev 34)
-// on the @noble primitives: X25519, ChaCha20-Poly1305 (nonce = 4 zero bytes + 64-bit LE
-// counter), BLAKE2s, and HKDF as Noise defines it (HMAC-BLAKE2s).
+// Noise_XX_25519_ChaChaPoly_BLAKE2s, written from the Noise Protocol Framework spec (rev 34):
+// X25519 and BLAKE2s from @noble, HKDF as Noise defines it (HMAC-BLAKE2s), and ChaCha20-Poly1305
+// (nonce = 4 zero bytes + 64-bit LE counter, the IETF layout): our own for small messages
+// (chacha.ts; no per-call setup), node:crypto for large ones (faster per byte).
 //
 //   -> e
 //   <- e, ee, s, es
 //   -> s, se
 
-import { chacha20poly1305 } from '@noble/ciphers/chacha.js';
+import { createCipheriv, createDecipheriv } from 'node:crypto';
 import { x25519 } from '@noble/curves/ed25519.js';
 import { blake2s } from '@noble/hashes/blake2.js';
 import { hmac } from '@noble/hashes/hmac.js';
+import { LITTLE_ENDIAN, SmallAead } from './chacha.js';
 
 export const PROTOCOL_NAME = 'Noise_XX_25519_ChaChaPoly_BLAKE2s';
 const HASHLEN = 32;
@@ -58,42 +60,79 @@ export function noiseHkdf(chainingKey: Uint8Array, ikm: Uint8Array, outputs: 2 |
   return [o1, o2, hmac(blake2s, temp, concat(o2, Uint8Array.of(3)))];
 }
 
-function nonceBytes(n: bigint): Uint8Array {
-  const out = new Uint8Array(12);
-  new DataView(out.buffer).setBigUint64(4, n, true);
-  return out;
-}
+/** Counters stop here: a connection would need 2^53 messages (centuries) to reach it. */
+const MAX_NONCE = Number.MAX_SAFE_INTEGER;
+const EMPTY = new Uint8Array(0);
+/** Up to this many plaintext bytes, chacha.ts beats node:crypto's fixed cost per call. */
+const SMALL_MAX = 512;
 
 export class CipherState {
-  private k?: Uint8Array;
-  private n = 0n;
+  private k?: Buffer;
+  private small?: SmallAead;
+  private n = 0;
+  /** 4 zero bytes, then the counter as u64 little-endian: rewritten in place per message. */
+  private readonly nonce = Buffer.alloc(12);
 
   initializeKey(k: Uint8Array | undefined): void {
-    this.k = k;
-    this.n = 0n;
+    this.k = k ? Buffer.from(k) : undefined;
+    this.small = k && LITTLE_ENDIAN ? new SmallAead(k) : undefined;
+    this.n = 0;
   }
 
   hasKey(): boolean {
     return this.k !== undefined;
   }
 
+  private nextNonce(): Buffer {
+    if (this.n >= MAX_NONCE) throw new NoiseError('nonce exhausted: the connection must be re-established');
+    const n = this.n++;
+    this.nonce.writeUInt32LE(n >>> 0, 4);
+    this.nonce.writeUInt32LE(Math.floor(n / 0x1_0000_0000), 8);
+    return this.nonce;
+  }
+
   encryptWithAd(ad: Uint8Array, plaintext: Uint8Array): Uint8Array {
-    if (!this.k) return plaintext;
-    if (this.n === 2n ** 64n - 1n) throw new NoiseError('nonce exhausted: the connection must be re-established');
-    const out = chacha20poly1305(this.k, nonceBytes(this.n), ad).encrypt(plaintext);
-    this.n++;
+    return this.k ? this.seal(ad, plaintext) : plaintext;
+  }
+
+  /** Encrypt `head` then `body` as one plaintext (no concatenation first). */
+  seal(ad: Uint8Array, body: Uint8Array, head: Uint8Array = EMPTY): Uint8Array {
+    if (!this.k) throw new NoiseError('no key');
+    if (this.small && head.length + body.length <= SMALL_MAX) return this.small.seal(this.nextNonce(), ad, head, body);
+    const c = createCipheriv('chacha20-poly1305', this.k, this.nextNonce(), { authTagLength: TAGLEN });
+    if (ad.length > 0) c.setAAD(ad, { plaintextLength: head.length + body.length });
+    const out = Buffer.allocUnsafe(head.length + body.length + TAGLEN);
+    let o = 0;
+    if (head.length > 0) o += c.update(head).copy(out, o);
+    o += c.update(body).copy(out, o);
+    c.final();
+    c.getAuthTag().copy(out, o);
     return out;
   }
 
   decryptWithAd(ad: Uint8Array, ciphertext: Uint8Array): Uint8Array {
     if (!this.k) return ciphertext;
-    let out: Uint8Array;
-    try {
-      out = chacha20poly1305(this.k, nonceBytes(this.n), ad).decrypt(ciphertext);
-    } catch {
+    if (ciphertext.length < TAGLEN) throw new NoiseError('decryption failed: the message is shorter than its tag');
+    const end = ciphertext.length - TAGLEN;
+    // The counter advances only on success (as in the spec): a forged message does not desync us.
+    const n = this.n;
+    if (this.small && end <= SMALL_MAX) {
+      const out = this.small.open(this.nextNonce(), ad, ciphertext);
+      if (out) return out;
+      this.n = n;
       throw new NoiseError('decryption failed: the peer sent a message that does not authenticate');
     }
-    this.n++;
+    const d = createDecipheriv('chacha20-poly1305', this.k, this.nextNonce(), { authTagLength: TAGLEN });
+    let out: Buffer;
+    try {
+      if (ad.length > 0) d.setAAD(ad, { plaintextLength: end });
+      d.setAuthTag(ciphertext.subarray(end));
+      out = d.update(ciphertext.subarray(0, end));
+      d.final();
+    } catch {
+      this.n = n;
+      throw new NoiseError('decryption failed: the peer sent a message that does not authenticate');
+    }
     return out;
   }
 }
@@ -155,14 +194,16 @@ export class TransportState {
     readonly handshakeHash: Uint8Array,
   ) {}
 
-  encrypt(plaintext: Uint8Array): Uint8Array {
-    if (plaintext.length > MAX_PLAINTEXT) throw new NoiseError(`plaintext of ${plaintext.length} bytes is over ${MAX_PLAINTEXT}`);
-    return this.sendCipher.encryptWithAd(new Uint8Array(0), plaintext);
+  /** One transport message of `head` followed by `body` (head is optional, e.g. a length prefix). */
+  encrypt(body: Uint8Array, head: Uint8Array = EMPTY): Uint8Array {
+    const n = head.length + body.length;
+    if (n > MAX_PLAINTEXT) throw new NoiseError(`plaintext of ${n} bytes is over ${MAX_PLAINTEXT}`);
+    return this.sendCipher.seal(EMPTY, body, head);
   }
 
   decrypt(ciphertext: Uint8Array): Uint8Array {
     if (ciphertext.length > MAX_NOISE_MESSAGE) throw new NoiseError(`message of ${ciphertext.length} bytes is over ${MAX_NOISE_MESSAGE}`);
-    return this.recvCipher.decryptWithAd(new Uint8Array(0), ciphertext);
+    return this.recvCipher.decryptWithAd(EMPTY, ciphertext);
   }
 }
 
