@@ -24,7 +24,11 @@ export async function atomicsPingPongUs(n = 20000): Promise<number> {
   for (let i = 0; i < n; i++) {
     Atomics.store(flag, 0, 1);
     Atomics.notify(flag, 0);
-    Atomics.wait(flag, 1, 0);
+    // a worker that died (or never ran) must not hang the bench: no floor takes seconds
+    if (Atomics.wait(flag, 1, 0, 10_000) === 'timed-out') {
+      await w.terminate();
+      throw new Error(`the ping-pong worker stopped answering after ${i} round trips`);
+    }
     Atomics.store(flag, 1, 0);
   }
   const us = Number(process.hrtime.bigint() - t0) / 1000 / n;
