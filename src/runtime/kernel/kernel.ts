@@ -137,6 +137,8 @@ export class Kernel implements KernelApi {
   private printer: (verbosity: number, text: string) => void;
   private shuttingDown = false;
   private readonly saved: Record<string, StoredProcess>;
+  /** The networking capability, checked on every remote message both ways: built once. */
+  private readonly networkCap: Capability;
 
   constructor(opts: KernelOptions) {
     this.our = opts.our;
@@ -147,6 +149,7 @@ export class Kernel implements KernelApi {
     this.store = opts.store;
     this.readWasm = opts.readWasm;
     this.now = opts.now ?? Date.now;
+    this.networkCap = { issuer: this.addr(KERNEL), params: NETWORK_PARAMS };
     this.printer = opts.print ?? ((_v, t) => this.log.info(t));
     // What the last run saved, taken before boot-time grants rewrite the modules' entries.
     this.saved = this.store?.load() ?? {};
@@ -337,7 +340,7 @@ export class Kernel implements KernelApi {
     // Outgoing over the network.
     if (km.target.node !== this.our) {
       if (km.source.node !== this.our) return; // we do not relay for others here
-      if (!sourceEntry?.caps.has({ issuer: this.addr(KERNEL), params: NETWORK_PARAMS }) && !PRIVILEGED.has(sourceKey)) {
+      if (!sourceEntry?.caps.has(this.networkCap) && !PRIVILEGED.has(sourceKey)) {
         if (!sourceEntry?.native) {
           fail('timeout', 'no-capability', `${sourceKey} lacks the networking capability`);
           return;
@@ -363,7 +366,7 @@ export class Kernel implements KernelApi {
 
     if (km.source.node !== this.our) {
       // Incoming from the network: the target must hold the networking capability.
-      if (!target.native && !target.caps.has({ issuer: this.addr(KERNEL), params: NETWORK_PARAMS })) {
+      if (!target.native && !target.caps.has(this.networkCap)) {
         this.log.debug(`dropped remote message to ${targetKey}: it lacks the networking capability`);
         return;
       }
