@@ -17,6 +17,7 @@ import { existsSync, mkdirSync, readdirSync, readFileSync, renameSync, rmSync, s
 import { basename, dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { createLogger, type Logger } from '../runtime/log.js';
+import { isPidAlive } from '../pid.js';
 
 export type ComponentizeFeature = 'stdio' | 'random' | 'clocks' | 'http' | 'fetch-event';
 
@@ -219,7 +220,7 @@ async function acquireLock(lockDir: string, timeoutMs = 10 * 60_000): Promise<()
       // the owner has not written its pid yet
     }
     const orphaned = Number.isNaN(owner) && ageMs(lockDir) > 60_000; // owner died before writing its pid
-    if (orphaned || (Number.isInteger(owner) && owner > 0 && !alive(owner))) {
+    if (orphaned || (Number.isInteger(owner) && owner > 0 && !isPidAlive(owner))) {
       rmSync(lockDir, { recursive: true, force: true });
       continue;
     }
@@ -236,11 +237,3 @@ function ageMs(path: string): number {
   }
 }
 
-function alive(pid: number): boolean {
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch (e) {
-    return (e as NodeJS.ErrnoException).code === 'EPERM';
-  }
-}

@@ -9,6 +9,7 @@ import { join } from 'node:path';
 import { execa, parseCommandString } from 'execa';
 import { KitError } from '../cli/errors.js';
 import { KIT_CACHE } from '../runtime/log.js';
+import { isPidAlive } from '../pid.js';
 
 /** Hyperdrive serves HTTP on the first free port in this range unless told otherwise. */
 export const NODE_PORT_RANGE = { min: 8080, max: 8999 } as const;
@@ -180,19 +181,10 @@ export function readRecord(localPort: number, cacheDir?: string): TunnelRecord |
 
 /** The recorded pid is alive and is still the process kit started (same start time, an ssh forwarding that port). */
 async function isSameProcess(record: TunnelRecord): Promise<boolean> {
-  if (!isAlive(record.pid)) return false;
+  if (!isPidAlive(record.pid)) return false;
   if ((await processStart(record.pid)) !== record.processStart) return false;
   const r = await execa('ps', ['-ww', '-o', 'args=', '-p', String(record.pid)], { reject: false });
   return String(r.stdout).includes(`${record.localPort}:localhost:${record.hostPort}`);
-}
-
-function isAlive(pid: number): boolean {
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch (e) {
-    return (e as NodeJS.ErrnoException).code === 'EPERM';
-  }
 }
 
 async function processStart(pid: number): Promise<string> {
@@ -203,10 +195,10 @@ async function processStart(pid: number): Promise<string> {
 async function waitForExit(pid: number, ms: number): Promise<boolean> {
   const deadline = Date.now() + ms;
   while (Date.now() < deadline) {
-    if (!isAlive(pid)) return true;
+    if (!isPidAlive(pid)) return true;
     await new Promise((r) => setTimeout(r, 50));
   }
-  return !isAlive(pid);
+  return !isPidAlive(pid);
 }
 
 export function portIsFree(port: number): Promise<boolean> {

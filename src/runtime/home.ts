@@ -5,6 +5,7 @@
 
 import { existsSync, mkdirSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
+import { isPidAlive } from '../pid.js';
 
 /** Marks a home in use by a running node: two nodes in one home share keys and state, and the first to stop deletes it. */
 const LOCK_FILE = '.kit-node.lock';
@@ -24,15 +25,6 @@ export interface PreparedHome {
   persisted: boolean;
 }
 
-function alive(pid: number): boolean {
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch (e) {
-    return (e as NodeJS.ErrnoException).code === 'EPERM';
-  }
-}
-
 /** Throws HomeError if a running node holds the home; else takes it for `name`. */
 function lockHome(home: string, name: string): void {
   const lock = join(home, LOCK_FILE);
@@ -42,7 +34,7 @@ function lockHome(home: string, name: string): void {
       owner = JSON.parse(readFileSync(lock, 'utf8'));
     } catch {}
     const pid = owner.pid ?? 0;
-    const running = pid === process.pid ? held.has(home) : pid > 0 && alive(pid);
+    const running = pid === process.pid ? held.has(home) : pid > 0 && isPidAlive(pid);
     if (running)
       throw new HomeError(
         `home ${home} is in use by the running node ${owner.name ?? '?'} (pid ${pid}): two nodes cannot share a home. Pass each node its own --home (-o), e.g. -o /tmp/hyperware-fake-node-2.`,
