@@ -8,18 +8,17 @@
 import assert from 'node:assert/strict';
 import { createHash } from 'node:crypto';
 import { cpSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
-import { createServer, type Server } from 'node:http';
-import type { AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Writable } from 'node:stream';
 import { after, before, describe, it } from 'node:test';
 import { pack, unpack } from 'msgpackr';
-import WebSocket, { WebSocketServer } from 'ws';
+import WebSocket from 'ws';
 import { zipDirectory } from '../../src/package/zip.js';
 import { bootNode, type RunningNode } from '../../src/runtime/node.js';
 import { fromUtf8, systemProcess } from '../../src/runtime/types.js';
 import { REPO, runKit } from '../helpers/kit.js';
+import { type PeerRequest, startTestPeer, type TestPeer } from './peer.js';
 
 const PUB = 'kit-tests.os';
 const DRIVER = `driver:modules-ts:${PUB}`;
@@ -267,38 +266,16 @@ describe('runtime modules from a TypeScript package (kit/process)', { timeout: 2
   });
 
   describe('http-client', () => {
-    let server: Server;
-    let wss: WebSocketServer;
+    let peer: TestPeer;
     let base: string;
-    const seen: Array<{ method?: string; url?: string; body: string; header?: string }> = [];
-    const wsSeen: string[] = [];
-    let serverSocket: WebSocket | undefined;
+    let seen: PeerRequest[];
+    let wsSeen: string[];
 
     before(async () => {
-      server = createServer((req, res) => {
-        let body = '';
-        req.on('data', (d) => {
-          body += d;
-        });
-        req.on('end', () => {
-          seen.push({ method: req.method, url: req.url, body, header: req.headers['x-test'] as string | undefined });
-          res.writeHead(201, { 'x-reply': 'yes' });
-          res.end(`got ${body}`);
-        });
-      });
-      wss = new WebSocketServer({ server });
-      wss.on('connection', (ws, req) => {
-        serverSocket = ws;
-        wsSeen.push(`open ${req.headers['x-ws'] ?? ''}`);
-        ws.on('message', (d, bin) => wsSeen.push(`${bin ? 'bin' : 'text'} ${bin ? [...(d as Buffer)].join(',') : d.toString()}`));
-      });
-      await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
-      base = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
+      peer = await startTestPeer({ replyHeaders: { 'x-reply': 'yes' }, binary: (d) => [...d].join(',') });
+      ({ base, seen, wsSeen } = peer);
     });
-    after(async () => {
-      wss.close();
-      await new Promise((r) => server.close(r));
-    });
+    after(() => peer.close());
 
     it('fetch sends method, headers, body; answers status, headers, body; errors as the book lists', async () => {
       const r = await driver.run('http_client', { base });
@@ -320,11 +297,11 @@ describe('runtime modules from a TypeScript package (kit/process)', { timeout: 2
       assert.deepEqual(r.openRefused, { WsOpenFailed: { url: 'ws://127.0.0.1:1/' } });
       assert.deepEqual(wsSeen.slice(0, 3), ['open hi', 'text from component', 'bin 1,2,3']);
       await driver.events();
-      serverSocket?.send('from server');
+      peer.socket?.send('from server');
       const push = await driver.waitEvent((e) => e.from === 'http-client' && has('WebSocketPush')(e), 'a WebSocketPush');
       assert.deepEqual(push.body, { WebSocketPush: { channel_id: 7, message_type: 'Text' } });
       assert.equal(push.blob, 'from server');
-      const closed = new Promise((res) => serverSocket?.once('close', res));
+      const closed = new Promise((res) => peer.socket?.once('close', res));
       assert.deepEqual(await driver.run('ws_client_close'), { closeAgain: { WsCloseFailed: { channel_id: 7 } } });
       await closed;
     });

@@ -7,18 +7,17 @@
 import assert from 'node:assert/strict';
 import { createHash } from 'node:crypto';
 import { copyFileSync, mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
-import { createServer, type Server } from 'node:http';
-import type { AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { pack, unpack } from 'msgpackr';
-import WebSocket, { WebSocketServer } from 'ws';
+import WebSocket from 'ws';
 import { buildFixture, repoRoot } from '../../src/build/componentize.js';
 import { startPackage } from '../../src/package/start.js';
 import { zipDirectory } from '../../src/package/zip.js';
 import { bootNode, type RunningNode } from '../../src/runtime/node.js';
 import { fromUtf8, systemProcess } from '../../src/runtime/types.js';
+import { type PeerRequest, startTestPeer, type TestPeer } from './peer.js';
 
 const PUBLISHER = 'kit-tests.os';
 const PKG = 'modules-test';
@@ -221,38 +220,16 @@ describe('runtime modules from a component', { timeout: 240_000 }, () => {
   });
 
   describe('http-client', () => {
-    let server: Server;
-    let wss: WebSocketServer;
+    let peer: TestPeer;
     let base: string;
-    const seen: Array<{ method?: string; url?: string; body: string; header?: string }> = [];
-    const wsSeen: string[] = [];
-    let serverSocket: WebSocket | undefined;
+    let seen: PeerRequest[];
+    let wsSeen: string[];
 
     before(async () => {
-      server = createServer((req, res) => {
-        let body = '';
-        req.on('data', (d) => {
-          body += d;
-        });
-        req.on('end', () => {
-          seen.push({ method: req.method, url: req.url, body, header: req.headers['x-test'] as string | undefined });
-          res.writeHead(201, { 'x-reply': 'yes', 'content-type': 'text/plain' });
-          res.end(`got ${body}`);
-        });
-      });
-      wss = new WebSocketServer({ server });
-      wss.on('connection', (ws, req) => {
-        serverSocket = ws;
-        wsSeen.push(`open ${req.headers['x-ws'] ?? ''}`);
-        ws.on('message', (d, bin) => wsSeen.push(`${bin ? 'bin' : 'text'} ${d.toString()}`));
-      });
-      await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
-      base = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
+      peer = await startTestPeer({ replyHeaders: { 'x-reply': 'yes', 'content-type': 'text/plain' }, binary: (d) => d.toString() });
+      ({ base, seen, wsSeen } = peer);
     });
-    after(async () => {
-      wss.close();
-      await new Promise((r) => server.close(r));
-    });
+    after(() => peer.close());
 
     it('Http sends method, headers and the blob body, and returns status, headers and the body blob', async () => {
       const r = await driver.call(
@@ -287,7 +264,7 @@ describe('runtime modules from a component', { timeout: 240_000 }, () => {
         { Ok: 'WebSocketAck' },
       );
       await driver.events(); // forget earlier events
-      serverSocket?.send('from server');
+      peer.socket?.send('from server');
       const push = await driver.waitEvent((e) => e.from === 'http-client' && 'WebSocketPush' in (e.body as object), 'a WebSocketPush');
       assert.deepEqual(push.body, { WebSocketPush: { channel_id: 7, message_type: 'Text' } });
       assert.equal(push.blob, 'from server');
@@ -295,7 +272,7 @@ describe('runtime modules from a component', { timeout: 240_000 }, () => {
       assert.deepEqual((await driver.call('http-client:distro:sys', { WebSocketPush: { channel_id: 99, message_type: 'Text' } }, 'x')).body, {
         Err: { WsPushFailed: { req: JSON.stringify({ WebSocketPush: { channel_id: 99, message_type: 'Text' } }) } },
       });
-      serverSocket?.close();
+      peer.socket?.close();
       const closed = await driver.waitEvent((e) => e.from === 'http-client' && 'WebSocketClose' in (e.body as object), 'a WebSocketClose');
       assert.deepEqual(closed.body, { WebSocketClose: { channel_id: 7 } });
       // open again and close from the component's side
