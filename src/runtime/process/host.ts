@@ -16,7 +16,7 @@ import { processIdToString } from '../types.js';
 import { layoutRegistry } from './arg-reclaim.js';
 import { CTRL_BYTES, type FromWorker, type StartCommand, type ToWorker, WAKE } from './protocol.js';
 import { GLUE_CACHE_NAME, sha256Hex, type Transpiled, TranspileCache } from './transpile.js';
-import { Wasm, type WasmModule } from './wasm-api.js';
+import { compileOptimizedFromFirstCall, Wasm, type WasmModule } from './wasm-api.js';
 import { capMemory } from './wasm-memory.js';
 
 export type KernelCallOp =
@@ -390,6 +390,7 @@ export class ComponentHost {
     if (!p) {
       p = (async () => {
         const t0 = performance.now();
+        compileOptimizedFromFirstCall();
         const out: Record<string, WasmModule> = {};
         for (const file of t.coreFiles) {
           const { bytes } = capMemory(new Uint8Array(readFileSync(join(t.dir, file))), limit);
