@@ -4,7 +4,7 @@
 import { AnvilError } from './anvil.js';
 import { ContractDeployError } from './deploy.js';
 import { type Chain, ChainPortInUseError, startChain } from './index.js';
-import { loadOrCreateNetKey, type NetKey } from './netkey.js';
+import { loadOrCreateNetKey, type NetKey } from '../runtime/modules/net/key.js';
 import { type Registration, registerName } from './register.js';
 
 export class FakeChainUnavailableError extends Error {
@@ -28,7 +28,7 @@ export interface FakeNodeChainOptions {
   wsPort?: number;
   /** Indirect node: its routers. */
   routers?: string[];
-  /** An existing key (e.g. the net module's); otherwise `<home>/.keys` is used. */
+  /** The net module's key; otherwise the one its key store keeps in home (made if absent). */
   netKey?: NetKey;
 }
 
@@ -52,7 +52,7 @@ export async function connectFakeChain(port: number): Promise<Chain> {
 export async function registerFakeNode(opts: FakeNodeChainOptions): Promise<FakeNodeChain> {
   const chain = await connectFakeChain(opts.chainPort);
   try {
-    const netKey = opts.netKey ?? loadOrCreateNetKey(opts.home, opts.name, opts.password, opts.routers);
+    const netKey = opts.netKey ?? loadOrCreateNetKey(opts.home, opts.password);
     const registration = await registerName({
       chainUrl: chain.url,
       name: opts.name,

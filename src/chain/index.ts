@@ -117,6 +117,6 @@ function assertPortFree(port: number): Promise<void> {
     srv.listen({ port, host: '127.0.0.1' }, () => srv.close(() => resolve()));
   });
 }
-export { loadOrCreateNetKey, type NetKey, NetKeyError } from './netkey.js';
+export { loadOrCreateNetKey, type NetKey, NetKeyError } from '../runtime/modules/net/key.js';
 export { NameTakenError, type Registration, RegistrationError, registerName } from './register.js';
 export { connectFakeChain, FakeChainUnavailableError, type FakeNodeChain, registerFakeNode } from './fakenode.js';
