@@ -52,6 +52,11 @@ export interface BootOptions {
   routers?: string[];
   /** Terminal verbosity 0-3. */
   verbosity?: number;
+  /**
+   * Hyperdrive's `--soft-ulimit`: a static open-files limit for fd-manager's budget instead of the
+   * process's real one (which is otherwise read at boot and re-read every UpdateUlimitSecs).
+   */
+  softUlimit?: number;
   /** Where the terminal reads commands and prints; null (or absent) for a detached node. */
   terminal?: { input: NodeJS.ReadableStream | null; output: NodeJS.WritableStream } | null;
   log?: Logger;
@@ -129,7 +134,7 @@ async function bootInHome(home: string, prepared: PreparedHome, opts: BootOption
   await kernel.addNative(createKv({ home }), systemCaps);
   await kernel.addNative(createSqlite({ home }), systemCaps);
   await kernel.addNative(createHttpClient(), systemCaps);
-  await kernel.addNative(createFdManager(), systemCaps);
+  await kernel.addNative(createFdManager({ ulimit: opts.softUlimit }), systemCaps);
   const net = createNetModule({ port: opts.netPort, password: opts.password });
   await kernel.addNative(net, systemCaps);
   const http = await createHttpServer({ port: opts.port, kernel, fakeNode: true, password: opts.password }).catch(async (e) => {

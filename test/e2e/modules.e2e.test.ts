@@ -120,11 +120,17 @@ export class Driver {
 
 export async function bootWithDriver(home: string, work: string): Promise<{ node: RunningNode; driver: Driver; other: Driver }> {
   const wasm = await buildDriver();
-  const node = await bootNode({ home, port: 0, name: 'fake.dev' });
+  // A static open-files limit (Hyperdrive's --soft-ulimit), so that 1% of it is a few handles.
+  const node = await bootNode({ home, port: 0, name: 'fake.dev', softUlimit: 1024 });
   const dir = join(work, PKG);
   await writeDriverPackage(dir, wasm);
   await startPackage({ packageDir: dir, url: node.url });
   return { node, driver: new Driver(node, 'driver'), other: new Driver(node, 'other') };
+}
+
+async function until(cond: () => boolean, what: string): Promise<void> {
+  for (let i = 0; i < 400 && !cond(); i++) await new Promise((r) => setTimeout(r, 25));
+  assert.ok(cond(), what);
 }
 
 const kvReq = (action: unknown, db = 'store', pkg: unknown = PKG_JSON) => ({ package_id: pkg, db, action });
@@ -287,6 +293,46 @@ describe('runtime modules from a component', { timeout: 240_000 }, () => {
     });
   });
 
+  describe('http-client, the rest of the API', () => {
+    let peer: TestPeer;
+    let base: string;
+    let wsSeen: string[];
+
+    before(async () => {
+      peer = await startTestPeer({ replyHeaders: { 'content-type': 'text/plain' }, binary: (d) => d.toString() });
+      ({ base, wsSeen } = peer);
+    });
+    after(() => peer.close());
+
+    it('Http with version HTTP/1.1 is sent; a server slower than the Request timeout is RequestFailed', async () => {
+      const ok = await driver.call('http-client:distro:sys', { Http: { method: 'GET', version: 'HTTP/1.1', url: `${base}/v`, headers: {} } });
+      assert.equal((ok.body as { Ok: { Http: { status: number } } }).Ok.Http.status, 201);
+      // The timeout is the Request's expects_response (1 s): http-client answers before the kernel gives up.
+      const slow = await driver.call('http-client:distro:sys', { Http: { method: 'GET', version: null, url: `${base}/slow`, headers: {} } }, undefined, 1);
+      const err = (slow.body as { Err?: { RequestFailed?: { error: string } } }).Err;
+      assert.ok(err?.RequestFailed?.error, JSON.stringify(slow));
+    });
+
+    it('WebSocketPush Ping, Pong and Close from the component; a Binary frame from the server arrives as Binary', async () => {
+      const push = (type: string, data: string) => driver.call('http-client:distro:sys', { WebSocketPush: { channel_id: 10, message_type: type } }, data);
+      assert.deepEqual((await driver.call('http-client:distro:sys', { WebSocketOpen: { url: base.replace('http', 'ws'), headers: {}, channel_id: 10 } })).body, {
+        Ok: 'WebSocketAck',
+      });
+      assert.deepEqual((await push('Ping', 'p1')).body, { Ok: 'WebSocketAck' });
+      assert.deepEqual((await push('Pong', 'p2')).body, { Ok: 'WebSocketAck' });
+      await until(() => wsSeen.includes('ping p1') && wsSeen.includes('pong p2'), `the server saw the control frames: ${JSON.stringify(wsSeen)}`);
+      await driver.events();
+      peer.socket?.send(Buffer.from('bytes from server'), { binary: true });
+      const bin = await driver.waitEvent((e) => e.from === 'http-client' && 'WebSocketPush' in (e.body as object), 'a Binary WebSocketPush');
+      assert.deepEqual(bin.body, { WebSocketPush: { channel_id: 10, message_type: 'Binary' } });
+      assert.equal(bin.blob, 'bytes from server');
+      assert.deepEqual((await push('Close', '')).body, { Ok: 'WebSocketAck' });
+      await until(() => wsSeen.includes('close'), 'the server saw the close');
+      const closed = await driver.waitEvent((e) => e.from === 'http-client' && 'WebSocketClose' in (e.body as object), 'a WebSocketClose');
+      assert.deepEqual(closed.body, { WebSocketClose: { channel_id: 10 } });
+    });
+  });
+
   describe('http-server WebSockets', () => {
     const wsBase = () => `ws://localhost:${node.port}/driver:${PKG}:${PUBLISHER}`;
     const connect = (path: string, headers: Record<string, string> = {}) =>
@@ -337,6 +383,24 @@ describe('runtime modules from a component', { timeout: 240_000 }, () => {
       });
       const closed = new Promise((r) => ws.once('close', r));
       assert.deepEqual((await driver.call('http-server:distro:sys', { WebSocketClose: id })).body, { Ok: null });
+      await closed;
+    });
+
+    it('WebSocketPush Ping and Pong reach the client as control frames (at most 125 bytes); Close closes it', async () => {
+      await driver.events();
+      const ws = await connect('/ws');
+      const opened = await driver.waitEvent((e) => 'WebSocketOpen' in (e.body as object), 'WebSocketOpen');
+      const id = (opened.body as { WebSocketOpen: { channel_id: number } }).WebSocketOpen.channel_id;
+      const push = (type: string, data: string) => driver.call('http-server:distro:sys', { WebSocketPush: { channel_id: id, message_type: type } }, data);
+      const ping = new Promise<string>((r) => ws.once('ping', (d) => r(d.toString())));
+      assert.deepEqual((await push('Ping', 'are you there')).body, { Ok: null });
+      assert.equal(await ping, 'are you there');
+      const pong = new Promise<string>((r) => ws.once('pong', (d) => r(d.toString())));
+      assert.deepEqual((await push('Pong', 'still here')).body, { Ok: null });
+      assert.equal(await pong, 'still here');
+      assert.deepEqual((await push('Ping', 'x'.repeat(126))).body, { Err: 'WsPingPongTooLong' });
+      const closed = new Promise((r) => ws.once('close', r));
+      assert.deepEqual((await push('Close', '')).body, { Ok: null });
       await closed;
     });
 
@@ -492,6 +556,19 @@ describe('runtime modules from a component', { timeout: 240_000 }, () => {
       const write = (await vfs(driver, '/someone:else.os/files/x.txt', 'Write', 'x')).body as { Err: Record<string, unknown> };
       assert.ok('NoCap' in write.Err, JSON.stringify(write));
     });
+
+    it('errors: IOError (a directory read as a file), CreateDirError (no parent), BadRequest (unknown action), BadJson (not a VFS request)', async () => {
+      assert.deepEqual((await vfs(driver, DRIVE, 'Read')).body, { Err: { IOError: { error: 'is a directory', path: DRIVE } } });
+      assert.deepEqual((await vfs(driver, at('no/such/parent'), 'CreateDir')).body, {
+        Err: { CreateDirError: { path: at('no/such/parent'), error: 'the parent directory does not exist; use CreateDirAll' } },
+      });
+      const unknown = (await vfs(driver, DRIVE, { Frobnicate: 1 })).body as { Err: Record<string, unknown> };
+      assert.ok('BadRequest' in unknown.Err, JSON.stringify(unknown));
+      const notARequest = (await driver.call('vfs:distro:sys', 'just a string')).body as { Err: Record<string, unknown> };
+      assert.ok('BadJson' in notARequest.Err, JSON.stringify(notARequest));
+      const nothingMade = (await vfs(driver, at('no'), 'Metadata')).body as { Err: Record<string, unknown> };
+      assert.ok('NotFound' in nothingMade.Err, `the refused CreateDir made nothing: ${JSON.stringify(nothingMade)}`);
+    });
   });
 
   describe('timer', () => {
@@ -540,6 +617,18 @@ describe('runtime modules from a component', { timeout: 240_000 }, () => {
       r = await fetch(`${base()}/api`);
       assert.notEqual(await r.text(), `hello from driver:${PKG}:${PUBLISHER}`);
       assert.deepEqual((await bind({ Bind: { path: 1 } })).body, { Err: 'MalformedRequest' });
+    });
+
+    it('an incoming request carries its headers and the url_params of a :param route', async () => {
+      assert.deepEqual((await bind({ Bind: { path: '/item/:id', authenticated: false, local_only: false, cache: false } })).body, { Ok: null });
+      await driver.events();
+      const r = await fetch(`${base()}/item/42`, { headers: { 'x-custom': 'yes' } });
+      assert.equal(r.status, 200);
+      const seen = await driver.waitEvent((e) => 'Http' in (e.body as object), 'the Http request');
+      const http = (seen.body as { Http: { bound_path: string; url_params: Record<string, string>; headers: Record<string, string> } }).Http;
+      assert.equal(http.bound_path, `/driver:${PKG}:${PUBLISHER}/item/:id`);
+      assert.deepEqual(http.url_params, { id: '42' });
+      assert.equal(http.headers['x-custom'], 'yes');
     });
 
     it('SecureBind serves only on the package subdomain: elsewhere a redirect there', async () => {

@@ -16,7 +16,7 @@ export const FD_MANAGER_PROCESS: ProcessId = systemProcess('fd-manager');
 const DEFAULTS = { percentage: 60, updateUlimitSecs: 3600, cullFractionDenominator: 2 };
 
 export interface FdManagerOptions {
-  /** A fixed open-files limit instead of the real one (tests). */
+  /** A static open-files limit instead of the real one (Hyperdrive's --soft-ulimit). */
   ulimit?: number;
   /** Where the open-files limit is read from, at start and then periodically; default the real soft limit. */
   readUlimit?: () => number;
