@@ -7,6 +7,7 @@
 import assert from 'node:assert/strict';
 import { createHash } from 'node:crypto';
 import { copyFileSync, mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { request as httpRequest } from 'node:http';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
@@ -636,6 +637,41 @@ describe('runtime modules from a component', { timeout: 240_000 }, () => {
       const r = await fetch(`${base()}/secure`, { redirect: 'manual' });
       assert.equal(r.status, 307);
       assert.match(r.headers.get('location') ?? '', new RegExp(`^http://modules-test-kit-tests-os\\.localhost:${node.port}/driver:${PKG}:${PUBLISHER}/secure$`));
+    });
+
+    it('on the package subdomain with its own login, SecureBind and WebSocketSecureBind reach the component', async () => {
+      const host = `modules-test-kit-tests-os.localhost:${node.port}`;
+      const path = `/driver:${PKG}:${PUBLISHER}`;
+      // A subdomain needs its own login: the node cookie is not enough.
+      const login = await fetch(`${node.url}/login`, { method: 'POST', body: JSON.stringify({ password_hash: 'secret', subdomain: `driver:${PKG}:${PUBLISHER}` }) });
+      const cookie = (login.headers.get('set-cookie') ?? '').split(';')[0];
+      assert.ok(cookie.startsWith(`hyperware-auth_fake.dev@driver:${PKG}:${PUBLISHER}=`), cookie);
+      const get = (headers: Record<string, string>) =>
+        new Promise<{ status: number; body: string }>((resolve, reject) => {
+          const req = httpRequest({ host: '127.0.0.1', port: node.port, path: `${path}/secure`, headers: { host, ...headers } }, (res) => {
+            let body = '';
+            res.on('data', (d) => {
+              body += d;
+            });
+            res.on('end', () => resolve({ status: res.statusCode ?? 0, body }));
+          });
+          req.on('error', reject);
+          req.end();
+        });
+      assert.notEqual((await get({})).status, 200, 'no login, no page from the component');
+      assert.deepEqual(await get({ cookie }), { status: 200, body: `hello from driver:${PKG}:${PUBLISHER}` });
+
+      assert.deepEqual((await driver.call('http-server:distro:sys', { WebSocketSecureBind: { path: '/wss', extension: false } })).body, { Ok: null });
+      await driver.events();
+      const ws = await new Promise<WebSocket>((resolve, reject) => {
+        const w = new WebSocket(`ws://127.0.0.1:${node.port}${path}/wss`, { headers: { host, cookie } });
+        w.once('open', () => resolve(w));
+        w.once('unexpected-response', (_req, res) => reject(new Error(`HTTP ${res.statusCode}`)));
+        w.once('error', reject);
+      });
+      const opened = await driver.waitEvent((e) => 'WebSocketOpen' in (e.body as object), 'WebSocketOpen on the subdomain');
+      assert.equal((opened.body as { WebSocketOpen: { path: string } }).WebSocketOpen.path, `${path}/wss`);
+      ws.close();
     });
   });
 
