@@ -6,7 +6,8 @@
 
 import assert from 'node:assert/strict';
 import { createHash } from 'node:crypto';
-import { copyFileSync, mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { execFileSync } from 'node:child_process';
+import { copyFileSync, mkdirSync, mkdtempSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
 import { request as httpRequest } from 'node:http';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -569,6 +570,27 @@ describe('runtime modules from a component', { timeout: 240_000 }, () => {
       assert.ok('BadJson' in notARequest.Err, JSON.stringify(notARequest));
       const nothingMade = (await vfs(driver, at('no'), 'Metadata')).body as { Err: Record<string, unknown> };
       assert.ok('NotFound' in nothingMade.Err, `the refused CreateDir made nothing: ${JSON.stringify(nothingMade)}`);
+    });
+
+    it('FileType Symlink and Other as the component sees them; a symlink out of the drive is not followed', async () => {
+      const onDisk = join(node.home, 'vfs', `${PKG}:${PUBLISHER}`, 'files');
+      const outside = join(work, 'outside.txt');
+      writeFileSync(outside, 'outside secret');
+      writeFileSync(join(onDisk, 'target.txt'), 'inside');
+      symlinkSync('target.txt', join(onDisk, 'link'));
+      symlinkSync(outside, join(onDisk, 'escape'));
+      execFileSync('mkfifo', [join(onDisk, 'pipe')]);
+      try {
+        const listing = (await vfs(driver, DRIVE, 'ReadDir')).body as { ReadDir: Array<{ path: string; file_type: string }> };
+        const types = Object.fromEntries(listing.ReadDir.map((e) => [e.path.split('/').pop(), e.file_type]));
+        assert.deepEqual([types.link, types.escape, types.pipe, types['target.txt']], ['Symlink', 'Symlink', 'Other', 'File'], JSON.stringify(listing));
+        assert.deepEqual((await vfs(driver, at('link'), 'Metadata')).body, { Metadata: { file_type: 'Symlink', len: 'target.txt'.length } });
+        const escaped = await vfs(driver, at('escape'), 'Read');
+        assert.ok((escaped.body as { Err?: unknown }).Err, JSON.stringify(escaped));
+        assert.ok(!JSON.stringify(escaped).includes('outside secret'));
+      } finally {
+        for (const f of ['link', 'escape', 'pipe', 'target.txt']) rmSync(join(onDisk, f), { force: true });
+      }
     });
   });
 
