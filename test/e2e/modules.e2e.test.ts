@@ -472,6 +472,36 @@ describe('runtime modules from a component', { timeout: 240_000 }, () => {
       ext.close();
     });
 
+    it('WsRegister at / (book "WebSocket API"): a logged-in client registers with a process and talks to it; a forged token is refused', async () => {
+      const login = await fetch(`${node.url}/login`, { method: 'POST', body: JSON.stringify({ password_hash: 'secret', subdomain: null }) });
+      const token = (login.headers.get('set-cookie') ?? '').split(';')[0].split('=').slice(1).join('=');
+      const register = async (authToken: string) => {
+        const ws = new WebSocket(`ws://localhost:${node.port}/`);
+        await new Promise((r) => ws.once('open', r));
+        ws.send(JSON.stringify({ auth_token: authToken, target_process: `driver:${PKG}:${PUBLISHER}`, encrypted: false }));
+        return ws;
+      };
+      await driver.events();
+      const ws = await register(token);
+      const opened = await driver.waitEvent((e) => 'WebSocketOpen' in (e.body as object), 'WebSocketOpen after WsRegister');
+      assert.equal((opened.body as { WebSocketOpen: { path: string } }).WebSocketOpen.path, '/');
+      const reply = nextMessage(ws);
+      ws.send('hi after registering');
+      assert.deepEqual(await reply, { data: 'echo: hi after registering', binary: false });
+      ws.close();
+      await driver.waitEvent((e) => 'WebSocketClose' in (e.body as object), 'WebSocketClose');
+
+      const forged = await register('forged');
+      const closed = await new Promise<{ code: number; reason: string }>((r) => forged.once('close', (code, reason) => r({ code, reason: reason.toString() })));
+      assert.equal(closed.code, 1008);
+      assert.match(closed.reason, /auth_token is not a valid login for fake\.dev/);
+      assert.deepEqual(
+        (await driver.events()).filter((e) => 'WebSocketOpen' in (e.body as object)),
+        [],
+        'the refused client never reached the process',
+      );
+    });
+
     it('WebSocketSecureBind is accepted; malformed actions are refused', async () => {
       assert.deepEqual((await driver.call('http-server:distro:sys', { WebSocketSecureBind: { path: '/secure', extension: false } })).body, {
         Ok: null,
