@@ -672,14 +672,20 @@ describe('runtime modules from a component', { timeout: 240_000 }, () => {
       assert.deepEqual((await bind({ Bind: { path: 1 } })).body, { Err: 'MalformedRequest' });
     });
 
-    it('an incoming request carries its headers and the url_params of a :param route', async () => {
+    it('an incoming request carries its url, source address, headers and the url_params of a :param route', async () => {
       assert.deepEqual((await bind({ Bind: { path: '/item/:id', authenticated: false, local_only: false, cache: false } })).body, { Ok: null });
       await driver.events();
       const r = await fetch(`${base()}/item/42`, { headers: { 'x-custom': 'yes' } });
       assert.equal(r.status, 200);
       const seen = await driver.waitEvent((e) => 'Http' in (e.body as object), 'the Http request');
-      const http = (seen.body as { Http: { bound_path: string; url_params: Record<string, string>; headers: Record<string, string> } }).Http;
+      const http = (
+        seen.body as {
+          Http: { bound_path: string; url: string; source_socket_addr: string; url_params: Record<string, string>; headers: Record<string, string> };
+        }
+      ).Http;
       assert.equal(http.bound_path, `/driver:${PKG}:${PUBLISHER}/item/:id`);
+      assert.equal(http.url, `http://localhost/driver:${PKG}:${PUBLISHER}/item/42`);
+      assert.match(http.source_socket_addr, /^(127\.0\.0\.1|\[::1\]):\d+$/);
       assert.deepEqual(http.url_params, { id: '42' });
       assert.equal(http.headers['x-custom'], 'yes');
     });
