@@ -347,7 +347,7 @@ describe('terminal', () => {
     assert.equal(fromUtf8(greeted.response.body), 'hi there', 'aliases work as typed');
   });
 
-  it('Terminal API: refused without the capability, ignored from another node, non-UTF-8 explained', async () => {
+  it('Terminal API: refused without the capability, ignored from another node, non-UTF-8 and unknown JSON explained', async () => {
     const app = recorder('nocap:test.os:sys');
     await kernel.addNative(app);
     await assert.rejects(kernel.request(app.id, 'our@terminal:terminal:sys', 'echo sneaky', { timeoutSecs: 5 }), (e: Error & { code?: string }) => e.code === 'no-capability');
@@ -364,6 +364,8 @@ describe('terminal', () => {
     await kernel.addNative(capped, [messagingCap({ node: OUR, process: TERMINAL_ID })]);
     const r = await kernel.request(capped.id, 'our@terminal:terminal:sys', new Uint8Array([0xff, 0xfe]), { timeoutSecs: 5 });
     assert.match(fromUtf8(r.response.body), /not UTF-8 text/);
+    const j = await kernel.request(capped.id, 'our@terminal:terminal:sys', '{"Frobnicate": 1}', { timeoutSecs: 5 });
+    assert.match(fromUtf8(j.response.body), /^failed to parse TerminalRequest from fake\.dev@capped:test\.os:sys: send \{"EditAlias"/);
   });
 
   it('calls onExit on Ctrl-C and at the end of input, but not on close()', async () => {

@@ -182,7 +182,11 @@ class NodeTerminal implements Terminal {
     if (km.message.tag !== 'request') return;
     const edit = request.EditAlias;
     if (!edit || typeof edit.alias !== 'string' || (edit.process !== null && edit.process !== undefined && typeof edit.process !== 'string')) {
-      this.say(`failed to parse TerminalRequest from ${addressToString(km.source)}`);
+      const why = `failed to parse TerminalRequest from ${addressToString(km.source)}`;
+      this.say(why);
+      // A JSON object is taken as a TerminalRequest; say so to a caller that waits for an answer.
+      if (km.message.val.expectsResponse !== undefined)
+        this.kernel.respond(this.id, km, `${why}: send {"EditAlias": {"alias": "<name>", "process": "<process-id>" | null}}, or a command line as text`);
       return;
     }
     const result = this.editAlias(edit.alias, (edit.process as string | null | undefined) ?? undefined);
