@@ -95,6 +95,7 @@ export * as kernel from './modules/kernel.js';
 export * as kv from './modules/kv.js';
 export * as net from './modules/net.js';
 export * as sqlite from './modules/sqlite.js';
+export * as terminal from './modules/terminal.js';
 export * as timer from './modules/timer.js';
 export * as vfs from './modules/vfs.js';
 export {

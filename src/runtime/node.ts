@@ -52,6 +52,11 @@ export interface BootOptions {
   routers?: string[];
   /** Terminal verbosity 0-3. */
   verbosity?: number;
+  /**
+   * Hyperdrive's `--soft-ulimit`: a static open-files limit for fd-manager's budget instead of the
+   * process's real one (which is otherwise read at boot and re-read every UpdateUlimitSecs).
+   */
+  softUlimit?: number;
   /** Where the terminal reads commands and prints; null (or absent) for a detached node. */
   terminal?: { input: NodeJS.ReadableStream | null; output: NodeJS.WritableStream } | null;
   log?: Logger;
@@ -110,22 +115,18 @@ async function bootInHome(home: string, prepared: PreparedHome, opts: BootOption
     { issuer: addr(systemProcess('kernel')), params: NETWORK_PARAMS },
   ];
 
-  let terminal: Terminal | undefined;
-  const output = opts.terminal?.output;
-  if (output) {
-    terminal = createTerminal({
-      kernel,
-      input: opts.terminal?.input ?? null,
-      output,
-      verbosity: opts.verbosity ?? 0,
-      onExit: opts.onExitRequested,
-    });
-    kernel.setPrinter((v, t) => terminal?.print(v, t));
-  } else {
-    kernel.setPrinter((v, t) => {
-      if (v <= (opts.verbosity ?? 0)) log.info(t);
-    });
-  }
+  // terminal:terminal:sys exists on every node, as on Hyperdrive: a detached node has no input and
+  // prints to its log, but processes holding the capability can still use the Terminal API.
+  const output = opts.terminal?.output ?? null;
+  const verbosity = opts.verbosity ?? 0;
+  const terminal: Terminal = createTerminal({
+    kernel,
+    input: output ? (opts.terminal?.input ?? null) : null,
+    output,
+    verbosity,
+    onExit: opts.onExitRequested,
+  });
+  kernel.setPrinter((v, t) => terminal.print(v, t));
 
   await kernel.addNative(createStateModule(state), systemCaps);
   await kernel.addNative(createVfs({ home }), systemCaps);
@@ -133,7 +134,7 @@ async function bootInHome(home: string, prepared: PreparedHome, opts: BootOption
   await kernel.addNative(createKv({ home }), systemCaps);
   await kernel.addNative(createSqlite({ home }), systemCaps);
   await kernel.addNative(createHttpClient(), systemCaps);
-  await kernel.addNative(createFdManager(), systemCaps);
+  await kernel.addNative(createFdManager({ ulimit: opts.softUlimit }), systemCaps);
   const net = createNetModule({ port: opts.netPort, password: opts.password });
   await kernel.addNative(net, systemCaps);
   const http = await createHttpServer({ port: opts.port, kernel, fakeNode: true, password: opts.password }).catch(async (e) => {
@@ -142,10 +143,8 @@ async function bootInHome(home: string, prepared: PreparedHome, opts: BootOption
     throw e;
   });
   await kernel.addNative(http, systemCaps);
-  if (terminal) {
-    // The terminal acts for the user: it may message anything on this node.
-    await kernel.addNative(terminal, systemCaps);
-  }
+  // The terminal acts for the user: it may message anything on this node.
+  await kernel.addNative(terminal, systemCaps);
 
   // main:app-store:sys installs packages: it drives the kernel and the VFS, and lets
   // http-server (the kit RPC endpoint) message it.
@@ -153,7 +152,7 @@ async function bootInHome(home: string, prepared: PreparedHome, opts: BootOption
   await kernel.addNative(appStore, systemCaps);
   kernel.grant(systemProcess('http-server'), [messagingCap(addr(appStore.id))]);
   // As Hyperdrive's terminal, it holds vfs root: `cat` and scripts read any package's drive.
-  if (terminal) kernel.grant(terminal.id, [messagingCap(addr(appStore.id)), { issuer: addr(systemProcess('vfs')), params: VFS_ROOT_CAP }]);
+  kernel.grant(terminal.id, [messagingCap(addr(appStore.id)), { issuer: addr(systemProcess('vfs')), params: VFS_ROOT_CAP }]);
 
   // Fake chain: eth always (providers from --rpc / .eth_providers); registration and hns-indexer
   // when there is a chain port. The net module's WS port goes into `~ws-port` once it exists.
@@ -163,7 +162,7 @@ async function bootInHome(home: string, prepared: PreparedHome, opts: BootOption
   const addStorePart = async (part: NativeProcess) => {
     await kernel.addNative(part, systemCaps);
     kernel.grant(systemProcess('http-server'), [messagingCap(addr(part.id))]);
-    if (terminal) kernel.grant(terminal.id, [messagingCap(addr(part.id))]);
+    kernel.grant(terminal.id, [messagingCap(addr(part.id))]);
     kernel.grant(appStore.id, [messagingCap(addr(part.id))]);
   };
   await addStorePart(createAppStoreDownloads());
@@ -186,7 +185,7 @@ async function bootInHome(home: string, prepared: PreparedHome, opts: BootOption
       fakechain = { url: reg.chain.url, owned: reg.chain.owned, tba: reg.registration.tba, publicKeyHex: reg.netKey.publicKeyHex };
       log.info(`${our} registered on the fake chain at ${reg.chain.url}${reg.chain.owned ? ' (started by this node)' : ''}`);
     } catch (e) {
-      terminal?.close();
+      terminal.close();
       await http.close();
       await kernel.shutdown();
       await host.close();
@@ -215,7 +214,7 @@ async function bootInHome(home: string, prepared: PreparedHome, opts: BootOption
     async stop() {
       if (stopped) return;
       stopped = true;
-      terminal?.close();
+      terminal.close();
       await http.close();
       await kernel.shutdown();
       await host.close();

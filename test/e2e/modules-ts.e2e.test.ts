@@ -58,6 +58,11 @@ class Component {
   }
 }
 
+async function until(cond: () => boolean, what: string): Promise<void> {
+  for (let i = 0; i < 400 && !cond(); i++) await new Promise((r) => setTimeout(r, 25));
+  assert.ok(cond(), what);
+}
+
 const has = (key: string) => (e: Event) => e.body !== null && typeof e.body === 'object' && key in e.body;
 
 /** The fixture package, and a copy of it as another package (modules-peer, process peer). */
@@ -69,7 +74,12 @@ function writePackages(work: string): { owner: string; peer: string } {
   mkdirSync(join(peer, 'pkg'), { recursive: true });
   cpSync(join(owner, 'driver/src/lib.ts'), join(peer, 'peer/src/lib.ts'));
   const manifest = JSON.parse(readFileSync(join(owner, 'pkg/manifest.json'), 'utf8')) as Array<Record<string, unknown>>;
-  writeFileSync(join(peer, 'pkg/manifest.json'), JSON.stringify([{ ...manifest[0], process_name: 'peer', process_wasm_path: '/peer.wasm' }], null, 2));
+  // The peer may not use the Terminal API: it does not ask for terminal:terminal:sys.
+  const peerCaps = (manifest[0].request_capabilities as string[]).filter((c) => c !== 'terminal:terminal:sys');
+  writeFileSync(
+    join(peer, 'pkg/manifest.json'),
+    JSON.stringify([{ ...manifest[0], process_name: 'peer', process_wasm_path: '/peer.wasm', request_capabilities: peerCaps }], null, 2),
+  );
   const meta = JSON.parse(readFileSync(join(owner, 'metadata.json'), 'utf8'));
   meta.name = 'modules-peer';
   meta.properties.package_name = 'modules-peer';
@@ -240,12 +250,20 @@ describe('runtime modules from a TypeScript package (kit/process)', { timeout: 2
     assert.equal(p.write, 'no error');
   });
 
-  it('timer: SetTimer answers in order with an empty body, sleep blocks, Debug prints, a negative duration is refused', async () => {
+  it('timer: SetTimer answers in order with an empty body, sleep blocks, Debug prints each active timer, a negative duration is refused', async () => {
     const r = await driver.run('timer');
     assert.deepEqual(r.order, ['first', 'second', 'third']);
     assert.deepEqual(r.bodies, [0, 0, 0]);
     assert.equal(r.slept, true);
-    assert.match(terminal, /timer: 1 pending/);
+    const setter = `fake\\.dev@${DRIVER.replaceAll('.', '\\.')}`;
+    assert.match(
+      terminal,
+      new RegExp(
+        `timer: 2 pending timers:\\n` +
+          `  ${setter}: 60000 ms timer pops at \\S+ \\(in \\d+ ms\\); the setter awaits the Response \\(timeout 61 s\\)\\n` +
+          `  ${setter}: 120000 ms timer pops at \\S+ \\(in \\d+ ms\\); the setter expects no Response`,
+      ),
+    );
     assert.match(String(r.negative), /RangeError: timer: milliseconds must be a whole number >= 0, got -5/);
     assert.equal(r.rawNegative, 'MessageSendError timeout', 'no timer set, so no answer');
   });
@@ -257,6 +275,35 @@ describe('runtime modules from a TypeScript package (kit/process)', { timeout: 2
       raw: 'raw bytes',
       cleared: true,
     });
+  });
+
+  it('Terminal API: with the capability a component runs command lines as if typed (echo, hi, m, alias, top, cat, a script) and gets their output', async () => {
+    const r = await driver.run('terminal_api', { peer: PEER });
+    assert.equal(r.echo, 'hello from a component');
+    assert.match(terminal, /terminal:sys: hello from a component\n/, 'the output shows on the node terminal too');
+    assert.equal(r.hi, 'response from fake.dev: ack');
+    assert.match(terminal, /fake\.dev: hello via the terminal API/);
+    assert.equal(r.m, '', 'm without -a prints nothing');
+    const got = await peer.waitEvent((e) => e.from === 'terminal' && has('FromTerminal')(e), 'the m sent by the terminal');
+    assert.deepEqual(got.body, { FromTerminal: 'via m' });
+    assert.match(String(r.mAwait), /^Awaiting response for 5s\n\{"GetState":\{/);
+    assert.equal(r.aliasSet, 'alias say set for echo:terminal:sys');
+    assert.equal(r.aliased, 'aliased words');
+    assert.equal(r.editAlias, 'AliasRemoved');
+    assert.match(String(r.aliasGone), /^error calling script: 'say' not found, either as an alias or process ID/);
+    assert.match(terminal, /terminal:sys: error calling script: 'say' not found/, 'errors show on the node terminal');
+    assert.match(String(r.top), new RegExp(DRIVER.replaceAll('.', '\\.')));
+    assert.deepEqual(Object.keys(JSON.parse(String(r.cat))), ['driver.wasm']);
+    assert.equal(r.script, '', 'a script prints as its own process, not through the terminal');
+    await until(() => /modules-ts:kit-tests\.os: script \d+ ran with: script args here/.test(terminal), 'the script printed its arguments');
+    await until(() => terminal.includes('terminal:sys: fire and forget'), 'a command sent without awaiting ran');
+    assert.match(terminal, new RegExp(`fake\\.dev@${DRIVER.replaceAll('.', '\\.')} runs: echo hello from a component`), 'who ran it (verbosity 1)');
+  });
+
+  it('Terminal API: a component without the capability is refused by the kernel and nothing runs', async () => {
+    assert.deepEqual(await peer.run('terminal_refused'), { awaited: 'MessageSendError timeout', told: 'no error' });
+    await driver.run('print', { text: 'after the refused commands' });
+    assert.doesNotMatch(terminal, /sneaky/);
   });
 
   it('terminal: println shows on the node terminal, a printout above the verbosity does not', async () => {
@@ -422,6 +469,9 @@ describe('runtime modules from a TypeScript package (kit/process)', { timeout: 2
     const limit = r.limit as number;
     assert.ok(Number.isInteger(limit) && limit > 0, JSON.stringify(r));
     assert.deepEqual(r.state, { limit, hit_count: 1 });
+    // The budget is 60% of this process's real open-files limit (the node runs in this process).
+    const soft = Number(/^Max open files\s+(\d+)/m.exec(readFileSync('/proc/self/limits', 'utf8'))?.[1] ?? 1024);
+    assert.equal(limit, Math.max(1, Math.floor(Math.floor((soft * 60) / 100) / (r.registered as number))), JSON.stringify(r));
     assert.equal(r.processLimit, limit);
     assert.equal(r.unknownProcess, 0);
     assert.ok((r.halved as number) < limit, `a smaller budget gives a smaller share: ${JSON.stringify(r)}`);

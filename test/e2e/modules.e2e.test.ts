@@ -6,7 +6,9 @@
 
 import assert from 'node:assert/strict';
 import { createHash } from 'node:crypto';
-import { copyFileSync, mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { execFileSync } from 'node:child_process';
+import { copyFileSync, mkdirSync, mkdtempSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
+import { request as httpRequest } from 'node:http';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
@@ -120,11 +122,17 @@ export class Driver {
 
 export async function bootWithDriver(home: string, work: string): Promise<{ node: RunningNode; driver: Driver; other: Driver }> {
   const wasm = await buildDriver();
-  const node = await bootNode({ home, port: 0, name: 'fake.dev' });
+  // A static open-files limit (Hyperdrive's --soft-ulimit), so that 1% of it is a few handles.
+  const node = await bootNode({ home, port: 0, name: 'fake.dev', softUlimit: 1024 });
   const dir = join(work, PKG);
   await writeDriverPackage(dir, wasm);
   await startPackage({ packageDir: dir, url: node.url });
   return { node, driver: new Driver(node, 'driver'), other: new Driver(node, 'other') };
+}
+
+async function until(cond: () => boolean, what: string): Promise<void> {
+  for (let i = 0; i < 400 && !cond(); i++) await new Promise((r) => setTimeout(r, 25));
+  assert.ok(cond(), what);
 }
 
 const kvReq = (action: unknown, db = 'store', pkg: unknown = PKG_JSON) => ({ package_id: pkg, db, action });
@@ -287,6 +295,46 @@ describe('runtime modules from a component', { timeout: 240_000 }, () => {
     });
   });
 
+  describe('http-client, the rest of the API', () => {
+    let peer: TestPeer;
+    let base: string;
+    let wsSeen: string[];
+
+    before(async () => {
+      peer = await startTestPeer({ replyHeaders: { 'content-type': 'text/plain' }, binary: (d) => d.toString() });
+      ({ base, wsSeen } = peer);
+    });
+    after(() => peer.close());
+
+    it('Http with version HTTP/1.1 is sent; a server slower than the Request timeout is RequestFailed', async () => {
+      const ok = await driver.call('http-client:distro:sys', { Http: { method: 'GET', version: 'HTTP/1.1', url: `${base}/v`, headers: {} } });
+      assert.equal((ok.body as { Ok: { Http: { status: number } } }).Ok.Http.status, 201);
+      // The timeout is the Request's expects_response (1 s): http-client answers before the kernel gives up.
+      const slow = await driver.call('http-client:distro:sys', { Http: { method: 'GET', version: null, url: `${base}/slow`, headers: {} } }, undefined, 1);
+      const err = (slow.body as { Err?: { RequestFailed?: { error: string } } }).Err;
+      assert.ok(err?.RequestFailed?.error, JSON.stringify(slow));
+    });
+
+    it('WebSocketPush Ping, Pong and Close from the component; a Binary frame from the server arrives as Binary', async () => {
+      const push = (type: string, data: string) => driver.call('http-client:distro:sys', { WebSocketPush: { channel_id: 10, message_type: type } }, data);
+      assert.deepEqual((await driver.call('http-client:distro:sys', { WebSocketOpen: { url: base.replace('http', 'ws'), headers: {}, channel_id: 10 } })).body, {
+        Ok: 'WebSocketAck',
+      });
+      assert.deepEqual((await push('Ping', 'p1')).body, { Ok: 'WebSocketAck' });
+      assert.deepEqual((await push('Pong', 'p2')).body, { Ok: 'WebSocketAck' });
+      await until(() => wsSeen.includes('ping p1') && wsSeen.includes('pong p2'), `the server saw the control frames: ${JSON.stringify(wsSeen)}`);
+      await driver.events();
+      peer.socket?.send(Buffer.from('bytes from server'), { binary: true });
+      const bin = await driver.waitEvent((e) => e.from === 'http-client' && 'WebSocketPush' in (e.body as object), 'a Binary WebSocketPush');
+      assert.deepEqual(bin.body, { WebSocketPush: { channel_id: 10, message_type: 'Binary' } });
+      assert.equal(bin.blob, 'bytes from server');
+      assert.deepEqual((await push('Close', '')).body, { Ok: 'WebSocketAck' });
+      await until(() => wsSeen.includes('close'), 'the server saw the close');
+      const closed = await driver.waitEvent((e) => e.from === 'http-client' && 'WebSocketClose' in (e.body as object), 'a WebSocketClose');
+      assert.deepEqual(closed.body, { WebSocketClose: { channel_id: 10 } });
+    });
+  });
+
   describe('http-server WebSockets', () => {
     const wsBase = () => `ws://localhost:${node.port}/driver:${PKG}:${PUBLISHER}`;
     const connect = (path: string, headers: Record<string, string> = {}) =>
@@ -337,6 +385,24 @@ describe('runtime modules from a component', { timeout: 240_000 }, () => {
       });
       const closed = new Promise((r) => ws.once('close', r));
       assert.deepEqual((await driver.call('http-server:distro:sys', { WebSocketClose: id })).body, { Ok: null });
+      await closed;
+    });
+
+    it('WebSocketPush Ping and Pong reach the client as control frames (at most 125 bytes); Close closes it', async () => {
+      await driver.events();
+      const ws = await connect('/ws');
+      const opened = await driver.waitEvent((e) => 'WebSocketOpen' in (e.body as object), 'WebSocketOpen');
+      const id = (opened.body as { WebSocketOpen: { channel_id: number } }).WebSocketOpen.channel_id;
+      const push = (type: string, data: string) => driver.call('http-server:distro:sys', { WebSocketPush: { channel_id: id, message_type: type } }, data);
+      const ping = new Promise<string>((r) => ws.once('ping', (d) => r(d.toString())));
+      assert.deepEqual((await push('Ping', 'are you there')).body, { Ok: null });
+      assert.equal(await ping, 'are you there');
+      const pong = new Promise<string>((r) => ws.once('pong', (d) => r(d.toString())));
+      assert.deepEqual((await push('Pong', 'still here')).body, { Ok: null });
+      assert.equal(await pong, 'still here');
+      assert.deepEqual((await push('Ping', 'x'.repeat(126))).body, { Err: 'WsPingPongTooLong' });
+      const closed = new Promise((r) => ws.once('close', r));
+      assert.deepEqual((await push('Close', '')).body, { Ok: null });
       await closed;
     });
 
@@ -404,6 +470,36 @@ describe('runtime modules from a component', { timeout: 240_000 }, () => {
         Err: 'MalformedRequest',
       });
       ext.close();
+    });
+
+    it('WsRegister at / (book "WebSocket API"): a logged-in client registers with a process and talks to it; a forged token is refused', async () => {
+      const login = await fetch(`${node.url}/login`, { method: 'POST', body: JSON.stringify({ password_hash: 'secret', subdomain: null }) });
+      const token = (login.headers.get('set-cookie') ?? '').split(';')[0].split('=').slice(1).join('=');
+      const register = async (authToken: string) => {
+        const ws = new WebSocket(`ws://localhost:${node.port}/`);
+        await new Promise((r) => ws.once('open', r));
+        ws.send(JSON.stringify({ auth_token: authToken, target_process: `driver:${PKG}:${PUBLISHER}`, encrypted: false }));
+        return ws;
+      };
+      await driver.events();
+      const ws = await register(token);
+      const opened = await driver.waitEvent((e) => 'WebSocketOpen' in (e.body as object), 'WebSocketOpen after WsRegister');
+      assert.equal((opened.body as { WebSocketOpen: { path: string } }).WebSocketOpen.path, '/');
+      const reply = nextMessage(ws);
+      ws.send('hi after registering');
+      assert.deepEqual(await reply, { data: 'echo: hi after registering', binary: false });
+      ws.close();
+      await driver.waitEvent((e) => 'WebSocketClose' in (e.body as object), 'WebSocketClose');
+
+      const forged = await register('forged');
+      const closed = await new Promise<{ code: number; reason: string }>((r) => forged.once('close', (code, reason) => r({ code, reason: reason.toString() })));
+      assert.equal(closed.code, 1008);
+      assert.match(closed.reason, /auth_token is not a valid login for fake\.dev/);
+      assert.deepEqual(
+        (await driver.events()).filter((e) => 'WebSocketOpen' in (e.body as object)),
+        [],
+        'the refused client never reached the process',
+      );
     });
 
     it('WebSocketSecureBind is accepted; malformed actions are refused', async () => {
@@ -492,6 +588,40 @@ describe('runtime modules from a component', { timeout: 240_000 }, () => {
       const write = (await vfs(driver, '/someone:else.os/files/x.txt', 'Write', 'x')).body as { Err: Record<string, unknown> };
       assert.ok('NoCap' in write.Err, JSON.stringify(write));
     });
+
+    it('errors: IOError (a directory read as a file), CreateDirError (no parent), BadRequest (unknown action), BadJson (not a VFS request)', async () => {
+      assert.deepEqual((await vfs(driver, DRIVE, 'Read')).body, { Err: { IOError: { error: 'is a directory', path: DRIVE } } });
+      assert.deepEqual((await vfs(driver, at('no/such/parent'), 'CreateDir')).body, {
+        Err: { CreateDirError: { path: at('no/such/parent'), error: 'the parent directory does not exist; use CreateDirAll' } },
+      });
+      const unknown = (await vfs(driver, DRIVE, { Frobnicate: 1 })).body as { Err: Record<string, unknown> };
+      assert.ok('BadRequest' in unknown.Err, JSON.stringify(unknown));
+      const notARequest = (await driver.call('vfs:distro:sys', 'just a string')).body as { Err: Record<string, unknown> };
+      assert.ok('BadJson' in notARequest.Err, JSON.stringify(notARequest));
+      const nothingMade = (await vfs(driver, at('no'), 'Metadata')).body as { Err: Record<string, unknown> };
+      assert.ok('NotFound' in nothingMade.Err, `the refused CreateDir made nothing: ${JSON.stringify(nothingMade)}`);
+    });
+
+    it('FileType Symlink and Other as the component sees them; a symlink out of the drive is not followed', async () => {
+      const onDisk = join(node.home, 'vfs', `${PKG}:${PUBLISHER}`, 'files');
+      const outside = join(work, 'outside.txt');
+      writeFileSync(outside, 'outside secret');
+      writeFileSync(join(onDisk, 'target.txt'), 'inside');
+      symlinkSync('target.txt', join(onDisk, 'link'));
+      symlinkSync(outside, join(onDisk, 'escape'));
+      execFileSync('mkfifo', [join(onDisk, 'pipe')]);
+      try {
+        const listing = (await vfs(driver, DRIVE, 'ReadDir')).body as { ReadDir: Array<{ path: string; file_type: string }> };
+        const types = Object.fromEntries(listing.ReadDir.map((e) => [e.path.split('/').pop(), e.file_type]));
+        assert.deepEqual([types.link, types.escape, types.pipe, types['target.txt']], ['Symlink', 'Symlink', 'Other', 'File'], JSON.stringify(listing));
+        assert.deepEqual((await vfs(driver, at('link'), 'Metadata')).body, { Metadata: { file_type: 'Symlink', len: 'target.txt'.length } });
+        const escaped = await vfs(driver, at('escape'), 'Read');
+        assert.ok((escaped.body as { Err?: unknown }).Err, JSON.stringify(escaped));
+        assert.ok(!JSON.stringify(escaped).includes('outside secret'));
+      } finally {
+        for (const f of ['link', 'escape', 'pipe', 'target.txt']) rmSync(join(onDisk, f), { force: true });
+      }
+    });
   });
 
   describe('timer', () => {
@@ -542,11 +672,64 @@ describe('runtime modules from a component', { timeout: 240_000 }, () => {
       assert.deepEqual((await bind({ Bind: { path: 1 } })).body, { Err: 'MalformedRequest' });
     });
 
+    it('an incoming request carries its url, source address, headers and the url_params of a :param route', async () => {
+      assert.deepEqual((await bind({ Bind: { path: '/item/:id', authenticated: false, local_only: false, cache: false } })).body, { Ok: null });
+      await driver.events();
+      const r = await fetch(`${base()}/item/42`, { headers: { 'x-custom': 'yes' } });
+      assert.equal(r.status, 200);
+      const seen = await driver.waitEvent((e) => 'Http' in (e.body as object), 'the Http request');
+      const http = (
+        seen.body as {
+          Http: { bound_path: string; url: string; source_socket_addr: string; url_params: Record<string, string>; headers: Record<string, string> };
+        }
+      ).Http;
+      assert.equal(http.bound_path, `/driver:${PKG}:${PUBLISHER}/item/:id`);
+      assert.equal(http.url, `http://localhost/driver:${PKG}:${PUBLISHER}/item/42`);
+      assert.match(http.source_socket_addr, /^(127\.0\.0\.1|\[::1\]):\d+$/);
+      assert.deepEqual(http.url_params, { id: '42' });
+      assert.equal(http.headers['x-custom'], 'yes');
+    });
+
     it('SecureBind serves only on the package subdomain: elsewhere a redirect there', async () => {
       assert.deepEqual((await bind({ SecureBind: { path: '/secure', cache: false } })).body, { Ok: null });
       const r = await fetch(`${base()}/secure`, { redirect: 'manual' });
       assert.equal(r.status, 307);
       assert.match(r.headers.get('location') ?? '', new RegExp(`^http://modules-test-kit-tests-os\\.localhost:${node.port}/driver:${PKG}:${PUBLISHER}/secure$`));
+    });
+
+    it('on the package subdomain with its own login, SecureBind and WebSocketSecureBind reach the component', async () => {
+      const host = `modules-test-kit-tests-os.localhost:${node.port}`;
+      const path = `/driver:${PKG}:${PUBLISHER}`;
+      // A subdomain needs its own login: the node cookie is not enough.
+      const login = await fetch(`${node.url}/login`, { method: 'POST', body: JSON.stringify({ password_hash: 'secret', subdomain: `driver:${PKG}:${PUBLISHER}` }) });
+      const cookie = (login.headers.get('set-cookie') ?? '').split(';')[0];
+      assert.ok(cookie.startsWith(`hyperware-auth_fake.dev@driver:${PKG}:${PUBLISHER}=`), cookie);
+      const get = (headers: Record<string, string>) =>
+        new Promise<{ status: number; body: string }>((resolve, reject) => {
+          const req = httpRequest({ host: '127.0.0.1', port: node.port, path: `${path}/secure`, headers: { host, ...headers } }, (res) => {
+            let body = '';
+            res.on('data', (d) => {
+              body += d;
+            });
+            res.on('end', () => resolve({ status: res.statusCode ?? 0, body }));
+          });
+          req.on('error', reject);
+          req.end();
+        });
+      assert.notEqual((await get({})).status, 200, 'no login, no page from the component');
+      assert.deepEqual(await get({ cookie }), { status: 200, body: `hello from driver:${PKG}:${PUBLISHER}` });
+
+      assert.deepEqual((await driver.call('http-server:distro:sys', { WebSocketSecureBind: { path: '/wss', extension: false } })).body, { Ok: null });
+      await driver.events();
+      const ws = await new Promise<WebSocket>((resolve, reject) => {
+        const w = new WebSocket(`ws://127.0.0.1:${node.port}${path}/wss`, { headers: { host, cookie } });
+        w.once('open', () => resolve(w));
+        w.once('unexpected-response', (_req, res) => reject(new Error(`HTTP ${res.statusCode}`)));
+        w.once('error', reject);
+      });
+      const opened = await driver.waitEvent((e) => 'WebSocketOpen' in (e.body as object), 'WebSocketOpen on the subdomain');
+      assert.equal((opened.body as { WebSocketOpen: { path: string } }).WebSocketOpen.path, `${path}/wss`);
+      ws.close();
     });
   });
 

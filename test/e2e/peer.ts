@@ -16,7 +16,7 @@ export interface TestPeer {
   /** http://127.0.0.1:<port> */
   readonly base: string;
   readonly seen: PeerRequest[];
-  /** `open <x-ws header>`, then `text <frame>` / `bin <frame>` as frames arrive. */
+  /** `open <x-ws header>`, then `text <frame>` / `bin <frame>` / `ping <data>` / `pong <data>` / `close` as they arrive. */
   readonly wsSeen: string[];
   /** The last WebSocket a client opened. */
   readonly socket: WebSocket | undefined;
@@ -32,6 +32,8 @@ export async function startTestPeer(opts: {
   const wsSeen: string[] = [];
   let socket: WebSocket | undefined;
   const server = createServer((req, res) => {
+    // /slow never answers: for request timeouts (the connection is dropped at close()).
+    if (req.url?.startsWith('/slow')) return;
     let body = '';
     req.on('data', (d) => {
       body += d;
@@ -47,6 +49,9 @@ export async function startTestPeer(opts: {
     socket = ws;
     wsSeen.push(`open ${req.headers['x-ws'] ?? ''}`);
     ws.on('message', (d, bin) => wsSeen.push(`${bin ? 'bin' : 'text'} ${bin ? opts.binary(d as Buffer) : d.toString()}`));
+    ws.on('ping', (d) => wsSeen.push(`ping ${d.toString()}`));
+    ws.on('pong', (d) => wsSeen.push(`pong ${d.toString()}`));
+    ws.on('close', () => wsSeen.push('close'));
   });
   await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
   return {
@@ -58,6 +63,7 @@ export async function startTestPeer(opts: {
     },
     async close() {
       wss.close();
+      server.closeAllConnections();
       await new Promise((r) => server.close(r));
     },
   };

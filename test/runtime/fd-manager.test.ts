@@ -3,7 +3,7 @@
 // administrative requests report and retune.
 
 import assert from 'node:assert/strict';
-import { mkdtempSync, rmSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
@@ -11,6 +11,7 @@ import type { NativeProcess } from '../../src/runtime/kernel/api.js';
 import type { Kernel } from '../../src/runtime/kernel/kernel.js';
 import { createFdManager } from '../../src/runtime/modules/fd-manager/index.js';
 import { FdLimiter } from '../../src/runtime/modules/fd-manager/limiter.js';
+import { FALLBACK_ULIMIT, parseOpenFilesLimit, readOpenFilesLimit, UNLIMITED_ULIMIT } from '../../src/runtime/modules/fd-manager/ulimit.js';
 import { fromUtf8, type KernelMessage, messagingCap, type ProcessId, parseProcessId } from '../../src/runtime/types.js';
 import { bareKernel } from './helpers.js';
 
@@ -109,5 +110,74 @@ describe('fd-manager:distro:sys', () => {
     kernel.tell(vfs.id, FD, '{"FdsLimit": 5}');
     kernel.tell(vfs.id, FD, '"Nonsense"');
     assert.equal((await ask(kv.id, { GetProcessFdLimit: 'vfs-like:distro:sys' })).GetProcessFdLimit, 400);
+  });
+});
+
+describe('fd-manager re-reads the open-files limit', () => {
+  let home: string;
+  let kernel: Kernel;
+  const p = recorder(parseProcessId('reader-like:distro:sys'));
+  let limit = 1000;
+  let reads = 0;
+  const source = () => {
+    reads++;
+    return limit;
+  };
+  const until = async (cond: () => boolean, what: string) => {
+    for (let i = 0; i < 500 && !cond(); i++) await new Promise((r) => setTimeout(r, 10));
+    assert.ok(cond(), what);
+  };
+
+  before(async () => {
+    home = mkdtempSync(join(tmpdir(), 'kit-fd-ulimit-'));
+    kernel = bareKernel(OUR, home);
+    // One "second" of UpdateUpdateUlimitSecs is 5 ms here: the default hour is 18 s, a period of 2 is 10 ms.
+    await kernel.addNative(createFdManager({ readUlimit: source, secondMs: 5 }), [messagingCap({ node: OUR, process: p.id })]);
+    await kernel.addNative(p, [messagingCap(FD)]);
+    kernel.tell(p.id, FD, '"RequestFdsLimit"');
+    await until(() => p.limits.length === 1, 'the first share');
+  });
+  after(async () => {
+    await kernel.shutdown();
+    rmSync(home, { recursive: true, force: true });
+  });
+
+  it('reads the limit at start and, at the default period of an hour, not again meanwhile', () => {
+    assert.deepEqual(p.limits, [600]);
+    assert.equal(reads, 1);
+  });
+
+  it('after UpdateUpdateUlimitSecs re-reads on the new period and re-splits a changed limit', async () => {
+    kernel.tell(p.id, FD, JSON.stringify({ UpdateUpdateUlimitSecs: 2 }));
+    await until(() => reads > 2, `re-read on the new period (reads: ${reads})`);
+    assert.deepEqual(p.limits, [600], 'an unchanged limit changes no share');
+    limit = 2000;
+    await until(() => p.limits.length === 2, 'a new share after the limit changed');
+    assert.deepEqual(p.limits, [600, 1200]);
+    assert.deepEqual(JSON.parse(fromUtf8((await kernel.request(p.id, FD, '"GetState"', { timeoutSecs: 2 })).response.body)), {
+      GetState: { 'reader-like:distro:sys': { limit: 1200, hit_count: 0 } },
+    });
+  });
+
+  it('stops re-reading when the node stops', async () => {
+    await kernel.shutdown();
+    const at = reads;
+    await new Promise((r) => setTimeout(r, 60));
+    assert.equal(reads, at);
+  });
+});
+
+describe('the open-files limit from /proc/self/limits', () => {
+  const text = (soft: string) =>
+    `Limit                     Soft Limit           Hard Limit           Units     \nMax processes             63704                63704                processes \nMax open files            ${soft}                 524288               files     \n`;
+  it('is the soft limit; "unlimited" is the Linux ceiling; anything else falls back to 1024', () => {
+    assert.equal(parseOpenFilesLimit(text('4096')), 4096);
+    assert.equal(parseOpenFilesLimit(text('unlimited')), UNLIMITED_ULIMIT);
+    assert.equal(parseOpenFilesLimit('Max processes 5 5 processes\n'), undefined);
+    assert.equal(readOpenFilesLimit('/nonexistent/limits'), FALLBACK_ULIMIT);
+  });
+  it('on this machine matches what the kernel says for this process', { skip: process.platform !== 'linux' }, () => {
+    const soft = /^Max open files\s+(\d+)/m.exec(readFileSync('/proc/self/limits', 'utf8'))?.[1];
+    assert.equal(readOpenFilesLimit(), Number(soft));
   });
 });

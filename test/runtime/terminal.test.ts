@@ -324,6 +324,50 @@ describe('terminal', () => {
     assert.match(printed, /terminal:sys: alias e set for echo:test:sys/);
   });
 
+  it('Terminal API: a process holding the capability runs a command line as if typed and gets its output back', async () => {
+    const app = recorder('app:test.os:sys');
+    await kernel.addNative(app, [messagingCap({ node: OUR, process: TERMINAL_ID })]);
+    const echoed = await kernel.request(app.id, 'our@terminal:terminal:sys', 'echo from a process', { timeoutSecs: 5 });
+    assert.equal(fromUtf8(echoed.response.body), 'from a process');
+    assert.match(printed, /terminal:sys: from a process\n/, 'the output shows on the node terminal too');
+    const sink = recorder('sink:test:sys');
+    await kernel.addNative(sink);
+    const sent = await kernel.request(app.id, 'our@terminal:terminal:sys', 'm our@sink:test:sys hello', { timeoutSecs: 5 });
+    assert.equal(fromUtf8(sent.response.body), '', 'm without -a prints nothing');
+    await waitFor(() => sink.received.length > 0);
+    assert.equal(fromUtf8((sink.received[0].message.val as { body: Uint8Array }).body), 'hello');
+    assert.equal(sink.received[0].source.process.processName, 'terminal', 'the terminal sends it, as when typed');
+    const bad = await kernel.request(app.id, 'our@terminal:terminal:sys', 'nonsense args', { timeoutSecs: 5 });
+    assert.match(fromUtf8(bad.response.body), /^error calling script: 'nonsense' not found, either as an alias or process ID/);
+    assert.match(printed, /terminal:sys: error calling script: 'nonsense' not found/);
+    // Fire-and-forget, as Hyperdrive's API is used: it still runs.
+    kernel.tell(app.id, 'our@terminal:terminal:sys', 'alias greet echo:terminal:sys');
+    await waitFor(() => printed.includes('alias greet set'));
+    const greeted = await kernel.request(app.id, 'our@terminal:terminal:sys', 'greet hi there', { timeoutSecs: 5 });
+    assert.equal(fromUtf8(greeted.response.body), 'hi there', 'aliases work as typed');
+  });
+
+  it('Terminal API: refused without the capability, ignored from another node, non-UTF-8 and unknown JSON explained', async () => {
+    const app = recorder('nocap:test.os:sys');
+    await kernel.addNative(app);
+    await assert.rejects(kernel.request(app.id, 'our@terminal:terminal:sys', 'echo sneaky', { timeoutSecs: 5 }), (e: Error & { code?: string }) => e.code === 'no-capability');
+    assert.doesNotMatch(printed, /sneaky/);
+    terminal.handle({
+      id: 7n,
+      source: { node: 'other.dev', process: parseProcessId('app:test.os:sys') },
+      target: { node: OUR, process: TERMINAL_ID },
+      message: { tag: 'request', val: { inherit: false, body: utf8('echo remote'), capabilities: [] } },
+    } as unknown as KernelMessage);
+    await new Promise((r) => setTimeout(r, 20));
+    assert.doesNotMatch(printed, /remote/);
+    const capped = recorder('capped:test.os:sys');
+    await kernel.addNative(capped, [messagingCap({ node: OUR, process: TERMINAL_ID })]);
+    const r = await kernel.request(capped.id, 'our@terminal:terminal:sys', new Uint8Array([0xff, 0xfe]), { timeoutSecs: 5 });
+    assert.match(fromUtf8(r.response.body), /not UTF-8 text/);
+    const j = await kernel.request(capped.id, 'our@terminal:terminal:sys', '{"Frobnicate": 1}', { timeoutSecs: 5 });
+    assert.match(fromUtf8(j.response.body), /^failed to parse TerminalRequest from fake\.dev@capped:test\.os:sys: send \{"EditAlias"/);
+  });
+
   it('calls onExit on Ctrl-C and at the end of input, but not on close()', async () => {
     input.write('\x03');
     await waitFor(() => exits > 0);

@@ -1,13 +1,49 @@
 // timer:distro:sys — `{"SetTimer": <ms>}` answers with an empty Response after that many
-// milliseconds (0 answers at once); `"Debug"` prints the pending timers. Public, local only.
+// milliseconds (0 answers at once); `"Debug"` prints every active timer on the node's terminal:
+// who set it, when it pops and how long is left, and whether the setter awaits the Response.
+// Public, local only.
 
 import type { KernelApi, NativeProcess } from '../kernel/api.js';
-import { fromUtf8, type KernelMessage, systemProcess } from '../types.js';
+import { addressToString, fromUtf8, type KernelMessage, systemProcess } from '../types.js';
 
-export function createTimerModule(): NativeProcess & { pending(): number } {
+interface ActiveTimer {
+  handle: NodeJS.Timeout;
+  setter: string;
+  ms: number;
+  popAt: number;
+  /** Seconds the setter waits for the Response; undefined: it expects none. */
+  awaitSecs: bigint | undefined;
+}
+
+export interface TimerModuleOptions {
+  /** For tests: the clock behind the times Debug prints. */
+  now?: () => number;
+}
+
+export function createTimerModule(opts: TimerModuleOptions = {}): NativeProcess & { pending(): number } {
   let kernel: KernelApi;
+  const now = opts.now ?? Date.now;
   const id = systemProcess('timer');
-  const timers = new Set<NodeJS.Timeout>();
+  const timers = new Set<ActiveTimer>();
+
+  function describe(t: ActiveTimer, at: number): string {
+    const left = Math.max(0, t.popAt - at);
+    const waits =
+      t.awaitSecs === undefined
+        ? 'the setter expects no Response (the pop goes nowhere)'
+        : Number(t.awaitSecs) * 1000 < t.ms
+          ? `the setter awaits the Response but gives up after ${t.awaitSecs} s, before it pops`
+          : `the setter awaits the Response (timeout ${t.awaitSecs} s)`;
+    return `  ${t.setter}: ${t.ms} ms timer pops at ${new Date(t.popAt).toISOString()} (in ${left} ms); ${waits}`;
+  }
+
+  function debug(): void {
+    const at = now();
+    const list = [...timers].sort((a, b) => a.popAt - b.popAt);
+    const head = `timer: ${list.length} pending timer${list.length === 1 ? '' : 's'}`;
+    kernel.print(0, list.length === 0 ? head : `${head}:\n${list.map((t) => describe(t, at)).join('\n')}`);
+  }
+
   return {
     id,
     isPublic: true,
@@ -25,26 +61,34 @@ export function createTimerModule(): NativeProcess & { pending(): number } {
         return;
       }
       if (action === 'Debug') {
-        kernel.print(0, `timer: ${timers.size} pending`);
+        debug();
         return;
       }
       const ms = (action as { SetTimer?: unknown })?.SetTimer;
-      if (typeof ms !== 'number' || ms < 0) {
-        kernel.print(1, 'timer: expected {"SetTimer": <milliseconds>}');
+      if (typeof ms !== 'number' || !Number.isInteger(ms) || ms < 0) {
+        kernel.print(1, `timer: expected {"SetTimer": <whole milliseconds >= 0>} from ${addressToString(km.source)}`);
         return;
       }
       if (ms === 0) {
         kernel.respond(id, km, new Uint8Array());
         return;
       }
-      const t = setTimeout(() => {
-        timers.delete(t);
-        kernel.respond(id, km, new Uint8Array());
-      }, ms);
+      const setAt = now();
+      const t: ActiveTimer = {
+        // setTimeout cannot wait past 2^31-1 ms (about 24 days); such timers pop then.
+        handle: setTimeout(() => {
+          timers.delete(t);
+          kernel.respond(id, km, new Uint8Array());
+        }, Math.min(ms, 2 ** 31 - 1)),
+        setter: addressToString(km.source),
+        ms,
+        popAt: setAt + ms,
+        awaitSecs: km.message.val.expectsResponse,
+      };
       timers.add(t);
     },
     stop() {
-      for (const t of timers) clearTimeout(t);
+      for (const t of timers) clearTimeout(t.handle);
       timers.clear();
     },
   };

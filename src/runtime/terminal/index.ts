@@ -5,7 +5,13 @@
 // and print what the scripts would print, prefixed `terminal:sys: ` like any process printout.
 // Any other `name:pkg:pub args` (or alias) runs that package's script from pkg/scripts.json
 // (scripts.ts), as Hyperdrive's terminal does.
+// Terminal API (book "Terminal API"): a local process holding the messaging capability for
+// terminal:terminal:sys (it is not public, so the kernel refuses everyone else) sends a command
+// line as a UTF-8 Request body, and it runs exactly as if typed. Hyperdrive answers nothing; here
+// the command's output shows on the node's terminal as usual and, if the Request expects a
+// Response, also comes back as its body (plain text, empty when the command printed nothing).
 
+import { AsyncLocalStorage } from 'node:async_hooks';
 import { readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { createInterface, type Interface } from 'node:readline';
@@ -35,7 +41,10 @@ export interface TerminalOptions {
   kernel: KernelApi;
   /** Where commands are typed; null for a detached node (printouts only). */
   input: NodeJS.ReadableStream | null;
-  output: NodeJS.WritableStream;
+  /** Where printouts go; null for a detached node, whose printouts go to `printer`. */
+  output: NodeJS.WritableStream | null;
+  /** Without `output`: where printouts (at or under the verbosity) go; default the node's log. */
+  printer?: (text: string) => void;
   /** Printouts above this verbosity (0-3) are not shown. */
   verbosity: number;
   /** Ctrl-C, Ctrl-D or the end of input: the node should shut down. */
@@ -50,8 +59,8 @@ export interface Terminal extends NativeProcess {
   verbosity: number;
   /** Show a printout, formatted as Hyperdrive's terminal does, if `verbosity` <= the terminal's. */
   print(verbosity: number, text: string): void;
-  /** Run one command line as if typed; resolves when its output has been printed. */
-  run(line: string): Promise<void>;
+  /** Run one command line as if typed; resolves with what it printed, once printed. */
+  run(line: string): Promise<string>;
   /** Stop reading input (does not call onExit). */
   close(): void;
 }
@@ -92,7 +101,9 @@ class NodeTerminal implements Terminal {
   readonly isPublic = false;
   verbosity: number;
   private readonly kernel: KernelApi;
-  private readonly output: NodeJS.WritableStream;
+  private readonly output: NodeJS.WritableStream | null;
+  /** What the command being run (through the Terminal API) printed, per command. */
+  private readonly captured = new AsyncLocalStorage<string[]>();
   private readonly input: NodeJS.ReadableStream | null;
   private readonly interactive: boolean;
   private readonly now: () => Date;
@@ -113,7 +124,7 @@ class NodeTerminal implements Terminal {
     this.input = opts.input;
     this.verbosity = opts.verbosity;
     this.now = opts.now ?? (() => new Date());
-    this.interactive = !!(this.input as { isTTY?: boolean } | null)?.isTTY && !!(this.output as { isTTY?: boolean }).isTTY;
+    this.interactive = !!(this.input as { isTTY?: boolean } | null)?.isTTY && !!(this.output as { isTTY?: boolean } | null)?.isTTY;
     this.loadAliases();
   }
 
@@ -127,7 +138,7 @@ class NodeTerminal implements Terminal {
     // Input is read only once the terminal is registered, so that its commands can be sent.
     this.rl = createInterface({
       input,
-      output: this.interactive ? this.output : undefined,
+      output: this.interactive ? (this.output ?? undefined) : undefined,
       terminal: this.interactive,
       historySize: 1000,
     });
@@ -147,25 +158,59 @@ class NodeTerminal implements Terminal {
       this.say(fromUtf8(km.message.val[0].body));
       return;
     }
-    const src = km.source.process;
-    const fromScript =
-      km.source.node === our && src.packageName === 'terminal' && src.publisherNode === 'sys' && src.processName !== 'terminal';
-    if (!fromScript) {
+    if (km.source.node !== our) {
+      // Commands are for this node's processes only (a remote one would be root on our node).
       this.print(2, `terminal:sys: ignoring message from ${addressToString(km.source)}`);
       return;
     }
-    let edit: { alias?: unknown; process?: unknown } | undefined;
+    const body = km.message.val.body;
+    let json: unknown;
     try {
-      edit = (parseJsonBytes(km.message.val.body) as { EditAlias?: { alias?: unknown; process?: unknown } }).EditAlias;
+      json = parseJsonBytes(body);
     } catch {
-      edit = undefined;
+      json = undefined;
     }
+    // A JSON object is a TerminalRequest (EditAlias, as scripts send); anything else is a command line.
+    if (json !== null && typeof json === 'object' && !Array.isArray(json)) {
+      this.terminalRequest(km, json as { EditAlias?: { alias?: unknown; process?: unknown } });
+      return;
+    }
+    this.command(km, body).catch((e) => this.say(`error: ${e instanceof Error ? e.message : String(e)}`));
+  }
+
+  private terminalRequest(km: KernelMessage, request: { EditAlias?: { alias?: unknown; process?: unknown } }): void {
+    if (km.message.tag !== 'request') return;
+    const edit = request.EditAlias;
     if (!edit || typeof edit.alias !== 'string' || (edit.process !== null && edit.process !== undefined && typeof edit.process !== 'string')) {
-      this.say(`failed to parse TerminalRequest from ${addressToString(km.source)}`);
+      const why = `failed to parse TerminalRequest from ${addressToString(km.source)}`;
+      this.say(why);
+      // A JSON object is taken as a TerminalRequest; say so to a caller that waits for an answer.
+      if (km.message.val.expectsResponse !== undefined)
+        this.kernel.respond(this.id, km, `${why}: send {"EditAlias": {"alias": "<name>", "process": "<process-id>" | null}}, or a command line as text`);
       return;
     }
     const result = this.editAlias(edit.alias, (edit.process as string | null | undefined) ?? undefined);
     if (km.message.val.expectsResponse !== undefined) this.kernel.respond(this.id, km, jsonBytes({ EditAlias: result }));
+  }
+
+  /** A command line from a process (Terminal API): run it as if typed, answer with its output. */
+  private async command(km: KernelMessage, body: Uint8Array): Promise<void> {
+    if (km.message.tag !== 'request') return;
+    const expects = km.message.val.expectsResponse !== undefined;
+    const from = addressToString(km.source);
+    let line: string;
+    try {
+      line = new TextDecoder('utf-8', { fatal: true }).decode(body);
+    } catch {
+      const why = `ignoring a command from ${from}: its body is not UTF-8 text (send a command line such as "hi our hello")`;
+      this.say(why);
+      if (expects) this.kernel.respond(this.id, km, why);
+      return;
+    }
+    // Who runs what on the node's terminal: a process with this capability is root.
+    this.print(1, `terminal:sys: ${from} runs: ${line}`);
+    const output = await this.run(line);
+    if (expects) this.kernel.respond(this.id, km, output);
   }
 
   stop(): void {
@@ -176,6 +221,10 @@ class NodeTerminal implements Terminal {
 
   print(verbosity: number, text: string): void {
     if (verbosity > this.verbosity) return;
+    if (!this.output) {
+      (this.opts.printer ?? ((t: string) => this.kernel.log.info(t)))(text);
+      return;
+    }
     const line = formatPrintout(text, this.now(), this.interactive ? colourFor(verbosity) : '');
     if (this.rl && this.interactive && !this.closed) {
       // Print above the input line, then redraw the prompt and whatever was being typed.
@@ -188,6 +237,7 @@ class NodeTerminal implements Terminal {
 
   /** What a script would print: a verbosity-0 printout from package terminal:sys. */
   private say(text: string): void {
+    this.captured.getStore()?.push(text);
     this.print(0, `terminal:sys: ${text}`);
   }
 
@@ -205,13 +255,21 @@ class NodeTerminal implements Terminal {
   private exit(): void {
     if (this.closed || this.exited) return;
     this.exited = true;
-    this.output.write(this.interactive ? '\r\x1b[2Kexit code received\n' : 'exit code received\n');
+    this.output?.write(this.interactive ? '\r\x1b[2Kexit code received\n' : 'exit code received\n');
     this.opts.onExit?.();
   }
 
   // ---- commands ----------------------------------------------------------------------------------
 
-  async run(line: string): Promise<void> {
+  run(line: string): Promise<string> {
+    const out: string[] = [];
+    return this.captured.run(out, async () => {
+      await this.runLine(line);
+      return out.join('\n');
+    });
+  }
+
+  private async runLine(line: string): Promise<void> {
     const text = line.replace(/[\r\n]+$/, '').trimStart();
     if (!text.trim()) return;
     const sp = text.indexOf(' ');

@@ -2,9 +2,12 @@
 // for a share (Hyperdrive's FdManagerRequest, interop §10.1). The budget is a percentage of the
 // open-files limit, split evenly among registered processes; each gets `{"FdsLimit": n}` as a
 // Request whenever its share changes. `FdsLimitHit` is counted; `GetState` and
-// `GetProcessFdLimit` report. Only requests from our node are served.
+// `GetProcessFdLimit` report. Only requests from our node are served. The open-files limit is
+// re-read every `UpdateUpdateUlimitSecs` seconds (an hour by default, as Hyperdrive) by a timer
+// that does not keep Node alive; when it changed, the budget is recomputed and shares re-split.
 
 import type { KernelApi, NativeProcess } from '../../kernel/api.js';
+import { readOpenFilesLimit } from './ulimit.js';
 import { fromUtf8, type KernelMessage, parseProcessId, type ProcessId, processIdToString, systemProcess } from '../../types.js';
 
 export const FD_MANAGER_PROCESS: ProcessId = systemProcess('fd-manager');
@@ -13,8 +16,12 @@ export const FD_MANAGER_PROCESS: ProcessId = systemProcess('fd-manager');
 const DEFAULTS = { percentage: 60, updateUlimitSecs: 3600, cullFractionDenominator: 2 };
 
 export interface FdManagerOptions {
-  /** The process's open-files limit; default 1024 (a common `ulimit -n`). */
+  /** A static open-files limit instead of the real one (Hyperdrive's --soft-ulimit). */
   ulimit?: number;
+  /** Where the open-files limit is read from, at start and then periodically; default the real soft limit. */
+  readUlimit?: () => number;
+  /** Milliseconds in one second of UpdateUpdateUlimitSecs; default 1000 (tests shrink it). */
+  secondMs?: number;
 }
 
 export interface FdsLimit {
@@ -25,10 +32,16 @@ export interface FdsLimit {
 export interface FdManagerModule extends NativeProcess {
   /** The current share of each registered process. */
   state(): Record<string, FdsLimit>;
+  /** The open-files limit as last read. */
+  ulimit(): number;
 }
 
 export function createFdManager(opts: FdManagerOptions = {}): FdManagerModule {
-  const ulimit = opts.ulimit ?? 1024;
+  const fixed = opts.ulimit;
+  const readUlimit = opts.readUlimit ?? (fixed !== undefined ? () => fixed : () => readOpenFilesLimit());
+  const secondMs = opts.secondMs ?? 1000;
+  let ulimit = readUlimit();
+  let rereadTimer: NodeJS.Timeout | undefined;
   const config = { ...DEFAULTS };
   const registered = new Map<string, { id: ProcessId; node: string; hitCount: number; limit: number }>();
   let kernel!: KernelApi;
@@ -43,6 +56,30 @@ export function createFdManager(opts: FdManagerOptions = {}): FdManagerModule {
       p.limit = share;
       kernel.tell(FD_MANAGER_PROCESS, { node: p.node, process: p.id }, JSON.stringify({ FdsLimit: share }));
     }
+  }
+
+  /** Re-read the open-files limit; if it changed, recompute the budget and re-split it. */
+  function rereadUlimit(): void {
+    let now: number;
+    try {
+      now = readUlimit();
+    } catch (e) {
+      kernel.print(1, `fd-manager: could not re-read the open-files limit (${(e as Error).message}); keeping ${ulimit}`);
+      return;
+    }
+    if (!Number.isSafeInteger(now) || now <= 0 || now === ulimit) return;
+    const before = ulimit;
+    ulimit = now;
+    kernel.print(1, `fd-manager: the open-files limit changed from ${before} to ${now}; ${describeConfig('percentage')}`);
+    rebalance();
+  }
+
+  /** (Re)start the periodic re-read at the current period. */
+  function scheduleReread(): void {
+    if (rereadTimer) clearInterval(rereadTimer);
+    // setInterval cannot wait past 2^31-1 ms (about 24 days).
+    rereadTimer = setInterval(rereadUlimit, Math.min(config.updateUlimitSecs * secondMs, 2 ** 31 - 1));
+    rereadTimer.unref();
   }
 
   function describeConfig(key: keyof typeof config): string {
@@ -86,6 +123,7 @@ export function createFdManager(opts: FdManagerOptions = {}): FdManagerModule {
       config[key] = arg;
       kernel.print(1, `fd-manager: ${describeConfig(key)}`);
       if (key === 'cullFractionDenominator') for (const p of registered.values()) tellCull(p);
+      if (key === 'updateUlimitSecs') scheduleReread();
       rebalance();
     };
     const raw = fromUtf8(km.message.val.body);
@@ -144,10 +182,14 @@ export function createFdManager(opts: FdManagerOptions = {}): FdManagerModule {
     id: FD_MANAGER_PROCESS,
     start(k) {
       kernel = k;
+      scheduleReread();
     },
     handle,
     state,
+    ulimit: () => ulimit,
     stop() {
+      if (rereadTimer) clearInterval(rereadTimer);
+      rereadTimer = undefined;
       registered.clear();
     },
   };

@@ -3,7 +3,8 @@
 // paths processes bind with Bind / SecureBind, whose requests go to the binder as
 // `{"Http": IncomingHttpRequest}` with the body in the blob, and WebSockets on WebSocketBind
 // paths (upgrades on the same server, at most 128 open), delivered as WebSocketOpen /
-// WebSocketPush (+blob) / WebSocketClose.
+// WebSocketPush (+blob) / WebSocketClose. A WebSocket at `/` with no binding there takes the
+// book's WebSocket API registration (`WsRegister`: auth token + target process) instead.
 //
 // One deliberate difference from Hyperdrive: when the kernel refuses the message at once
 // (target missing, no capability, offline, too large) we answer immediately with a status that
@@ -26,6 +27,7 @@ import {
   MAX_MESSAGE_BYTES,
   MAX_RPC_MESSAGE_BYTES,
   type ProcessId,
+  parseProcessId,
   processIdToString,
   systemProcess,
 } from '../../types.js';
@@ -148,6 +150,11 @@ export async function createHttpServer(opts: HttpServerOptions): Promise<HttpSer
     const path = normalizePath(q < 0 ? raw : raw.slice(0, q));
     const route = wsBindings.recognize(path);
     const b = route?.binding;
+    // The book's WebSocket API: a client connects to `/` and registers with a WsRegister message.
+    if ((!route || !b?.app) && (path === '' || path === '/')) {
+      registerAtRoot(req, socket, head);
+      return;
+    }
     if (!route || !b?.app) throw new HttpError(404, `no WebSocket is bound at ${path || '/'} on ${our}`);
     const app = b.app;
     if (b.authenticated) {
@@ -161,37 +168,82 @@ export async function createHttpServer(opts: HttpServerOptions): Promise<HttpSer
       throw new HttpError(403, `${path} is an extension WebSocket: only a client on this machine (localhost) may connect`);
     if (!started) throw new HttpError(503, 'the node is still booting: try again in a moment');
     if (channels.size >= MAX_WEBSOCKETS) throw new HttpError(503, `this node already has ${MAX_WEBSOCKETS} WebSockets open; try again later`);
-    wss.handleUpgrade(req, socket, head, (ws) => {
-      let channelId: number;
-      do channelId = randomInt(1, 2 ** 32 - 1);
-      while (channels.has(channelId));
-      channels.set(channelId, { ws, app });
-      const to = { node: our, process: app };
-      kernel.tell(
-        HTTP_SERVER_ID,
-        to,
-        jsonBytes({
-          WebSocketOpen: {
-            path: b.path ?? path,
-            channel_id: channelId,
-            source_socket_addr: socketAddress(req),
-            forwarded_for: headerValue(req, 'x-forwarded-for') ?? null,
-          },
-        }),
-      );
-      ws.on('message', (data, isBinary) => {
-        const bytes = Array.isArray(data) ? Buffer.concat(data) : Buffer.from(data as ArrayBuffer);
-        if (b.extension) return extensions.incoming(channelId, app, new Uint8Array(bytes), isBinary);
-        kernel.tell(HTTP_SERVER_ID, to, jsonBytes({ WebSocketPush: { channel_id: channelId, message_type: isBinary ? 'Binary' : 'Text' } }), {
-          blob: { bytes: new Uint8Array(bytes) },
-        });
+    wss.handleUpgrade(req, socket, head, (ws) => openChannel(ws, req, app, b.path ?? path, !!b.extension));
+  }
+
+  /** A new channel from `ws` to `app`: WebSocketOpen now, WebSocketPush per frame, WebSocketClose at the end. */
+  function openChannel(ws: WebSocket, req: IncomingMessage, app: ProcessId, path: string, extension: boolean): void {
+    let channelId: number;
+    do channelId = randomInt(1, 2 ** 32 - 1);
+    while (channels.has(channelId));
+    channels.set(channelId, { ws, app });
+    const to = { node: our, process: app };
+    kernel.tell(
+      HTTP_SERVER_ID,
+      to,
+      jsonBytes({
+        WebSocketOpen: {
+          path,
+          channel_id: channelId,
+          source_socket_addr: socketAddress(req),
+          forwarded_for: headerValue(req, 'x-forwarded-for') ?? null,
+        },
+      }),
+    );
+    ws.on('message', (data, isBinary) => {
+      const bytes = Array.isArray(data) ? Buffer.concat(data) : Buffer.from(data as ArrayBuffer);
+      if (extension) return extensions.incoming(channelId, app, new Uint8Array(bytes), isBinary);
+      kernel.tell(HTTP_SERVER_ID, to, jsonBytes({ WebSocketPush: { channel_id: channelId, message_type: isBinary ? 'Binary' : 'Text' } }), {
+        blob: { bytes: new Uint8Array(bytes) },
       });
-      ws.on('error', () => ws.terminate());
-      ws.on('close', () => {
-        if (channels.get(channelId)?.ws !== ws) return;
-        channels.delete(channelId);
-        extensions.closed(channelId);
-        kernel.tell(HTTP_SERVER_ID, to, jsonBytes({ WebSocketClose: channelId }));
+    });
+    ws.on('error', () => ws.terminate());
+    ws.on('close', () => {
+      if (channels.get(channelId)?.ws !== ws) return;
+      channels.delete(channelId);
+      extensions.closed(channelId);
+      kernel.tell(HTTP_SERVER_ID, to, jsonBytes({ WebSocketClose: channelId }));
+    });
+  }
+
+  /**
+   * Book "WebSocket API": a client opens a WebSocket at `/` and sends, as text or bytes,
+   * `{"auth_token": <the node's login cookie value>, "target_process": "p:k:pub", "encrypted": false}`.
+   * With a valid login the socket becomes a channel to that process (WebSocketOpen with path "/");
+   * otherwise it is closed with code 1008 and the reason. Encrypted channels are not supported.
+   */
+  function registerAtRoot(req: IncomingMessage, socket: Duplex, head: Buffer): void {
+    if (!started) throw new HttpError(503, 'the node is still booting: try again in a moment');
+    if (channels.size >= MAX_WEBSOCKETS) throw new HttpError(503, `this node already has ${MAX_WEBSOCKETS} WebSockets open; try again later`);
+    wss.handleUpgrade(req, socket, head, (ws) => {
+      const refuse = (why: string) => {
+        kernel.print(1, `http-server: WsRegister refused: ${why}`);
+        ws.close(1008, why.slice(0, 120)); // a close reason is at most 123 bytes
+      };
+      // Nothing but the registration is accepted until it arrives.
+      const timer = setTimeout(() => refuse('no WsRegister message within 10 s'), 10_000);
+      timer.unref();
+      ws.once('close', () => clearTimeout(timer));
+      ws.once('message', (data) => {
+        clearTimeout(timer);
+        const text = (Array.isArray(data) ? Buffer.concat(data) : Buffer.from(data as ArrayBuffer)).toString('utf8');
+        let reg: { auth_token?: unknown; target_process?: unknown; encrypted?: unknown };
+        try {
+          reg = JSON.parse(text) ?? {};
+        } catch {
+          return refuse('expected {"auth_token", "target_process", "encrypted"} as JSON');
+        }
+        if (typeof reg.auth_token !== 'string' || typeof reg.target_process !== 'string')
+          return refuse('expected {"auth_token", "target_process", "encrypted"} as JSON');
+        if (!authenticate(reg.auth_token, `hyperware-auth_${our}`)) return refuse(`auth_token is not a valid login for ${our}: log in at /login`);
+        if (reg.encrypted === true) return refuse('encrypted WebSockets are not supported: send "encrypted": false');
+        let app: ProcessId;
+        try {
+          app = parseProcessId(reg.target_process);
+        } catch {
+          return refuse(`target_process ${reg.target_process.slice(0, 60)} is not a process ID`);
+        }
+        openChannel(ws, req, app, '/', false);
       });
     });
   }
