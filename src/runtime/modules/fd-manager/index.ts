@@ -3,8 +3,8 @@
 // open-files limit, split evenly among registered processes; each gets `{"FdsLimit": n}` as a
 // Request whenever its share changes. `FdsLimitHit` is counted; `GetState` and
 // `GetProcessFdLimit` report. Only requests from our node are served. The open-files limit is
-// re-read every `UpdateUpdateUlimitSecs` seconds (an hour by default, as Hyperdrive) by a timer
-// that does not keep Node alive; when it changed, the budget is recomputed and shares re-split.
+// re-read every `UpdateUpdateUlimitSecs` (sic: Hyperdrive's name) seconds, an hour by default, by
+// a timer that does not keep Node alive; when it changed, the budget is recomputed and re-split.
 
 import type { KernelApi, NativeProcess } from '../../kernel/api.js';
 import { readOpenFilesLimit } from './ulimit.js';
