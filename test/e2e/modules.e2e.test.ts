@@ -628,8 +628,11 @@ describe('runtime modules from a component', { timeout: 240_000 }, () => {
     it('SetTimer answers after the duration; 0 answers at once', async () => {
       assert.deepEqual(await driver.call('timer:distro:sys', { SetTimer: 50 }), { body: '', blob: null });
       assert.deepEqual(await driver.call('timer:distro:sys', { SetTimer: 0 }), { body: '', blob: null });
-      // A negative duration is not a u64: no timer is set, and the caller's wait times out.
-      assert.deepEqual(await driver.call('timer:distro:sys', { SetTimer: -5 }, undefined, 1), { error: 'timeout' });
+      // A negative duration is not a u64: no timer is set, and the caller hears why at once.
+      assert.deepEqual(await driver.call('timer:distro:sys', { SetTimer: -5 }, undefined, 1), {
+        body: { Err: 'expected {"SetTimer": <whole milliseconds >= 0>} or "Debug", got {"SetTimer":-5}' },
+        blob: null,
+      });
     });
   });
 

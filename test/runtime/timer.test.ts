@@ -8,7 +8,7 @@ import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import type { Kernel } from '../../src/runtime/kernel/kernel.js';
 import { createTimerModule } from '../../src/runtime/modules/timer.js';
-import { parseProcessId } from '../../src/runtime/types.js';
+import { fromUtf8, parseProcessId } from '../../src/runtime/types.js';
 import { bareKernel } from './helpers.js';
 
 const OUR = 'fake.dev';
@@ -64,11 +64,15 @@ describe('timer:distro:sys', () => {
     assert.match(String(await givesUp), /no response from .* within 1 s/);
   });
 
-  it('a negative or fractional duration sets no timer', async () => {
+  it('a negative or fractional duration sets no timer; a sender that awaits an answer hears why at once', async () => {
     const before = timer.pending();
     kernel.tell(APP, TIMER, '{"SetTimer": -5}');
     kernel.tell(APP, TIMER, '{"SetTimer": 1.5}');
     await debugOutput();
+    assert.equal(timer.pending(), before);
+    const answer = async (body: string) => fromUtf8((await kernel.request(APP, TIMER, body, { timeoutSecs: 5 })).response.body);
+    assert.equal(await answer('{"SetTimer": -5}'), JSON.stringify({ Err: 'expected {"SetTimer": <whole milliseconds >= 0>} or "Debug", got {"SetTimer":-5}' }));
+    assert.equal(await answer('soon'), JSON.stringify({ Err: 'the request is not JSON: send {"SetTimer": <milliseconds>} or "Debug"' }));
     assert.equal(timer.pending(), before);
   });
 });

@@ -29,13 +29,31 @@ export function setTimer(ms: number, context?: Uint8Array | string): void {
 
 /** Block for `ms` milliseconds (other messages that arrive meanwhile wait in the queue). */
 export function sleep(ms: number): void {
-  Request.to(ourModule('timer')).json(timerAction(ms)).sendAndAwaitResponse(timeoutFor(ms));
+  const reply = Request.to(ourModule('timer')).json(timerAction(ms)).sendAndAwaitResponse(timeoutFor(ms));
+  const why = timerError(reply);
+  if (why !== undefined) throw new Error(`timer: ${why}`);
 }
 
-/** Whether a message is a timer going off. */
-export function isTimer(message: Message): boolean {
+function fromTimer(message: Message): boolean {
   const p = message.source.process;
   return message.isResponse() && p.processName === 'timer' && p.packageName === 'distro' && p.publisherNode === 'sys';
+}
+
+/** Whether a message is a timer going off (its Response is empty). */
+export function isTimer(message: Message): boolean {
+  return fromTimer(message) && message.body.length === 0;
+}
+
+/** Why the timer module refused a request, for its (non-empty) `{"Err": why}` Response; else undefined. */
+export function timerError(message: Message): string | undefined {
+  if (!fromTimer(message) || message.body.length === 0) return undefined;
+  let err: unknown;
+  try {
+    err = message.json<{ Err?: unknown } | null>()?.Err;
+  } catch {
+    err = undefined;
+  }
+  return typeof err === 'string' ? err : 'the timer module refused the request';
 }
 
 /** Ask the timer module to print its pending timers on the node's terminal. */

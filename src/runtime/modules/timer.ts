@@ -1,7 +1,10 @@
 // timer:distro:sys — `{"SetTimer": <ms>}` answers with an empty Response after that many
 // milliseconds (0 answers at once); `"Debug"` prints every active timer on the node's terminal:
 // who set it, when it pops and how long is left, and whether the setter awaits the Response.
-// Public, local only.
+// Anything else (not JSON, a negative or fractional duration) sets no timer and, if the sender
+// awaits a Response, is answered at once with `{"Err": "<why>"}`: never empty, so it cannot be
+// taken for a pop, and the caller learns what was wrong instead of timing out (Hyperdrive only
+// prints it). Public, local only.
 
 import type { KernelApi, NativeProcess } from '../kernel/api.js';
 import { addressToString, fromUtf8, type KernelMessage, systemProcess } from '../types.js';
@@ -53,11 +56,15 @@ export function createTimerModule(opts: TimerModuleOptions = {}): NativeProcess 
     pending: () => timers.size,
     handle(km: KernelMessage) {
       if (km.message.tag !== 'request' || km.source.node !== kernel.our) return;
+      const refuse = (why: string) => {
+        kernel.print(1, `timer: ${why} (from ${addressToString(km.source)})`);
+        if (km.message.tag === 'request' && km.message.val.expectsResponse !== undefined) kernel.respond(id, km, JSON.stringify({ Err: why }));
+      };
       let action: unknown;
       try {
         action = JSON.parse(fromUtf8(km.message.val.body));
       } catch {
-        kernel.print(1, `timer: ignoring a request from ${km.source.process.processName} that is not JSON`);
+        refuse('the request is not JSON: send {"SetTimer": <milliseconds>} or "Debug"');
         return;
       }
       if (action === 'Debug') {
@@ -66,7 +73,7 @@ export function createTimerModule(opts: TimerModuleOptions = {}): NativeProcess 
       }
       const ms = (action as { SetTimer?: unknown })?.SetTimer;
       if (typeof ms !== 'number' || !Number.isInteger(ms) || ms < 0) {
-        kernel.print(1, `timer: expected {"SetTimer": <whole milliseconds >= 0>} from ${addressToString(km.source)}`);
+        refuse(`expected {"SetTimer": <whole milliseconds >= 0>} or "Debug", got ${JSON.stringify(action)}`);
         return;
       }
       if (ms === 0) {
