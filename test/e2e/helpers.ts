@@ -31,6 +31,22 @@ export async function exited(child: ChildProcess): Promise<number | null> {
   return code;
 }
 
+/**
+ * Poll a test driver's recorded events (its `events()` drains them) until one matches, for up to
+ * 5 s; the error lists everything seen meanwhile.
+ */
+export async function waitForEvent<E>(who: string, events: () => Promise<E[]>, match: (e: E) => boolean, what: string): Promise<E> {
+  const seen: E[] = [];
+  for (let i = 0; i < 200; i++) {
+    for (const e of await events()) {
+      seen.push(e);
+      if (match(e)) return e;
+    }
+    await new Promise((r) => setTimeout(r, 25));
+  }
+  throw new Error(`${who} never reported ${what}; it saw ${JSON.stringify(seen)}`);
+}
+
 export interface FakeNode {
   child: ChildProcess;
   port: number;

@@ -18,6 +18,7 @@ import { zipDirectory } from '../../src/package/zip.js';
 import { bootNode, type RunningNode } from '../../src/runtime/node.js';
 import { fromUtf8, systemProcess } from '../../src/runtime/types.js';
 import { REPO, runKit } from '../helpers/kit.js';
+import { waitForEvent } from './helpers.js';
 import { type PeerRequest, startTestPeer, type TestPeer } from './peer.js';
 
 const PUB = 'kit-tests.os';
@@ -45,16 +46,8 @@ class Component {
   events(): Promise<Event[]> {
     return this.ask('Events') as Promise<Event[]>;
   }
-  async waitEvent(match: (e: Event) => boolean, what: string): Promise<Event> {
-    const seen: Event[] = [];
-    for (let i = 0; i < 200; i++) {
-      for (const e of await this.events()) {
-        seen.push(e);
-        if (match(e)) return e;
-      }
-      await new Promise((r) => setTimeout(r, 25));
-    }
-    throw new Error(`${this.id} never reported ${what}; it saw ${JSON.stringify(seen)}`);
+  waitEvent(match: (e: Event) => boolean, what: string): Promise<Event> {
+    return waitForEvent(this.id, () => this.events(), match, what);
   }
 }
 

@@ -19,6 +19,7 @@ import { startPackage } from '../../src/package/start.js';
 import { zipDirectory } from '../../src/package/zip.js';
 import { bootNode, type RunningNode } from '../../src/runtime/node.js';
 import { fromUtf8, systemProcess } from '../../src/runtime/types.js';
+import { waitForEvent } from './helpers.js';
 import { type PeerRequest, startTestPeer, type TestPeer } from './peer.js';
 
 const PUBLISHER = 'kit-tests.os';
@@ -107,16 +108,8 @@ export class Driver {
     return this.ask('Events') as Promise<Array<{ from: string; body: unknown; blob: string | null }>>;
   }
   /** Poll the recorded events until one matches. */
-  async waitEvent(match: (e: { from: string; body: unknown; blob: string | null }) => boolean, what: string) {
-    const seen: unknown[] = [];
-    for (let i = 0; i < 200; i++) {
-      for (const e of await this.events()) {
-        seen.push(e);
-        if (match(e)) return e;
-      }
-      await new Promise((r) => setTimeout(r, 25));
-    }
-    throw new Error(`${this.id} never reported ${what}; it saw ${JSON.stringify(seen)}`);
+  waitEvent(match: (e: { from: string; body: unknown; blob: string | null }) => boolean, what: string) {
+    return waitForEvent(this.id, () => this.events(), match, what);
   }
 }
 
