@@ -25,7 +25,7 @@ import { fixtureOpts, NodeBench } from './runtime.js';
 const PKG = { package_name: 'modules-bench', publisher_node: 'kit-tests.os' };
 const DRIVER = 'driver:modules-bench:kit-tests.os';
 
-export async function installDriver(repo: string, node: RunningNode, work: string): Promise<void> {
+async function installDriver(repo: string, node: RunningNode, work: string): Promise<void> {
   const wit = join(work, 'wit');
   mkdirSync(wit);
   copyFileSync(join(repo, 'wit/hyperware.wit'), join(wit, 'hyperware.wit'));
@@ -68,7 +68,7 @@ export async function installDriver(repo: string, node: RunningNode, work: strin
   await startPackage({ packageDir: dir, url: node.url });
 }
 
-export async function ask(node: RunningNode, cmd: unknown): Promise<Record<string, unknown>> {
+async function ask(node: RunningNode, cmd: unknown): Promise<Record<string, unknown>> {
   const r = await node.kernel.request(systemProcess('http-server'), DRIVER, JSON.stringify(cmd), { timeoutSecs: 600 });
   return JSON.parse(fromUtf8(r.response.body));
 }
