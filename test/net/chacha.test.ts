@@ -32,11 +32,12 @@ describe('ChaCha20-Poly1305 (RFC 8439)', () => {
       'd31a8d34648e60db7b86afbc53ef7ec2a4aded51296e08fea9e2b5a736ee62d63dbea45e8ca9671282fafb69da92728b1a71de0a9e060b2905d6a5b67ecd3b3692ddbd7f2d778b8c9803aee328091b58fab324e4fad675945585808b4831d7bc3ff4def08e4b7a9de576d26586cec64b6116',
     );
     assert.equal(toHex(sealed.subarray(plaintext.length)), '1ae10b594f09e26a7e902ecbd0600691');
-    assert.deepEqual(new SmallAead(key).open(nonce, ad, sealed), plaintext);
-    // Opening decrypts a copy: a received Buffer is left as it came.
+    const opened = (s: Uint8Array) => toHex(new SmallAead(key).open(nonce, ad, s) ?? new Uint8Array(0));
+    assert.equal(opened(sealed), toHex(plaintext));
+    // Opening decrypts into new bytes: a received Buffer is left as it came.
     const received = Buffer.from(sealed);
-    assert.deepEqual(new SmallAead(key).open(nonce, ad, received), plaintext);
-    assert.deepEqual(new Uint8Array(received), sealed);
+    assert.equal(opened(received), toHex(plaintext));
+    assert.equal(toHex(received), toHex(sealed));
   });
 
   it('matches node:crypto byte for byte at every length up to 600 and with any AD', () => {
@@ -49,7 +50,9 @@ describe('ChaCha20-Poly1305 (RFC 8439)', () => {
       const aead = new SmallAead(key);
       const split = len % 5; // head + body is one plaintext
       assert.equal(toHex(aead.seal(nonce, ad, plaintext.subarray(0, split), plaintext.subarray(split))), toHex(expected), `length ${len}`);
-      assert.deepEqual(aead.open(nonce, ad, expected), new Uint8Array(plaintext), `open, length ${len}`);
+      const opened = aead.open(nonce, ad, expected);
+      assert.ok(opened, `open, length ${len}`);
+      assert.equal(toHex(opened), toHex(plaintext), `open, length ${len}`);
     }
   });
 

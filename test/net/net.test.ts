@@ -6,12 +6,14 @@ import { copyFileSync, mkdirSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { ed25519 } from '@noble/curves/ed25519.js';
-import { WebSocket } from 'ws';
+import type { AddressInfo } from 'node:net';
+import * as wsModule from 'ws';
+import { WebSocket, WebSocketServer } from 'ws';
 import { buildFixture, repoRoot } from '../../src/build/componentize.js';
 import { SendErrorException } from '../../src/runtime/kernel/api.js';
 import { encodeHnsUpdate, encodeNetAction } from '../../src/runtime/modules/net/index.js';
 import { generateKeyPair, XXHandshake } from '../../src/runtime/modules/net/noise.js';
-import { encodeHandshakePayload, encodeKernelMessage, frame, unpack } from '../../src/runtime/modules/net/wire.js';
+import { decodeKernelMessage, encodeHandshakePayload, encodeKernelMessage, frame, unpack } from '../../src/runtime/modules/net/wire.js';
 import {
   addressToString,
   fromUtf8,
@@ -250,6 +252,126 @@ describe('net:distro:sys, two nodes', () => {
     await closed;
     assert.ok(!beta.prints.some((l) => l.includes('forged hello')), 'the forged message must not be delivered');
     assert.equal(await hi(alpha, 'beta.dev', 'after mallory'), 'ack');
+  });
+  it('a data frame that straddles the end of the handshake is read whole, and so is what follows', async () => {
+    // dave.dev's first frame is written together with the last handshake message, its second half
+    // later: whichever frame reader holds the first half must finish it.
+    const daveKey = ed25519.utils.randomSecretKey();
+    const publicKey = Buffer.from(ed25519.getPublicKey(daveKey)).toString('hex');
+    beta.kernel.tell(TESTER, 'our@net:distro:sys', encodeHnsUpdate({ name: 'dave.dev', publicKey, ips: ['127.0.0.1'], ports: { ws: 1 }, routers: [] }));
+    const ws = new WebSocket(`ws://127.0.0.1:${beta.node.net.port}`);
+    await new Promise((r) => ws.once('open', r));
+    const first = new Promise<Uint8Array>((r) => ws.once('message', (d: Buffer) => r(new Uint8Array(d))));
+    const s = generateKeyPair();
+    const hs = new XXHandshake({ initiator: true, staticKey: s });
+    ws.send(hs.writeMessage());
+    hs.readMessage(await first);
+    const msg3 = hs.writeMessage(
+      encodeHandshakePayload({ protocolVersion: 1, name: 'dave.dev', signature: ed25519.sign(s.publicKey, daveKey), proxyRequest: false }),
+    );
+    const t = hs.finish();
+    const hiFrame = (text: string) =>
+      t.encrypt(
+        frame(
+          encodeKernelMessage({
+            id: 7n,
+            source: { node: 'dave.dev', process: TESTER },
+            target: { node: 'beta.dev', process: systemProcess('net') },
+            message: { tag: 'request', val: { inherit: false, body: utf8(text), capabilities: [] } },
+          }),
+        ),
+      );
+    const { Sender } = wsModule as unknown as { Sender: { frame(d: Uint8Array, o: object): Buffer[] } };
+    const wire = (b: Uint8Array) => Buffer.concat(Sender.frame(Buffer.from(b), { fin: true, opcode: 2, mask: true, readOnly: true, rsv1: false }));
+    const socket = (ws as unknown as { _socket: import('node:net').Socket })._socket;
+    const split = wire(hiFrame('straddling hello'));
+    socket.write(Buffer.concat([wire(msg3), split.subarray(0, 9)]));
+    await new Promise((r) => setTimeout(r, 50));
+    socket.write(split.subarray(9));
+    await waitFor(() => beta.prints.some((l) => l.includes('dave.dev: straddling hello')), 'the straddling hi');
+    ws.send(hiFrame('and then some'));
+    await waitFor(() => beta.prints.some((l) => l.includes('dave.dev: and then some')), 'the next hi');
+    ws.terminate();
+  });
+
+  it('a peer whose frames come fragmented, with pings between, gets answers, pongs and its Close echoed', async () => {
+    // carol.dev is a node of our own making on the ws library: it accepts alpha's connection,
+    // so alpha is the WebSocket client (its frames must be masked, which ws checks).
+    const carolKey = ed25519.utils.randomSecretKey();
+    const server = new WebSocketServer({ host: '127.0.0.1', port: 0 });
+    await new Promise((r) => server.once('listening', r));
+    alpha.kernel.tell(
+      TESTER,
+      'our@net:distro:sys',
+      encodeHnsUpdate({
+        name: 'carol.dev',
+        publicKey: Buffer.from(ed25519.getPublicKey(carolKey)).toString('hex'),
+        ips: ['127.0.0.1'],
+        ports: { ws: (server.address() as AddressInfo).port },
+        routers: [],
+      }),
+    );
+    const carolSide = new Promise<{ ws: WebSocket; t: ReturnType<XXHandshake['finish']>; next: () => Promise<Uint8Array> }>((resolve) =>
+      server.once('connection', async (ws) => {
+        const frames: Uint8Array[] = [];
+        const waiters: Array<(b: Uint8Array) => void> = [];
+        ws.on('message', (d: Buffer) => {
+          const w = waiters.shift();
+          if (w) w(new Uint8Array(d));
+          else frames.push(new Uint8Array(d));
+        });
+        const next = () => new Promise<Uint8Array>((r) => (frames.length ? r(frames.shift() as Uint8Array) : waiters.push(r)));
+        const s = generateKeyPair();
+        const hs = new XXHandshake({ initiator: false, staticKey: s });
+        hs.readMessage(await next());
+        ws.send(
+          hs.writeMessage(
+            encodeHandshakePayload({ protocolVersion: 1, name: 'carol.dev', signature: ed25519.sign(s.publicKey, carolKey), proxyRequest: false }),
+          ),
+        );
+        hs.readMessage(await next());
+        resolve({ ws, t: hs.finish(), next });
+      }),
+    );
+    const asked = alpha.kernel.request(TESTER, 'carol.dev@echo:net-test:test.os', 'are you carol?', { timeoutSecs: 10 });
+    const { ws, t, next } = await carolSide;
+    const km = decodeKernelMessage(t.decrypt(await next()).subarray(4));
+    assert.equal(km.message.tag, 'request');
+    assert.equal(fromUtf8(km.message.val.body), 'are you carol?');
+    const pongs: string[] = [];
+    ws.on('pong', (d: Buffer) => pongs.push(d.toString()));
+    // The answer in three fragments, a ping between the first two.
+    const answer = t.encrypt(
+      frame(
+        encodeKernelMessage({
+          id: km.id,
+          source: { node: 'carol.dev', process: parseProcessId('echo:net-test:test.os') },
+          target: km.rsvp ?? km.source,
+          message: { tag: 'response', val: [{ inherit: false, body: utf8('I am carol'), capabilities: [] }, undefined] },
+        }),
+      ),
+    );
+    const third = Math.floor(answer.length / 3);
+    ws.send(answer.subarray(0, third), { fin: false });
+    ws.ping('still there?');
+    ws.send(answer.subarray(third, 2 * third), { fin: false });
+    ws.send(answer.subarray(2 * third), { fin: true });
+    assert.equal(fromUtf8((await asked).response.body), 'I am carol');
+    await waitFor(() => pongs.length > 0, 'a pong from alpha');
+    assert.deepEqual(pongs, ['still there?']);
+    const closed = new Promise<number>((r) => ws.once('close', (code) => r(code)));
+    ws.close(4002, 'bye');
+    assert.equal(await closed, 4002, 'alpha answered our Close with its code');
+    const peerNames = async () =>
+      (
+        unpack((await alpha.kernel.request(TESTER, 'our@net:distro:sys', encodeNetAction({ kind: 'GetPeers' }))).response.body) as {
+          Peers: unknown[][];
+        }
+      ).Peers.map((p) => p[0]);
+    for (let i = 0; i < 100 && (await peerNames()).includes('carol.dev'); i++) await new Promise((r) => setTimeout(r, 20));
+    assert.ok(!(await peerNames()).includes('carol.dev'), 'alpha dropped carol after the Close');
+    await new Promise((r) => server.close(r));
+    assert.equal(await hi(alpha, 'beta.dev', 'after carol'), 'ack');
   });
 });
 

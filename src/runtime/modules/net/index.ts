@@ -18,6 +18,7 @@ import { type RawData, WebSocket, WebSocketServer } from 'ws';
 import type { KernelApi, NativeProcess } from '../../kernel/api.js';
 import { type Address, addressToString, type Capability, capabilityKey, type KernelMessage, MAX_MESSAGE_BYTES, systemProcess } from '../../types.js';
 import { loadOrCreateNetKey, type NetKey } from './key.js';
+import { FRAME_HEADROOM, FrameReader, frameInPlace, takeOver } from './frames.js';
 import { generateKeyPair, type KeyPair, MAX_NOISE_MESSAGE, MAX_PLAINTEXT, type TransportState, XXHandshake } from './noise.js';
 import {
   chunks,
@@ -97,22 +98,37 @@ class Peer {
   /** A frame went out and the microtask queue has not drained since: more are batched. */
   private busy = false;
   private corked = false;
-  private socket?: Socket;
+  /** Set once frames.ts has the connection: frames are written to it directly. */
+  private wire?: Socket;
   lastSeen = Date.now();
   constructor(
     readonly name: string,
     readonly ws: WebSocket,
     private readonly transport: TransportState,
+    /** We opened the socket (ws client): our frames are masked, the peer's must not be. */
+    readonly client: boolean,
   ) {}
+
+  /** Frames from now on go straight to the socket (frames.ts takeOver). */
+  useWire(socket: Socket): void {
+    this.wire = socket;
+  }
 
   /** Send a KernelMessage already framed (length prefix + MessagePack, encodeKernelMessageFramed). */
   send(framed: Uint8Array): void {
     this.batch();
-    if (framed.length <= MAX_PLAINTEXT) {
-      this.ws.send(this.transport.encrypt(framed), SEND_OPTS);
+    if (framed.length <= MAX_PLAINTEXT) this.sendFrame(framed);
+    else for (const chunk of chunks(framed, MAX_PLAINTEXT)) this.sendFrame(chunk);
+  }
+
+  private sendFrame(plain: Uint8Array): void {
+    if (!this.wire) {
+      this.ws.send(this.transport.encrypt(plain), SEND_OPTS);
       return;
     }
-    for (const chunk of chunks(framed, MAX_PLAINTEXT)) this.ws.send(this.transport.encrypt(chunk), SEND_OPTS);
+    const sealed = this.transport.encrypt(plain, FRAME_HEADROOM);
+    const start = frameInPlace(sealed, FRAME_HEADROOM, this.client);
+    this.wire.write(sealed.subarray(start));
   }
 
   /**
@@ -128,17 +144,20 @@ class Peer {
         this.busy = false;
         if (this.corked) {
           this.corked = false;
-          this.socket?.uncork();
+          this.socketOf()?.uncork();
         }
       });
       return;
     }
-    // ws keeps its socket here (ws 8); without it, frames simply go out one by one.
-    const socket = (this.ws as unknown as { _socket?: Socket })._socket;
+    const socket = this.socketOf();
     if (!socket || socket.destroyed) return;
     socket.cork();
-    this.socket = socket;
     this.corked = true;
+  }
+
+  private socketOf(): Socket | undefined {
+    // ws keeps its socket here (ws 8); without it, frames simply go out one by one.
+    return this.wire ?? (this.ws as unknown as { _socket?: Socket })._socket;
   }
 
   /** Decrypt one frame; returns the messages it completes. Throws on anything malformed. */
@@ -182,6 +201,8 @@ export function createNetModule(opts: NetOptions = {}): NetModule {
   /** Messages waiting for a connection being set up, by node name. */
   const pending = new Map<string, Array<{ km: KernelMessage; encoded: Uint8Array }>>();
   const sockets = new Set<WebSocket>();
+  /** Sockets we opened (we are the ws client), as opposed to ones our server accepted. */
+  const opened = new WeakSet<WebSocket>();
   /** As a router: initiators waiting for the indirect node they asked for, by `source->target`. */
   const passthroughs = new Map<string, { ws: WebSocket; inbox: Inbox; timer: NodeJS.Timeout }>();
   let pingTimer: NodeJS.Timeout | undefined;
@@ -270,7 +291,7 @@ export function createNetModule(opts: NetOptions = {}): NetModule {
 
   /** An authenticated connection: frames in are KernelMessages from `name`. */
   function established(name: string, ws: WebSocket, inbox: Inbox, transport: TransportState): Peer {
-    const peer = new Peer(name, ws, transport);
+    const peer = new Peer(name, ws, transport, opened.has(ws));
     peers.set(name, peer);
     const onFrame = (data: Uint8Array) => {
       let messages: Uint8Array[];
@@ -310,7 +331,50 @@ export function createNetModule(opts: NetOptions = {}): NetModule {
     ws.on('close', () => {
       if (peers.get(name) === peer) peers.delete(name);
     });
+    useOwnFrames(peer, onFrame);
     return peer;
+  }
+
+  /**
+   * Move the peer's data frames off ws onto frames.ts. ws's receiver may hold part of a frame
+   * right after the handshake; then it keeps the socket until a frame completes, and we try again.
+   */
+  function useOwnFrames(peer: Peer, onFrame: (b: Uint8Array) => void): void {
+    const ws = peer.ws;
+    const reader = new FrameReader(
+      {
+        binary: (payload) => {
+          if (ws.readyState === WebSocket.OPEN) onFrame(payload);
+        },
+        ping: (payload) => {
+          if (ws.readyState === WebSocket.OPEN) ws.pong(payload);
+        },
+        pong: (payload) => ws.emit('pong', payload),
+        close: (code) => {
+          // Answer the peer's Close (echoing its code when it is one we may send) and hang up.
+          try {
+            ws.close(code >= 1000 && code <= 4999 && code !== 1005 && code !== 1006 && code !== 1015 ? code : 1000);
+          } catch {
+            ws.close(1000);
+          }
+          (ws as unknown as { _socket?: Socket })._socket?.end();
+        },
+      },
+      !peer.client,
+      MAX_NOISE_MESSAGE,
+    );
+    const attempt = (): boolean => {
+      if (ws.readyState !== WebSocket.OPEN) return true;
+      const socket = takeOver(ws, reader, (e) => closeSocket(ws, `${peer.name}: ${e.message}`));
+      if (socket) peer.useWire(socket);
+      return socket !== undefined;
+    };
+    if (attempt()) return;
+    const retry = () =>
+      queueMicrotask(() => {
+        if (attempt()) ws.off('message', retry);
+      });
+    ws.on('message', retry);
   }
 
   /**
@@ -477,6 +541,7 @@ export function createNetModule(opts: NetOptions = {}): NetModule {
     const host = ip === '127.0.0.1' || ip === 'localhost' || ip === '0.0.0.0' ? '127.0.0.1' : ip;
     const ws = new WebSocket(`ws://${host.includes(':') ? `[${host}]` : host}:${wsPort}`, { maxPayload: MAX_NOISE_MESSAGE });
     sockets.add(ws);
+    opened.add(ws);
     ws.on('close', () => sockets.delete(ws));
     try {
       await withTimeout(

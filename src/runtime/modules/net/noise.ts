@@ -95,14 +95,14 @@ export class CipherState {
     return this.k ? this.seal(ad, plaintext) : plaintext;
   }
 
-  /** Encrypt `head` then `body` as one plaintext (no concatenation first). */
-  seal(ad: Uint8Array, body: Uint8Array, head: Uint8Array = EMPTY): Uint8Array {
+  /** Encrypt `head` then `body` as one plaintext (no concatenation first), after `room` free bytes. */
+  seal(ad: Uint8Array, body: Uint8Array, head: Uint8Array = EMPTY, room = 0): Uint8Array {
     if (!this.k) throw new NoiseError('no key');
-    if (this.small && head.length + body.length <= SMALL_MAX) return this.small.seal(this.nextNonce(), ad, head, body);
+    if (this.small && head.length + body.length <= SMALL_MAX) return this.small.seal(this.nextNonce(), ad, head, body, room);
     const c = createCipheriv('chacha20-poly1305', this.k, this.nextNonce(), { authTagLength: TAGLEN });
     if (ad.length > 0) c.setAAD(ad, { plaintextLength: head.length + body.length });
-    const out = Buffer.allocUnsafe(head.length + body.length + TAGLEN);
-    let o = 0;
+    const out = Buffer.allocUnsafe(room + head.length + body.length + TAGLEN);
+    let o = room;
     if (head.length > 0) o += c.update(head).copy(out, o);
     o += c.update(body).copy(out, o);
     c.final();
@@ -194,11 +194,10 @@ export class TransportState {
     readonly handshakeHash: Uint8Array,
   ) {}
 
-  /** One transport message of `head` followed by `body` (head is optional, e.g. a length prefix). */
-  encrypt(body: Uint8Array, head: Uint8Array = EMPTY): Uint8Array {
-    const n = head.length + body.length;
-    if (n > MAX_PLAINTEXT) throw new NoiseError(`plaintext of ${n} bytes is over ${MAX_PLAINTEXT}`);
-    return this.sendCipher.seal(EMPTY, body, head);
+  /** One transport message; `room` free bytes are left in front of it (for a frame header). */
+  encrypt(body: Uint8Array, room = 0): Uint8Array {
+    if (body.length > MAX_PLAINTEXT) throw new NoiseError(`plaintext of ${body.length} bytes is over ${MAX_PLAINTEXT}`);
+    return this.sendCipher.seal(EMPTY, body, EMPTY, room);
   }
 
   decrypt(ciphertext: Uint8Array): Uint8Array {

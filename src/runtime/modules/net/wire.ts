@@ -18,6 +18,7 @@ import {
   type Message,
   parseAddress,
 } from '../../types.js';
+import { pooledBytes } from './pooled.js';
 
 const packr = new Packr({ useRecords: false, variableMapSize: true, int64AsType: 'bigint', mapsAsObjects: true });
 
@@ -171,19 +172,22 @@ class Writer {
   private view: DataView;
   private o: number;
 
-  /** `start` bytes are left free at the front (for a length prefix). */
+  /**
+   * `start` bytes are left free at the front (for a length prefix). Pooled: what is written is
+   * only ever encrypted and sent (pooled.ts).
+   */
   constructor(size: number, start = 0) {
-    this.buf = new Uint8Array(size + start);
-    this.view = new DataView(this.buf.buffer);
+    this.buf = pooledBytes(size + start);
+    this.view = new DataView(this.buf.buffer, this.buf.byteOffset, this.buf.length);
     this.o = start;
   }
 
   private room(n: number): void {
     if (this.o + n <= this.buf.length) return;
-    const bigger = new Uint8Array(Math.max(this.buf.length * 2, this.o + n));
+    const bigger = pooledBytes(Math.max(this.buf.length * 2, this.o + n));
     bigger.set(this.buf.subarray(0, this.o));
     this.buf = bigger;
-    this.view = new DataView(bigger.buffer);
+    this.view = new DataView(bigger.buffer, bigger.byteOffset, bigger.length);
   }
 
   private byte(b: number): void {
