@@ -3,6 +3,7 @@
 
 import { mkdtempSync } from 'node:fs';
 import { PassThrough } from 'node:stream';
+import type { WebSocket } from 'ws';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { Kernel } from '../../src/runtime/kernel/kernel.js';
@@ -72,4 +73,16 @@ export async function waitFor(cond: () => boolean, what: string, ms = 5000): Pro
     if (Date.now() > end) throw new Error(`timed out waiting for ${what}`);
     await new Promise((r) => setTimeout(r, 10));
   }
+}
+
+/** The frames a test's own WebSocket peer receives, in order: `next()` resolves with the next one. */
+export function frameQueue(ws: WebSocket): () => Promise<Uint8Array> {
+  const frames: Uint8Array[] = [];
+  const waiters: Array<(b: Uint8Array) => void> = [];
+  ws.on('message', (d: Buffer) => {
+    const w = waiters.shift();
+    if (w) w(new Uint8Array(d));
+    else frames.push(new Uint8Array(d));
+  });
+  return () => new Promise<Uint8Array>((r) => (frames.length ? r(frames.shift() as Uint8Array) : waiters.push(r)));
 }

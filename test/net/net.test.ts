@@ -24,7 +24,7 @@ import {
   systemProcess,
   utf8,
 } from '../../src/runtime/types.js';
-import { bootTestNode, feedPki, ROOT, TESTER, type TestNode, waitFor } from './helpers.js';
+import { bootTestNode, feedPki, frameQueue, ROOT, TESTER, type TestNode, waitFor } from './helpers.js';
 
 async function hi(from: TestNode, to: string, text: string): Promise<string> {
   const reply = await from.kernel.request(TESTER, `${to}@net:distro:sys`, text, { timeoutSecs: 5 });
@@ -223,14 +223,7 @@ describe('net:distro:sys, two nodes', () => {
     );
     const ws = new WebSocket(`ws://127.0.0.1:${beta.node.net.port}`);
     await new Promise((r) => ws.once('open', r));
-    const frames: Uint8Array[] = [];
-    const waiters: Array<(b: Uint8Array) => void> = [];
-    ws.on('message', (d: Buffer) => {
-      const w = waiters.shift();
-      if (w) w(new Uint8Array(d));
-      else frames.push(new Uint8Array(d));
-    });
-    const next = () => new Promise<Uint8Array>((r) => (frames.length ? r(frames.shift() as Uint8Array) : waiters.push(r)));
+    const next = frameQueue(ws);
     const s = generateKeyPair();
     const hs = new XXHandshake({ initiator: true, staticKey: s });
     ws.send(hs.writeMessage());
@@ -313,14 +306,7 @@ describe('net:distro:sys, two nodes', () => {
     );
     const carolSide = new Promise<{ ws: WebSocket; t: ReturnType<XXHandshake['finish']>; next: () => Promise<Uint8Array> }>((resolve) =>
       server.once('connection', async (ws) => {
-        const frames: Uint8Array[] = [];
-        const waiters: Array<(b: Uint8Array) => void> = [];
-        ws.on('message', (d: Buffer) => {
-          const w = waiters.shift();
-          if (w) w(new Uint8Array(d));
-          else frames.push(new Uint8Array(d));
-        });
-        const next = () => new Promise<Uint8Array>((r) => (frames.length ? r(frames.shift() as Uint8Array) : waiters.push(r)));
+        const next = frameQueue(ws);
         const s = generateKeyPair();
         const hs = new XXHandshake({ initiator: false, staticKey: s });
         hs.readMessage(await next());
