@@ -18,7 +18,7 @@ import { type RawData, WebSocket, WebSocketServer } from 'ws';
 import type { KernelApi, NativeProcess } from '../../kernel/api.js';
 import { type Address, addressToString, type Capability, capabilityKey, type KernelMessage, MAX_MESSAGE_BYTES, systemProcess } from '../../types.js';
 import { loadOrCreateNetKey, type NetKey } from './key.js';
-import { FRAME_HEADROOM, FrameReader, frameInPlace, takeOver } from './frames.js';
+import { FRAME_HEADROOM, FrameError, FrameReader, frameInPlace, takeOver } from './frames.js';
 import { generateKeyPair, type KeyPair, MAX_NOISE_MESSAGE, MAX_PLAINTEXT, type TransportState, XXHandshake } from './noise.js';
 import {
   chunks,
@@ -365,7 +365,8 @@ export function createNetModule(opts: NetOptions = {}): NetModule {
     );
     const attempt = (): boolean => {
       if (ws.readyState !== WebSocket.OPEN) return true;
-      const socket = takeOver(ws, reader, (e) => closeSocket(ws, `${peer.name}: ${e.message}`));
+      // A peer that breaks the framing is dropped at once, as one that fails to decrypt is.
+      const socket = takeOver(ws, reader, (e) => closeSocket(ws, `${peer.name}: ${e.message}${e instanceof FrameError ? ` (RFC 6455 close code ${e.code})` : ''}`));
       if (socket) peer.useWire(socket);
       return socket !== undefined;
     };

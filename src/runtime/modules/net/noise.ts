@@ -95,15 +95,14 @@ export class CipherState {
     return this.k ? this.seal(ad, plaintext) : plaintext;
   }
 
-  /** Encrypt `head` then `body` as one plaintext (no concatenation first), after `room` free bytes. */
-  seal(ad: Uint8Array, body: Uint8Array, head: Uint8Array = EMPTY, room = 0): Uint8Array {
+  /** Encrypt `body`, the ciphertext written after `room` free bytes (for a frame header). */
+  seal(ad: Uint8Array, body: Uint8Array, room = 0): Uint8Array {
     if (!this.k) throw new NoiseError('no key');
-    if (this.small && head.length + body.length <= SMALL_MAX) return this.small.seal(this.nextNonce(), ad, head, body, room);
+    if (this.small && body.length <= SMALL_MAX) return this.small.seal(this.nextNonce(), ad, EMPTY, body, room);
     const c = createCipheriv('chacha20-poly1305', this.k, this.nextNonce(), { authTagLength: TAGLEN });
-    if (ad.length > 0) c.setAAD(ad, { plaintextLength: head.length + body.length });
-    const out = Buffer.allocUnsafe(room + head.length + body.length + TAGLEN);
+    if (ad.length > 0) c.setAAD(ad, { plaintextLength: body.length });
+    const out = Buffer.allocUnsafe(room + body.length + TAGLEN);
     let o = room;
-    if (head.length > 0) o += c.update(head).copy(out, o);
     o += c.update(body).copy(out, o);
     c.final();
     c.getAuthTag().copy(out, o);
@@ -197,7 +196,7 @@ export class TransportState {
   /** One transport message; `room` free bytes are left in front of it (for a frame header). */
   encrypt(body: Uint8Array, room = 0): Uint8Array {
     if (body.length > MAX_PLAINTEXT) throw new NoiseError(`plaintext of ${body.length} bytes is over ${MAX_PLAINTEXT}`);
-    return this.sendCipher.seal(EMPTY, body, EMPTY, room);
+    return this.sendCipher.seal(EMPTY, body, room);
   }
 
   decrypt(ciphertext: Uint8Array): Uint8Array {
