@@ -29,6 +29,9 @@ export function shutdownTrigger(
   };
   const onSignal = (signal: NodeJS.Signals) => {
     if (!fired) return fire(signal);
+    // While stopping, a SIGPIPE is a pipe to a child that the first signal already ended, not
+    // a user asking twice: the clean-up goes on.
+    if (signal === 'SIGPIPE') return;
     if (opts.onForce) opts.onForce(signal);
     else {
       process.stderr.write(`\ngot ${signal} again while stopping: exiting now, without finishing the clean-up\n`);
