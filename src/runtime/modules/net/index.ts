@@ -155,7 +155,8 @@ class Peer {
     this.corked = true;
   }
 
-  private socketOf(): Socket | undefined {
+  /** The connection's socket: ours once taken over, else the one ws keeps. */
+  socketOf(): Socket | undefined {
     // ws keeps its socket here (ws 8); without it, frames simply go out one by one.
     return this.wire ?? (this.ws as unknown as { _socket?: Socket })._socket;
   }
@@ -357,7 +358,7 @@ export function createNetModule(opts: NetOptions = {}): NetModule {
           } catch {
             ws.close(1000);
           }
-          (ws as unknown as { _socket?: Socket })._socket?.end();
+          peer.socketOf()?.end();
         },
       },
       !peer.client,
