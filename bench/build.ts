@@ -8,7 +8,7 @@ import { join } from 'node:path';
 import { buildPackage, type ComponentizeFn } from '../src/build/build.js';
 import { componentizeJs } from '../src/build/componentize.js';
 import { removePackage, startPackage } from '../src/package/start.js';
-import { createLogger } from '../src/runtime/log.js';
+import { createLogger } from '../src/core/log.js';
 import { bootNode } from '../src/runtime/node.js';
 import { createPackage } from '../src/templates/index.js';
 import type { BenchContext } from './run.js';

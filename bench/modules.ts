@@ -15,10 +15,10 @@ import { ClassicLevel } from 'classic-level';
 import { Pool } from 'undici';
 import { buildFixture } from '../src/build/componentize.js';
 import { startPackage } from '../src/package/start.js';
-import { zipDirectory } from '../src/package/zip.js';
+import { zipDirectory } from '../src/core/zip.js';
 import type { Kernel } from '../src/runtime/kernel/kernel.js';
 import { bootNode, type RunningNode } from '../src/runtime/node.js';
-import { fromUtf8, messagingCap, parseProcessId, processIdToString, systemProcess } from '../src/runtime/types.js';
+import { fromUtf8, messagingCap, parseProcessId, processIdToString, systemProcess } from '../src/core/types.js';
 import type { BenchContext, Figure } from './run.js';
 import { fixtureOpts, NodeBench } from './runtime.js';
 

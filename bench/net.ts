@@ -11,9 +11,9 @@ import { join } from 'node:path';
 import { WebSocket, WebSocketServer } from 'ws';
 import { buildFixture } from '../src/build/componentize.js';
 import type { Kernel } from '../src/runtime/kernel/kernel.js';
-import { createLogger } from '../src/runtime/log.js';
+import { createLogger } from '../src/core/log.js';
 import { bootNode, type RunningNode } from '../src/runtime/node.js';
-import { type Address, fromUtf8, messagingCap, NETWORK_PARAMS, type ProcessId, parseProcessId, systemProcess } from '../src/runtime/types.js';
+import { type Address, fromUtf8, messagingCap, NETWORK_PARAMS, type ProcessId, parseProcessId, systemProcess } from '../src/core/types.js';
 import type { BenchContext } from './run.js';
 import { meshWithSender } from './util.js';
 

@@ -13,7 +13,7 @@ import { runInNewContext } from 'node:vm';
 import { buildFixture } from '../src/build/componentize.js';
 import type { Reply } from '../src/runtime/kernel/api.js';
 import type { Kernel } from '../src/runtime/kernel/kernel.js';
-import { createLogger } from '../src/runtime/log.js';
+import { createLogger } from '../src/core/log.js';
 import { bootNode, type RunningNode } from '../src/runtime/node.js';
 import { runInThread, StopGuest } from '../src/runtime/process/in-thread.js';
 import type { ToWorker } from '../src/runtime/process/protocol.js';
@@ -25,7 +25,7 @@ import {
   type ProcessId,
   parseProcessId,
   systemProcess,
-} from '../src/runtime/types.js';
+} from '../src/core/types.js';
 import type { BenchContext } from './run.js';
 
 const NODE = 'bench.dev';

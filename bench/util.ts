@@ -4,7 +4,7 @@ import { createServer } from 'node:net';
 import type { Kernel } from '../src/runtime/kernel/kernel.js';
 import { encodeHnsUpdate, netRootCap } from '../src/runtime/modules/net/index.js';
 import type { RunningNode } from '../src/runtime/node.js';
-import { type Capability, messagingCap, NETWORK_PARAMS, type ProcessId, systemProcess } from '../src/runtime/types.js';
+import { type Capability, messagingCap, NETWORK_PARAMS, type ProcessId, systemProcess } from '../src/core/types.js';
 
 /** A TCP port free on loopback right now. */
 export function freePort(): Promise<number> {

@@ -13,7 +13,7 @@ import { type Chain, startChain } from './chain/index.js';
 import { formatKitError, KitError } from './cli/errors.js';
 import { makeMessage, sendMessage } from './node-client/rpc.js';
 import { startPackage } from './package/start.js';
-import { createLogger } from './runtime/log.js';
+import { createLogger } from './core/log.js';
 import { bootNode, type RunningNode } from './runtime/node.js';
 import { createPackage } from './templates/index.js';
 

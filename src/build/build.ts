@@ -14,8 +14,8 @@ import { cpSync, existsSync, mkdirSync, realpathSync, rmSync, statSync, writeFil
 import { availableParallelism } from 'node:os';
 import { isAbsolute, join, relative, resolve } from 'node:path';
 import { type Metadata, readAndUpdateMetadata, zipFilename } from '../package/metadata.js';
-import { createLogger, type Logger } from '../runtime/log.js';
-import { isSafeName, safeNameRule } from '../runtime/types.js';
+import { createLogger, type Logger } from '../core/log.js';
+import { isSafeName, safeNameRule } from '../core/types.js';
 import { bundleProcess } from './bundle.js';
 import { type ComponentizeFeature, type componentizeJs, DEFAULT_DISABLED_FEATURES } from './componentize.js';
 import { resolveDependencyApis } from './deps.js';
@@ -32,7 +32,7 @@ import { type BuildState, type ProcessState, readState, writeState } from './sta
 import { GUEST_GLOBALS_DTS, typecheck } from './typescript.js';
 import { buildUi, uiSourceHash } from './ui.js';
 import { chooseWorld, hyperwareWit, readApiWits, validateWit, type WitFile, witHash, writeGuestTypes, writeWitDir } from './wit.js';
-import { sha256Hex, zipDirectory } from '../package/zip.js';
+import { sha256Hex, zipDirectory } from '../core/zip.js';
 
 export type ComponentizeFn = typeof componentizeJs;
 

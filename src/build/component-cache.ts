@@ -7,7 +7,7 @@
 
 import { existsSync, mkdirSync, readdirSync, readFileSync, renameSync, statSync, unlinkSync, utimesSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { KIT_CACHE } from '../runtime/log.js';
+import { KIT_CACHE } from '../core/cache.js';
 
 export const MAX_ENTRIES = 32;
 

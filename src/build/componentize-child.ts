@@ -4,7 +4,7 @@
 // type-check and draw progress, and two processes can componentize at once on two cores
 // (componentize.ts serializes calls within one process). The component is written to outPath.
 
-import { createLogger } from '../runtime/log.js';
+import { createLogger } from '../core/log.js';
 import { type ComponentizeJsOptions, componentizeJs } from './componentize.js';
 
 export type ChildRequest = Omit<ComponentizeJsOptions, 'log'>;

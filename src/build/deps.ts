@@ -5,8 +5,9 @@
 import { existsSync, mkdirSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { basename, dirname, join, resolve } from 'node:path';
 import { unzipSync } from 'fflate';
-import { KIT_CACHE, type Logger } from '../runtime/log.js';
-import { IdParseError, parsePackageId } from '../runtime/types.js';
+import { KIT_CACHE } from '../core/cache.js';
+import type { Logger } from '../core/log.js';
+import { IdParseError, parsePackageId } from '../core/types.js';
 import { DependencyError } from './errors.js';
 import { readMetadata } from '../package/metadata.js';
 import { downloadPackage } from '../package/store.js';

@@ -3,7 +3,7 @@
 
 import { Flags } from '@oclif/core';
 import { nodePortFlag, skipDepsCheckFlag } from '../cli/flags.js';
-import type { Logger } from '../runtime/log.js';
+import type { Logger } from '../core/log.js';
 import type { BuildOptions } from './build.js';
 
 export const buildFlags = {

@@ -1,7 +1,7 @@
 // Build progress: on a terminal, one live line per process with its step and elapsed time,
 // redrawn in place; anywhere else (CI logs, pipes), one plain line per step change.
 
-import type { Logger } from '../runtime/log.js';
+import type { Logger } from '../core/log.js';
 
 export interface Progress {
   /** Adds a process line (or moves it to a new step). */

@@ -6,7 +6,7 @@
 
 import { cpSync, existsSync, mkdirSync, readFileSync, renameSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
-import { KIT_CACHE } from '../runtime/log.js';
+import { KIT_CACHE } from '../core/cache.js';
 import { StepFailedError, ToolchainError } from './errors.js';
 import { run, tail } from './exec.js';
 import { hashValue } from './hash.js';

@@ -33,7 +33,7 @@ import {
   MULTICALL3,
   namehash,
   TLDS,
-} from './hypermap.js';
+} from '../core/hypermap.js';
 
 export class ContractDeployError extends Error {
   override name = 'ContractDeployError';

@@ -3,8 +3,8 @@
 
 import { AnvilError } from './anvil.js';
 import { ContractDeployError } from './deploy.js';
-import { type Chain, ChainPortInUseError, startChain } from './index.js';
-import { loadOrCreateNetKey, type NetKey } from '../runtime/modules/net/key.js';
+import { type Chain, ChainPortInUseError, startChain } from './start.js';
+import { loadOrCreateNetKey, type NetKey } from '../core/net-key.js';
 import { type Registration, registerName } from './register.js';
 
 export class FakeChainUnavailableError extends Error {

@@ -19,7 +19,7 @@ import {
   MULTICALL3,
   multicallAbi,
   namehash,
-} from './hypermap.js';
+} from '../core/hypermap.js';
 
 export class NameTakenError extends Error {
   override name = 'NameTakenError';

@@ -3,7 +3,7 @@
 // without a stack trace. Anything else is a bug and oclif prints it in full.
 
 import { Command, Errors } from '@oclif/core';
-import { createLogger, type Logger } from '../runtime/log.js';
+import { createLogger, type Logger } from '../core/log.js';
 import { formatKitError, KitError } from './errors.js';
 import { NOT_YET_AVAILABLE_HINT, notYetAvailableMessage } from './messages.js';
 

@@ -4,8 +4,8 @@ import { KitError } from '../cli/errors.js';
 import { releaseFlag, rpcFlag, runtimePathFlag, runtimeVersionFlag, verbosityFlag } from '../cli/flags.js';
 import { shutdownTrigger } from '../cli/lifecycle.js';
 import { EMBEDDED_RUNTIME_NOTE, SUMMARY } from '../cli/messages.js';
-import { createLogger } from '../runtime/log.js';
-import { isSafeName, safeNameRule } from '../runtime/types.js';
+import { createLogger } from '../core/log.js';
+import { isSafeName, safeNameRule } from '../core/types.js';
 
 export default class BootFakeNode extends KitCommand {
   static override summary = SUMMARY['boot-fake-node'];

@@ -8,7 +8,7 @@ import { createServer } from 'node:net';
 import { join } from 'node:path';
 import { execa, parseCommandString } from 'execa';
 import { KitError } from '../cli/errors.js';
-import { KIT_CACHE } from '../runtime/log.js';
+import { KIT_CACHE } from '../core/cache.js';
 import { isPidAlive } from '../pid.js';
 
 /** Hyperdrive serves HTTP on the first free port in this range unless told otherwise. */

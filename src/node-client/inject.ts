@@ -3,7 +3,7 @@
 
 import { readFile } from 'node:fs/promises';
 import { describeFsError, KitError } from '../cli/errors.js';
-import { IdParseError, parseProcessId } from '../runtime/types.js';
+import { IdParseError, parseProcessId } from '../core/types.js';
 import { DEFAULT_EXPECTS_RESPONSE_SECS, makeMessage, type RpcMessage, type RpcResponse, sendMessage } from './rpc.js';
 
 export interface InjectOptions {

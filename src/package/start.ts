@@ -7,8 +7,8 @@ import { readFile, stat } from 'node:fs/promises';
 import { basename, join, resolve } from 'node:path';
 import { describeFsError, KitError } from '../cli/errors.js';
 import { makeMessage, type RpcResponse, sendMessage } from '../node-client/rpc.js';
-import type { Logger } from '../runtime/log.js';
-import { isSafeName, safeNameRule } from '../runtime/types.js';
+import type { Logger } from '../core/log.js';
+import { isSafeName, safeNameRule } from '../core/types.js';
 import { type Metadata, packageIdString, readAndUpdateMetadata, zipFilename } from './metadata.js';
 
 export const APP_STORE_PROCESS = 'main:app-store:sys';

@@ -6,7 +6,7 @@ import { dirname, join, resolve, sep } from 'node:path';
 import { unzipSync } from 'fflate';
 import { KitError } from '../cli/errors.js';
 import { makeMessage, type RpcResponse, sendMessage } from '../node-client/rpc.js';
-import { KIT_CACHE } from '../runtime/log.js';
+import { KIT_CACHE } from '../core/cache.js';
 import { APP_STORE_PROCESS, AppStoreError } from './start.js';
 import { downloadPackage } from './store.js';
 

@@ -1,7 +1,7 @@
 // Capabilities this process holds. A capability is an issuer Address plus params (a JSON document
 // in a string); two are the same when the issuers match and the params parse to equal JSON.
 
-import { type Address, type Capability, canonicalJson, capabilityKey } from '../runtime/types.js';
+import { type Address, type Capability, canonicalJson, capabilityKey } from '../core/types.js';
 import { host } from './host.js';
 import { toAddress } from './ids.js';
 import { toJson } from './json.js';

@@ -1,7 +1,7 @@
 // Error classes of the process library. Each message says what went wrong and what to do; the
 // fields carry the details for code that wants to branch on them.
 
-import { type Address, addressToString, type SendErrorKind, type Message as WitMessage } from '../runtime/types.js';
+import { type Address, addressToString, type SendErrorKind, type Message as WitMessage } from '../core/types.js';
 
 export class ProcessLibError extends Error {
   override name = 'ProcessLibError';

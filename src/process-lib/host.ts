@@ -33,7 +33,7 @@ import type {
   Message as WitMessage,
   Request as WitRequest,
   Response as WitResponse,
-} from '../runtime/types.js';
+} from '../core/types.js';
 
 export interface Standard {
   printToTerminal(verbosity: number, message: string): void;

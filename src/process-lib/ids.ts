@@ -11,7 +11,7 @@ import {
   parseAddress,
   parseProcessId,
   processIdToString,
-} from '../runtime/types.js';
+} from '../core/types.js';
 
 export type { Address, PackageId, ProcessId };
 export {
@@ -26,7 +26,7 @@ export {
   safeNameRule,
   sameAddress,
   sameProcess,
-} from '../runtime/types.js';
+} from '../core/types.js';
 
 /** `processId('chat', 'chat', 'template.os')`, or `processId('chat:chat:template.os')`. */
 export function processId(nameOrId: string, packageName?: string, publisherNode?: string): ProcessId {

@@ -14,7 +14,7 @@ export type {
   Response as WitResponse,
   SendError as WitSendError,
   SendErrorKind,
-} from '../runtime/types.js';
+} from '../core/types.js';
 export {
   capability,
   dropCapabilities,

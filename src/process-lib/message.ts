@@ -10,7 +10,7 @@ import type {
   Message as WitMessage,
   Request as WitRequest,
   Response as WitResponse,
-} from '../runtime/types.js';
+} from '../core/types.js';
 import { BuildError, MessageSendError, ProcessLibError } from './errors.js';
 import { host, payloadOf } from './host.js';
 import { toAddress } from './ids.js';

@@ -1,7 +1,7 @@
 // The process's own life: its entry point, child processes, what happens when it exits, and the
 // build features it was compiled with.
 
-import type { Address, Capability, LazyLoadBlob, OnExit, ProcessId, Request as WitRequest } from '../runtime/types.js';
+import type { Address, Capability, LazyLoadBlob, OnExit, ProcessId, Request as WitRequest } from '../core/types.js';
 import { BuildError, ProcessLibError, SpawnError } from './errors.js';
 import { host, payloadOf } from './host.js';
 import { packageOf, parseAddress, toAddress } from './ids.js';

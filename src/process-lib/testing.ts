@@ -3,27 +3,14 @@
 // or `{"Run": {"Err": FailResponse}}`, where FailResponse says which test failed and where, like
 // the Rust `fail!` macro does.
 
-import type { Address } from '../runtime/types.js';
+import type { FailResponse, RunRequest, TesterRequest, TesterResponse } from '../core/tester.js';
+import type { Address } from '../core/types.js';
 import { ProcessLibError } from './errors.js';
 import { parseAddress } from './ids.js';
 import { toJson } from './json.js';
 import { awaitMessage, type Message, println, respondJson } from './message.js';
 
-export interface RunRequest {
-  input_node_names: string[];
-  test_names: string[];
-  test_timeout: number;
-}
-
-export interface FailResponse {
-  test: string;
-  file: string;
-  line: number;
-  column: number;
-}
-
-export type TesterRequest = { Run: RunRequest };
-export type TesterResponse = { Run: { Ok: null } | { Err: FailResponse } };
+export type { FailResponse, RunRequest, TesterRequest, TesterResponse } from '../core/tester.js';
 
 /** Thrown by fail() after it has reported the failure; ends the test process. */
 export class TestFailure extends ProcessLibError {

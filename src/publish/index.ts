@@ -8,7 +8,7 @@ import { resolve } from 'node:path';
 import { createPublicClient, type Hex, http, type PublicClient, type Transport, webSocket } from 'viem';
 import { privateKeyToAccount } from 'viem/accounts';
 import { describeFsError, KitError } from '../cli/errors.js';
-import { hypermapAbi, namehash } from '../chain/hypermap.js';
+import { hypermapAbi, namehash } from '../core/hypermap.js';
 import { decryptKeystore, parseKeystore } from './keystore.js';
 import { checkPackage } from './metadata.js';
 import { keystorePassword } from './password.js';

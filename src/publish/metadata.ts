@@ -9,7 +9,7 @@ import { fileURLToPath } from 'node:url';
 import { keccak256 } from 'viem';
 import { describeFsError, KitError } from '../cli/errors.js';
 import { type Metadata, metadataPath, parseMetadata, readAndUpdateMetadata, zipFilename } from '../package/metadata.js';
-import { sha256Hex } from '../package/zip.js';
+import { sha256Hex } from '../core/zip.js';
 
 export class PublishCheckError extends KitError {
   override name = 'PublishCheckError';

@@ -5,7 +5,7 @@
 // through its TBA; unpublishing writes both notes empty.
 
 import { encodeFunctionData, type Hex, stringToHex, zeroAddress } from 'viem';
-import { accountAbi, HYPERACCOUNT_IMPL, HYPERMAP, hypermapAbi, MULTICALL3, multicallAbi } from '../chain/hypermap.js';
+import { accountAbi, HYPERACCOUNT_IMPL, HYPERMAP, hypermapAbi, MULTICALL3, multicallAbi } from '../core/hypermap.js';
 
 export interface Network {
   chainId: number;

@@ -6,7 +6,7 @@
 import { createHash } from 'node:crypto';
 import { mkdirSync, readFileSync, renameSync, writeFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
-import { KIT_CACHE } from '../runtime/log.js';
+import { KIT_CACHE } from '../core/cache.js';
 import type { PackageResult, RunEvents, RunResult, TestResult } from './runner.js';
 
 export interface OutputStream {

@@ -15,7 +15,7 @@ import { type Chain, startChain } from '../chain/index.js';
 import { KitError } from '../cli/errors.js';
 import { makeMessage, sendMessage } from '../node-client/rpc.js';
 import { startPackage } from '../package/start.js';
-import { createLogger, type Logger } from '../runtime/log.js';
+import { createLogger, type Logger } from '../core/log.js';
 import { nodeName, type TestConfig, type TestsConfig, testName } from './config.js';
 
 /** The repository root (this file is dist/src/run-tests/runner.js). */

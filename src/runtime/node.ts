@@ -8,7 +8,8 @@ import type { KernelApi, NativeProcess } from './kernel/api.js';
 import { Kernel } from './kernel/kernel.js';
 import { FileProcessStore } from './kernel/persistence.js';
 import { discardFreshHome, type PreparedHome, prepareHome, unlockHome } from './home.js';
-import { createLogger, KIT_CACHE, type Logger } from './log.js';
+import { KIT_CACHE } from '../core/cache.js';
+import { createLogger, type Logger } from '../core/log.js';
 import { createEthModule } from './modules/eth/index.js';
 import { createFdManager } from './modules/fd-manager/index.js';
 import { createHttpClient } from './modules/http-client/index.js';
@@ -26,7 +27,7 @@ import { createHnsIndexer } from './packages/hns-indexer/index.js';
 import { createTester } from './packages/tester/index.js';
 import { ComponentHost } from './process/host.js';
 import { createTerminal, type Terminal } from './terminal/index.js';
-import { type Capability, messagingCap, NETWORK_PARAMS, type ProcessId, processIdToString, systemProcess } from './types.js';
+import { type Capability, messagingCap, NETWORK_PARAMS, type ProcessId, processIdToString, systemProcess } from '../core/types.js';
 
 export { PortInUseError } from './modules/http-server/errors.js';
 

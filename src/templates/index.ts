@@ -7,7 +7,7 @@ import { mkdir, writeFile } from 'node:fs/promises';
 import { basename, dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { KitError } from '../cli/errors.js';
-import { isSafeName, safeNameRule } from '../runtime/types.js';
+import { isSafeName, safeNameRule } from '../core/types.js';
 import { witPackageNameProblem, witPublisherProblem } from './names.js';
 import { type Naming, replacePlaceholders, TEMPLATE_PUBLISHER } from './placeholders.js';
 

@@ -7,7 +7,7 @@ import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { basename, dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { KitError } from '../cli/errors.js';
-import { KIT_CACHE } from '../runtime/log.js';
+import { KIT_CACHE } from '../core/cache.js';
 
 /** kit's install folder (the one with package.json). */
 export const KIT_ROOT = resolve(dirname(fileURLToPath(import.meta.url)), '../../..');

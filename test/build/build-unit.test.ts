@@ -32,7 +32,7 @@ function pkg(files: Record<string, string>): string {
 const quiet = (extra: BuildOptions = {}): BuildOptions => ({ progress: null, logger: silentLogger(), componentCacheDir, ...extra });
 
 function silentLogger(lines: string[] = []) {
-  const make = (): import('../../src/runtime/log.js').Logger => ({
+  const make = (): import('../../src/core/log.js').Logger => ({
     debug: () => {},
     info: (m) => lines.push(m),
     warning: (m) => lines.push(`warning: ${m}`),

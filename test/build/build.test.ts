@@ -9,7 +9,7 @@ import { after, describe, it } from 'node:test';
 import { unzipSync } from 'fflate';
 import { type BuildResult, buildPackage } from '../../src/build/build.js';
 import { sha256 } from '../../src/build/hash.js';
-import type { Logger } from '../../src/runtime/log.js';
+import type { Logger } from '../../src/core/log.js';
 import { createPackage } from '../../src/templates/index.js';
 import { runKit } from '../helpers/kit.js';
 import { isComponent, MANIFEST, metadataJson, writeFiles, writePackage } from './helpers.js';

@@ -24,7 +24,7 @@ import type { KernelApi, NativeProcess } from '../../src/runtime/kernel/api.js';
 import type { Kernel } from '../../src/runtime/kernel/kernel.js';
 import { createHnsIndexer, HNS_INDEXER_PROCESS } from '../../src/runtime/packages/hns-indexer/index.js';
 import { bootNode, type RunningNode } from '../../src/runtime/node.js';
-import { fromUtf8, jsonBytes, type KernelMessage, messagingCap, type ProcessId, systemProcess } from '../../src/runtime/types.js';
+import { fromUtf8, jsonBytes, type KernelMessage, messagingCap, type ProcessId, systemProcess } from '../../src/core/types.js';
 import { freePort } from './helpers.js';
 
 const tmp = mkdtempSync(join(tmpdir(), 'kit-chain-'));

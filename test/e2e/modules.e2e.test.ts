@@ -16,9 +16,9 @@ import { pack, unpack } from 'msgpackr';
 import WebSocket from 'ws';
 import { buildFixture, repoRoot } from '../../src/build/componentize.js';
 import { startPackage } from '../../src/package/start.js';
-import { zipDirectory } from '../../src/package/zip.js';
+import { zipDirectory } from '../../src/core/zip.js';
 import { bootNode, type RunningNode } from '../../src/runtime/node.js';
-import { fromUtf8, systemProcess } from '../../src/runtime/types.js';
+import { fromUtf8, systemProcess } from '../../src/core/types.js';
 import { waitForEvent } from './helpers.js';
 import { type PeerRequest, startTestPeer, type TestPeer } from './peer.js';
 

@@ -9,7 +9,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { buildFixture } from '../../src/build/componentize.js';
-import { zipDirectory } from '../../src/package/zip.js';
+import { zipDirectory } from '../../src/core/zip.js';
 import { REPO, runKit } from '../helpers/kit.js';
 import { exited } from './helpers.js';
 

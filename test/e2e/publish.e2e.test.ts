@@ -16,7 +16,7 @@ import { after, before, describe, it } from 'node:test';
 import { createPublicClient, type Hex, hexToString, http, keccak256 } from 'viem';
 import { privateKeyToAccount } from 'viem/accounts';
 import { anvilBinary } from '../../src/chain/anvil.js';
-import { ANVIL_OWNER, ANVIL_OWNER_KEY, HYPERMAP, hypermapAbi, namehash } from '../../src/chain/hypermap.js';
+import { ANVIL_OWNER, ANVIL_OWNER_KEY, HYPERMAP, hypermapAbi, namehash } from '../../src/core/hypermap.js';
 import { encryptKeystore } from '../../src/publish/keystore.js';
 import { REPO, runKit } from '../helpers/kit.js';
 import { bootFakeNode, type FakeNode, freePort } from './helpers.js';

@@ -8,9 +8,9 @@ import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { SendErrorException } from '../../src/runtime/kernel/api.js';
 import type { Kernel } from '../../src/runtime/kernel/kernel.js';
-import { createLogger } from '../../src/runtime/log.js';
+import { createLogger } from '../../src/core/log.js';
 import { bootNode, type RunningNode } from '../../src/runtime/node.js';
-import { fromUtf8, NETWORK_PARAMS } from '../../src/runtime/types.js';
+import { fromUtf8, NETWORK_PARAMS } from '../../src/core/types.js';
 import { freePort } from '../chain/helpers.js';
 import { TESTER } from './helpers.js';
 

@@ -7,10 +7,10 @@ import type { WebSocket } from 'ws';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { Kernel } from '../../src/runtime/kernel/kernel.js';
-import { createLogger } from '../../src/runtime/log.js';
+import { createLogger } from '../../src/core/log.js';
 import { encodeHnsUpdate, netRootCap } from '../../src/runtime/modules/net/index.js';
 import { bootNode, type RunningNode } from '../../src/runtime/node.js';
-import { type Capability, messagingCap, NETWORK_PARAMS, type ProcessId, systemProcess } from '../../src/runtime/types.js';
+import { type Capability, messagingCap, NETWORK_PARAMS, type ProcessId, systemProcess } from '../../src/core/types.js';
 
 /** A native test process with the networking capability and messaging caps to net and kernel. */
 export const TESTER: ProcessId = { processName: 'tester', packageName: 'net-test', publisherNode: 'test.os' };

@@ -13,7 +13,8 @@ import { buildFixture, repoRoot } from '../../src/build/componentize.js';
 import { SendErrorException } from '../../src/runtime/kernel/api.js';
 import { encodeHnsUpdate, encodeNetAction } from '../../src/runtime/modules/net/index.js';
 import { generateKeyPair, XXHandshake } from '../../src/runtime/modules/net/noise.js';
-import { decodeKernelMessage, encodeHandshakePayload, encodeKernelMessage, frame, unpack } from '../../src/runtime/modules/net/wire.js';
+import { decodeKernelMessage, encodeKernelMessage } from '../../src/runtime/modules/net/kernel-message.js';
+import { encodeHandshakePayload, frame, unpack } from '../../src/runtime/modules/net/wire.js';
 import {
   addressToString,
   fromUtf8,
@@ -23,7 +24,7 @@ import {
   parseProcessId,
   systemProcess,
   utf8,
-} from '../../src/runtime/types.js';
+} from '../../src/core/types.js';
 import { bootTestNode, feedPki, frameQueue, ROOT, TESTER, type TestNode, waitFor } from './helpers.js';
 
 async function hi(from: TestNode, to: string, text: string): Promise<string> {

@@ -8,22 +8,21 @@ import { join } from 'node:path';
 import { after, describe, it } from 'node:test';
 import { SendErrorException } from '../../src/runtime/kernel/api.js';
 import { Kernel } from '../../src/runtime/kernel/kernel.js';
-import { createLogger } from '../../src/runtime/log.js';
-import { loadOrCreateNetKey, NET_KEY_FILE, NetKeyError, readNetPublicKey } from '../../src/runtime/modules/net/key.js';
+import { createLogger } from '../../src/core/log.js';
+import { loadOrCreateNetKey, NET_KEY_FILE, NetKeyError, readNetPublicKey } from '../../src/core/net-key.js';
 import {
   chunks,
-  decodeKernelMessage,
   decodeNetAction,
   encodeHnsUpdate,
-  encodeKernelMessage,
   encodeNetAction,
   frame,
   pack,
   Reassembler,
   WireError,
 } from '../../src/runtime/modules/net/wire.js';
+import { decodeKernelMessage, encodeKernelMessage } from '../../src/runtime/modules/net/kernel-message.js';
 import { FileStateStore } from '../../src/runtime/modules/state.js';
-import { type KernelMessage, NETWORK_PARAMS, parseAddress, systemProcess, utf8 } from '../../src/runtime/types.js';
+import { type KernelMessage, NETWORK_PARAMS, parseAddress, systemProcess, utf8 } from '../../src/core/types.js';
 
 const hexOf = (b: Uint8Array) => Buffer.from(b).toString('hex');
 const s = (t: string) => Buffer.from(t).toString('hex');

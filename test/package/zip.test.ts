@@ -15,7 +15,7 @@ import {
   ZipPathError,
   zipDirectory,
   zipEntries,
-} from '../../src/package/zip.js';
+} from '../../src/core/zip.js';
 
 /** Central-directory records of a zip, read field by field (independent of unzip()). */
 function centralRecords(zip: Uint8Array) {

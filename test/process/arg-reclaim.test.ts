@@ -10,7 +10,7 @@ import { test } from 'node:test';
 import { buildFixture } from '../../src/build/componentize.js';
 import { runInThread, StopGuest } from '../../src/runtime/process/in-thread.js';
 import type { ToWorker } from '../../src/runtime/process/protocol.js';
-import { type Address, fromUtf8, type KernelMessage, parseProcessId, utf8 } from '../../src/runtime/types.js';
+import { type Address, fromUtf8, type KernelMessage, parseProcessId, utf8 } from '../../src/core/types.js';
 import { fixture, NODE, ROOT, testLog } from './helpers.js';
 
 const TOTAL = 20000;

@@ -2,7 +2,7 @@
 import assert from 'node:assert/strict';
 import { after, before, test } from 'node:test';
 import type { ProcessInstance } from '../../src/runtime/process/host.js';
-import { addressToString } from '../../src/runtime/types.js';
+import { addressToString } from '../../src/core/types.js';
 import { addr, bodyOf, fixture, jsonOf, newHost, Router, request } from './helpers.js';
 
 const host = newHost(2);

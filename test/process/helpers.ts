@@ -3,7 +3,7 @@
 
 import { join } from 'node:path';
 import { buildFixture, repoRoot } from '../../src/build/componentize.js';
-import { createLogger, type Logger } from '../../src/runtime/log.js';
+import { createLogger, type Logger } from '../../src/core/log.js';
 import {
   ComponentHost,
   type ExitReason,
@@ -20,7 +20,7 @@ import {
   parseAddress,
   type SendError,
   utf8,
-} from '../../src/runtime/types.js';
+} from '../../src/core/types.js';
 
 export const NODE = 'fake.dev';
 export const ROOT = repoRoot();

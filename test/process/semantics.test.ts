@@ -3,7 +3,7 @@
 import assert from 'node:assert/strict';
 import { after, before, test } from 'node:test';
 import type { KernelCallOp, ProcessInstance } from '../../src/runtime/process/host.js';
-import { addressToString, type KernelMessage, MAX_MESSAGE_BYTES, utf8 } from '../../src/runtime/types.js';
+import { addressToString, type KernelMessage, MAX_MESSAGE_BYTES, utf8 } from '../../src/core/types.js';
 import { addr, blob, bodyOf, fixture, jsonOf, newHost, Router, request, text } from './helpers.js';
 
 const host = newHost(2);

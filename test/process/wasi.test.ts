@@ -2,7 +2,7 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import { collapseRepeats, createWasiLite, RingText, wasiLiteCovers } from '../../src/runtime/process/wasi.js';
-import { utf8 } from '../../src/runtime/types.js';
+import { utf8 } from '../../src/core/types.js';
 
 test('stderr keeps its first and last bytes and says how much it skipped', () => {
   const ring = new RingText(20, 10);

@@ -9,7 +9,7 @@ import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { makeMessage, sendMessage } from '../../src/node-client/rpc.js';
 import { parseRunRequest } from '../../src/runtime/packages/tester/index.js';
-import { createLogger } from '../../src/runtime/log.js';
+import { createLogger } from '../../src/core/log.js';
 import { bootNode, type RunningNode } from '../../src/runtime/node.js';
 
 describe('tester:tester:sys', () => {

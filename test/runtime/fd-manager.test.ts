@@ -12,7 +12,7 @@ import type { Kernel } from '../../src/runtime/kernel/kernel.js';
 import { createFdManager } from '../../src/runtime/modules/fd-manager/index.js';
 import { FdLimiter } from '../../src/runtime/modules/fd-manager/limiter.js';
 import { FALLBACK_ULIMIT, parseOpenFilesLimit, readOpenFilesLimit, UNLIMITED_ULIMIT } from '../../src/runtime/modules/fd-manager/ulimit.js';
-import { fromUtf8, type KernelMessage, messagingCap, type ProcessId, parseProcessId } from '../../src/runtime/types.js';
+import { fromUtf8, type KernelMessage, messagingCap, type ProcessId, parseProcessId } from '../../src/core/types.js';
 import { bareKernel } from './helpers.js';
 
 const OUR = 'fake.dev';

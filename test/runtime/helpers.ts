@@ -2,7 +2,7 @@
 // that runtime modules and native test processes are registered on.
 
 import { Kernel } from '../../src/runtime/kernel/kernel.js';
-import { createLogger } from '../../src/runtime/log.js';
+import { createLogger } from '../../src/core/log.js';
 import { FileStateStore } from '../../src/runtime/modules/state.js';
 
 export function bareKernel(our: string, home: string): Kernel {

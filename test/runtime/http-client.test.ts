@@ -13,7 +13,7 @@ import { type WebSocket, WebSocketServer } from 'ws';
 import type { NativeProcess } from '../../src/runtime/kernel/api.js';
 import type { Kernel } from '../../src/runtime/kernel/kernel.js';
 import { createHttpClient, type HttpClientModule } from '../../src/runtime/modules/http-client/index.js';
-import { fromUtf8, type KernelMessage, messagingCap, type ProcessId, parseProcessId, utf8 } from '../../src/runtime/types.js';
+import { fromUtf8, type KernelMessage, messagingCap, type ProcessId, parseProcessId, utf8 } from '../../src/core/types.js';
 import { bareKernel } from './helpers.js';
 
 const OUR = 'fake.dev';

@@ -10,7 +10,7 @@ import { join } from 'node:path';
 import { afterEach, beforeEach, describe, it } from 'node:test';
 import type { NativeProcess } from '../../src/runtime/kernel/api.js';
 import { Kernel, type ProcessRunner, type StateStore } from '../../src/runtime/kernel/kernel.js';
-import { createLogger } from '../../src/runtime/log.js';
+import { createLogger } from '../../src/core/log.js';
 import { RouteTable } from '../../src/runtime/modules/http-server/bindings.js';
 import { createHttpServer, type HttpServerModule, PortInUseError, RPC_BODY_LIMIT } from '../../src/runtime/modules/http-server/index.js';
 import {
@@ -23,7 +23,7 @@ import {
   parseProcessId,
   systemProcess,
   utf8,
-} from '../../src/runtime/types.js';
+} from '../../src/core/types.js';
 
 const OUR = 'fake.dev';
 const log = createLogger({ terminal: null, file: null });

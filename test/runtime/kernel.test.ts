@@ -16,7 +16,7 @@ import {
 } from '../../src/runtime/kernel/kernel.js';
 import { FileProcessStore } from '../../src/runtime/kernel/persistence.js';
 import { RestartBackoff } from '../../src/runtime/kernel/restart.js';
-import { createLogger } from '../../src/runtime/log.js';
+import { createLogger } from '../../src/core/log.js';
 import { FileStateStore } from '../../src/runtime/modules/state.js';
 import {
   type Address,
@@ -28,7 +28,7 @@ import {
   type SendError,
   systemProcess,
   utf8,
-} from '../../src/runtime/types.js';
+} from '../../src/core/types.js';
 
 class FakeProcess implements RunningProcess {
   inbox: KernelMessage[] = [];

@@ -10,7 +10,7 @@ import { ClassicLevel } from 'classic-level';
 import type { NativeProcess, Reply } from '../../src/runtime/kernel/api.js';
 import type { Kernel } from '../../src/runtime/kernel/kernel.js';
 import { createKv, dbCapParams } from '../../src/runtime/modules/kv/index.js';
-import { fromUtf8, type KernelMessage, messagingCap, parseProcessId, utf8 } from '../../src/runtime/types.js';
+import { fromUtf8, type KernelMessage, messagingCap, parseProcessId, utf8 } from '../../src/core/types.js';
 import { bareKernel } from './helpers.js';
 
 const OUR = 'fake.dev';

@@ -11,7 +11,7 @@ import type { NativeProcess } from '../../src/runtime/kernel/api.js';
 import type { Kernel } from '../../src/runtime/kernel/kernel.js';
 import { dbCapParams } from '../../src/runtime/modules/kv/index.js';
 import { createSqlite } from '../../src/runtime/modules/sqlite/index.js';
-import { fromUtf8, messagingCap, parseProcessId, utf8 } from '../../src/runtime/types.js';
+import { fromUtf8, messagingCap, parseProcessId, utf8 } from '../../src/core/types.js';
 import { bareKernel } from './helpers.js';
 
 const OUR = 'fake.dev';

@@ -10,7 +10,7 @@ import { afterEach, beforeEach, describe, it } from 'node:test';
 import type { NativeProcess } from '../../src/runtime/kernel/api.js';
 import { Kernel, type ProcessEvents, type ProcessRunner, type RunningProcess, type StateStore } from '../../src/runtime/kernel/kernel.js';
 import type { StoredProcess } from '../../src/runtime/kernel/persistence.js';
-import { createLogger } from '../../src/runtime/log.js';
+import { createLogger } from '../../src/core/log.js';
 import { createTerminal, type Terminal, TERMINAL_ID, tokenize } from '../../src/runtime/terminal/index.js';
 import {
   fromUtf8,
@@ -23,7 +23,7 @@ import {
   processIdToString,
   systemProcess,
   utf8,
-} from '../../src/runtime/types.js';
+} from '../../src/core/types.js';
 
 const OUR = 'fake.dev';
 const log = createLogger({ terminal: null, file: null });

@@ -8,7 +8,7 @@ import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import type { Kernel } from '../../src/runtime/kernel/kernel.js';
 import { createTimerModule } from '../../src/runtime/modules/timer.js';
-import { fromUtf8, parseProcessId } from '../../src/runtime/types.js';
+import { fromUtf8, parseProcessId } from '../../src/core/types.js';
 import { bareKernel } from './helpers.js';
 
 const OUR = 'fake.dev';

@@ -9,11 +9,11 @@ import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { buildFixture, repoRoot } from '../../src/build/componentize.js';
 import { makeMessage, sendMessage } from '../../src/node-client/rpc.js';
-import { sha256Hex, zipEntries } from '../../src/package/zip.js';
+import { sha256Hex, zipEntries } from '../../src/core/zip.js';
 import type { Kernel } from '../../src/runtime/kernel/kernel.js';
-import { createLogger } from '../../src/runtime/log.js';
+import { createLogger } from '../../src/core/log.js';
 import { bootNode, type RunningNode } from '../../src/runtime/node.js';
-import { type Capability, fromUtf8, messagingCap, parseAddress, type ProcessId } from '../../src/runtime/types.js';
+import { type Capability, fromUtf8, messagingCap, parseAddress, type ProcessId } from '../../src/core/types.js';
 
 const OUR = 'fake.dev';
 const DRIVER: ProcessId = { processName: 'driver', packageName: 'vfs-test', publisherNode: 'kit.os' };

@@ -6,9 +6,9 @@ import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, symlinkSync, 
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
-import { zipEntries } from '../../src/package/zip.js';
+import { zipEntries } from '../../src/core/zip.js';
 import type { KernelApi, NativeProcess, Reply, RequestOptions } from '../../src/runtime/kernel/api.js';
-import { createLogger } from '../../src/runtime/log.js';
+import { createLogger } from '../../src/core/log.js';
 import { createVfs } from '../../src/runtime/modules/vfs/index.js';
 import {
   type Capability,
@@ -20,7 +20,7 @@ import {
   parseProcessId,
   processIdToString,
   utf8,
-} from '../../src/runtime/types.js';
+} from '../../src/core/types.js';
 
 const OUR = 'fake.dev';
 

@@ -11,7 +11,7 @@ import WebSocket from 'ws';
 import type { NativeProcess } from '../../src/runtime/kernel/api.js';
 import type { Kernel } from '../../src/runtime/kernel/kernel.js';
 import { createHttpServer, type HttpServerModule } from '../../src/runtime/modules/http-server/index.js';
-import { fromUtf8, type KernelMessage, messagingCap, parseProcessId, utf8 } from '../../src/runtime/types.js';
+import { fromUtf8, type KernelMessage, messagingCap, parseProcessId, utf8 } from '../../src/core/types.js';
 import { bareKernel } from './helpers.js';
 
 const OUR = 'fake.dev';

@@ -7,7 +7,7 @@ import assert from 'node:assert/strict';
 import { rmSync } from 'node:fs';
 import { join } from 'node:path';
 import { before, test } from 'node:test';
-import type { Address, LazyLoadBlob, Request as WitRequest } from '../../src/runtime/types.js';
+import type { Address, LazyLoadBlob, Request as WitRequest } from '../../src/core/types.js';
 import { createPackage, type TemplateName } from '../../src/templates/index.js';
 import { answerJson, loadProcess, MiniKernel, type RunComponent, requestOf, text } from './helpers/components.js';
 import { ROOT, TEMPLATES_ROOT } from './helpers.js';

@@ -7,7 +7,7 @@ import { join } from 'node:path';
 import { after, before, test } from 'node:test';
 import { parse as parseToml } from 'smol-toml';
 import { chooseWorld, hyperwareWit, readApiWits, validateWit, writeWitDir } from '../../src/build/wit.js';
-import { isSafeName, parseProcessId } from '../../src/runtime/types.js';
+import { isSafeName, parseProcessId } from '../../src/core/types.js';
 import { createPackage, NewPackageError, type TemplateName } from '../../src/templates/index.js';
 import { upperCamel, worldName } from '../../src/templates/placeholders.js';
 import {

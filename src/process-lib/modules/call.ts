@@ -1,7 +1,7 @@
 // Shared plumbing for the runtime-module clients: send a JSON Request to `<our node>@<name>:distro:sys`,
 // wait for the Response, turn `{"Err": ...}` into the module's error class.
 
-import type { Address, LazyLoadBlob } from '../../runtime/types.js';
+import type { Address, LazyLoadBlob } from '../../core/types.js';
 import { type ModuleError, shortJson, UnexpectedResponseError } from '../errors.js';
 import { moduleAddress } from '../ids.js';
 import { jsonBody } from '../json.js';

@@ -3,7 +3,7 @@
 // requestFdsLimit(); its share arrives as a `{"FdsLimit": n}` Request, again whenever it changes.
 // The Update* requests are administrative and answered with nothing.
 
-import type { ProcessId } from '../../runtime/types.js';
+import type { ProcessId } from '../../core/types.js';
 import { processIdToString } from '../ids.js';
 import type { Message } from '../message.js';
 import { callModule, describeVariant, expectVariant, tellModule } from './call.js';

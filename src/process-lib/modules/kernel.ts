@@ -2,7 +2,7 @@
 // capability may send them; most processes use spawn() instead. ProcessIds and Addresses are strings
 // in this JSON.
 
-import type { Capability, OnExit, ProcessId } from '../../runtime/types.js';
+import type { Capability, OnExit, ProcessId } from '../../core/types.js';
 import { UnexpectedResponseError } from '../errors.js';
 import { addressToString, processIdToString } from '../ids.js';
 import { fromUtf8 } from '../json.js';

@@ -2,7 +2,7 @@
 // other packages need its read/write capability. Keys travel in the body as byte arrays, values
 // in the blob.
 
-import type { PackageId } from '../../runtime/types.js';
+import type { PackageId } from '../../core/types.js';
 import { KvError } from '../errors.js';
 import { packageIdJson, packageIdToString } from '../ids.js';
 import { jsonBody, parseJson, toBytes } from '../json.js';

@@ -1,7 +1,7 @@
 // Client for `sqlite:distro:sys` (book: SQLite API). Statements go in the body; their parameters
 // (a JSON array) and query results (a JSON array of row objects) travel in the blob.
 
-import type { PackageId } from '../../runtime/types.js';
+import type { PackageId } from '../../core/types.js';
 import { SqliteError } from '../errors.js';
 import { packageIdJson, packageIdToString } from '../ids.js';
 import { jsonBody, parseJson } from '../json.js';

@@ -2,7 +2,7 @@
 // (the leading '/' is optional). A process may use the drives of its own package freely; other
 // drives need a capability `{"kind": "read"|"write", "drive": "/pkg:pub/drive"}` from vfs.
 
-import type { PackageId } from '../../runtime/types.js';
+import type { PackageId } from '../../core/types.js';
 import { VfsError } from '../errors.js';
 import { packageIdToString } from '../ids.js';
 import { fromUtf8 } from '../json.js';

@@ -2,8 +2,8 @@
 // and system packages written natively in TypeScript (main:app-store:sys, tester:tester:sys).
 // Everything goes through messages; this interface only makes sending and awaiting them easy.
 
-import type { Logger } from '../log.js';
-import type { Address, Capability, KernelMessage, LazyLoadBlob, ProcessId, Response, SendError } from '../types.js';
+import type { Logger } from '../../core/log.js';
+import type { Address, Capability, KernelMessage, LazyLoadBlob, ProcessId, Response, SendError } from '../../core/types.js';
 
 export interface RequestOptions {
   blob?: LazyLoadBlob;

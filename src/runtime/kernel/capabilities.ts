@@ -1,6 +1,6 @@
 // A process's capability set, keyed by capability identity (issuer + params as JSON).
 
-import { addressToString, type Capability, capabilityKey } from '../types.js';
+import { addressToString, type Capability, capabilityKey } from '../../core/types.js';
 
 export class CapabilitySet {
   private readonly caps = new Map<string, Capability>();

@@ -9,7 +9,7 @@ import {
   type OnExit,
   parseAddress,
   type Request,
-} from '../types.js';
+} from '../../core/types.js';
 
 export interface CapabilityJson {
   issuer: string;

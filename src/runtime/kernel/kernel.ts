@@ -2,15 +2,13 @@
 // on-exit rules, persistence of the process map, and the Kernel API (`kernel:distro:sys`).
 // Every message on the node passes through `route`, the one choke point.
 
-import type { Logger } from '../log.js';
+import type { Logger } from '../../core/log.js';
 import {
   type Address,
   addressToString,
   type Capability,
   capabilityKey,
-  fromUtf8,
   isSafeProcessId,
-  jsonBytes,
   type KernelMessage,
   type LazyLoadBlob,
   MAX_MESSAGE_BYTES,
@@ -24,20 +22,22 @@ import {
   parseProcessId,
   processIdToString,
   randomU64,
-  type Request,
   type Response,
   type SendError,
   type SendErrorKind,
   systemProcess,
   utf8,
-} from '../types.js';
+} from '../../core/types.js';
 import type { KernelApi, NativeProcess, Reply, RequestOptions } from './api.js';
 import { SendErrorException } from './api.js';
 import { CapabilitySet } from './capabilities.js';
-import { type CapabilityJson, capabilityFromJson, capabilityToJson, type OnExitJson, onExitFromJson, onExitToJson } from './json.js';
+import { capabilityFromJson, capabilityToJson, onExitFromJson, onExitToJson } from './json.js';
 import type { ExitReason, KernelCallOp, ProcessEvents } from '../process/host.js';
 import type { ProcessStore, StoredProcess } from './persistence.js';
 import { RestartBackoff } from './restart.js';
+import { processCall } from './calls.js';
+import { runKernelCommand } from './commands.js';
+import { errorMessage, type KernelInternals, type Outstanding, type ProcessEntry } from './entry.js';
 
 // ---------------------------------------------------------------------------
 // What the kernel needs from the component host (src/runtime/process/host.ts), structurally.
@@ -64,39 +64,6 @@ export interface StateStore {
 
 // ---------------------------------------------------------------------------
 
-interface ProcessEntry {
-  id: ProcessId;
-  key: string;
-  wasmHandle: string;
-  witVersion?: number;
-  onExit: OnExit;
-  isPublic: boolean;
-  caps: CapabilitySet;
-  /** Capabilities this process was handed in messages: the only foreign caps it may save. */
-  received: Set<string>;
-  native?: NativeProcess;
-  wasm?: Uint8Array;
-  running?: RunningProcess;
-  /** Set once RunProcess arrived; until then messages wait in `buffered`. */
-  started: boolean;
-  buffered: KernelMessage[];
-  /** Set when a KillProcess is underway, so that its exit does not trigger on-exit. */
-  killing: boolean;
-  backoff: RestartBackoff;
-  restartTimer?: NodeJS.Timeout;
-}
-
-interface Outstanding {
-  requester: string;
-  target: Address;
-  request: Request;
-  blob?: LazyLoadBlob;
-  context?: Uint8Array;
-  timer?: NodeJS.Timeout;
-  resolve?: (reply: Reply) => void;
-  reject?: (e: SendErrorException) => void;
-}
-
 export interface KernelOptions {
   our: string;
   home: string;
@@ -119,20 +86,17 @@ function bodyOf(m: Message): Uint8Array {
   return m.tag === 'request' ? m.val.body : m.val[0].body;
 }
 
-function errorMessage(e: unknown): string {
-  return e instanceof Error ? e.message : String(e);
-}
-
-export class Kernel implements KernelApi {
+/** Members without `private` are also used by commands.ts and calls.ts (KernelInternals). */
+export class Kernel implements KernelApi, KernelInternals {
   readonly our: string;
   readonly home: string;
   readonly log: Logger;
-  private readonly table = new Map<string, ProcessEntry>();
+  readonly table = new Map<string, ProcessEntry>();
   private readonly outstanding = new Map<string, Outstanding>();
   private readonly runner: ProcessRunner;
-  private readonly stateStore: StateStore;
-  private readonly store?: ProcessStore;
-  private readonly readWasm: KernelOptions['readWasm'];
+  readonly stateStore: StateStore;
+  readonly store?: ProcessStore;
+  readonly readWasm: KernelOptions['readWasm'];
   private readonly now: () => number;
   private printer: (verbosity: number, text: string) => void;
   private shuttingDown = false;
@@ -242,7 +206,7 @@ export class Kernel implements KernelApi {
 
   // ---- process table ----------------------------------------------------------------------
 
-  private newEntry(
+  newEntry(
     id: ProcessId,
     o: { isPublic: boolean; onExit?: OnExit; wasmHandle?: string; witVersion?: number; caps?: Capability[] },
   ): ProcessEntry {
@@ -381,7 +345,7 @@ export class Kernel implements KernelApi {
     if (isRequest) {
       this.track(km, context, waiter);
       if (target.key === 'kernel:distro:sys') {
-        this.kernelCommand(km).catch((e) => this.log.error(`kernel command failed: ${errorMessage(e)}`));
+        runKernelCommand(this, km).catch((e) => this.log.error(`kernel command failed: ${errorMessage(e)}`));
         return;
       }
       this.deliver(target, km);
@@ -480,7 +444,7 @@ export class Kernel implements KernelApi {
 
   // ---- process lifecycle -------------------------------------------------------------------
 
-  private async startProcess(e: ProcessEntry): Promise<void> {
+  async startProcess(e: ProcessEntry): Promise<void> {
     if (!e.wasm) throw new Error(`no wasm for ${e.key}`);
     e.started = true;
     e.killing = false;
@@ -500,7 +464,7 @@ export class Kernel implements KernelApi {
     let exited = false;
     return {
       onSend: (km, context) => this.route(km, context),
-      onCall: (op, args) => this.processCall(e, op, args),
+      onCall: (op, args) => processCall(this, e, op, args),
       onPrint: (v, text) => this.print(v, `${e.id.packageName}:${e.id.publisherNode}: ${text}`),
       onExit: (reason) => {
         if (exited) return;
@@ -542,7 +506,7 @@ export class Kernel implements KernelApi {
     this.removeProcess(e, true);
   }
 
-  private removeProcess(e: ProcessEntry, revoke: boolean): void {
+  removeProcess(e: ProcessEntry, revoke: boolean): void {
     if (e.restartTimer) clearTimeout(e.restartTimer);
     this.table.delete(e.key);
     if (revoke) {
@@ -563,223 +527,6 @@ export class Kernel implements KernelApi {
     return true;
   }
 
-  // ---- calls from a process ----------------------------------------------------------------
-
-  private async processCall(e: ProcessEntry, op: KernelCallOp, args: unknown[]): Promise<unknown> {
-    switch (op) {
-      case 'get-state':
-        return this.stateStore.get(e.key);
-      case 'set-state':
-        this.stateStore.set(e.key, args[0] as Uint8Array);
-        return undefined;
-      case 'clear-state':
-        this.stateStore.delete(e.key);
-        return undefined;
-      case 'our-capabilities':
-        return e.caps.list();
-      case 'save-capabilities': {
-        const self = addressToString(this.addr(e.id));
-        for (const c of args[0] as Capability[]) {
-          if (addressToString(c.issuer) === self || e.received.has(capabilityKey(c))) e.caps.add(c);
-          else this.log.debug(`${e.key} tried to save a capability it was never given: ${capabilityKey(c)}`);
-        }
-        this.persistIfNeeded(e);
-        return undefined;
-      }
-      case 'drop-capabilities':
-        for (const c of args[0] as Capability[]) e.caps.delete(c);
-        this.persistIfNeeded(e);
-        return undefined;
-      case 'get-on-exit':
-        return e.onExit;
-      case 'set-on-exit':
-        e.onExit = args[0] as OnExit;
-        this.persistIfNeeded(e);
-        if (e.onExit.tag === 'none') this.store?.remove(e.key);
-        return undefined;
-      case 'spawn':
-        return this.spawn(e, args);
-      default:
-        throw new Error(`unknown kernel call ${op as string}`);
-    }
-  }
-
-  private async spawn(parent: ProcessEntry, args: unknown[]): Promise<ProcessId> {
-    const [name, wasmPath, onExit, requestCaps, grantCaps, isPublic] = args as [
-      string | undefined,
-      string,
-      OnExit,
-      Capability[],
-      Array<[ProcessId, string]>,
-      boolean,
-    ];
-    const spawnError = (payload: 'name-taken' | 'no-file-at-path') => Object.assign(new Error(payload), { payload });
-    const handle = wasmPath.startsWith('/') ? wasmPath : `/${wasmPath}`;
-    // A process may only spawn code from its own package's drives.
-    const ownPrefix = `/${parent.id.packageName}:${parent.id.publisherNode}/`;
-    if (!handle.startsWith(ownPrefix)) throw spawnError('no-file-at-path');
-    const wasm = await this.readWasm(handle);
-    if (!wasm) throw spawnError('no-file-at-path');
-    const id: ProcessId = {
-      processName: name ?? randomU64().toString(),
-      packageName: parent.id.packageName,
-      publisherNode: parent.id.publisherNode,
-    };
-    const key = processIdToString(id);
-    if (!isSafeProcessId(id) || this.table.has(key)) throw spawnError('name-taken');
-    const parentAddr = addressToString(this.addr(parent.id));
-    const caps = requestCaps.filter((c) => parent.caps.has(c) || addressToString(c.issuer) === parentAddr);
-    const child = this.newEntry(id, { isPublic, onExit, wasmHandle: handle, witVersion: 1, caps });
-    child.wasm = wasm;
-    child.caps.add(messagingCap(this.addr(id)));
-    child.caps.add(messagingCap(this.addr(parent.id)));
-    parent.caps.add(messagingCap(this.addr(id)));
-    this.table.set(key, child);
-    for (const [pid, params] of grantCaps) this.grant(pid, [{ issuer: this.addr(id), params }]);
-    this.persistIfNeeded(child);
-    this.persistIfNeeded(parent);
-    try {
-      await this.startProcess(child);
-    } catch (err) {
-      this.removeProcess(child, true);
-      this.log.warning(`spawned ${key} failed to start: ${errorMessage(err)}`);
-      throw spawnError('no-file-at-path');
-    }
-    return id;
-  }
-
-  // ---- the Kernel API (interop §10.4) ------------------------------------------------------
-
-  private async kernelCommand(km: KernelMessage): Promise<void> {
-    if (km.message.tag !== 'request') return;
-    const expects = km.message.val.expectsResponse !== undefined;
-    const reply = (value: unknown) => {
-      if (expects) this.respond(KERNEL, km, jsonBytes(value));
-    };
-    let cmd: unknown;
-    try {
-      cmd = JSON.parse(fromUtf8(km.message.val.body));
-    } catch {
-      this.print(0, `kernel: ignoring a command from ${addressToString(km.source)} that is not JSON`);
-      return;
-    }
-    const senderKey = processIdToString(km.source.process);
-    const sender = this.table.get(senderKey);
-    const c = cmd as Record<string, unknown>;
-
-    if (c.InitializeProcess) {
-      const ip = c.InitializeProcess as {
-        id: string;
-        wasm_bytes_handle: string;
-        wit_version?: number | null;
-        on_exit: OnExitJson;
-        initial_capabilities: CapabilityJson[];
-        public: boolean;
-      };
-      try {
-        const id = parseProcessId(ip.id);
-        const key = processIdToString(id);
-        if (!km.lazyLoadBlob) throw new Error('InitializeProcess needs the wasm as its blob');
-        if (!isSafeProcessId(id)) throw new Error(`${key} is not a Hypermap-safe process ID`);
-        const existing = this.table.get(key);
-        if (existing?.running || existing?.native) throw new Error(`${key} is already running`);
-        const fromKernel = senderKey === 'kernel:distro:sys';
-        const initial = (ip.initial_capabilities ?? []).map(capabilityFromJson);
-        const caps = initial.filter((cap) => fromKernel || sender?.caps.has(cap));
-        if (caps.length < initial.length)
-          this.print(2, `kernel: dropped ${initial.length - caps.length} initial capabilities ${senderKey} does not hold`);
-        const entry = this.newEntry(id, {
-          isPublic: !!ip.public,
-          onExit: onExitFromJson(ip.on_exit),
-          wasmHandle: ip.wasm_bytes_handle,
-          witVersion: ip.wit_version ?? undefined,
-          caps,
-        });
-        entry.wasm = km.lazyLoadBlob.bytes;
-        entry.caps.add(messagingCap(this.addr(id)));
-        if (existing) for (const old of existing.caps.list()) entry.caps.add(old);
-        this.table.set(key, entry);
-        if (sender && !fromKernel) {
-          sender.caps.add(messagingCap(this.addr(id)));
-          this.persistIfNeeded(sender);
-        }
-        this.persistIfNeeded(entry);
-        reply('InitializedProcess');
-      } catch (e) {
-        this.print(0, `kernel: InitializeProcess failed: ${errorMessage(e)}`);
-        reply('InitializeProcessError');
-      }
-      return;
-    }
-    if (c.RunProcess !== undefined) {
-      const key = String(c.RunProcess);
-      const e = this.table.get(key);
-      if (!e || e.native || !e.wasm) {
-        reply('RunProcessError');
-        return;
-      }
-      if (e.running) {
-        reply('StartedProcess');
-        return;
-      }
-      try {
-        await this.startProcess(e);
-        reply('StartedProcess');
-      } catch (err) {
-        this.print(0, `kernel: could not start ${key}: ${errorMessage(err)}`);
-        reply('RunProcessError');
-      }
-      return;
-    }
-    if (c.KillProcess !== undefined) {
-      const key = String(c.KillProcess);
-      const revoke = km.message.val.metadata !== 'no-revoke';
-      if (await this.killProcess(key, revoke)) reply({ KilledProcess: key });
-      return;
-    }
-    if (c.GrantCapabilities) {
-      const g = c.GrantCapabilities as { target: string; capabilities: CapabilityJson[] };
-      this.grant(parseProcessId(g.target), g.capabilities.map(capabilityFromJson));
-      return;
-    }
-    if (c.DropCapabilities) {
-      const d = c.DropCapabilities as { target: string; capabilities: CapabilityJson[] };
-      const e = this.table.get(d.target);
-      if (e) {
-        for (const cap of d.capabilities.map(capabilityFromJson)) e.caps.delete(cap);
-        this.persistIfNeeded(e);
-      }
-      return;
-    }
-    if (c.SetOnExit) {
-      const s = c.SetOnExit as { target: string; on_exit: OnExitJson };
-      const e = this.table.get(s.target);
-      if (e) {
-        e.onExit = onExitFromJson(s.on_exit);
-        this.persistIfNeeded(e);
-      }
-      return;
-    }
-    if (c.Debug !== undefined) {
-      const d = c.Debug as unknown;
-      if (d === 'ProcessMap') {
-        const map: Record<string, unknown> = {};
-        for (const e of this.table.values()) map[e.key] = this.describe(e);
-        reply({ Debug: { ProcessMap: map } });
-      } else if (d && typeof d === 'object' && 'Process' in d) {
-        const e = this.table.get(String((d as { Process: string }).Process));
-        reply({ Debug: { Process: e ? this.describe(e) : null } });
-      } else if (d && typeof d === 'object' && 'HasCap' in d) {
-        const h = (d as { HasCap: { on: string; cap: CapabilityJson } }).HasCap;
-        const e = this.table.get(h.on);
-        reply({ Debug: { HasCap: e ? e.caps.has(capabilityFromJson(h.cap)) : null } });
-      }
-      return;
-    }
-    if (cmd === 'Booted' || cmd === 'Shutdown') return; // runtime-only commands
-    this.print(0, `kernel: unknown command from ${addressToString(km.source)}: ${fromUtf8(km.message.val.body).slice(0, 200)}`);
-  }
-
   describe(e: ProcessEntry): StoredProcess {
     return {
       wasm_bytes_handle: e.wasmHandle,
@@ -792,7 +539,7 @@ export class Kernel implements KernelApi {
 
   // ---- persistence -------------------------------------------------------------------------
 
-  private persistIfNeeded(e: ProcessEntry): void {
+  persistIfNeeded(e: ProcessEntry): void {
     if (!this.store || e.onExit.tag === 'none') return;
     // Runtime modules keep what packages granted them (e.g. http-server's cap to message an app).
     if (e.native) this.store.put(e.key, { ...this.describe(e), wasm_bytes_handle: '' });

@@ -6,7 +6,7 @@ import { mkdirSync, readFileSync, renameSync, rmSync, writeFileSync } from 'node
 import { join } from 'node:path';
 import type { KernelApi, NativeProcess } from '../kernel/api.js';
 import type { StateStore } from '../kernel/kernel.js';
-import { fromUtf8, type KernelMessage, systemProcess } from '../types.js';
+import { fromUtf8, type KernelMessage, systemProcess } from '../../core/types.js';
 
 export class FileStateStore implements StateStore {
   private readonly dir: string;

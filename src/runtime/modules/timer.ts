@@ -7,7 +7,7 @@
 // prints it). Public, local only.
 
 import type { KernelApi, NativeProcess } from '../kernel/api.js';
-import { addressToString, fromUtf8, type KernelMessage, systemProcess } from '../types.js';
+import { addressToString, fromUtf8, type KernelMessage, systemProcess } from '../../core/types.js';
 
 interface ActiveTimer {
   handle: NodeJS.Timeout;

@@ -16,7 +16,7 @@ import {
   type Response,
   type SendError,
   sameAddress,
-} from '../types.js';
+} from '../../core/types.js';
 import type { FromWorker, ToWorker } from './protocol.js';
 
 /** How the guest reaches the host: `pull` blocks until the host sends something. */

@@ -10,9 +10,9 @@
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { MessageChannel, type MessagePort, receiveMessageOnPort, Worker } from 'node:worker_threads';
-import { createLogger, type Logger } from '../log.js';
-import type { KernelMessage, ProcessId, SendError } from '../types.js';
-import { processIdToString } from '../types.js';
+import { createLogger, type Logger } from '../../core/log.js';
+import type { KernelMessage, ProcessId, SendError } from '../../core/types.js';
+import { processIdToString } from '../../core/types.js';
 import { layoutRegistry } from './arg-reclaim.js';
 import { CTRL_BYTES, type FromWorker, type StartCommand, type ToWorker, WAKE } from './protocol.js';
 import { GLUE_CACHE_NAME, sha256Hex, type Transpiled, TranspileCache } from './transpile.js';

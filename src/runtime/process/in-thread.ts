@@ -3,8 +3,9 @@
 // at a guest's memory from outside.
 
 import { join } from 'node:path';
-import { createLogger, KIT_CACHE } from '../log.js';
-import type { Address } from '../types.js';
+import { KIT_CACHE } from '../../core/cache.js';
+import { createLogger } from '../../core/log.js';
+import type { Address } from '../../core/types.js';
 import { ArgReclaimer, layoutRegistry, newLayoutRegistry, useLayoutRegistry } from './arg-reclaim.js';
 import { instantiateComponent, loadGlue } from './component.js';
 import { GuestApi, type Link } from './guest.js';

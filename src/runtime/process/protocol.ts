@@ -6,7 +6,7 @@
 // parks in Atomics.wait(ctrl, WAKE, seen): if a post landed after its poll, the counter has
 // moved and the wait returns at once.
 
-import type { KernelMessage, ProcessId, SendError } from '../types.js';
+import type { KernelMessage, ProcessId, SendError } from '../../core/types.js';
 import type { WasmModule } from './wasm-api.js';
 
 /** Index of the wake-up counter in the worker's Int32Array control block. */

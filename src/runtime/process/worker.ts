@@ -8,7 +8,7 @@
 // receiveMessageOnPort rather than delivered as events.
 
 import { type MessagePort, receiveMessageOnPort, workerData } from 'node:worker_threads';
-import { type Address, addressToString } from '../types.js';
+import { type Address, addressToString } from '../../core/types.js';
 import { ArgReclaimer, useLayoutRegistry } from './arg-reclaim.js';
 import { type ComponentRoot, instantiateComponent, type LoadedGlue, loadGlue, saveCodeCache } from './component.js';
 import { GuestApi, GuestApiError } from './guest.js';

@@ -29,7 +29,7 @@ import {
   parseProcessId,
   processIdToString,
   systemProcess,
-} from '../types.js';
+} from '../../core/types.js';
 import { colourFor, formatPrintout, formatProcess, type ProcessInfo, parseMArgs, tokenize } from './format.js';
 import { runScript, ScriptError } from './scripts.js';
 

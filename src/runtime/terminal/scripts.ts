@@ -8,7 +8,7 @@
 import { randomBytes } from 'node:crypto';
 import { type KernelApi, SendErrorException } from '../kernel/api.js';
 import type { CapabilityJson } from '../kernel/json.js';
-import { fromUtf8, jsonBytes, type LazyLoadBlob, NETWORK_PARAMS, type ProcessId, parseProcessId, processIdToString, systemProcess } from '../types.js';
+import { fromUtf8, jsonBytes, type LazyLoadBlob, NETWORK_PARAMS, type ProcessId, parseProcessId, processIdToString, systemProcess } from '../../core/types.js';
 
 export type ScriptErrorKind = 'FailedToReadWasm' | 'NoScriptsManifest' | 'NoScriptInManifest' | 'InvalidScriptsManifest' | 'KernelUnresponsive';
 

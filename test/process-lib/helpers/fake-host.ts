@@ -11,7 +11,7 @@ import type {
   Message as WitMessage,
   Request as WitRequest,
   Response as WitResponse,
-} from '../../../src/runtime/types.js';
+} from '../../../src/core/types.js';
 
 export interface SentRequest {
   target: Address;

@@ -16,8 +16,8 @@ import type {
   Message as WitMessage,
   Request as WitRequest,
   Response as WitResponse,
-} from '../../../src/runtime/types.js';
-import { addressToString } from '../../../src/runtime/types.js';
+} from '../../../src/core/types.js';
+import { addressToString } from '../../../src/core/types.js';
 import { ROOT } from '../helpers.js';
 
 const enc = new TextEncoder();

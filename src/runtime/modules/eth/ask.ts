@@ -3,9 +3,9 @@
 // Hypermap's logs, which both of them do.
 
 import { type Hex, keccak256, stringToBytes } from 'viem';
-import { HYPERMAP } from '../../../chain/hypermap.js';
+import { HYPERMAP } from '../../../core/hypermap.js';
 import type { KernelApi } from '../../kernel/api.js';
-import { fromUtf8, jsonBytes, type ProcessId, systemProcess } from '../../types.js';
+import { fromUtf8, jsonBytes, type ProcessId, systemProcess } from '../../../core/types.js';
 
 const ETH = systemProcess('eth');
 

@@ -7,7 +7,7 @@ import { existsSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { createPublicClient, http, type PublicClient } from 'viem';
 import type { KernelApi, NativeProcess } from '../../kernel/api.js';
-import { type Address, addressToString, fromUtf8, jsonBytes, type KernelMessage, MESSAGING_PARAMS, systemProcess } from '../../types.js';
+import { type Address, addressToString, fromUtf8, jsonBytes, type KernelMessage, MESSAGING_PARAMS, systemProcess } from '../../../core/types.js';
 
 export const ETH_PROCESS = systemProcess('eth');
 export const FAKE_CHAIN_ID = 31337;

@@ -8,7 +8,7 @@
 
 import type { KernelApi, NativeProcess } from '../../kernel/api.js';
 import { readOpenFilesLimit } from './ulimit.js';
-import { fromUtf8, type KernelMessage, parseProcessId, type ProcessId, processIdToString, systemProcess } from '../../types.js';
+import { fromUtf8, type KernelMessage, parseProcessId, type ProcessId, processIdToString, systemProcess } from '../../../core/types.js';
 
 export const FD_MANAGER_PROCESS: ProcessId = systemProcess('fd-manager');
 

@@ -6,7 +6,7 @@
 // so processes see no difference; no process can make the node hold more than the budget.
 
 import type { KernelApi } from '../../kernel/api.js';
-import { fromUtf8, type KernelMessage, type ProcessId, processIdToString, systemProcess } from '../../types.js';
+import { fromUtf8, type KernelMessage, type ProcessId, processIdToString, systemProcess } from '../../../core/types.js';
 
 const FD_MANAGER = systemProcess('fd-manager');
 /** Hyperdrive's default; fd-manager's UpdateCullFractionDenominator changes it node-wide. */

@@ -16,7 +16,7 @@ import {
   MAX_MESSAGE_BYTES,
   type ProcessId,
   systemProcess,
-} from '../../types.js';
+} from '../../../core/types.js';
 
 export const HTTP_CLIENT_PROCESS: ProcessId = systemProcess('http-client');
 

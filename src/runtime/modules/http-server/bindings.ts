@@ -2,7 +2,7 @@
 // prefixed with the binder's process ID (except homepage:homepage:sys); segments may be
 // `:name` (one segment, passed as a url_param) or `*name` (the rest of the path).
 
-import { type LazyLoadBlob, type ProcessId, processIdToString } from '../../types.js';
+import { type LazyLoadBlob, type ProcessId, processIdToString } from '../../../core/types.js';
 
 export interface Binding {
   /** Undefined once unbound: the path then answers 404, as in Hyperdrive. */

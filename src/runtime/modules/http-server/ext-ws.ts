@@ -15,7 +15,7 @@
 
 import { Packr } from 'msgpackr';
 import type { KernelApi } from '../../kernel/api.js';
-import { jsonBytes, type KernelMessage, type ProcessId } from '../../types.js';
+import { jsonBytes, type KernelMessage, type ProcessId } from '../../../core/types.js';
 
 const packr = new Packr({ useRecords: false, variableMapSize: true, int64AsType: 'bigint', mapsAsObjects: true });
 

@@ -25,17 +25,18 @@ import {
   type KernelMessage,
   type LazyLoadBlob,
   MAX_MESSAGE_BYTES,
-  MAX_RPC_MESSAGE_BYTES,
   type ProcessId,
   parseProcessId,
   processIdToString,
   systemProcess,
-} from '../../types.js';
+} from '../../../core/types.js';
 import { authCookie, createNodeAuth, isPageLoad, LOGIN_BODY_LIMIT, loginPage, loginRedirect, parseLogin, safeRedirect } from './auth.js';
 import { type Binding, formatPathWithProcess, normalizePath, RouteTable, secureSubdomain } from './bindings.js';
-import { BodyTooLargeError, HttpListenError, PortInUseError, RpcFormatError } from './errors.js';
+import { HttpListenError, PortInUseError, RpcFormatError } from './errors.js';
 import { ExtensionSockets } from './ext-ws.js';
 import { encodeRpcResponse, parseRpcMessage, RPC_BODY_LIMIT } from './rpc.js';
+
+import { HttpError, statusForSendError, sendText, sendBody, readBody, headerValue, flatHeaders, cookieValue, isLoopback, socketAddress, errorText } from './http-io.js';
 
 export { BodyTooLargeError, HttpListenError, PortInUseError, RpcFormatError } from './errors.js';
 export { encodeRpcResponse, parseRpcMessage, RPC_BODY_LIMIT } from './rpc.js';
@@ -94,16 +95,6 @@ interface WsBinding {
 const EXT_SENT = Symbol('ext-sent');
 
 type ActionError = 'MalformedRequest' | 'NoBlob' | 'InvalidSourceProcess' | 'WsPingPongTooLong' | 'WsChannelNotFound';
-
-class HttpError extends Error {
-  constructor(
-    readonly status: number,
-    message: string,
-    readonly headers: Record<string, string> = {},
-  ) {
-    super(message);
-  }
-}
 
 export async function createHttpServer(opts: HttpServerOptions): Promise<HttpServerModule> {
   const kernel = opts.kernel;
@@ -640,113 +631,4 @@ export async function createHttpServer(opts: HttpServerOptions): Promise<HttpSer
       return n;
     },
   };
-}
-
-// ---- helpers ----------------------------------------------------------------------------------
-
-function statusForSendError(e: SendErrorException): number {
-  switch (e.code) {
-    case 'not-found':
-      return 404;
-    case 'no-capability':
-      return 403;
-    case 'offline':
-      return 503;
-    case 'too-large':
-      return 413;
-    case 'timeout':
-      return 408;
-    default:
-      return 502;
-  }
-}
-
-function sendText(res: ServerResponse, status: number, text: string, headers: Record<string, string> = {}): void {
-  sendBody(res, status, 'text/plain; charset=utf-8', text.endsWith('\n') ? text : `${text}\n`, headers);
-}
-
-function sendBody(res: ServerResponse, status: number, contentType: string, body: string, headers: Record<string, string> = {}): void {
-  if (res.headersSent) {
-    res.destroy();
-    return;
-  }
-  res.writeHead(status, { ...headers, 'Content-Type': contentType, 'Content-Length': Buffer.byteLength(body) });
-  res.end(body);
-}
-
-/**
- * Read a request body up to `limit` bytes. Over the limit, reject with a 413 at once (by
- * Content-Length when given) and discard the rest of the upload unbuffered.
- */
-function readBody(req: IncomingMessage, limit: number): Promise<Uint8Array> {
-  // The rest of an oversized body is read and dropped rather than the socket closed, so that a
-  // client still writing gets the 413 instead of a broken pipe.
-  const tooLarge = () =>
-    new HttpError(
-      413,
-      `${new BodyTooLargeError(limit).message}: a message and its blob may be at most ${MAX_RPC_MESSAGE_BYTES} bytes here (${MAX_MESSAGE_BYTES} to another node)`,
-    );
-  const declared = Number(req.headers['content-length']);
-  if (Number.isFinite(declared) && declared > limit) {
-    req.resume();
-    return Promise.reject(tooLarge());
-  }
-  return new Promise((resolve, reject) => {
-    const chunks: Buffer[] = [];
-    let size = 0;
-    let over = false;
-    req.on('data', (chunk: Buffer) => {
-      if (over) return;
-      size += chunk.length;
-      if (size > limit) {
-        over = true;
-        chunks.length = 0;
-        reject(tooLarge());
-        return;
-      }
-      chunks.push(chunk);
-    });
-    req.on('end', () => {
-      if (!over) resolve(new Uint8Array(Buffer.concat(chunks)));
-    });
-    req.on('error', (e) => reject(e));
-  });
-}
-
-function headerValue(req: IncomingMessage, name: string): string | undefined {
-  const v = req.headers[name];
-  return Array.isArray(v) ? v[0] : v;
-}
-
-/** Headers as Hyperdrive passes them: lowercase names, one string value each. */
-function flatHeaders(req: IncomingMessage): Record<string, string> {
-  const out: Record<string, string> = {};
-  for (const [k, v] of Object.entries(req.headers)) if (v !== undefined) out[k] = Array.isArray(v) ? v.join(', ') : v;
-  return out;
-}
-
-function cookieValue(header: string | undefined, name: string): string | undefined {
-  for (const part of (header ?? '').split(';')) {
-    const eq = part.indexOf('=');
-    if (eq > 0 && part.slice(0, eq).trim() === name) return part.slice(eq + 1).trim();
-  }
-  return undefined;
-}
-
-function isLoopback(addr: string | undefined): boolean {
-  if (!addr) return false;
-  const v4 = addr.startsWith('::ffff:') ? addr.slice(7) : addr;
-  return v4.startsWith('127.') || addr === '::1';
-}
-
-/** `ip:port` like Rust's SocketAddr (IPv6 in brackets). */
-function socketAddress(req: IncomingMessage): string | null {
-  const { remoteAddress, remotePort } = req.socket;
-  if (!remoteAddress) return null;
-  const ip = remoteAddress.startsWith('::ffff:') ? remoteAddress.slice(7) : remoteAddress;
-  return ip.includes(':') ? `[${ip}]:${remotePort}` : `${ip}:${remotePort}`;
-}
-
-function errorText(e: unknown): string {
-  return e instanceof Error ? e.message : String(e);
 }

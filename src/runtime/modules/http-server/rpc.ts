@@ -2,7 +2,7 @@
 // `/rpc:distro:sys/message`, and the `{"body": [...], "lazy_load_blob": ...}` answer.
 
 import type { Reply } from '../../kernel/api.js';
-import { type Address, IdParseError, type LazyLoadBlob, MAX_RPC_MESSAGE_BYTES, parseProcessId, utf8 } from '../../types.js';
+import { type Address, IdParseError, type LazyLoadBlob, MAX_RPC_MESSAGE_BYTES, parseProcessId, utf8 } from '../../../core/types.js';
 import { RpcFormatError } from './errors.js';
 
 /**

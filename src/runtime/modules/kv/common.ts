@@ -12,7 +12,7 @@ import {
   type ProcessId,
   processIdToString,
   systemProcess,
-} from '../../types.js';
+} from '../../../core/types.js';
 
 /** PackageId as serde writes it inside these modules' JSON. */
 export interface PackageIdJson {

@@ -10,7 +10,7 @@ import { join } from 'node:path';
 import { ClassicLevel } from 'classic-level';
 import type { KernelApi, NativeProcess } from '../../kernel/api.js';
 import { FdLimiter } from '../fd-manager/limiter.js';
-import { type KernelMessage, type PackageId, type ProcessId, systemProcess } from '../../types.js';
+import { type KernelMessage, type PackageId, type ProcessId, systemProcess } from '../../../core/types.js';
 import {
   DbCaps,
   DbFailure,

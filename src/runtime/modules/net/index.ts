@@ -12,24 +12,19 @@
 
 import { ed25519 } from '@noble/curves/ed25519.js';
 import { existsSync, readFileSync, writeFileSync } from 'node:fs';
-import type { AddressInfo, Socket } from 'node:net';
+import type { AddressInfo, } from 'node:net';
 import { join } from 'node:path';
 import { type RawData, WebSocket, WebSocketServer } from 'ws';
 import type { KernelApi, NativeProcess } from '../../kernel/api.js';
-import { type Address, addressToString, type Capability, capabilityKey, type KernelMessage, MAX_MESSAGE_BYTES, systemProcess } from '../../types.js';
-import { loadOrCreateNetKey, type NetKey } from './key.js';
-import { FRAME_HEADROOM, FrameError, FrameReader, frameInPlace, takeOver } from './frames.js';
-import { generateKeyPair, type KeyPair, MAX_NOISE_MESSAGE, MAX_PLAINTEXT, type TransportState, XXHandshake } from './noise.js';
+import { type Address, addressToString, type Capability, type KernelMessage, MAX_MESSAGE_BYTES, systemProcess } from '../../../core/types.js';
+import { loadOrCreateNetKey, type NetKey } from '../../../core/net-key.js';
+import { FrameError, FrameReader, takeOver } from './frames.js';
+import { generateKeyPair, type KeyPair, MAX_NOISE_MESSAGE, type TransportState, XXHandshake } from './noise.js';
 import {
-  chunks,
   decodeHandshakePayload,
-  decodeKernelMessage,
   decodeNetAction,
   decodeRoutingRequest,
   encodeHandshakePayload,
-  encodeKernelMessageFramed,
-  type CapabilitySignatures,
-  capabilitySigningBytes,
   encodeNetAction,
   encodeRoutingRequest,
   type HnsUpdate,
@@ -38,15 +33,15 @@ import {
   MAX_WIRE_MESSAGE,
   type NetAction,
   pack,
-  Reassembler,
 } from './wire.js';
+import { decodeKernelMessage, encodeKernelMessageFramed } from './kernel-message.js';
+import { createCapabilitySignatures } from './cap-signatures.js';
+import { type Inbox, Peer, toBytes } from './peer.js';
 
-export { loadOrCreateNetKey, NetKeyError, readNetPublicKey, type NetKey } from './key.js';
+export { loadOrCreateNetKey, NetKeyError, readNetPublicKey, type NetKey } from '../../../core/net-key.js';
 export { encodeHnsUpdate, encodeNetAction, type HnsUpdate, type Identity } from './wire.js';
 
 const NET = systemProcess('net');
-/** Entries kept in each capability-signature cache. */
-const CAP_CACHE = 4096;
 
 /** Net's root capability: what a process needs to feed the PKI (HnsUpdate), as on Hyperdrive. */
 export function netRootCap(our: string): Capability {
@@ -90,98 +85,6 @@ export interface NetModule extends NativeProcess {
   sign(bytes: Uint8Array): Uint8Array;
 }
 
-/** Binary frames, never compressed (ciphertext does not compress), sent at once. */
-const SEND_OPTS = { binary: true, compress: false };
-
-class Peer {
-  private readonly reassembler = new Reassembler();
-  /** A frame went out and the microtask queue has not drained since: more are batched. */
-  private busy = false;
-  private corked = false;
-  /** Set once frames.ts has the connection: frames are written to it directly. */
-  private wire?: Socket;
-  lastSeen = Date.now();
-  constructor(
-    readonly name: string,
-    readonly ws: WebSocket,
-    private readonly transport: TransportState,
-    /** We opened the socket (ws client): our frames are masked, the peer's must not be. */
-    readonly client: boolean,
-  ) {}
-
-  /** Frames from now on go straight to the socket (frames.ts takeOver). */
-  useWire(socket: Socket): void {
-    this.wire = socket;
-  }
-
-  /** Send a KernelMessage already framed (length prefix + MessagePack, encodeKernelMessageFramed). */
-  send(framed: Uint8Array): void {
-    this.batch();
-    if (framed.length <= MAX_PLAINTEXT) this.sendFrame(framed);
-    else for (const chunk of chunks(framed, MAX_PLAINTEXT)) this.sendFrame(chunk);
-  }
-
-  private sendFrame(plain: Uint8Array): void {
-    if (!this.wire) {
-      this.ws.send(this.transport.encrypt(plain), SEND_OPTS);
-      return;
-    }
-    const sealed = this.transport.encrypt(plain, FRAME_HEADROOM);
-    const start = frameInPlace(sealed, FRAME_HEADROOM, this.client);
-    this.wire.write(sealed.subarray(start));
-  }
-
-  /**
-   * The first frame goes out at once (a lone Request pays nothing); frames that follow it before
-   * the microtask queue drains (pipelined Requests whose Responses came in one read) wait in
-   * the corked socket and leave together in one writev: they share a syscall.
-   */
-  private batch(): void {
-    if (this.corked) return;
-    if (!this.busy) {
-      this.busy = true;
-      queueMicrotask(() => {
-        this.busy = false;
-        if (this.corked) {
-          this.corked = false;
-          this.socketOf()?.uncork();
-        }
-      });
-      return;
-    }
-    const socket = this.socketOf();
-    if (!socket || socket.destroyed) return;
-    socket.cork();
-    this.corked = true;
-  }
-
-  /** The connection's socket: ours once taken over, else the one ws keeps. */
-  socketOf(): Socket | undefined {
-    // ws keeps its socket here (ws 8); without it, frames simply go out one by one.
-    return this.wire ?? (this.ws as unknown as { _socket?: Socket })._socket;
-  }
-
-  /** Decrypt one frame; returns the messages it completes. Throws on anything malformed. */
-  receive(data: Uint8Array): Uint8Array[] {
-    this.lastSeen = Date.now();
-    return this.reassembler.push(this.transport.decrypt(data));
-  }
-}
-
-interface Inbox {
-  queue: Uint8Array[];
-  closed: boolean;
-  waiter?: { resolve: (b: Uint8Array) => void; reject: (e: Error) => void };
-  /** Set once the connection is established: frames go straight to it. */
-  handler?: (b: Uint8Array) => void;
-}
-
-function toBytes(data: RawData): Uint8Array {
-  if (Array.isArray(data)) return new Uint8Array(Buffer.concat(data));
-  if (data instanceof ArrayBuffer) return new Uint8Array(data);
-  return new Uint8Array(data.buffer, data.byteOffset, data.byteLength);
-}
-
 function identityFrom(u: HnsUpdate): Identity {
   const networkingKey = u.publicKey.replace(/^0x/, '').toLowerCase();
   // As Hyperdrive: any IP makes a direct node, else it is reached through its routers.
@@ -214,49 +117,7 @@ export function createNetModule(opts: NetOptions = {}): NetModule {
     (kernel as unknown as Partial<OfflineHook>).returnOffline?.(km, reason);
   };
 
-  // Capability signatures (interop §10.3): caps we issued are signed by our networking key when
-  // they leave; caps that come back claiming to be ours must carry a valid one, else the target
-  // never sees them (a remote node cannot mint our capabilities). Other nodes' caps keep the
-  // signature they arrived with, for when they travel back to their issuer. Ed25519 costs
-  // ~0.1-1 ms in JS, so both sides are cached (bounded).
-  const signed = new Map<string, Uint8Array>();
-  const verified = new Map<string, boolean>();
-  const foreign = new Map<string, Uint8Array>();
-  const remember = <V>(m: Map<string, V>, k: string, v: V) => {
-    if (m.size >= CAP_CACHE) m.delete(m.keys().next().value as string);
-    m.set(k, v);
-  };
-  const capSigs: CapabilitySignatures = {
-    sign(cap) {
-      const k = capabilityKey(cap);
-      if (cap.issuer.node !== kernel.our) return foreign.get(k) ?? new Uint8Array(0);
-      let sig = signed.get(k);
-      if (!sig) {
-        sig = ed25519.sign(capabilitySigningBytes(cap), key.secretKey);
-        remember(signed, k, sig);
-      }
-      return sig;
-    },
-    accept(cap, sig) {
-      const k = capabilityKey(cap);
-      if (cap.issuer.node !== kernel.our) {
-        if (sig.length > 0) remember(foreign, k, sig);
-        return true;
-      }
-      const vk = `${k}|${Buffer.from(sig).toString('hex')}`;
-      let ok = verified.get(vk);
-      if (ok === undefined) {
-        try {
-          ok = sig.length === 64 && ed25519.verify(sig, capabilitySigningBytes(cap), key.publicKey);
-        } catch {
-          ok = false;
-        }
-        remember(verified, vk, ok);
-      }
-      if (!ok) kernel.log.warning(`net: dropped a capability claiming to be issued by ${addressToString(cap.issuer)} without our valid signature`);
-      return ok;
-    },
-  };
+  const capSigs = createCapabilitySignatures({ our: () => kernel.our, key: () => key, log: () => kernel.log });
 
   function ourPayload(): Uint8Array {
     return encodeHandshakePayload({ protocolVersion: PROTOCOL_VERSION, name: kernel.our, signature, proxyRequest: false });

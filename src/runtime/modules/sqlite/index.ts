@@ -10,7 +10,7 @@ import { join } from 'node:path';
 import Database from 'better-sqlite3';
 import type { KernelApi, NativeProcess } from '../../kernel/api.js';
 import { FdLimiter } from '../fd-manager/limiter.js';
-import { fromUtf8, type KernelMessage, type PackageId, type ProcessId, systemProcess } from '../../types.js';
+import { fromUtf8, type KernelMessage, type PackageId, type ProcessId, systemProcess } from '../../../core/types.js';
 import {
   DbCaps,
   DbFailure,

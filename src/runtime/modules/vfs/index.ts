@@ -23,9 +23,9 @@ import {
   writeFile,
 } from 'node:fs/promises';
 import { dirname, join, sep } from 'node:path';
-import { unzip, ZipFormatError, ZipPathError } from '../../../package/zip.js';
+import { unzip, ZipFormatError, ZipPathError } from '../../../core/zip.js';
 import type { KernelApi, NativeProcess } from '../../kernel/api.js';
-import type { Logger } from '../../log.js';
+import type { Logger } from '../../../core/log.js';
 import {
   type Address,
   type Capability,
@@ -35,7 +35,7 @@ import {
   type ProcessId,
   processIdToString,
   systemProcess,
-} from '../../types.js';
+} from '../../../core/types.js';
 import { confine, parseVfsPath, type VfsPath } from './paths.js';
 import { accessOf, parseAction, type VfsAction, VfsFailure, vfsErr } from './types.js';
 

@@ -12,11 +12,11 @@
 import { readFile } from 'node:fs/promises';
 import { fileURLToPath } from 'node:url';
 import { decodeEventLog, decodeFunctionResult, encodeFunctionData, type Hex, hexToString, keccak256 } from 'viem';
-import { HYPERMAP, hypermapAbi, namehash } from '../../../chain/hypermap.js';
+import { HYPERMAP, hypermapAbi, namehash } from '../../../core/hypermap.js';
 import type { KernelApi, NativeProcess } from '../../kernel/api.js';
 import { askEth, FAKE_CHAIN_ID, followHypermapLogs, type RpcLog } from '../../modules/eth/ask.js';
-import type { Logger } from '../../log.js';
-import { fromUtf8, type KernelMessage, type ProcessId, } from '../../types.js';
+import type { Logger } from '../../../core/log.js';
+import { fromUtf8, type KernelMessage, type ProcessId, } from '../../../core/types.js';
 import { answer } from './native.js';
 import { type PackageIdJson, packageIdString, parsePackageIdJson } from './plan.js';
 

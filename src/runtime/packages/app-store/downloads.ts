@@ -12,10 +12,10 @@
 // Difference from Hyperdrive: the downloader pulls chunks with request/response instead of the
 // mirror pushing them to a spawned ft-worker; LocalDownload answers when the download is done.
 
-import { sha256Hex, unzip } from '../../../package/zip.js';
+import { sha256Hex, unzip } from '../../../core/zip.js';
 import { type KernelApi, type NativeProcess, SendErrorException } from '../../kernel/api.js';
-import type { Logger } from '../../log.js';
-import { fromUtf8, type KernelMessage, type ProcessId, parseJsonBytes } from '../../types.js';
+import type { Logger } from '../../../core/log.js';
+import { fromUtf8, type KernelMessage, type ProcessId, parseJsonBytes } from '../../../core/types.js';
 import { answer, grantVfsRoot, VfsCallError, vfsCall } from './native.js';
 import { type PackageIdJson, packageIdString, parsePackageIdJson, readManifest } from './plan.js';
 

@@ -5,10 +5,10 @@
 // only through vfs:distro:sys, and keeps what is installed in the VFS so a --persist node
 // remembers it. Only requests from our own node are served, one at a time.
 
-import { sha256Hex } from '../../../package/zip.js';
+import { sha256Hex } from '../../../core/zip.js';
 import { type KernelApi, type NativeProcess, SendErrorException } from '../../kernel/api.js';
 import type { CapabilityJson } from '../../kernel/json.js';
-import type { Logger } from '../../log.js';
+import type { Logger } from '../../../core/log.js';
 import {
   type Address,
   fromUtf8,
@@ -17,7 +17,7 @@ import {
   type ProcessId,
   parseJsonBytes,
   systemProcess,
-} from '../../types.js';
+} from '../../../core/types.js';
 import {
   InstallCheckError,
   type PackageIdJson,

@@ -2,7 +2,7 @@
 // exceptions that keep the VFS error), and answer a Request only if it wants an answer.
 
 import { type KernelApi, SendErrorException } from '../../kernel/api.js';
-import { type KernelMessage, type LazyLoadBlob, type ProcessId, parseJsonBytes, systemProcess } from '../../types.js';
+import { type KernelMessage, type LazyLoadBlob, type ProcessId, parseJsonBytes, systemProcess } from '../../../core/types.js';
 
 export class VfsCallError extends Error {
   override name = 'VfsCallError';

@@ -2,9 +2,9 @@
 // inside the drive, manifest.json parses and is well formed, every wasm it names is in the zip,
 // every capability names a valid process. The result is the complete install plan (interop §2.5).
 
-import { checkEntryPath, unzip, ZipFormatError, ZipPathError } from '../../../package/zip.js';
+import { checkEntryPath, unzip, ZipFormatError, ZipPathError } from '../../../core/zip.js';
 import type { CapabilityJson, OnExitJson } from '../../kernel/json.js';
-import { isSafeName, parseProcessId, safeNameRule } from '../../types.js';
+import { isSafeName, parseProcessId, safeNameRule } from '../../../core/types.js';
 
 /** `{"package_name": ..., "publisher_node": ...}`, as PackageId is written in JSON (interop §0.2). */
 export interface PackageIdJson {

@@ -9,10 +9,10 @@
 
 import { Packr } from 'msgpackr';
 import { decodeEventLog, type Hex, hexToBytes, hexToString } from 'viem';
-import { HYPERMAP, hypermapAbi, namehash } from '../../../chain/hypermap.js';
+import { HYPERMAP, hypermapAbi, namehash } from '../../../core/hypermap.js';
 import type { KernelApi, NativeProcess } from '../../kernel/api.js';
 import { askEth, FAKE_CHAIN_ID, followHypermapLogs, type RpcLog } from '../../modules/eth/ask.js';
-import { fromUtf8, jsonBytes, type KernelMessage, type ProcessId, systemProcess } from '../../types.js';
+import { fromUtf8, jsonBytes, type KernelMessage, type ProcessId, systemProcess } from '../../../core/types.js';
 
 export const HNS_INDEXER_PROCESS: ProcessId = { processName: 'hns-indexer', packageName: 'hns-indexer', publisherNode: 'sys' };
 const NET = systemProcess('net');

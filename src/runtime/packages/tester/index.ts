@@ -8,8 +8,8 @@
 import { randomBytes } from 'node:crypto';
 import { type KernelApi, type NativeProcess, SendErrorException } from '../../kernel/api.js';
 import type { CapabilityJson } from '../../kernel/json.js';
-import { fromUtf8, type KernelMessage, type LazyLoadBlob, type ProcessId, parseJsonBytes, systemProcess } from '../../types.js';
-import type { FailResponse, RunRequest } from '../../../process-lib/testing.js';
+import { fromUtf8, type KernelMessage, type LazyLoadBlob, type ProcessId, parseJsonBytes, systemProcess } from '../../../core/types.js';
+import type { FailResponse, RunRequest } from '../../../core/tester.js';
 
 export type { FailResponse, RunRequest };
 

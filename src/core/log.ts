@@ -4,12 +4,11 @@
 
 import { appendFileSync, mkdirSync } from 'node:fs';
 import { dirname } from 'node:path';
+import { KIT_CACHE } from './cache.js';
 
 export type LogLevel = 'debug' | 'info' | 'warning' | 'error';
 
 const RANK: Record<LogLevel, number> = { debug: 0, info: 1, warning: 2, error: 3 };
-
-export const KIT_CACHE = process.env.KIT_CACHE ?? '/tmp/hyperdrive-kit-cache';
 
 export function logPath(): string {
   return process.env.KIT_LOG_PATH ?? `${KIT_CACHE}/logs/log.log`;
