@@ -8,6 +8,7 @@ import { copyFileSync, mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'nod
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { buildFixture, repoRoot } from '../../src/build/componentize.js';
+import { stringifyJsonExact } from '../../src/core/json.js';
 import { fromUtf8, systemProcess } from '../../src/core/types.js';
 import { zipDirectory } from '../../src/core/zip.js';
 import { startPackage } from '../../src/package/start.js';
@@ -68,9 +69,9 @@ export class DriverHandle {
     return JSON.parse(fromUtf8(r.response.body));
   }
 
-  /** Send `body` (an object is sent as its JSON text, a string as it is) to `target`. */
+  /** Send `body` (an object is sent as its JSON text, bigints as exact integers; a string as it is) to `target`. */
   send(target: string, body: unknown, opts: SendOptions = {}): Promise<SendResult> {
-    const text = typeof body === 'string' ? body : JSON.stringify(body);
+    const text = typeof body === 'string' ? body : stringifyJsonExact(body);
     const blob = opts.blob === undefined ? null : Buffer.from(opts.blob).toString('base64');
     return this.ask({
       Send: {
