@@ -7,6 +7,7 @@ import { existsSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { createPublicClient, http, type PublicClient } from 'viem';
 import type { KernelApi, NativeProcess } from '../../kernel/api.js';
+import { isU64, parseJsonExact } from '../../../core/json.js';
 import { type Address, addressToString, fromUtf8, jsonBytes, type KernelMessage, MESSAGING_PARAMS, systemProcess } from '../../../core/types.js';
 
 export const ETH_PROCESS = systemProcess('eth');
@@ -47,7 +48,8 @@ type EthError =
 
 interface Subscription {
   owner: Address;
-  id: number;
+  /** The u64 the subscriber picked (a bigint above 2^53: kept exact). */
+  id: number | bigint;
   chainId: number;
   kind: 'logs' | 'newHeads';
   filter: Record<string, unknown>;
@@ -118,7 +120,8 @@ class EthModule implements NativeProcess {
       return;
     }
     const key = typeof action === 'string' ? action : action && typeof action === 'object' ? Object.keys(action)[0] : undefined;
-    const val = key && typeof action === 'object' ? (action as Record<string, unknown>)[key] : undefined;
+    let val = key && typeof action === 'object' ? (action as Record<string, unknown>)[key] : undefined;
+    if (key === 'SubscribeLogs' || key === 'UnsubscribeLogs') val = withExactSubId(km.message.val.body, key, val);
     if (key === 'Request' || key === 'SubscribeLogs' || key === 'UnsubscribeLogs') {
       // Serving other nodes (a public provider) is not part of the fake node.
       if (km.source.node !== this.kernel.our) {
@@ -141,7 +144,7 @@ class EthModule implements NativeProcess {
 
   private async ethAction(km: KernelMessage, key: string, val: unknown): Promise<void> {
     if (key === 'UnsubscribeLogs') {
-      if (typeof val !== 'number') {
+      if (!isU64(val)) {
         this.reply(km, { Err: 'MalformedRequest' });
         return;
       }
@@ -182,8 +185,8 @@ class EthModule implements NativeProcess {
     // SubscribeLogs
     const id = v.sub_id;
     const kind = v.kind;
-    if (typeof id !== 'number' || (kind !== 'logs' && kind !== 'newHeads')) {
-      this.reply(km, { Err: typeof id === 'number' ? { InvalidMethod: String(kind) } : 'MalformedRequest' });
+    if (!isU64(id) || (kind !== 'logs' && kind !== 'newHeads')) {
+      this.reply(km, { Err: isU64(id) ? { InvalidMethod: String(kind) } : 'MalformedRequest' });
       return;
     }
     const filter = (kind === 'logs' ? v.params : {}) as Record<string, unknown>;
@@ -392,7 +395,17 @@ const CONFIG_ACTIONS = new Set([
   'GetState',
 ]);
 
-function subKey(a: Address, id: number): string {
+/** The sub_id of (Un)SubscribeLogs as its exact u64 (JSON.parse rounds one above 2^53). */
+function withExactSubId(body: Uint8Array, key: string, val: unknown): unknown {
+  try {
+    const exact = (parseJsonExact(fromUtf8(body)) as Record<string, unknown>)[key];
+    if (key === 'UnsubscribeLogs') return exact;
+    if (val && typeof val === 'object' && exact && typeof exact === 'object') return { ...val, sub_id: (exact as { sub_id?: unknown }).sub_id };
+  } catch {}
+  return val;
+}
+
+function subKey(a: Address, id: number | bigint): string {
   return `${addressToString(a)}#${id}`;
 }
 
