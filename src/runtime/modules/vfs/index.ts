@@ -28,7 +28,7 @@ import { confine, inside, normalizeSegments, parseVfsPath, type VfsPath } from '
 import { accessOf, ioFailure, parseAction, type VfsAction, VfsFailure, vfsErr } from './types.js';
 
 export { parseVfsPath, type VfsPath } from './paths.js';
-export { type SeekFrom, type VfsAction, type VfsErrorJson, VfsFailure } from './types.js';
+export { isNotFoundError, type SeekFrom, type VfsAction, type VfsErrorJson, VfsFailure } from './types.js';
 
 export const VFS_PROCESS: ProcessId = systemProcess('vfs');
 const KERNEL = 'kernel:distro:sys';

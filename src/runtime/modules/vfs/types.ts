@@ -91,6 +91,11 @@ export const vfsErr = {
   io: (codeOrText: string) => new VfsFailure({ IOError: isErrnoCode(codeOrText) ? osErrorText(codeOrText) : codeOrText }),
 };
 
+/** Whether a VfsError (as JSON) says nothing is at the path: Hyperdrive's IOError for ENOENT. */
+export function isNotFoundError(err: unknown): boolean {
+  return !!err && typeof err === 'object' && (err as { IOError?: unknown }).IOError === osErrorText('ENOENT');
+}
+
 /** A file-system error as the IOError a Rust process would get; other failures pass through. */
 export function ioFailure(e: unknown): VfsFailure {
   if (e instanceof VfsFailure) return e;
