@@ -34,6 +34,8 @@ interface ActiveTimer {
 export interface TimerModuleOptions {
   /** For tests: the clock behind the times Debug prints. */
   now?: () => number;
+  /** For tests: the monotonic clock (ms) long timers measure what is left by; default performance.now. */
+  monotonic?: () => number;
   /** Pending timers one process may have; default DEFAULT_TIMERS_PER_PROCESS. */
   timersPerProcess?: number;
 }
@@ -41,6 +43,7 @@ export interface TimerModuleOptions {
 export function createTimerModule(opts: TimerModuleOptions = {}): NativeProcess & { pending(): number } {
   let kernel: KernelApi;
   const now = opts.now ?? Date.now;
+  const monotonic = opts.monotonic ?? (() => performance.now());
   const quota = opts.timersPerProcess ?? DEFAULT_TIMERS_PER_PROCESS;
   const id = systemProcess('timer');
   const timers = new Set<ActiveTimer>();
@@ -76,7 +79,7 @@ export function createTimerModule(opts: TimerModuleOptions = {}): NativeProcess 
 
   /** Wait `ms` in steps setTimeout can take, then answer. */
   function arm(t: ActiveTimer, km: KernelMessage, dueMono: number): void {
-    const left = dueMono - performance.now();
+    const left = dueMono - monotonic();
     if (left > MAX_TIMEOUT_MS) {
       t.handle = setTimeout(() => arm(t, km, dueMono), MAX_TIMEOUT_MS);
       return;
@@ -116,7 +119,7 @@ export function createTimerModule(opts: TimerModuleOptions = {}): NativeProcess 
       awaitSecs,
     };
     timers.add(t);
-    if (!never) arm(t, km, performance.now() + Number(ms));
+    if (!never) arm(t, km, monotonic() + Number(ms));
   }
 
   return {
