@@ -27,7 +27,9 @@ import { hashFile, hashFiles, hashValue, listFiles, sha256 } from './hash.js';
 import { packageVersion } from './paths.js';
 import { createProgress, formatSeconds, loggerAbove, type Progress, type ProgressStream } from './progress.js';
 import { buildPython, checkPythonToolchain } from './python.js';
-import { buildRust, checkRustToolchain } from './rust.js';
+import { buildRust, checkProcessLibVersions } from './rust.js';
+import { findRustToolchain, type RustToolchain } from './rust-toolchain.js';
+import { refuseRewrite } from './rewrite.js';
 import { type BuildState, type ProcessState, readState, writeState } from './state.js';
 import { GUEST_GLOBALS_DTS, typecheck } from './typescript.js';
 import { buildUi, uiSourceHash } from './ui.js';
@@ -61,8 +63,10 @@ export interface BuildOptions {
   localDependencies?: string[];
   /** Extra files to put in api.zip (`-a`). */
   addToApi?: string[];
-  /** Rust `Spawn!()` rewriting (`--rewrite`); nothing to rewrite in TS/JS processes. */
+  /** Rust `Spawn!()` rewriting (`--rewrite`): refused where a Rust process uses `Spawn!()` (rewrite.ts). */
   rewrite?: boolean;
+  /** Rust toolchain for cargo, `+X` (`--toolchain`); default: the first installed one that builds for WASI (rust-toolchain.ts). */
+  toolchain?: string;
   /**
    * `-r`: accepted. The real kit builds in Docker; here a package zip's sha256 already depends only
    * on its sources (on this machine: see component-cache.ts).
@@ -335,7 +339,7 @@ async function buildProcesses(opts: BuildOptions, ctx: Ctx): Promise<void> {
     if (all.length === 0) logger.warning(`no processes found in ${packageDir} (looked for <folder>/src/lib.ts, lib.js, lib.rs, lib.py)`);
     return;
   }
-  if (opts.rewrite && selected.some((p) => p.language === 'rust')) logger.warning('--rewrite (Spawn!() rewriting) is not supported by this kit; Rust processes are built as they are.');
+  if (opts.rewrite) refuseRewrite(selected);
 
   // WIT folder and world.
   const ownApi = readApiWits(packageDir);
@@ -369,7 +373,7 @@ async function buildProcesses(opts: BuildOptions, ctx: Ctx): Promise<void> {
             features: featureList(opts.features),
           }
         : {}),
-      ...(proc.language === 'rust' ? { features: opts.features ?? '' } : {}),
+      ...(proc.language === 'rust' ? { features: opts.features ?? '', toolchain: opts.toolchain ?? '' } : {}),
     };
     const ownFiles = hashFiles(listFiles(proc.dir));
     const prev: ProcessState | undefined = state.processes[proc.name];
@@ -387,11 +391,15 @@ async function buildProcesses(opts: BuildOptions, ctx: Ctx): Promise<void> {
 
   // Checks that fail fast, before minutes of componentizing.
   const languages = new Set(jobs.map((j) => j.proc.language));
-  if (!opts.skipDepsCheck) {
-    if (languages.has('rust')) await checkRustToolchain(jobs.find((j) => j.proc.language === 'rust')!.proc.name);
-    if (languages.has('python')) await checkPythonToolchain(jobs.find((j) => j.proc.language === 'python')!.proc.name);
+  let rust: RustToolchain | undefined;
+  if (languages.has('rust')) {
+    const first = jobs.find((j) => j.proc.language === 'rust')!.proc.name;
+    rust = await findRustToolchain({ processName: first, toolchain: opts.toolchain, skipCheck: opts.skipDepsCheck });
+    logger.info(`Rust: ${rust.description}`);
+    await checkProcessLibVersions(packageDir, rust);
   }
-  if (languages.has('typescript') || languages.has('javascript') || languages.has('python')) {
+  if (!opts.skipDepsCheck && languages.has('python')) await checkPythonToolchain(jobs.find((j) => j.proc.language === 'python')!.proc.name);
+  if (languages.size > 0) {
     const validated = `${choice.world}:${wHash}`;
     if (ctx.force || state.wit !== validated) {
       await validateWit(witDir, witFiles, choice.world);
@@ -471,7 +479,7 @@ async function buildProcesses(opts: BuildOptions, ctx: Ctx): Promise<void> {
     let bytes: Uint8Array;
     try {
       if (proc.language === 'rust') {
-        bytes = await buildRust({ packageDir, proc, features: opts.features ?? '', outPath: staged, verbose });
+        bytes = await buildRust({ packageDir, proc, features: opts.features ?? '', toolchain: rust!, witDir, world: choice.world, verbose });
         job.external.push(join(packageDir, 'Cargo.toml'), join(packageDir, 'Cargo.lock'));
       } else if (proc.language === 'python') {
         bytes = await buildPython({ witDir, world: choice.world, proc, outPath: staged, verbose });

@@ -31,7 +31,7 @@ export interface RealRuntime {
 
 /** What this build cannot do without --runtime-path, said plainly (boot-real-node prints it). */
 export const NO_REAL_RUNTIME_MESSAGE =
-  'this kit has no Hyperdrive binary of its own and does not download one: its embedded runtime is a fake node for development (local fake chain only: no live network, no Optimism Hypermap, no login with a real node name)';
+  'this kit has no Hyperdrive binary of its own and does not download one: its embedded runtime is a fake node for development (local fake chain only: no live network, no Base (chain 8453) Hypermap, no login with a real node name)';
 
 export const NO_REAL_RUNTIME_HINT =
   'to run a node on the live network, build Hyperdrive (https://github.com/hyperware-ai/hyperdrive) and pass the repo or the binary with --runtime-path, e.g. `kit boot-real-node --home ~/my-node.os --runtime-path ~/git/hyperdrive`';
