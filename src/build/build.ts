@@ -19,6 +19,7 @@ import { isSafeName, safeNameRule } from '../core/types.js';
 import { bundleProcess } from './bundle.js';
 import { type ComponentizeFeature, type componentizeJs, DEFAULT_DISABLED_FEATURES } from './componentize.js';
 import { resolveDependencyApis } from './deps.js';
+import { type LinkResult, linkPackage, stagedPath } from './link.js';
 import { detectProcesses, detectUiDirs, type Language, makeFilter, type ProcessDir, unmatchedFilterValues } from './detect.js';
 import { ComponentCache, defaultComponentCacheDir } from './component-cache.js';
 import { ComponentizeWorker } from './componentize-pool.js';
@@ -87,6 +88,8 @@ export interface BuildOptions {
   progress?: ProgressStream | null;
   /** Replaces componentizeJs (unit tests only). */
   componentize?: ComponentizeFn;
+  /** The packages whose builds are building this one as a -l dependency (stops cycles). */
+  dependencyOf?: string[];
 }
 
 export type ProcessStatus = 'built' | 'up-to-date' | 'excluded';
@@ -116,6 +119,8 @@ export interface BuildResult {
   ui: Array<{ name: string; status: 'built' | 'up-to-date' | 'skipped' }>;
   /** pkg/api.zip, when the package has an API. */
   apiZipPath?: string;
+  /** What composition did: library components moved to the API, processes composed with them. */
+  linked?: LinkResult;
   zipPath: string;
   /** Lowercase hex sha256 of the package zip: what `kit publish` puts on chain. */
   zipHash: string;
@@ -269,10 +274,24 @@ export async function buildPackage(opts: BuildOptions = {}): Promise<BuildResult
       result.ui.push({ name: ui.name, status: 'built' });
     }
 
-    if (!opts.uiOnly) await buildProcesses(opts, { packageDir, meta, state, filter, progress, logger, force, result, save });
+    const dependencyWasms: string[] = [];
+    if (!opts.uiOnly) await buildProcesses(opts, { packageDir, meta, state, filter, progress, logger, force, result, save, dependencyWasms });
 
+    // target/api: api/, -a files, api_includes, then the library components linkPackage moves there.
+    let hasApi = prepareApiDir(packageDir, opts.addToApi ?? [], meta.properties.api_includes ?? [], logger);
+    if (!opts.uiOnly) {
+      result.linked = linkPackage({
+        packageDir,
+        processes: detectProcesses(packageDir),
+        dependencyWasms,
+        logger,
+        accepted: (name, path) => state.processes[name]?.wasm === hashFile(path),
+      });
+      for (const c of result.linked.composed) logger.info(`${c.process}: composed with ${c.interfaces.join(', ')}`);
+      for (const e of result.linked.exporters) logger.info(`${e} exports a library interface: moved to target/api (pkg/api.zip)`);
+      hasApi ||= result.linked.exporters.length > 0;
+    }
     // pkg/api.zip from target/api, rewritten only when target/api changed.
-    const hasApi = prepareApiDir(packageDir, opts.addToApi ?? [], meta.properties.api_includes ?? [], logger);
     if (hasApi) {
       const apiZip = join(pkgDir, 'api.zip');
       const apiHash = dirHash(join(packageDir, 'target', 'api'));
@@ -315,6 +334,8 @@ interface Ctx {
   force: boolean;
   result: BuildResult;
   save: () => void;
+  /** Filled with the dependencies' API wasms (library components to compose with). */
+  dependencyWasms: string[];
 }
 
 interface Job {
@@ -341,13 +362,16 @@ async function buildProcesses(opts: BuildOptions, ctx: Ctx): Promise<void> {
   }
   if (opts.rewrite) refuseRewrite(selected);
 
-  // WIT folder and world.
+  // WIT folder and world. Local dependencies are built first (no UI), as the real kit does, so
+  // their APIs and library components are current.
   const ownApi = readApiWits(packageDir);
   const deps = meta.properties.dependencies ?? [];
+  await buildLocalDependencies(opts, packageDir, logger);
   const depApis =
     deps.length > 0 || (opts.localDependencies ?? []).length > 0
       ? await resolveDependencyApis({ packageDir, dependencies: deps, localDependencies: opts.localDependencies ?? [], port: opts.port ?? 8080, logger, downloadFrom: opts.downloadFrom })
-      : { files: [], sources: {} };
+      : { files: [], sources: {}, wasms: [] };
+  ctx.dependencyWasms.push(...depApis.wasms);
   const witFiles: WitFile[] = [hyperwareWit(), ...ownApi, ...depApis.files];
   const witDir = join(targetDir, 'wit');
   writeWitDir(witDir, witFiles);
@@ -361,6 +385,7 @@ async function buildProcesses(opts: BuildOptions, ctx: Ctx): Promise<void> {
   const jobs: Job[] = [];
   for (const proc of selected) {
     const wasmPath = join(pkgDir, proc.wasmName);
+    const staged = stagedPath(packageDir, proc);
     const options = {
       kit: 1,
       language: proc.language,
@@ -377,9 +402,9 @@ async function buildProcesses(opts: BuildOptions, ctx: Ctx): Promise<void> {
     };
     const ownFiles = hashFiles(listFiles(proc.dir));
     const prev: ProcessState | undefined = state.processes[proc.name];
-    if (!ctx.force && prev && existsSync(wasmPath)) {
+    if (!ctx.force && prev && existsSync(staged)) {
       const key = processKey(packageDir, options, { ...ownFiles, ...hashFiles(prev.external) });
-      if (key === prev.key && hashFile(wasmPath) === prev.wasm) {
+      if (key === prev.key && hashFile(staged) === prev.wasm) {
         progress.done(proc.name, 'up to date');
         result.processes.push({ name: proc.name, language: proc.language, status: 'up-to-date', wasmPath, ms: 0 });
         continue;
@@ -511,7 +536,7 @@ async function buildProcesses(opts: BuildOptions, ctx: Ctx): Promise<void> {
     }
     await typesChecked;
     if (cancelled) return;
-    writeFileSync(job.wasmPath, bytes);
+    writeFileSync(staged, bytes); // accepted: linkPackage takes it to pkg/ (or target/api/)
     if (!job.cached) result.componentized++;
     const ms = performance.now() - started;
     const external = [...new Set(job.external)].filter((f) => !f.startsWith(`${proc.dir}/`)).sort();
@@ -532,6 +557,33 @@ async function buildProcesses(opts: BuildOptions, ctx: Ctx): Promise<void> {
   }
   result.processes.sort((a, b) => a.name.localeCompare(b.name));
   throwAll(errors);
+}
+
+/** Builds each -l package (no UI), with the other -l packages as its own; a cycle is skipped. */
+async function buildLocalDependencies(opts: BuildOptions, packageDir: string, logger: Logger): Promise<void> {
+  const chain = [...(opts.dependencyOf ?? []), packageDir];
+  const dirs = (opts.localDependencies ?? []).map((d) => resolve(d)).filter((d) => existsSync(join(d, 'metadata.json')));
+  for (const dir of dirs) {
+    if (chain.includes(realpathSync(dir))) continue;
+    logger.info(`building local dependency ${dir}`);
+    try {
+      await buildPackage({
+        ...opts,
+        dir,
+        noUi: true,
+        uiOnly: false,
+        include: undefined,
+        exclude: undefined,
+        addToApi: undefined,
+        world: undefined,
+        localDependencies: dirs.filter((d) => d !== dir),
+        dependencyOf: chain,
+      });
+    } catch (e) {
+      if (e instanceof BuildError) throw new BuildError(`local dependency ${dir} failed to build: ${e.message}`, e.hint);
+      throw e;
+    }
+  }
 }
 
 /** Throws the one error as it is, or all of them as one BuildError. */

@@ -332,11 +332,14 @@ describe('kit build: incremental (stand-in componentize)', () => {
     assert.deepEqual(r.rebuilt.sort(), ['alpha', 'beta']);
   });
 
-  it('rebuilds a process whose wasm was deleted, and respects -i/-e', async () => {
+  it('puts back a wasm deleted from pkg/ without building it again, rebuilds one deleted from target/wasm, and respects -i/-e', async () => {
+    const before = readFileSync(join(dir, 'pkg', 'alpha.wasm'));
     unlinkSync(join(dir, 'pkg', 'alpha.wasm'));
     const skipped = await build({ exclude: ['alpha'] });
     assert.deepEqual(skipped.rebuilt, []);
     assert.equal(skipped.processes.find((p) => p.name === 'alpha')?.status, 'excluded');
+    assert.deepEqual(readFileSync(join(dir, 'pkg', 'alpha.wasm')), before, 'restored from target/wasm, its last accepted build');
+    unlinkSync(join(dir, 'target', 'wasm', 'alpha.wasm'));
     const r = await build({ include: ['alpha'] });
     assert.deepEqual(r.rebuilt, ['alpha']);
   });
