@@ -360,7 +360,10 @@ async function buildProcesses(opts: BuildOptions, ctx: Ctx): Promise<void> {
     if (all.length === 0) logger.warning(`no processes found in ${packageDir} (looked for <folder>/src/lib.ts, lib.js, lib.rs, lib.py)`);
     return;
   }
-  if (opts.rewrite) refuseRewrite(selected);
+  if (opts.rewrite) {
+    refuseRewrite(selected);
+    logger.info('--rewrite: no process calls Spawn!(), so there is nothing to rewrite; building as is');
+  }
 
   // WIT folder and world. Local dependencies are built first (no UI), as the real kit does, so
   // their APIs and library components are current.

@@ -45,14 +45,10 @@ export function coreWasmPath(targetDir: string, target: string, folderName: stri
 }
 
 /**
- * What to do about a failed cargo run, from its output: the tool or crate it lacked. The output
- * itself is always shown too.
+ * What to install after a failed cargo run, from its output: the linker, the WebAssembly standard
+ * library, crates.io, a rustup toolchain. The output itself is always shown too.
  */
-export function cargoHint(output: string, crate: string, written = crate): string | undefined {
-  if (/did not match any packages|cannot specify features for packages outside of workspace/.test(output))
-    return written !== crate
-      ? `kit builds the crate named by [package] name with \`_\` turned into \`-\` (\`-p ${crate}\`), as the real kit does, and cargo does not match names across \`_\`/\`-\`: name the crate \`${crate}\` in its Cargo.toml.`
-      : `cargo found no workspace member named \`${crate}\`: list the process folder in [workspace] members of the package's Cargo.toml.`;
+export function cargoToolHint(output: string): string | undefined {
   if (/linker `?(rust-lld|wasm-ld)`? not found|could not exec the linker|error: linking with `rust-lld`/.test(output))
     return 'The WebAssembly linker is missing: on Debian/Ubuntu `apt-get install lld` (wasm-ld); with rustup it comes with the toolchain.';
   if (/can't find crate for `(std|core)`/.test(output)) return 'The toolchain lacks the WebAssembly standard library: `rustup target add wasm32-wasip1`, or on Debian/Ubuntu `apt-get install libstd-rust-dev-wasm32`.';
@@ -61,6 +57,15 @@ export function cargoHint(output: string, crate: string, written = crate): strin
   if (/no such (sub)?command: `?\+/.test(output) || /toolchain '.*' is not installed/.test(output))
     return '--toolchain +X needs rustup with that toolchain installed (`rustup toolchain install X`); leave it out to use any toolchain that can build for WebAssembly.';
   return undefined;
+}
+
+/** cargoToolHint, plus what the real kit's crate naming means when cargo finds no such crate. */
+export function cargoHint(output: string, crate: string, written = crate): string | undefined {
+  if (/did not match any packages|cannot specify features for packages outside of workspace/.test(output))
+    return written !== crate
+      ? `kit builds the crate named by [package] name with \`_\` turned into \`-\` (\`-p ${crate}\`), as the real kit does, and cargo does not match names across \`_\`/\`-\`: name the crate \`${crate}\` in its Cargo.toml.`
+      : `cargo found no workspace member named \`${crate}\`: list the process folder in [workspace] members of the package's Cargo.toml.`;
+  return cargoToolHint(output);
 }
 
 export async function buildRust(opts: {

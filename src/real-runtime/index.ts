@@ -7,6 +7,7 @@ import { spawn } from 'node:child_process';
 import { accessSync, constants, existsSync, statSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { run, tail } from '../build/exec.js';
+import { cargoToolHint } from '../build/rust.js';
 import { KitError } from '../cli/errors.js';
 
 export interface PrepareRealRuntimeOptions {
@@ -78,7 +79,7 @@ export async function prepareRealRuntime(opts: PrepareRealRuntimeOptions): Promi
     if (r.code !== 0) {
       throw new KitError(`\`cargo ${args.join(' ')}\` failed in ${path} (exit ${r.code})`, {
         details: tail(r.output, 40),
-        hint: 'fix the build error above (or build Hyperdrive yourself and pass the binary with --runtime-path)',
+        hint: cargoToolHint(r.output) ?? 'fix the build error above (or build Hyperdrive yourself and pass the binary with --runtime-path)',
       });
     }
   }
