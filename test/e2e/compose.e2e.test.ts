@@ -65,6 +65,18 @@ describe('kit build: a library package composed into the package that depends on
     assert.match(greeting.output, /\{"Greeting":"Hello, kit, from mathlib!"\}/);
   });
 
+  it('composes from a node: the library installed there, its API zip carries the component', { skip }, async () => {
+    assert.ok(node, 'the node of the first test');
+    const installed = await runKit(['start-package', join(work, 'mathlib'), '-p', String(node.port)]);
+    assert.equal(installed.code, 0, installed.output);
+    const fresh = join(work, 'calc-from-node');
+    cpSync(join(REPO, 'test/fixtures/packages/calc'), fresh, { recursive: true });
+    const built = await runKit(['build', fresh, '-p', String(node.port)], { timeoutMs: 10 * 60_000 });
+    assert.equal(built.code, 0, built.output);
+    assert.match(built.output, /calc: composed with hyperware:process\/mathlib@1\.0\.0/);
+    assert.deepEqual(nonStandardInterfaces(readFileSync(join(fresh, 'pkg', 'calc.wasm'))).imports, []);
+  });
+
   it('a second build changes nothing: the same composed component, the same zip hash', { skip }, async () => {
     const calc = join(work, 'calc');
     const zip = readFileSync(join(calc, 'target', 'calc:kit-tests.zip'));
