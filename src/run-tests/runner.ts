@@ -453,7 +453,7 @@ async function waitUntilBooted(node: NodeProc, signal?: AbortSignal): Promise<vo
     try {
       const msg = makeMessage({ process: 'vfs:distro:sys', body: JSON.stringify({ path: '/tester:sys/tests', action: 'CreateDirAll' }) });
       const r = await sendMessage(node.url, msg, { timeoutMs: 15_000 });
-      if (r && !('Err' in (JSON.parse(r.body) as object))) return;
+      if (r && JSON.parse(r.body) === 'Ok') return;
     } catch {
       // not up yet
     }
