@@ -71,12 +71,10 @@ const ROUTER_CHECK_MS = 4000;
 const PORT_FILE = '.net-port';
 const TCP_PORT_FILE = '.net-tcp-port';
 
-
 /** Kernel hook (src/runtime/kernel/kernel.ts): return a Request we could not deliver as Offline. */
 interface OfflineHook {
   returnOffline(km: KernelMessage, reason: string): void;
 }
-
 
 export interface NetModule extends NativeProcess {
   /** The WebSocket port, known after start: registration writes it as `~ws-port`. */
@@ -95,9 +93,7 @@ export interface NetModule extends NativeProcess {
   sign(bytes: Uint8Array): Uint8Array;
 }
 
-
-
-
+/** Routers are tried in random order (connect.rs connect_via_router). */
 function shuffled<T>(xs: T[]): T[] {
   const out = [...xs];
   for (let i = out.length - 1; i > 0; i--) {
