@@ -146,8 +146,11 @@ class HnsIndexer implements NativeProcess {
     if (km.source.process.processName === 'eth' && processIdToString(km.source.process) === 'eth:distro:sys') {
       const b = (body ?? {}) as Record<string, unknown>;
       if ('Ok' in b) {
-        const log = (b.Ok as { result: RpcLog }).result;
-        this.ingest(log);
+        try {
+          this.ingest((b.Ok as { result: RpcLog }).result);
+        } catch (e) {
+          this.kernel.log.warning(`hns-indexer: a subscription update that is not a log: ${(e as Error).message}`);
+        }
       } else {
         this.kernel.log.warning(`hns-indexer: subscription closed: ${JSON.stringify(b.Err ?? text)}`);
       }
