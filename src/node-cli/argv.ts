@@ -47,7 +47,7 @@ const SPECS: Spec[] = [
   { long: 'ws-port', value: 'u16' },
   { long: 'tcp-port', value: 'u16', refuse: "kit's node speaks only WebSockets to its peers (no TCP transport)" },
   { long: 'verbosity', short: 'v', value: 'u8' },
-  { long: 'logging-off', short: 'l', moot: 'kit\'s node writes no terminal log files (.terminal_logs)' },
+  { long: 'logging-off', short: 'l', moot: "kit's node writes no terminal log files" },
   { long: 'reveal-ip', value: 'bool', moot: 'a fake node is a direct node: it has no routers to hide behind' },
   { long: 'detached', short: 'd' },
   { long: 'rpc', value: 'string' },
@@ -87,8 +87,37 @@ Options:
   -V, --version                   kit's version`;
 
 export function parseNodeArgv(argv: string[]): Parsed {
+  const parsed = parseFlags(argv);
+  if (parsed.kind !== 'flags') return parsed;
+  const { out, positionals } = parsed;
+  if (positionals.length === 0) throw new ArgvError('the following required arguments were not provided: <HOME>');
+  if (positionals.length > 1) throw new ArgvError(`unexpected argument '${positionals[1]}' found (one <HOME> only)`);
+  out.home = positionals[0]!;
+  return { kind: 'run', args: out };
+}
+
+/** Flags `kit boot-fake-node` sets from its own options: after `--` they would be given twice. */
+const SET_BY_KIT = ['port', 'verbosity', 'rpc', 'password', 'fake-node-name', 'fakechain-port'];
+
+/**
+ * `kit boot-fake-node -- ARGS` for kit's node: the Hyperdrive flags that kit's own options do not
+ * already set (the real kit appends ARGS to the runtime's command line, where a repeated flag is
+ * an error too).
+ */
+export function parseExtraArgs(words: string[]): Pick<NodeArgs, 'wsPort' | 'softUlimit' | 'detached' | 'notes'> {
+  const parsed = parseFlags(words);
+  if (parsed.kind !== 'flags') throw new ArgvError(`${words.find((w) => /^-(h|V|-help|-version)$/.test(w))} is not for after --`);
+  if (parsed.positionals.length > 0) throw new ArgvError(`unexpected argument '${parsed.positionals[0]}' after -- (only Hyperdrive flags go there)`);
+  const twice = parsed.given.find((g) => SET_BY_KIT.includes(g));
+  if (twice) throw new ArgvError(`--${twice} after -- is set by kit boot-fake-node itself: use its own --${twice} option instead`);
+  const { wsPort, softUlimit, detached, notes } = parsed.out;
+  return { wsPort, softUlimit, detached, notes };
+}
+
+function parseFlags(argv: string[]): { kind: 'flags'; out: NodeArgs; positionals: string[]; given: string[] } | { kind: 'help' } | { kind: 'version' } {
   const out: NodeArgs = { home: '', verbosity: 0, detached: false, notes: [] };
   const positionals: string[] = [];
+  const given: string[] = [];
   for (let i = 0; i < argv.length; i++) {
     const word = argv[i]!;
     if (word === '-h' || word === '--help') return { kind: 'help' };
@@ -123,6 +152,7 @@ export function parseNodeArgv(argv: string[]): Parsed {
       throw new ArgvError(`unexpected value '${inline}' for '--${spec.long}' found; no more were expected`);
     }
     if (spec.refuse) throw new ArgvError(`--${spec.long} is not supported: ${spec.refuse}; run without it`);
+    given.push(spec.long);
     const value = raw === undefined ? undefined : typed(spec, raw);
     if (spec.moot) {
       out.notes.push(`--${spec.long}: accepted, no effect (${spec.moot})`);
@@ -159,10 +189,7 @@ export function parseNodeArgv(argv: string[]): Parsed {
       // --expose-local: the kit RPC is always served (loopback only).
     }
   }
-  if (positionals.length === 0) throw new ArgvError('the following required arguments were not provided: <HOME>');
-  if (positionals.length > 1) throw new ArgvError(`unexpected argument '${positionals[1]}' found (one <HOME> only)`);
-  out.home = positionals[0]!;
-  return { kind: 'run', args: out };
+  return { kind: 'flags', out, positionals, given };
 }
 
 function typed(spec: Spec, raw: string): number | string | boolean {
