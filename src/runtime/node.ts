@@ -198,8 +198,7 @@ async function bootInHome(home: string, prepared: PreparedHome, opts: BootOption
     await addStorePart(createAppStoreChain());
   }
   // tester:tester:sys: every fake node is a simulation-mode node, where the real runtime has it too.
-  // It holds what the real tester's manifest requests (the terminal too), and passes it on to tests.
-  await kernel.addNative(createTester(), [...systemCaps, messagingCap(addr(terminal.id))]);
+  await kernel.addNative(createTester(), systemCaps);
 
   await kernel.restore();
   http.ready();

@@ -89,7 +89,7 @@ describe('tester:tester:sys', () => {
     assert.equal(r.Run.Err.test, 'caps-report', JSON.stringify(r));
     const held = JSON.parse(r.Run.Err.file) as string[];
     assert.ok(held.includes('first.dev@fd-manager:distro:sys "messaging"'), held.join('\n'));
-    for (const own of ['timer', 'terminal', 'kv', 'vfs']) assert.ok(held.includes(`first.dev@${own}:distro:sys "messaging"`), `the tester's own ${own} capability`);
+    for (const own of ['timer', 'kv', 'vfs', 'eth']) assert.ok(held.includes(`first.dev@${own}:distro:sys "messaging"`), `the tester's own ${own} capability`);
     assert.ok(!held.some((c) => c.includes('secret:secret:kit-tests.os')), 'a capability the tester does not hold is not passed on');
     assert.ok(!held.some((c) => c.includes('/other:pkg/x')), held.join('\n'));
   });

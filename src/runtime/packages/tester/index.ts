@@ -21,8 +21,12 @@ export const TESTER_PROCESS: ProcessId = { processName: 'tester', packageName: '
 
 const SETUP_DRIVE = '/tester:sys/setup';
 const TESTS_DRIVE = '/tester:sys/tests';
-/** What the real tester's manifest requests; it passes what it holds to every test (`our_capabilities()`). */
-const TESTER_MODULES = ['eth', 'http-client', 'http-server', 'kernel', 'kv', 'sqlite', 'state', 'terminal', 'timer', 'vfs', 'net'];
+/**
+ * What the real tester's manifest requests; it passes what it holds to every test
+ * (`our_capabilities()`). Its `terminal:distro:sys` names no process (Hyperdrive's terminal is
+ * terminal:terminal:sys), so that one is left out.
+ */
+const TESTER_MODULES = ['eth', 'http-client', 'http-server', 'kernel', 'kv', 'sqlite', 'state', 'timer', 'vfs', 'net'];
 /** `file` of a FailResponse when the test never answered: there is no source location to give. */
 export const TIMEOUT_FILE = 'timeout';
 
