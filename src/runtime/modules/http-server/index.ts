@@ -513,10 +513,10 @@ export async function createHttpServer(opts: HttpServerOptions): Promise<HttpSer
     if (km.message.tag !== 'request') return; // Responses to our requests resolve kernel.request directly
     const request = km.message.val;
     const wantsReply = request.expectsResponse !== undefined || km.rsvp !== undefined;
-    // As Hyperdrive's send_action_response: an error is always answered, even to a Request that
-    // expects no Response (it arrives as a stray Response); `{"Ok": null}` only when one is expected.
+    // Hyperdrive also sends errors to Requests that expect no Response, but its kernel hands a
+    // process only Responses it awaits, so answering only those is the same to the process.
     const reply = (result: { Ok: null } | { Err: ActionError }) => {
-      if (wantsReply || 'Err' in result) kernel.respond(HTTP_SERVER_ID, km, jsonBytes(result));
+      if (wantsReply) kernel.respond(HTTP_SERVER_ID, km, jsonBytes(result));
     };
     let action: unknown;
     try {
