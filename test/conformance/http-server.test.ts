@@ -164,6 +164,32 @@ describe('conformance: http-server', { timeout: 180_000 }, () => {
     assert.deepEqual(heard, [], 'the process hears nothing without a login');
   });
 
+  it('a SecureBind page on its localhost subdomain answers the login page, which logs in for that app (server.rs http_handler, login.html)', async () => {
+    assert.deepEqual(await app.json(HTTP, { SecureBind: { path: '/secure', cache: false } }), { Ok: null });
+    const host = `ws-conf-kit-tests-os.localhost:${c.node.port}`;
+    const get = (path: string, headers: Record<string, string>, method = 'GET', body?: string) =>
+      new Promise<{ status: number; headers: Record<string, unknown>; body: string }>((resolve, reject) => {
+        const req = httpRequest({ host: '127.0.0.1', port: c.node.port, path, method, headers: { host, ...headers } }, (res) => {
+          let text = '';
+          res.on('data', (x) => {
+            text += x;
+          });
+          res.on('end', () => resolve({ status: res.statusCode ?? 0, headers: res.headers, body: text }));
+        });
+        req.on('error', reject);
+        req.end(body);
+      });
+    const page = await get(`/${APP}/secure`, {});
+    assert.equal(page.status, 200);
+    assert.ok(page.body.includes(`name="subdomain" value="${APP}"`), page.body);
+    const form = `password=secret&subdomain=${encodeURIComponent(APP)}`;
+    const login = await get(`/login?redirect=${encodeURIComponent(`/${APP}/secure`)}`, { 'content-type': 'application/x-www-form-urlencoded' }, 'POST', form);
+    assert.equal(login.status, 303);
+    const cookie = String((login.headers['set-cookie'] as string[])[0]).split(';')[0];
+    assert.ok(cookie.startsWith(`hyperware-auth_fake.dev@${APP}=`), cookie);
+    assert.deepEqual(await get(`/${APP}/secure`, { cookie }).then((r) => [r.status, r.body]), [200, 'hello']);
+  });
+
   it('headers: the last value of a repeated name; cached content for GET only (server.rs http_handler)', async () => {
     assert.deepEqual(await app.json(HTTP, { Bind: { path: '/page', authenticated: false, local_only: false, cache: true } }, { blob: 'cached page', mime: 'text/plain' }), {
       Ok: null,

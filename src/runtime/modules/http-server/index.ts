@@ -350,8 +350,9 @@ export async function createHttpServer(opts: HttpServerOptions): Promise<HttpSer
           res.end();
           return;
         }
-        const label = host.includes('localhost') ? `hyperware-auth_${our}@${processIdToString(app)}` : `hyperware-auth_${our}`;
-        if (!loggedIn(req, label)) return serveLoginInstead(res, req, label, `${url.pathname}${url.search}`);
+        const subdomainLogin = host.includes('localhost') ? processIdToString(app) : null;
+        const label = subdomainLogin ? `hyperware-auth_${our}@${subdomainLogin}` : `hyperware-auth_${our}`;
+        if (!loggedIn(req, label)) return serveLoginInstead(res, req, label, `${url.pathname}${url.search}`, subdomainLogin);
       } else {
         if (requestSubdomain && secureSubdomains.has(requestSubdomain) && requestSubdomain !== secureSubdomain(app))
           throw new HttpError(403, 'secure subdomain can only serve its associated package');
@@ -438,11 +439,12 @@ export async function createHttpServer(opts: HttpServerOptions): Promise<HttpSer
 
   /**
    * An authenticated path without a valid login answers, as Hyperdrive's http_handler, 200 with
-   * the login page (whatever the method or client), which logs in and comes back to this path.
+   * the login page (whatever the method or client), which logs in and comes back to this path;
+   * on a localhost secure subdomain it logs in for that process, as Hyperdrive's login page does.
    */
-  function serveLoginInstead(res: ServerResponse, req: IncomingMessage, label: string, pathAndQuery: string): void {
+  function serveLoginInstead(res: ServerResponse, req: IncomingMessage, label: string, pathAndQuery: string, subdomain: string | null = null): void {
     kernel.print(2, `http-server: ${pathAndQuery || '/'} needs a login (${loginHint(req, label)}); serving the login page`);
-    sendBody(res, 200, 'text/html; charset=utf-8', loginPage(our, safeRedirect(pathAndQuery)));
+    sendBody(res, 200, 'text/html; charset=utf-8', loginPage(our, safeRedirect(pathAndQuery), undefined, subdomain));
   }
 
   /** GET /login: the page; POST /login: check the password and set the cookie. */
@@ -457,7 +459,7 @@ export async function createHttpServer(opts: HttpServerOptions): Promise<HttpSer
       throw new HttpError(400, 'POST /login takes JSON {"password_hash": "<password>", "subdomain": null} or the form field password');
     if (!auth.checkPassword(attempt.password)) {
       kernel.print(1, 'http-server: failed login (wrong password)');
-      if (attempt.form) return sendBody(res, 401, 'text/html; charset=utf-8', loginPage(our, redirect, 'Wrong password; try again.'));
+      if (attempt.form) return sendBody(res, 401, 'text/html; charset=utf-8', loginPage(our, redirect, 'Wrong password; try again.', attempt.subdomain));
       throw new HttpError(401, `wrong password for ${our}`);
     }
     const cookie = authCookie(auth.cookieName(attempt.subdomain), auth.sign(attempt.subdomain));
