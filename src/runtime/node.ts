@@ -190,7 +190,9 @@ async function bootInHome(home: string, prepared: PreparedHome, opts: BootOption
       });
       stopChain = () => reg.chain.stop();
       fakechain = { url: reg.chain.url, owned: reg.chain.owned, tba: reg.registration.tba, publicKeyHex: reg.netKey.publicKeyHex };
-      log.info(`${our} registered on the fake chain at ${reg.chain.url}${reg.chain.owned ? ' (started by this node)' : ''}`);
+      const { describeFoundChain } = await import('../chain/start.js');
+      log.info(describeFoundChain(reg.chain));
+      log.info(`${our} registered on the fake chain at ${reg.chain.url} (account ${reg.registration.tba})`);
     } catch (e) {
       terminal.close();
       await http.close();
