@@ -158,6 +158,8 @@ async function bootInHome(home: string, prepared: PreparedHome, opts: BootOption
   const appStore = createAppStore();
   await kernel.addNative(appStore, systemCaps);
   kernel.grant(systemProcess('http-server'), [messagingCap(addr(appStore.id))]);
+  // Its manifest asks for homepage (Uninstall tells it RemoveOther), whoever provides it.
+  kernel.grant(appStore.id, [messagingCap(addr(HOMEPAGE))]);
   // As Hyperdrive's terminal (its manifest), it holds vfs, eth and hns-indexer root: `cat` and the
   // root scripts reach everything.
   const rootCap = (p: ProcessId): Capability => ({ issuer: addr(p), params: VFS_ROOT_CAP });

@@ -13,7 +13,7 @@ import { sha256Hex, type ZipEntry, zipEntries } from '../../src/core/zip.js';
 import type { Kernel } from '../../src/runtime/kernel/kernel.js';
 import { createLogger } from '../../src/core/log.js';
 import { bootNode, type RunningNode } from '../../src/runtime/node.js';
-import { type Capability, fromUtf8, messagingCap, parseAddress, type ProcessId } from '../../src/core/types.js';
+import { type Capability, fromUtf8, type KernelMessage, messagingCap, parseAddress, type ProcessId } from '../../src/core/types.js';
 
 const OUR = 'fake.dev';
 /** The test talks as a process of its own, holding only the caps it is given here. */
@@ -248,8 +248,16 @@ describe('main:app-store:sys', { timeout: 600_000 }, () => {
       assert.equal(r?.body, 'again');
     });
 
-    it('uninstalls: process killed, drive removed, API forgotten', async () => {
+    it('uninstalls: process killed, drive removed, API forgotten, homepage told (utils.rs uninstall: RemoveOther)', async () => {
+      const told: KernelMessage[] = [];
+      const homepage: ProcessId = { processName: 'homepage', packageName: 'homepage', publisherNode: 'sys' };
+      await (t.node.kernel as unknown as Kernel).addNative({ id: homepage, handle: (km) => void told.push(km) });
       assert.deepEqual(await store({ Uninstall: PKG }), { UninstallResponse: 'Success' });
+      assert.deepEqual(
+        told.map((km) => JSON.parse(fromUtf8((km.message.val as { body: Uint8Array }).body))),
+        [{ RemoveOther: ECHO }],
+      );
+      (t.node.kernel as unknown as Kernel).table.delete('homepage:homepage:sys');
       await assertNothingInstalled();
       assert.deepEqual(await store({ Uninstall: PKG }), { UninstallResponse: 'Failure' });
     });
