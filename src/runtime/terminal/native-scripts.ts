@@ -38,7 +38,14 @@ const ETH = 'eth:distro:sys';
 const ETH_ROOT = { process: ETH, params: { root: true } };
 const NET = 'net:distro:sys';
 const HNS = 'hns-indexer:hns-indexer:sys';
-const entry = (e: Partial<ScriptEntry> & { root: boolean }): ScriptEntry => ({ public: false, request_networking: false, wit_version: 1, ...e });
+/** An entry with its keys in the order of Hyperdrive's files. */
+const entry = (e: Partial<ScriptEntry> & { root: boolean }): ScriptEntry => {
+  const out: ScriptEntry = { root: e.root, public: e.public ?? false, request_networking: e.request_networking ?? false };
+  if (e.request_capabilities) out.request_capabilities = e.request_capabilities;
+  if (e.grant_capabilities) out.grant_capabilities = e.grant_capabilities;
+  out.wit_version = 1;
+  return out;
+};
 
 /**
  * The scripts.json entries, as in Hyperdrive 1.9.2's packages (facts: names, flags, capabilities).
