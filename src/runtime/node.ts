@@ -15,7 +15,7 @@ import { createFdManager } from './modules/fd-manager/index.js';
 import { createHttpClient } from './modules/http-client/index.js';
 import { createHttpServer } from './modules/http-server/index.js';
 import { createKv } from './modules/kv/index.js';
-import { createNetModule, netRootCap } from './modules/net/index.js';
+import { createNetModule, type NetOptions, netRootCap } from './modules/net/index.js';
 import { createSqlite } from './modules/sqlite/index.js';
 import { createStateModule, FileStateStore } from './modules/state.js';
 import { createTimerModule } from './modules/timer.js';
@@ -47,6 +47,11 @@ export interface BootOptions {
   rpc?: string;
   /** Port for other nodes (net:distro:sys WebSockets, loopback); 0 or absent picks a free one. */
   netPort?: number;
+  /**
+   * The rest of net:distro:sys's options: the interface it listens on (loopback unless set), a TCP
+   * port (`~tcp-port`; none unless set), passthroughs as a router, and the per-peer quotas.
+   */
+  net?: Pick<NetOptions, 'host' | 'tcpPort' | 'maxPassthroughs' | 'maxConnectionsPerPeer' | 'maxBufferedBytes'>;
   /** Register as an indirect node with these routers (`~routers`) instead of `~ip` + `~ws-port`. */
   routers?: string[];
   /** Terminal verbosity 0-3. */
@@ -70,8 +75,8 @@ export interface RunningNode {
   /** http://localhost:<port> */
   readonly url: string;
   readonly kernel: KernelApi;
-  /** net:distro:sys: its WebSocket port (`~ws-port`) and networking public key (`~net-key`). */
-  readonly net: { port: number; publicKeyHex: string };
+  /** net:distro:sys: its WebSocket port (`~ws-port`), TCP port (0: none) and networking public key (`~net-key`). */
+  readonly net: { port: number; tcpPort: number; publicKeyHex: string };
   /** With fakechainPort: the chain, whether this node started it (and stops it), the name's TBA. */
   readonly fakechain?: { url: string; owned: boolean; tba: string; publicKeyHex: string };
   stop(): Promise<void>;
@@ -134,7 +139,7 @@ async function bootInHome(home: string, prepared: PreparedHome, opts: BootOption
   await kernel.addNative(createSqlite({ home }), systemCaps);
   await kernel.addNative(createHttpClient(), systemCaps);
   await kernel.addNative(createFdManager({ ulimit: opts.softUlimit }), systemCaps);
-  const net = createNetModule({ port: opts.netPort, password: opts.password });
+  const net = createNetModule({ ...opts.net, port: opts.netPort, password: opts.password });
   await kernel.addNative(net, systemCaps);
   const http = await createHttpServer({
     port: opts.port,
@@ -203,7 +208,7 @@ async function bootInHome(home: string, prepared: PreparedHome, opts: BootOption
     home,
     url: `http://localhost:${http.port}`,
     kernel,
-    net: { port: net.port, publicKeyHex: net.publicKeyHex },
+    net: { port: net.port, tcpPort: net.tcpPort, publicKeyHex: net.publicKeyHex },
     fakechain,
     async stop() {
       if (stopped) return;
