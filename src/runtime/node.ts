@@ -4,7 +4,7 @@
 import { rmSync } from 'node:fs';
 import { readFile, realpath } from 'node:fs/promises';
 import { join, resolve, sep } from 'node:path';
-import type { KernelApi, NativeProcess } from './kernel/api.js';
+import type { KernelApi } from './kernel/api.js';
 import { Kernel } from './kernel/kernel.js';
 import { FileProcessStore } from './kernel/persistence.js';
 import { discardFreshHome, type PreparedHome, prepareHome, unlockHome } from './home.js';
@@ -15,15 +15,13 @@ import { createFdManager } from './modules/fd-manager/index.js';
 import { createHttpClient } from './modules/http-client/index.js';
 import { createHttpServer } from './modules/http-server/index.js';
 import { createKv } from './modules/kv/index.js';
-import { createNetModule, netRootCap } from './modules/net/index.js';
+import { createNetModule, type NetOptions, netRootCap } from './modules/net/index.js';
 import { createSqlite } from './modules/sqlite/index.js';
 import { createStateModule, FileStateStore } from './modules/state.js';
 import { createTimerModule } from './modules/timer.js';
-import { createVfs, ROOT_CAP_PARAMS as VFS_ROOT_CAP } from './modules/vfs/index.js';
-import { createAppStoreChain } from './packages/app-store/chain.js';
-import { createAppStoreDownloads } from './packages/app-store/downloads.js';
-import { createAppStore } from './packages/app-store/index.js';
+import { createVfs } from './modules/vfs/index.js';
 import { createHnsIndexer } from './packages/hns-indexer/index.js';
+import { addSystemPackages } from './packages/system.js';
 import { createTester } from './packages/tester/index.js';
 import { ComponentHost } from './process/host.js';
 import { createTerminal, type Terminal } from './terminal/index.js';
@@ -49,6 +47,11 @@ export interface BootOptions {
   rpc?: string;
   /** Port for other nodes (net:distro:sys WebSockets, loopback); 0 or absent picks a free one. */
   netPort?: number;
+  /**
+   * The rest of net:distro:sys's options: the interface it listens on (loopback unless set), a TCP
+   * port (`~tcp-port`; none unless set), passthroughs as a router, and the per-peer quotas.
+   */
+  net?: Pick<NetOptions, 'host' | 'tcpPort' | 'maxPassthroughs' | 'maxConnectionsPerPeer' | 'maxBufferedBytes'>;
   /** Register as an indirect node with these routers (`~routers`) instead of `~ip` + `~ws-port`. */
   routers?: string[];
   /** Terminal verbosity 0-3. */
@@ -75,8 +78,8 @@ export interface RunningNode {
   /** http://localhost:<port> */
   readonly url: string;
   readonly kernel: KernelApi;
-  /** net:distro:sys: its WebSocket port (`~ws-port`) and networking public key (`~net-key`). */
-  readonly net: { port: number; publicKeyHex: string };
+  /** net:distro:sys: its WebSocket port (`~ws-port`), TCP port (0: none) and networking public key (`~net-key`). */
+  readonly net: { port: number; tcpPort: number; publicKeyHex: string };
   /** With fakechainPort: the chain, whether this node started it (and stops it), the name's TBA. */
   readonly fakechain?: { url: string; owned: boolean; tba: string; publicKeyHex: string };
   stop(): Promise<void>;
@@ -140,9 +143,15 @@ async function bootInHome(home: string, prepared: PreparedHome, opts: BootOption
   await kernel.addNative(createKv({ home }), systemCaps);
   await kernel.addNative(createSqlite({ home }), systemCaps);
   await kernel.addNative(createHttpClient(), systemCaps);
-  const net = createNetModule({ port: opts.netPort, password: opts.password });
+  const net = createNetModule({ ...opts.net, port: opts.netPort, password: opts.password });
   await kernel.addNative(net, systemCaps);
-  const http = await createHttpServer({ port: opts.port, kernel, fakeNode: true, password: opts.password }).catch(async (e) => {
+  const http = await createHttpServer({
+    port: opts.port,
+    kernel,
+    fakeNode: true,
+    password: opts.password,
+    keyfile: { netKey: net.netKey, routers: opts.routers ?? [] },
+  }).catch(async (e) => {
     await kernel.shutdown();
     await host.close();
     throw e;
@@ -151,26 +160,12 @@ async function bootInHome(home: string, prepared: PreparedHome, opts: BootOption
   // The terminal acts for the user: it may message anything on this node.
   await kernel.addNative(terminal, systemCaps);
 
-  // main:app-store:sys installs packages: it drives the kernel and the VFS, and lets
-  // http-server (the kit RPC endpoint) message it.
-  const appStore = createAppStore();
-  await kernel.addNative(appStore, systemCaps);
-  kernel.grant(systemProcess('http-server'), [messagingCap(addr(appStore.id))]);
-  // As Hyperdrive's terminal, it holds vfs root: `cat` and scripts read any package's drive.
-  kernel.grant(terminal.id, [messagingCap(addr(appStore.id)), { issuer: addr(systemProcess('vfs')), params: VFS_ROOT_CAP }]);
+  const system = await addSystemPackages(kernel, { systemCaps, terminal: terminal.id });
 
   // Fake chain: eth always (providers from --rpc / .eth_providers); registration and hns-indexer
   // when there is a chain port. The net module's WS port goes into `~ws-port` once it exists.
   await kernel.addNative(createEthModule({ home, fakechainPort: opts.fakechainPort, rpc: opts.rpc }), systemCaps);
-  // The rest of the App Store: downloads (zips, mirroring, fetching from other nodes) and, with a
-  // chain, chain:app-store:sys (published packages on Hypermap). kit and the terminal may ask both.
-  const addStorePart = async (part: NativeProcess) => {
-    await kernel.addNative(part, systemCaps);
-    kernel.grant(systemProcess('http-server'), [messagingCap(addr(part.id))]);
-    kernel.grant(terminal.id, [messagingCap(addr(part.id))]);
-    kernel.grant(appStore.id, [messagingCap(addr(part.id))]);
-  };
-  await addStorePart(createAppStoreDownloads());
+  await system.addLocalParts();
   let fakechain: RunningNode['fakechain'];
   let stopChain: (() => Promise<void>) | undefined;
   if (opts.fakechainPort !== undefined) {
@@ -188,7 +183,9 @@ async function bootInHome(home: string, prepared: PreparedHome, opts: BootOption
       });
       stopChain = () => reg.chain.stop();
       fakechain = { url: reg.chain.url, owned: reg.chain.owned, tba: reg.registration.tba, publicKeyHex: reg.netKey.publicKeyHex };
-      log.info(`${our} registered on the fake chain at ${reg.chain.url}${reg.chain.owned ? ' (started by this node)' : ''}`);
+      const { describeFoundChain } = await import('../chain/start.js');
+      log.info(describeFoundChain(reg.chain));
+      log.info(`${our} registered on the fake chain at ${reg.chain.url} (account ${reg.registration.tba})`);
     } catch (e) {
       terminal.close();
       await http.close();
@@ -197,8 +194,9 @@ async function bootInHome(home: string, prepared: PreparedHome, opts: BootOption
       throw e;
     }
     await kernel.addNative(createHnsIndexer(), [...systemCaps, netRootCap(our)]);
-    await addStorePart(createAppStoreChain());
+    await system.addChainParts();
   }
+  await terminal.writePackages().catch((e) => log.warning(`could not write the terminal's scripts.json: ${(e as Error).message}`));
   // tester:tester:sys: every fake node is a simulation-mode node, where the real runtime has it too.
   await kernel.addNative(createTester(), systemCaps);
 
@@ -214,7 +212,7 @@ async function bootInHome(home: string, prepared: PreparedHome, opts: BootOption
     home,
     url: `http://localhost:${http.port}`,
     kernel,
-    net: { port: net.port, publicKeyHex: net.publicKeyHex },
+    net: { port: net.port, tcpPort: net.tcpPort, publicKeyHex: net.publicKeyHex },
     fakechain,
     async stop() {
       if (stopped) return;
