@@ -57,10 +57,13 @@ export interface BootOptions {
   /** Terminal verbosity 0-3. */
   verbosity?: number;
   /**
-   * Hyperdrive's `--soft-ulimit`: a static open-files limit for fd-manager's budget instead of the
-   * process's real one (which is otherwise read at boot and re-read every UpdateUlimitSecs).
+   * Hyperdrive's `--soft-ulimit`: a static budget of file descriptors for fd-manager to share
+   * instead of a percentage of the process's open-files limit (read at boot and re-read every
+   * UpdateUlimitSecs).
    */
   softUlimit?: number;
+  /** Pending timers one process may have (timer:distro:sys); default 10,000. */
+  timersPerProcess?: number;
   /** Where the terminal reads commands and prints; null (or absent) for a detached node. */
   terminal?: { input: NodeJS.ReadableStream | null; output: NodeJS.WritableStream } | null;
   log?: Logger;
@@ -133,12 +136,13 @@ async function bootInHome(home: string, prepared: PreparedHome, opts: BootOption
   kernel.setPrinter((v, t) => terminal.print(v, t));
 
   await kernel.addNative(createStateModule(state), systemCaps);
+  // Before kv and sqlite, which ask it for their share of file descriptors as they start.
+  await kernel.addNative(createFdManager({ staticMax: opts.softUlimit }), systemCaps);
   await kernel.addNative(createVfs({ home }), systemCaps);
-  await kernel.addNative(createTimerModule(), systemCaps);
+  await kernel.addNative(createTimerModule({ timersPerProcess: opts.timersPerProcess }), systemCaps);
   await kernel.addNative(createKv({ home }), systemCaps);
   await kernel.addNative(createSqlite({ home }), systemCaps);
   await kernel.addNative(createHttpClient(), systemCaps);
-  await kernel.addNative(createFdManager({ ulimit: opts.softUlimit }), systemCaps);
   const net = createNetModule({ ...opts.net, port: opts.netPort, password: opts.password });
   await kernel.addNative(net, systemCaps);
   const http = await createHttpServer({

@@ -12,6 +12,7 @@ import { keccak256 } from 'viem';
 import { sha256Hex } from '../../../core/zip.js';
 import { type KernelApi, type NativeProcess, SendErrorException } from '../../kernel/api.js';
 import type { CapabilityJson } from '../../kernel/json.js';
+import { isNotFoundError } from '../../modules/vfs/index.js';
 import type { Logger } from '../../../core/log.js';
 import {
   type Address,
@@ -187,8 +188,7 @@ class AppStore implements NativeProcess {
   }
 
   private static isNotFound(e: unknown): boolean {
-    const v = (e as { vfsError?: unknown }).vfsError;
-    return !!v && typeof v === 'object' && 'NotFound' in v;
+    return isNotFoundError((e as { vfsError?: unknown }).vfsError);
   }
 
   // ---- state --------------------------------------------------------------------------------
