@@ -23,7 +23,7 @@ import {
   writeFile,
 } from 'node:fs/promises';
 import { dirname, join, sep } from 'node:path';
-import { unzip, ZipFormatError, ZipPathError } from '../../../core/zip.js';
+import { unzipAsync, type ZipLimits, ZipFormatError, ZipPathError } from '../../../core/zip.js';
 import type { KernelApi, NativeProcess } from '../../kernel/api.js';
 import type { Logger } from '../../../core/log.js';
 import {
@@ -54,6 +54,8 @@ export const ROOT_CAP_PARAMS = JSON.stringify({ root: true });
 export interface VfsOptions {
   /** Node home; drives go under `<home>/vfs/`. */
   home: string;
+  /** How far an AddZip may expand (default DEFAULT_ZIP_LIMITS). */
+  zipLimits?: ZipLimits;
 }
 
 interface Outcome {
@@ -98,7 +100,7 @@ function fileType(s: { isFile(): boolean; isDirectory(): boolean; isSymbolicLink
 }
 
 export function createVfs(opts: VfsOptions): NativeProcess {
-  return new Vfs(opts.home);
+  return new Vfs(opts.home, opts.zipLimits);
 }
 
 class Vfs implements NativeProcess {
@@ -111,7 +113,10 @@ class Vfs implements NativeProcess {
   private readonly cursors = new Map<string, number>();
   private queue: Promise<void> = Promise.resolve();
 
-  constructor(home: string) {
+  constructor(
+    home: string,
+    private readonly zipLimits?: ZipLimits,
+  ) {
     this.root = join(home, 'vfs');
   }
 
@@ -428,9 +433,9 @@ class Vfs implements NativeProcess {
 
   /** Unpack a zip into the folder at `p`; every entry is checked before anything is written. */
   private async addZip(p: VfsPath, zip: Uint8Array): Promise<void> {
-    let entries: ReturnType<typeof unzip>;
+    let entries: Awaited<ReturnType<typeof unzipAsync>>;
     try {
-      entries = unzip(zip);
+      entries = await unzipAsync(zip, this.zipLimits);
     } catch (e) {
       if (e instanceof ZipPathError || e instanceof ZipFormatError) throw vfsErr.badRequest(`AddZip at ${p.vfs}: ${e.message}`);
       throw e;

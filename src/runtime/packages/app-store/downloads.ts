@@ -12,7 +12,7 @@
 // Difference from Hyperdrive: the downloader pulls chunks with request/response instead of the
 // mirror pushing them to a spawned ft-worker; LocalDownload answers when the download is done.
 
-import { sha256Hex, unzip } from '../../../core/zip.js';
+import { sha256Hex, unzipAsync, type ZipLimits } from '../../../core/zip.js';
 import { type KernelApi, type NativeProcess, SendErrorException } from '../../kernel/api.js';
 import type { Logger } from '../../../core/log.js';
 import { fromUtf8, type KernelMessage, type ProcessId, parseJsonBytes } from '../../../core/types.js';
@@ -49,8 +49,8 @@ class DownloadFailure extends Error {
   }
 }
 
-export function createAppStoreDownloads(): NativeProcess {
-  return new Downloads();
+export function createAppStoreDownloads(opts: { zipLimits?: ZipLimits } = {}): NativeProcess {
+  return new Downloads(opts.zipLimits);
 }
 
 class Downloads implements NativeProcess {
@@ -61,6 +61,8 @@ class Downloads implements NativeProcess {
   private ready: Promise<void> = Promise.resolve();
   /** The zip whose chunks are being served (re-read at offset 0, so a replaced file is seen). */
   private served?: { path: string; zip: Uint8Array };
+
+  constructor(private readonly zipLimits?: ZipLimits) {}
 
   start(kernel: KernelApi): void {
     this.kernel = kernel;
@@ -166,7 +168,8 @@ class Downloads implements NativeProcess {
     }
     await this.store(pkg, desired, zip);
     // Its API, for GetApi before (or without) an install: what `kit view-api -d` asks for next.
-    const api = unzip(zip, { only: (p) => p === 'api.zip' }).find((e) => e.path === 'api.zip' && !e.isDir);
+    // store() has checked the zip (and its limits) already.
+    const api = (await unzipAsync(zip, { ...this.zipLimits, only: (p) => p === 'api.zip' })).find((e) => e.path === 'api.zip' && !e.isDir);
     if (api) await this.vfs(`${DOWNLOADS_DIR}/${pkg}/api.zip`, 'Write', api.bytes);
     this.mirroring.add(pkg);
     await this.saveMirroring();
@@ -218,7 +221,7 @@ class Downloads implements NativeProcess {
   private async store(pkg: string, hash: string, zip: Uint8Array): Promise<void> {
     let manifest: Uint8Array;
     try {
-      manifest = readManifest(zip);
+      manifest = await readManifest(zip, this.zipLimits);
     } catch (e) {
       throw new DownloadFailure('InvalidManifest', (e as Error).message);
     }

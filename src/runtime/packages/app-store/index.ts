@@ -5,7 +5,7 @@
 // only through vfs:distro:sys, and keeps what is installed in the VFS so a --persist node
 // remembers it. Only requests from our own node are served, one at a time.
 
-import { sha256Hex } from '../../../core/zip.js';
+import { sha256Hex, type ZipLimits } from '../../../core/zip.js';
 import { type KernelApi, type NativeProcess, SendErrorException } from '../../kernel/api.js';
 import type { CapabilityJson } from '../../kernel/json.js';
 import type { Logger } from '../../../core/log.js';
@@ -19,6 +19,7 @@ import {
   systemProcess,
 } from '../../../core/types.js';
 import {
+  checkNotSystemPackage,
   InstallCheckError,
   type PackageIdJson,
   packageIdString,
@@ -58,8 +59,25 @@ export class AppStoreStepError extends Error {
   override name = 'AppStoreStepError';
 }
 
-export function createAppStore(): NativeProcess {
-  return new AppStore();
+export interface AppStoreOptions {
+  /** How far a package zip may expand (default DEFAULT_ZIP_LIMITS). */
+  zipLimits?: ZipLimits;
+}
+
+export function createAppStore(opts: AppStoreOptions = {}): NativeProcess {
+  return new AppStore(opts.zipLimits);
+}
+
+/** What main:app-store:sys answers to: `"Apis"` or an object with one of these keys. */
+const KNOWN_REQUESTS = ['NewPackage', 'Install', 'Uninstall', 'GetApi'];
+
+/**
+ * Why a request failed, as the Response's blob (text/plain): the body keeps Hyperdrive's exact
+ * shape (`{"InstallResponse": "Failure"}`, which process_lib users and the real kit parse), and a
+ * caller that wants the reason (our kit) reads the blob; the real kit ignores it.
+ */
+function reasonBlob(why: string): LazyLoadBlob {
+  return { mime: 'text/plain', bytes: new TextEncoder().encode(why) };
 }
 
 function describeErr(err: unknown): string {
@@ -79,6 +97,8 @@ class AppStore implements NativeProcess {
   private state: StoreState = { installed: {} };
   private ready: Promise<void> = Promise.resolve();
   private queue: Promise<void> = Promise.resolve();
+
+  constructor(private readonly zipLimits?: ZipLimits) {}
 
   start(kernel: KernelApi): void {
     this.kernel = kernel;
@@ -188,26 +208,34 @@ class AppStore implements NativeProcess {
 
   private async serve(km: KernelMessage): Promise<void> {
     if (km.message.tag !== 'request') return;
+    // Hyperdrive's app store drops a request it cannot parse, and the caller waits for its
+    // timeout; ours answers {"Err": why} at once (when an answer is expected).
+    const unknown = (why: string) => {
+      this.kernel.print(1, `app-store: ${why}`);
+      this.answer(km, { Err: `${why}; main:app-store:sys takes "Apis" or {"${KNOWN_REQUESTS.join('" | "')}": ...}` });
+    };
     let req: unknown;
     try {
       req = parseJsonBytes(km.message.val.body);
     } catch {
-      this.kernel.print(1, 'app-store: ignoring a request that is not JSON');
-      return;
+      return unknown('the request is not JSON');
     }
     if (req === 'Apis') return this.apis(km);
-    const r = (req && typeof req === 'object' ? req : {}) as Record<string, unknown>;
-    if ('NewPackage' in r) return this.newPackage(km, r.NewPackage);
-    if ('Install' in r) return this.install(km, r.Install);
-    if ('Uninstall' in r) return this.uninstall(km, r.Uninstall);
-    if ('GetApi' in r) return this.getApi(km, r.GetApi);
-    this.kernel.print(1, `app-store: unknown request ${fromUtf8(km.message.val.body).slice(0, 200)}`);
+    const r = (req && typeof req === 'object' && !Array.isArray(req) ? req : {}) as Record<string, unknown>;
+    const keys = Object.keys(r);
+    if (keys.length === 1 && keys[0] === 'NewPackage') return this.newPackage(km, r.NewPackage);
+    if (keys.length === 1 && keys[0] === 'Install') return this.install(km, r.Install);
+    if (keys.length === 1 && keys[0] === 'Uninstall') return this.uninstall(km, r.Uninstall);
+    if (keys.length === 1 && keys[0] === 'GetApi') return this.getApi(km, r.GetApi);
+    unknown(`unknown request ${fromUtf8(km.message.val.body).slice(0, 200)}`);
   }
 
-  private fail(what: string, pkg: string, e: unknown): void {
+  /** Say why on the terminal and in the log; return the reason for the Response's blob. */
+  private fail(what: string, pkg: string, e: unknown): LazyLoadBlob {
     const why = e instanceof Error ? e.message : String(e);
     this.kernel.print(0, `app-store: ${what} ${pkg} failed: ${why}`);
     this.log.error(`${what} ${pkg} failed: ${why}`);
+    return reasonBlob(why);
   }
 
   /** Store a package zip as downloads:app-store:sys does: `<hash>.zip` and its `<hash>.json` manifest. */
@@ -215,7 +243,9 @@ class AppStore implements NativeProcess {
     const a = (arg ?? {}) as { package_id?: unknown };
     let pkg = '?';
     try {
-      pkg = packageIdString(parsePackageIdJson(a.package_id));
+      const pkgJson = parsePackageIdJson(a.package_id);
+      pkg = packageIdString(pkgJson);
+      checkNotSystemPackage(pkgJson);
       const zip = km.lazyLoadBlob?.bytes;
       if (!zip) {
         this.answer(km, { NewPackageResponse: 'NoBlob' });
@@ -223,7 +253,7 @@ class AppStore implements NativeProcess {
       }
       const hash = sha256Hex(zip);
       // Read the manifest now, as downloads does, so a zip that is no package is refused here.
-      const manifest = readManifest(zip);
+      const manifest = await readManifest(zip, this.zipLimits);
       const dir = `${DOWNLOADS}/${pkg}`;
       await this.vfs(DOWNLOADS, 'CreateDrive');
       await this.vfs(dir, 'CreateDirAll');
@@ -235,8 +265,7 @@ class AppStore implements NativeProcess {
       this.kernel.tell(this.id, this.local(DOWNLOADS_PROCESS), JSON.stringify({ [mirror ? 'StartMirroring' : 'StopMirroring']: parsePackageIdJson(a.package_id) }));
       this.answer(km, { NewPackageResponse: 'Success' });
     } catch (e) {
-      this.fail('adding package', pkg, e);
-      this.answer(km, { NewPackageResponse: 'InstallFailed' });
+      this.answer(km, { NewPackageResponse: 'InstallFailed' }, this.fail('adding package', pkg, e));
     }
   }
 
@@ -267,7 +296,7 @@ class AppStore implements NativeProcess {
       if (sha256Hex(zip) !== hash) throw new InstallCheckError(`the stored zip of ${pkg} does not hash to ${hash}`);
 
       // 2. Check everything before touching anything.
-      const plan = planInstall(this.kernel.our, pkgJson, zip);
+      const plan = await planInstall(this.kernel.our, pkgJson, zip, this.zipLimits);
 
       // 3. Files: a fresh pkg drive holding the zip's contents and the zip itself.
       const drive = `/${pkg}/pkg`;
@@ -323,8 +352,7 @@ class AppStore implements NativeProcess {
         delete this.state.installed[pkg];
         await this.saveState().catch(() => {});
       }
-      this.fail('installing', pkg, e);
-      this.answer(km, { InstallResponse: 'Failure' });
+      this.answer(km, { InstallResponse: 'Failure' }, this.fail('installing', pkg, e));
     }
   }
 
@@ -369,8 +397,7 @@ class AppStore implements NativeProcess {
       this.log.info(`uninstalled ${pkg}`);
       this.answer(km, { UninstallResponse: 'Success' });
     } catch (e) {
-      this.fail('uninstalling', pkg, e);
-      this.answer(km, { UninstallResponse: 'Failure' });
+      this.answer(km, { UninstallResponse: 'Failure' }, this.fail('uninstalling', pkg, e));
     }
   }
 
@@ -407,6 +434,7 @@ class AppStore implements NativeProcess {
       this.answer(km, { GetApiResponse: 'Success' }, { mime: 'application/json', bytes: r.blob ?? new Uint8Array() });
     } catch (e) {
       this.log.info(`GetApi ${pkg}: ${(e as Error).message}`);
+      // No reason blob here: the real kit takes any blob on a GetApi answer for the API zip.
       this.answer(km, { GetApiResponse: 'Failure' });
     }
   }
