@@ -9,6 +9,7 @@ import { Kernel } from './kernel/kernel.js';
 import { FileProcessStore } from './kernel/persistence.js';
 import { discardFreshHome, type PreparedHome, prepareHome, unlockHome } from './home.js';
 import { KIT_CACHE } from '../core/cache.js';
+import { DEFAULT_ZIP_LIMITS, type ZipLimits } from '../core/zip.js';
 import { createLogger, type Logger } from '../core/log.js';
 import { createEthModule } from './modules/eth/index.js';
 import { createFdManager } from './modules/fd-manager/index.js';
@@ -47,8 +48,16 @@ export interface BootOptions {
    */
   fakechainPort?: number;
   rpc?: string;
-  /** Port for other nodes (net:distro:sys WebSockets, loopback); 0 or absent picks a free one. */
+  /** Port for other nodes (net:distro:sys WebSockets); 0 or absent picks a free one. */
   netPort?: number;
+  /**
+   * Interface the HTTP server and the net listener bind. Default 127.0.0.1, this machine only:
+   * the RPC and the net port answer anyone who can reach them, and a fake node runs on a
+   * developer's machine, often on shared networks. "0.0.0.0" listens everywhere, as Hyperdrive does.
+   */
+  host?: string;
+  /** How far a package zip (or a process's VFS AddZip) may expand; DEFAULT_ZIP_LIMITS where not given. */
+  zipLimits?: Partial<ZipLimits>;
   /** Register as an indirect node with these routers (`~routers`) instead of `~ip` + `~ws-port`. */
   routers?: string[];
   /** Terminal verbosity 0-3. */
@@ -97,6 +106,11 @@ async function bootInHome(home: string, prepared: PreparedHome, opts: BootOption
   const log = opts.log ?? createLogger({ target: opts.name, terminal: null });
   const our = opts.name;
   const vfsRoot = join(home, 'vfs');
+  const listenHost = opts.host ?? '127.0.0.1';
+  const zipLimits: ZipLimits = {
+    maxBytes: opts.zipLimits?.maxBytes ?? DEFAULT_ZIP_LIMITS.maxBytes,
+    maxRatio: opts.zipLimits?.maxRatio ?? DEFAULT_ZIP_LIMITS.maxRatio,
+  };
 
   const host = new ComponentHost({ cacheDir: join(KIT_CACHE, 'components'), log: log.child('process') });
   const state = new FileStateStore(home);
@@ -130,15 +144,15 @@ async function bootInHome(home: string, prepared: PreparedHome, opts: BootOption
   kernel.setPrinter((v, t) => terminal.print(v, t));
 
   await kernel.addNative(createStateModule(state), systemCaps);
-  await kernel.addNative(createVfs({ home }), systemCaps);
+  await kernel.addNative(createVfs({ home, zipLimits }), systemCaps);
   await kernel.addNative(createTimerModule(), systemCaps);
   await kernel.addNative(createKv({ home }), systemCaps);
   await kernel.addNative(createSqlite({ home }), systemCaps);
   await kernel.addNative(createHttpClient(), systemCaps);
   await kernel.addNative(createFdManager({ ulimit: opts.softUlimit }), systemCaps);
-  const net = createNetModule({ port: opts.netPort, password: opts.password });
+  const net = createNetModule({ port: opts.netPort, password: opts.password, host: listenHost });
   await kernel.addNative(net, systemCaps);
-  const http = await createHttpServer({ port: opts.port, kernel, fakeNode: true, password: opts.password }).catch(async (e) => {
+  const http = await createHttpServer({ port: opts.port, host: listenHost, kernel, fakeNode: true, password: opts.password }).catch(async (e) => {
     await kernel.shutdown();
     await host.close();
     throw e;
@@ -149,7 +163,7 @@ async function bootInHome(home: string, prepared: PreparedHome, opts: BootOption
 
   // main:app-store:sys installs packages: it drives the kernel and the VFS, and lets
   // http-server (the kit RPC endpoint) message it.
-  const appStore = createAppStore();
+  const appStore = createAppStore({ zipLimits });
   await kernel.addNative(appStore, systemCaps);
   kernel.grant(systemProcess('http-server'), [messagingCap(addr(appStore.id))]);
   // As Hyperdrive's terminal, it holds vfs root: `cat` and scripts read any package's drive.
@@ -166,7 +180,7 @@ async function bootInHome(home: string, prepared: PreparedHome, opts: BootOption
     kernel.grant(terminal.id, [messagingCap(addr(part.id))]);
     kernel.grant(appStore.id, [messagingCap(addr(part.id))]);
   };
-  await addStorePart(createAppStoreDownloads());
+  await addStorePart(createAppStoreDownloads({ zipLimits }));
   let fakechain: RunningNode['fakechain'];
   let stopChain: (() => Promise<void>) | undefined;
   if (opts.fakechainPort !== undefined) {
@@ -215,15 +229,39 @@ async function bootInHome(home: string, prepared: PreparedHome, opts: BootOption
     async stop() {
       if (stopped) return;
       stopped = true;
-      terminal.close();
-      await http.close();
-      await kernel.shutdown();
-      await host.close();
-      await stopChain?.();
-      unlockHome(home);
-      if (!opts.persist) rmSync(home, { recursive: true, force: true });
+      // Each step gets a deadline, so a stuck one (a socket, a worker) cannot keep the node
+      // from finishing: the home is unlocked (and removed unless persist) in every case.
+      try {
+        terminal.close();
+        await withDeadline(http.close(), 'http-server', log);
+        await withDeadline(kernel.shutdown(), 'the kernel', log);
+        await withDeadline(host.close(), 'the component host', log);
+        if (stopChain) await withDeadline(stopChain(), 'the fake chain', log);
+      } finally {
+        unlockHome(home);
+        if (!opts.persist) rmSync(home, { recursive: true, force: true });
+      }
     },
   };
+}
+
+/** How long one step of stopping a node may take before the stop moves on without it. */
+const STOP_STEP_DEADLINE_MS = 10_000;
+
+async function withDeadline(step: Promise<void>, what: string, log: Logger): Promise<void> {
+  let timer: NodeJS.Timeout | undefined;
+  const late = new Promise<void>((resolve) => {
+    timer = setTimeout(() => {
+      log.warning(`stopping ${what} took over ${STOP_STEP_DEADLINE_MS / 1000} s; going on without it`);
+      resolve();
+    }, STOP_STEP_DEADLINE_MS);
+    timer.unref();
+  });
+  try {
+    await Promise.race([step, late]);
+  } finally {
+    clearTimeout(timer);
+  }
 }
 
 /** Read `/pkg:pub/drive/file` under the node's vfs folder, refusing paths that leave it. */
