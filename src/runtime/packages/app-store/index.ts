@@ -146,17 +146,20 @@ class AppStore implements NativeProcess {
   private async askKernel(cmd: Record<string, unknown>, expected: string, blob?: Uint8Array, timeoutSecs = STEP_TIMEOUT_SECS) {
     const what = Object.keys(cmd)[0];
     let body: unknown;
+    let reason: string | undefined;
     try {
       const r = await this.kernel.request(this.id, this.addr('kernel'), JSON.stringify(cmd), {
         blob: blob && { bytes: blob },
         timeoutSecs,
       });
       body = parseJsonBytes(r.response.body);
+      if (r.blob?.mime === 'text/plain') reason = fromUtf8(r.blob.bytes);
     } catch (e) {
       const why = e instanceof SendErrorException ? (e.reason ?? e.code) : (e as Error).message;
       throw new AppStoreStepError(`kernel ${what} failed: ${why}`);
     }
-    if (body !== expected) throw new AppStoreStepError(`kernel answered ${what} with ${JSON.stringify(body)}, not "${expected}"`);
+    if (body !== expected)
+      throw new AppStoreStepError(`kernel answered ${what} with ${JSON.stringify(body)}, not "${expected}"${reason ? `: ${reason}` : ''}`);
   }
 
   /** One VFS request; `{"Err": ...}` answers become AppStoreStepError. */
@@ -277,6 +280,7 @@ class AppStore implements NativeProcess {
     try {
       const pkgJson = parsePackageIdJson(a.package_id);
       pkg = packageIdString(pkgJson);
+      checkNotSystemPackage(pkgJson);
       const hash = a.version_hash;
       if (typeof hash !== 'string' || !/^[0-9a-f]{64}$/.test(hash))
         throw new InstallCheckError(`version_hash must be the sha256 of the zip as 64 lowercase hex digits, got ${JSON.stringify(hash)}`);

@@ -80,7 +80,7 @@ async function unzipPackage(zip: Uint8Array, limits: ZipLimits | undefined, what
       throw new InstallCheckError(
         `${what}: ${e.message}; if the package really is this big, boot the node with higher limits (kit boot-fake-node --max-zip-bytes / --max-zip-ratio)`,
       );
-    if (e instanceof ZipPathError) throw new InstallCheckError(`${what}: ${e.message}; the zip was not made by kit build: rebuild it with kit build`);
+    if (e instanceof ZipPathError) throw new InstallCheckError(`${what}: ${e.message} (kit build never writes such an entry: something else made or changed this zip)`);
     if (e instanceof ZipFormatError) throw new InstallCheckError(`${what}: ${e.message}`);
     throw e;
   }
