@@ -238,6 +238,7 @@ export interface UnzipOptions {
 }
 
 function mib(n: number): string {
+  if (n < 1024 * 1024) return `${(n / 1024).toFixed(1)} KiB`;
   return `${(n / 1024 / 1024).toFixed(1)} MiB`;
 }
 
@@ -300,7 +301,7 @@ function readEntries(bytes: Uint8Array, opts: UnzipOptions): EntryRecord[] {
       throw new ZipFormatError(`zip entry '${name}' uses compression method ${method}; only stored and deflate are read`);
     total += size;
     if (total > maxBytes)
-      throw new ZipLimitError(`zip expands to more than ${mib(maxBytes)} (${maxBytes} bytes), the most one archive may unpack to here`);
+      throw new ZipLimitError(`zip expands to more than ${maxBytes} bytes (${mib(maxBytes)}), the most one archive may unpack to here`);
     if (opts.only && !opts.only(name)) continue;
 
     if (localOffset + 30 > buf.length || buf.readUInt32LE(localOffset) !== SIG_LOCAL)

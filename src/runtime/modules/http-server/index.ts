@@ -302,7 +302,10 @@ export async function createHttpServer(opts: HttpServerOptions): Promise<HttpSer
     if (req.method !== 'POST') throw new HttpError(405, `${RPC_PATH} takes POST requests only`, { Allow: 'POST' });
     checkLocal(req, RPC_PATH);
     const refused = rpcCallerProblem(req.headers);
-    if (refused) throw new HttpError(403, refused);
+    if (refused) {
+      kernel.print(1, `http-server: refused an RPC: ${refused}`);
+      throw new HttpError(403, refused);
+    }
     if (!started) throw new HttpError(503, 'the node is still booting: try again in a moment');
     const raw = await readBody(req, RPC_BODY_LIMIT);
     let msg: ReturnType<typeof parseRpcMessage>;
