@@ -10,8 +10,8 @@ import type { Logger } from '../core/log.js';
 import { IdParseError, parsePackageId } from '../core/types.js';
 import { DependencyError } from './errors.js';
 import { readMetadata } from '../package/metadata.js';
-import { downloadPackage } from '../package/store.js';
-import { makeMessage, NodeUnreachableError, nodeUrl, sendMessage } from '../node-client/rpc.js';
+import { downloadApi, getApiZip } from '../package/store.js';
+import { NodeUnreachableError, nodeUrl, } from '../node-client/rpc.js';
 import { KitError } from '../cli/errors.js';
 import { shippedApiDir } from './paths.js';
 import { readApiWits, type WitFile } from './wit.js';
@@ -30,6 +30,8 @@ export interface DependencyOptions {
 
 export interface DependencyApis {
   files: WitFile[];
+  /** Library components of the dependencies (target/api/*.wasm of a -l package, *.wasm of an API zip): composed into importers. */
+  wasms: string[];
   /** Where each dependency's API came from, for the log. */
   sources: Record<string, string>;
 }
@@ -45,6 +47,15 @@ function witsIn(dir: string): WitFile[] {
   };
   if (existsSync(dir)) walk(dir);
   return out.sort((a, b) => a.name.localeCompare(b.name));
+}
+
+/** The `.wasm` files directly in `dir` (a -l package's target/api, an unpacked API zip). */
+function wasmsIn(dir: string): string[] {
+  if (!existsSync(dir)) return [];
+  return readdirSync(dir)
+    .filter((f) => f.endsWith('.wasm'))
+    .sort()
+    .map((f) => join(dir, f));
 }
 
 /** The API WIT files kit ships for a dependency (`apis/<package:publisher>-v<N>.wit`). */
@@ -64,11 +75,9 @@ export function apiCacheDir(packageId: string): string {
 /** Asks the node's app store for a package's API zip; returns its bytes, or why not. */
 async function fetchApi(port: number, packageName: string, publisher: string): Promise<{ zip?: Uint8Array; failure?: string; unreachable?: string }> {
   const url = nodeUrl(port);
-  const body = JSON.stringify({ GetApi: { package_name: packageName, publisher_node: publisher } });
   try {
-    const res = await sendMessage(url, makeMessage({ process: 'main:app-store:sys', body, expectsResponse: 5 }), { timeoutMs: 20_000 });
-    if (res?.blob && res.blob.length > 0) return { zip: res.blob };
-    return { failure: res?.body || 'no API in the response' };
+    const got = await getApiZip(url, `${packageName}:${publisher}`);
+    return got.zip ? { zip: got.zip } : { failure: got.answer || 'no API in the response' };
   } catch (e) {
     if (e instanceof NodeUnreachableError) return { unreachable: url };
     if (e instanceof KitError) return { failure: e.message };
@@ -78,6 +87,7 @@ async function fetchApi(port: number, packageName: string, publisher: string): P
 
 export async function resolveDependencyApis(opts: DependencyOptions): Promise<DependencyApis> {
   const files: WitFile[] = [];
+  const wasms: string[] = [];
   const sources: Record<string, string> = {};
   const provided = new Set<string>();
   for (const raw of opts.localDependencies) {
@@ -96,6 +106,7 @@ export async function resolveDependencyApis(opts: DependencyOptions): Promise<De
     provided.add(basename(dir));
     const wits = readApiWits(dir, process.cwd());
     files.push(...wits);
+    wasms.push(...wasmsIn(join(dir, 'target', 'api')));
     sources[id] = dir;
   }
   for (const dep of opts.dependencies) {
@@ -117,8 +128,8 @@ export async function resolveDependencyApis(opts: DependencyOptions): Promise<De
     const cache = apiCacheDir(dep);
     let got = await fetchApi(opts.port, pkg.packageName, pkg.publisherNode);
     if (!got.zip && !got.unreachable && opts.downloadFrom) {
-      await downloadPackage({ url: nodeUrl(opts.port), packageId: dep, downloadFrom: opts.downloadFrom });
-      got = await fetchApi(opts.port, pkg.packageName, pkg.publisherNode);
+      const fetched = await downloadApi({ url: nodeUrl(opts.port), packageId: dep, downloadFrom: opts.downloadFrom, note: (t) => opts.logger.info(t) });
+      got = fetched.zip ? { zip: fetched.zip } : { failure: fetched.answer };
     }
     if (got.zip) {
       rmSync(cache, { recursive: true, force: true });
@@ -131,6 +142,7 @@ export async function resolveDependencyApis(opts: DependencyOptions): Promise<De
         writeFileSync(out, bytes);
       }
       files.push(...witsIn(cache));
+      wasms.push(...wasmsIn(cache));
       sources[dep] = `node at localhost:${opts.port}`;
       continue;
     }
@@ -138,6 +150,7 @@ export async function resolveDependencyApis(opts: DependencyOptions): Promise<De
     if (got.unreachable && cached.length > 0) {
       opts.logger.warning(`no node at localhost:${opts.port} (${got.unreachable}); using the API of ${dep} cached in ${cache}`);
       files.push(...cached);
+      wasms.push(...wasmsIn(cache));
       sources[dep] = cache;
       continue;
     }
@@ -147,5 +160,5 @@ export async function resolveDependencyApis(opts: DependencyOptions): Promise<De
       `Pass its package folder with -l/--local-dependency, or install it on the node at localhost:${opts.port} (-p) first.`,
     );
   }
-  return { files, sources };
+  return { files, sources, wasms };
 }

@@ -4,7 +4,7 @@
 import { rmSync } from 'node:fs';
 import { readFile, realpath } from 'node:fs/promises';
 import { join, resolve, sep } from 'node:path';
-import type { KernelApi, NativeProcess } from './kernel/api.js';
+import type { KernelApi } from './kernel/api.js';
 import { Kernel } from './kernel/kernel.js';
 import { FileProcessStore } from './kernel/persistence.js';
 import { discardFreshHome, type PreparedHome, prepareHome, unlockHome } from './home.js';
@@ -20,11 +20,9 @@ import { createNetModule, netRootCap } from './modules/net/index.js';
 import { createSqlite } from './modules/sqlite/index.js';
 import { createStateModule, FileStateStore } from './modules/state.js';
 import { createTimerModule } from './modules/timer.js';
-import { createVfs, ROOT_CAP_PARAMS as VFS_ROOT_CAP } from './modules/vfs/index.js';
-import { createAppStoreChain } from './packages/app-store/chain.js';
-import { createAppStoreDownloads } from './packages/app-store/downloads.js';
-import { createAppStore } from './packages/app-store/index.js';
+import { createVfs } from './modules/vfs/index.js';
 import { createHnsIndexer } from './packages/hns-indexer/index.js';
+import { addSystemPackages } from './packages/system.js';
 import { createTester } from './packages/tester/index.js';
 import { ComponentHost } from './process/host.js';
 import { createTerminal, type Terminal } from './terminal/index.js';
@@ -152,7 +150,14 @@ async function bootInHome(home: string, prepared: PreparedHome, opts: BootOption
   await kernel.addNative(createFdManager({ ulimit: opts.softUlimit }), systemCaps);
   const net = createNetModule({ port: opts.netPort, password: opts.password, host: listenHost });
   await kernel.addNative(net, systemCaps);
-  const http = await createHttpServer({ port: opts.port, host: listenHost, kernel, fakeNode: true, password: opts.password }).catch(async (e) => {
+  const http = await createHttpServer({
+    port: opts.port,
+    host: listenHost,
+    kernel,
+    fakeNode: true,
+    password: opts.password,
+    keyfile: { netKey: net.netKey, routers: opts.routers ?? [] },
+  }).catch(async (e) => {
     await kernel.shutdown();
     await host.close();
     throw e;
@@ -161,26 +166,12 @@ async function bootInHome(home: string, prepared: PreparedHome, opts: BootOption
   // The terminal acts for the user: it may message anything on this node.
   await kernel.addNative(terminal, systemCaps);
 
-  // main:app-store:sys installs packages: it drives the kernel and the VFS, and lets
-  // http-server (the kit RPC endpoint) message it.
-  const appStore = createAppStore({ zipLimits });
-  await kernel.addNative(appStore, systemCaps);
-  kernel.grant(systemProcess('http-server'), [messagingCap(addr(appStore.id))]);
-  // As Hyperdrive's terminal, it holds vfs root: `cat` and scripts read any package's drive.
-  kernel.grant(terminal.id, [messagingCap(addr(appStore.id)), { issuer: addr(systemProcess('vfs')), params: VFS_ROOT_CAP }]);
+  const system = await addSystemPackages(kernel, { systemCaps, terminal: terminal.id, zipLimits });
 
   // Fake chain: eth always (providers from --rpc / .eth_providers); registration and hns-indexer
   // when there is a chain port. The net module's WS port goes into `~ws-port` once it exists.
   await kernel.addNative(createEthModule({ home, fakechainPort: opts.fakechainPort, rpc: opts.rpc }), systemCaps);
-  // The rest of the App Store: downloads (zips, mirroring, fetching from other nodes) and, with a
-  // chain, chain:app-store:sys (published packages on Hypermap). kit and the terminal may ask both.
-  const addStorePart = async (part: NativeProcess) => {
-    await kernel.addNative(part, systemCaps);
-    kernel.grant(systemProcess('http-server'), [messagingCap(addr(part.id))]);
-    kernel.grant(terminal.id, [messagingCap(addr(part.id))]);
-    kernel.grant(appStore.id, [messagingCap(addr(part.id))]);
-  };
-  await addStorePart(createAppStoreDownloads({ zipLimits }));
+  await system.addLocalParts();
   let fakechain: RunningNode['fakechain'];
   let stopChain: (() => Promise<void>) | undefined;
   if (opts.fakechainPort !== undefined) {
@@ -198,7 +189,9 @@ async function bootInHome(home: string, prepared: PreparedHome, opts: BootOption
       });
       stopChain = () => reg.chain.stop();
       fakechain = { url: reg.chain.url, owned: reg.chain.owned, tba: reg.registration.tba, publicKeyHex: reg.netKey.publicKeyHex };
-      log.info(`${our} registered on the fake chain at ${reg.chain.url}${reg.chain.owned ? ' (started by this node)' : ''}`);
+      const { describeFoundChain } = await import('../chain/start.js');
+      log.info(describeFoundChain(reg.chain));
+      log.info(`${our} registered on the fake chain at ${reg.chain.url} (account ${reg.registration.tba})`);
     } catch (e) {
       terminal.close();
       await http.close();
@@ -207,8 +200,9 @@ async function bootInHome(home: string, prepared: PreparedHome, opts: BootOption
       throw e;
     }
     await kernel.addNative(createHnsIndexer(), [...systemCaps, netRootCap(our)]);
-    await addStorePart(createAppStoreChain());
+    await system.addChainParts();
   }
+  await terminal.writePackages().catch((e) => log.warning(`could not write the terminal's scripts.json: ${(e as Error).message}`));
   // tester:tester:sys: every fake node is a simulation-mode node, where the real runtime has it too.
   await kernel.addNative(createTester(), systemCaps);
 

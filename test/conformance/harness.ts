@@ -106,6 +106,17 @@ export class DriverHandle {
   capabilities(): Promise<Array<{ issuer: string; params: string }>> {
     return this.ask('Capabilities') as Promise<Array<{ issuer: string; params: string }>>;
   }
+
+  /** The WebSocket channels http-server opened to the driver, by WebSocketOpen path (process_lib's HttpServer). */
+  wsChannels(): Promise<Record<string, number[]>> {
+    return this.ask('WsChannels') as Promise<Record<string, number[]>>;
+  }
+
+  /** process_lib's ws_push_all_channels(path, type, blob) from inside the driver; the channels pushed to. */
+  async wsPushAll(path: string, messageType: string, blob: Uint8Array | string): Promise<number[]> {
+    const r = (await this.ask({ WsPushAll: { path, message_type: messageType, blob64: Buffer.from(blob).toString('base64') } })) as { pushed: number[] };
+    return r.pushed;
+  }
 }
 
 export async function buildConformanceDriver(): Promise<Uint8Array> {
