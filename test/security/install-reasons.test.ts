@@ -78,7 +78,7 @@ describe('attack: packages the node refuses, requests the App Store does not kno
   });
 
   it('an App Store request it does not know is answered at once, saying what it takes', async () => {
-    for (const body of [{ Apis: null }, 'Nonsense', { Install: {}, Extra: 1 }]) {
+    for (const body of [{ Apis: null }, 'Nonsense', { Installl: {} }]) {
       const r = await rpc(t.node.url, 'main:app-store:sys', body, { expectsResponse: 600 });
       const answer = JSON.parse(r.body) as { Err?: string };
       assert.match(answer.Err ?? '', /main:app-store:sys takes "Apis" or \{"NewPackage" \| "Install" \| "Uninstall" \| "GetApi": \.\.\.\}/, r.body);
