@@ -16,7 +16,7 @@ import { createFdManager } from './modules/fd-manager/index.js';
 import { createHttpClient } from './modules/http-client/index.js';
 import { createHttpServer } from './modules/http-server/index.js';
 import { createKv } from './modules/kv/index.js';
-import { createNetModule, netRootCap } from './modules/net/index.js';
+import { createNetModule, type NetOptions, netRootCap } from './modules/net/index.js';
 import { createSqlite } from './modules/sqlite/index.js';
 import { createStateModule, FileStateStore } from './modules/state.js';
 import { createTimerModule } from './modules/timer.js';
@@ -51,11 +51,17 @@ export interface BootOptions {
   /**
    * Interface the HTTP server and the net listener bind. Default 127.0.0.1, this machine only:
    * the RPC and the net port answer anyone who can reach them, and a fake node runs on a
-   * developer's machine, often on shared networks. "0.0.0.0" listens everywhere, as Hyperdrive does.
+   * developer's machine, often on shared networks. "0.0.0.0" listens everywhere, as Hyperdrive
+   * does. `net.host`, if given, sets the net listener's apart.
    */
   host?: string;
   /** How far a package zip (or a process's VFS AddZip) may expand; DEFAULT_ZIP_LIMITS where not given. */
   zipLimits?: Partial<ZipLimits>;
+  /**
+   * The rest of net:distro:sys's options: the interface it listens on (`host` unless set), a TCP
+   * port (`~tcp-port`; none unless set), passthroughs as a router, and the per-peer quotas.
+   */
+  net?: Pick<NetOptions, 'host' | 'tcpPort' | 'maxPassthroughs' | 'maxConnectionsPerPeer' | 'maxBufferedBytes'>;
   /** Register as an indirect node with these routers (`~routers`) instead of `~ip` + `~ws-port`. */
   routers?: string[];
   /** Terminal verbosity 0-3. */
@@ -79,8 +85,8 @@ export interface RunningNode {
   /** http://localhost:<port> */
   readonly url: string;
   readonly kernel: KernelApi;
-  /** net:distro:sys: its WebSocket port (`~ws-port`) and networking public key (`~net-key`). */
-  readonly net: { port: number; publicKeyHex: string };
+  /** net:distro:sys: its WebSocket port (`~ws-port`), TCP port (0: none) and networking public key (`~net-key`). */
+  readonly net: { port: number; tcpPort: number; publicKeyHex: string };
   /** With fakechainPort: the chain, whether this node started it (and stops it), the name's TBA. */
   readonly fakechain?: { url: string; owned: boolean; tba: string; publicKeyHex: string };
   stop(): Promise<void>;
@@ -148,7 +154,7 @@ async function bootInHome(home: string, prepared: PreparedHome, opts: BootOption
   await kernel.addNative(createSqlite({ home }), systemCaps);
   await kernel.addNative(createHttpClient(), systemCaps);
   await kernel.addNative(createFdManager({ ulimit: opts.softUlimit }), systemCaps);
-  const net = createNetModule({ port: opts.netPort, password: opts.password, host: listenHost });
+  const net = createNetModule({ host: listenHost, ...opts.net, port: opts.netPort, password: opts.password });
   await kernel.addNative(net, systemCaps);
   const http = await createHttpServer({
     port: opts.port,
@@ -218,7 +224,7 @@ async function bootInHome(home: string, prepared: PreparedHome, opts: BootOption
     home,
     url: `http://localhost:${http.port}`,
     kernel,
-    net: { port: net.port, publicKeyHex: net.publicKeyHex },
+    net: { port: net.port, tcpPort: net.tcpPort, publicKeyHex: net.publicKeyHex },
     fakechain,
     async stop() {
       if (stopped) return;

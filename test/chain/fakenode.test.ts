@@ -114,7 +114,7 @@ describe('fake node registration', () => {
     const ask = async (q: unknown) => JSON.parse(fromUtf8((await p.kernel.request(p.id, { node: b.name, process: HNS_INDEXER_PROCESS }, jsonBytes(q))).response.body));
     const head = Number(await chainClients(b.fakechain!.url).public.getBlockNumber());
     const info = await ask({ NodeInfo: { name: 'regb.dev', block: head } });
-    assert.deepEqual(info, { NodeInfo: { name: 'regb.dev', public_key: b.fakechain!.publicKeyHex, ips: [], ports: {}, routers: ['rega.dev'] } });
+    assert.deepEqual(info, { NodeInfo: { name: 'regb.dev', public_key: b.fakechain!.publicKeyHex, ips: [], ports: [], routers: ['rega.dev'] } });
     const ia = await ask({ NodeInfo: { name: 'rega.dev', block: head } });
     assert.equal(ia.NodeInfo.public_key, a.fakechain!.publicKeyHex);
     assert.deepEqual(ia.NodeInfo.ips, ['127.0.0.1']);

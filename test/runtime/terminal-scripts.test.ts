@@ -91,7 +91,8 @@ describe('the real terminal scripts', { timeout: 300_000 }, () => {
   });
 
   it('net-diagnostics prints net\'s diagnostics (net-diagnostics/src/lib.rs)', async () => {
-    await a.type('net-diagnostics', /our networking key/);
+    // hyperdrive/src/net/mod.rs GetDiagnostics: the contract address, our Identity, the peers
+    await a.type('net-diagnostics', /our Identity: Identity \{ name: "scripts-a\.dev"/);
   });
 
   it('get-providers, add-rpcurl-provider, remove-provider configure eth as the real scripts do', async () => {
