@@ -5,6 +5,7 @@
 // processes a fake node does not provide, which say so.
 
 import { type Capability, messagingCap, type ProcessId, systemProcess } from '../../core/types.js';
+import type { ZipLimits } from '../../core/zip.js';
 import type { NativeProcess } from '../kernel/api.js';
 import type { Kernel } from '../kernel/kernel.js';
 import { CHAIN_PROCESS, createAppStoreChain } from './app-store/chain.js';
@@ -29,7 +30,10 @@ export interface SystemPackages {
  * Start main:app-store:sys now (http-server must run) and return the rest. `systemCaps` is what
  * every runtime module holds; the terminal (root, as Hyperdrive's) may message all of these.
  */
-export async function addSystemPackages(kernel: Kernel, opts: { systemCaps: Capability[]; terminal: ProcessId }): Promise<SystemPackages> {
+export async function addSystemPackages(
+  kernel: Kernel,
+  opts: { systemCaps: Capability[]; terminal: ProcessId; zipLimits?: ZipLimits },
+): Promise<SystemPackages> {
   const our = kernel.our;
   const at = (p: ProcessId) => ({ node: our, process: p });
   /** A manifest's grant_capabilities: each listed module (by name) and process may message `issuer`. */
@@ -42,7 +46,7 @@ export async function addSystemPackages(kernel: Kernel, opts: { systemCaps: Capa
   // manifest: kit reaches chain: and downloads: through main's HTTP API, as on a real node. Its
   // manifest asks for homepage (Uninstall tells it RemoveOther), whoever provides that. Every
   // Hyperdrive process may message itself (downloads sends itself RemoteDownload).
-  const appStore = createAppStore();
+  const appStore = createAppStore({ zipLimits: opts.zipLimits });
   await kernel.addNative(appStore, [...systemCaps, messagingCap(at(appStore.id)), messagingCap(at(HOMEPAGE))]);
   grantFrom(appStore.id, ['http-server', 'terminal', 'vfs'], [HNS_INDEXER_PROCESS, HOMEPAGE]);
   // As Hyperdrive's terminal (its manifest), it holds vfs and eth root: `cat` and the root scripts reach everything.

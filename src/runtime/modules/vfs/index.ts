@@ -11,6 +11,8 @@ import { constants as fsc } from 'node:fs';
 import { copyFile, type FileHandle, lstat, mkdir, open, readdir, readFile, realpath, rename, rm, rmdir, stat, unlink, writeFile } from 'node:fs/promises';
 import { dirname, join, relative, sep } from 'node:path';
 import { parseJsonExact } from '../../../core/json.js';
+import { unzipAsync, type ZipLimits, ZipFormatError, ZipPathError } from '../../../core/zip.js';
+import type { KernelApi, NativeProcess } from '../../kernel/api.js';
 import type { Logger } from '../../../core/log.js';
 import {
   type Address,
@@ -22,8 +24,6 @@ import {
   processIdToString,
   systemProcess,
 } from '../../../core/types.js';
-import { unzip, ZipFormatError, ZipPathError } from '../../../core/zip.js';
-import type { KernelApi, NativeProcess } from '../../kernel/api.js';
 import { confine, inside, normalizeSegments, parseVfsPath, type VfsPath } from './paths.js';
 import { accessOf, ioFailure, parseAction, type VfsAction, VfsFailure, vfsErr } from './types.js';
 
@@ -45,6 +45,8 @@ export const ROOT_CAP_PARAMS = JSON.stringify({ root: true });
 export interface VfsOptions {
   /** Node home; drives go under `<home>/vfs/`. */
   home: string;
+  /** How far an AddZip may expand (default DEFAULT_ZIP_LIMITS). */
+  zipLimits?: ZipLimits;
 }
 
 interface Outcome {
@@ -71,7 +73,7 @@ function position(n: bigint, errno: 'EFBIG' | 'EINVAL'): number {
 }
 
 export function createVfs(opts: VfsOptions): NativeProcess {
-  return new Vfs(opts.home);
+  return new Vfs(opts.home, opts.zipLimits);
 }
 
 class Vfs implements NativeProcess {
@@ -84,7 +86,10 @@ class Vfs implements NativeProcess {
   private readonly cursors = new Map<string, number>();
   private queue: Promise<void> = Promise.resolve();
 
-  constructor(home: string) {
+  constructor(
+    home: string,
+    private readonly zipLimits?: ZipLimits,
+  ) {
     this.root = join(home, 'vfs');
   }
 
@@ -402,9 +407,9 @@ class Vfs implements NativeProcess {
 
   /** Unpack a zip into the folder at `p`; every entry is checked before anything is written. */
   private async addZip(p: VfsPath, zip: Uint8Array): Promise<void> {
-    let entries: ReturnType<typeof unzip>;
+    let entries: Awaited<ReturnType<typeof unzipAsync>>;
     try {
-      entries = unzip(zip);
+      entries = await unzipAsync(zip, this.zipLimits);
     } catch (e) {
       // Hyperdrive answers an unreadable zip ParseError { error, path } (its path is the file on disk).
       if (e instanceof ZipFormatError) throw vfsErr.parse(p.vfs, `invalid Zip archive: ${e.message}`);
