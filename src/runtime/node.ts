@@ -20,10 +20,13 @@ import { createSqlite } from './modules/sqlite/index.js';
 import { createStateModule, FileStateStore } from './modules/state.js';
 import { createTimerModule } from './modules/timer.js';
 import { createVfs, ROOT_CAP_PARAMS as VFS_ROOT_CAP } from './modules/vfs/index.js';
-import { createAppStoreChain } from './packages/app-store/chain.js';
+import { CHAIN_PROCESS, createAppStoreChain } from './packages/app-store/chain.js';
 import { createAppStoreDownloads } from './packages/app-store/downloads.js';
 import { createAppStore } from './packages/app-store/index.js';
-import { createHnsIndexer } from './packages/hns-indexer/index.js';
+import { createHnsIndexer, HNS_INDEXER_PROCESS } from './packages/hns-indexer/index.js';
+import { BINDING_CACHER, createBindingCacher, createHypermapCacher, HYPERMAP_CACHER } from './packages/hypermap-cacher.js';
+import { createSign } from './packages/sign.js';
+import { createUnsupported, UNSUPPORTED } from './packages/unsupported.js';
 import { createTester } from './packages/tester/index.js';
 import { ComponentHost } from './process/host.js';
 import { createTerminal, type Terminal } from './terminal/index.js';
@@ -78,6 +81,8 @@ export interface RunningNode {
   readonly fakechain?: { url: string; owned: boolean; tba: string; publicKeyHex: string };
   stop(): Promise<void>;
 }
+
+const HOMEPAGE: ProcessId = { processName: 'homepage', packageName: 'homepage', publisherNode: 'sys' };
 
 /** Runtime modules (and the terminal) may message each other, the kernel and the network. */
 const RUNTIME_MODULES = ['kernel', 'net', 'vfs', 'state', 'http-server', 'http-client', 'timer', 'eth', 'kv', 'sqlite', 'fd-manager'];
@@ -147,26 +152,42 @@ async function bootInHome(home: string, prepared: PreparedHome, opts: BootOption
   // The terminal acts for the user: it may message anything on this node.
   await kernel.addNative(terminal, systemCaps);
 
-  // main:app-store:sys installs packages: it drives the kernel and the VFS, and lets
-  // http-server (the kit RPC endpoint) message it.
+  // main:app-store:sys installs packages: it drives the kernel and the VFS. As Hyperdrive's
+  // app-store manifest, only main grants http-server (the kit RPC) a capability to message it:
+  // kit reaches chain: and downloads: through main's HTTP API, as on a real node.
   const appStore = createAppStore();
   await kernel.addNative(appStore, systemCaps);
   kernel.grant(systemProcess('http-server'), [messagingCap(addr(appStore.id))]);
-  // As Hyperdrive's terminal, it holds vfs root: `cat` and scripts read any package's drive.
-  kernel.grant(terminal.id, [messagingCap(addr(appStore.id)), { issuer: addr(systemProcess('vfs')), params: VFS_ROOT_CAP }]);
+  // Its manifest asks for homepage (Uninstall tells it RemoveOther), whoever provides it.
+  kernel.grant(appStore.id, [messagingCap(addr(HOMEPAGE))]);
+  // As Hyperdrive's terminal (its manifest), it holds vfs, eth and hns-indexer root: `cat` and the
+  // root scripts reach everything.
+  const rootCap = (p: ProcessId): Capability => ({ issuer: addr(p), params: VFS_ROOT_CAP });
+  kernel.grant(terminal.id, [messagingCap(addr(appStore.id)), rootCap(systemProcess('vfs')), rootCap(systemProcess('eth'))]);
+  grantFrom(kernel, our, appStore.id, ['http-server', 'terminal', 'vfs'], [HNS_INDEXER_PROCESS, HOMEPAGE]);
 
   // Fake chain: eth always (providers from --rpc / .eth_providers); registration and hns-indexer
   // when there is a chain port. The net module's WS port goes into `~ws-port` once it exists.
   await kernel.addNative(createEthModule({ home, fakechainPort: opts.fakechainPort, rpc: opts.rpc }), systemCaps);
-  // The rest of the App Store: downloads (zips, mirroring, fetching from other nodes) and, with a
-  // chain, chain:app-store:sys (published packages on Hypermap). kit and the terminal may ask both.
-  const addStorePart = async (part: NativeProcess) => {
-    await kernel.addNative(part, systemCaps);
-    kernel.grant(systemProcess('http-server'), [messagingCap(addr(part.id))]);
+  // The rest of the App Store: downloads (zips, mirroring, transfers between nodes) and, with a
+  // chain, chain:app-store:sys (published packages on Hypermap). Its three processes message each
+  // other; the terminal may message all of them.
+  const storeParts: ProcessId[] = [appStore.id];
+  const addStorePart = async (part: NativeProcess, grants: string[]) => {
+    await kernel.addNative(part, [...systemCaps, ...storeParts.map((p) => messagingCap(addr(p)))]);
+    for (const p of storeParts) kernel.grant(p, [messagingCap(addr(part.id))]);
     kernel.grant(terminal.id, [messagingCap(addr(part.id))]);
-    kernel.grant(appStore.id, [messagingCap(addr(part.id))]);
+    grantFrom(kernel, our, part.id, grants, storeParts);
+    storeParts.push(part.id);
   };
-  await addStorePart(createAppStoreDownloads());
+  await addStorePart(createAppStoreDownloads(), ['http-client', 'terminal', 'vfs']);
+  // sign:sign:sys signs with the networking key for local processes (its manifest: net and vfs).
+  const sign = createSign();
+  await kernel.addNative(sign, [messagingCap(addr(systemProcess('net'))), messagingCap(addr(systemProcess('vfs')))]);
+  grantFrom(kernel, our, sign.id, ['net', 'vfs']);
+  kernel.grant(terminal.id, [messagingCap(addr(sign.id))]);
+  // What a fake node cannot provide answers at once, saying so.
+  for (const p of UNSUPPORTED) await kernel.addNative(createUnsupported(p), []);
   let fakechain: RunningNode['fakechain'];
   let stopChain: (() => Promise<void>) | undefined;
   if (opts.fakechainPort !== undefined) {
@@ -193,8 +214,16 @@ async function bootInHome(home: string, prepared: PreparedHome, opts: BootOption
       throw e;
     }
     await kernel.addNative(createHnsIndexer(), [...systemCaps, netRootCap(our)]);
-    await addStorePart(createAppStoreChain());
+    kernel.grant(terminal.id, [messagingCap(addr(HNS_INDEXER_PROCESS)), { issuer: addr(HNS_INDEXER_PROCESS), params: VFS_ROOT_CAP }]);
+    // The Hypermap cachers sign their caches with sign:sign:sys (their manifest's capabilities).
+    for (const cacher of [createHypermapCacher(), createBindingCacher()]) {
+      await kernel.addNative(cacher, [...systemCaps, messagingCap(addr(sign.id)), messagingCap(addr(HYPERMAP_CACHER)), messagingCap(addr(BINDING_CACHER))]);
+      grantFrom(kernel, our, cacher.id, ['eth', 'http-server', 'net', 'terminal', 'timer', 'vfs'], [sign.id, HYPERMAP_CACHER, BINDING_CACHER]);
+    }
+    await addStorePart(createAppStoreChain(), ['eth', 'http-client', 'sqlite', 'terminal', 'timer'], );
+    grantFrom(kernel, our, CHAIN_PROCESS, [], [HNS_INDEXER_PROCESS, sign.id, HYPERMAP_CACHER, BINDING_CACHER]);
   }
+  await terminal.writePackages().catch((e) => log.warning(`could not write the terminal's scripts.json: ${(e as Error).message}`));
   // tester:tester:sys: every fake node is a simulation-mode node, where the real runtime has it too.
   await kernel.addNative(createTester(), systemCaps);
 
@@ -224,6 +253,15 @@ async function bootInHome(home: string, prepared: PreparedHome, opts: BootOption
       if (!opts.persist) rmSync(home, { recursive: true, force: true });
     },
   };
+}
+
+/**
+ * What a system package's manifest `grant_capabilities` does: each listed runtime module (by name)
+ * and process gets the capability to message `issuer` (so it may answer it).
+ */
+function grantFrom(kernel: Kernel, our: string, issuer: ProcessId, modules: string[], processes: ProcessId[] = []): void {
+  const cap = messagingCap({ node: our, process: issuer });
+  for (const target of [...modules.map((m) => systemProcess(m)), ...processes]) kernel.grant(target, [cap]);
 }
 
 /** Read `/pkg:pub/drive/file` under the node's vfs folder, refusing paths that leave it. */

@@ -154,8 +154,16 @@ describe('terminal', () => {
     assert.match(out, /terminal:sys: Awaiting response for 5s\n/);
     assert.match(out, /terminal:sys: echo: \{"some payload": "value"\}\n/);
     const km = echo.received[0];
-    assert.equal(km.source.process.processName, 'terminal');
+    // As Hyperdrive's m (terminal/m/src/lib.rs): a `<u64>:terminal:sys` script that attaches every
+    // capability it holds (try_attach_all; m is a root script, so the terminal's).
+    assert.match(km.source.process.processName, /^\d+$/);
+    assert.equal(`${km.source.process.packageName}:${km.source.process.publisherNode}`, 'terminal:sys');
     assert.equal(km.target.node, OUR);
+    const attached = (km.message.val as { capabilities: Array<{ issuer: { process: ProcessId }; params: string }> }).capabilities;
+    assert.ok(
+      attached.some((c) => c.issuer.process.processName === 'kernel' && c.params === NETWORK_PARAMS),
+      'the terminal\'s network capability is attached',
+    );
   });
 
   it('m without -a sends and prints nothing; m explains timeouts, offline nodes and bad addresses', async () => {
@@ -336,7 +344,7 @@ describe('terminal', () => {
     assert.equal(fromUtf8(sent.response.body), '', 'm without -a prints nothing');
     await waitFor(() => sink.received.length > 0);
     assert.equal(fromUtf8((sink.received[0].message.val as { body: Uint8Array }).body), 'hello');
-    assert.equal(sink.received[0].source.process.processName, 'terminal', 'the terminal sends it, as when typed');
+    assert.equal(sink.received[0].source.process.packageName, 'terminal', 'm sends it as a terminal:sys script, as when typed');
     const bad = await kernel.request(app.id, 'our@terminal:terminal:sys', 'nonsense args', { timeoutSecs: 5 });
     assert.match(fromUtf8(bad.response.body), /^error calling script: 'nonsense' not found, either as an alias or process ID/);
     assert.match(printed, /terminal:sys: error calling script: 'nonsense' not found/);

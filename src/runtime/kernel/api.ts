@@ -59,6 +59,13 @@ export interface KernelApi {
   hasCapability(holder: ProcessId, cap: Capability): boolean;
   /** A line on the node's terminal at a verbosity (0 always shown). */
   print(verbosity: number, text: string): void;
+  /**
+   * Start a short-lived native process (e.g. the App Store's `<u64>:app-store:sys` transfer
+   * workers, which Hyperdrive spawns as Wasm): OnExit None, never persisted, gone at `exitNative`.
+   */
+  spawnNative?(native: NativeProcess, caps: Capability[]): Promise<void>;
+  /** A process started with `spawnNative` ends: it leaves the table and its capabilities are revoked. */
+  exitNative?(id: ProcessId): void;
 }
 
 /**

@@ -235,6 +235,23 @@ export class Kernel implements KernelApi, KernelInternals {
     await native.start?.(this);
   }
 
+  async spawnNative(native: NativeProcess, caps: Capability[]): Promise<void> {
+    const key = processIdToString(native.id);
+    if (this.table.has(key)) throw new Error(`process ${key} already exists`);
+    const entry = this.newEntry(native.id, { isPublic: !!native.isPublic, onExit: { tag: 'none' }, caps });
+    entry.native = native;
+    entry.started = true;
+    this.table.set(key, entry);
+    await native.start?.(this);
+  }
+
+  exitNative(id: ProcessId): void {
+    const e = this.table.get(processIdToString(id));
+    if (!e?.native || e.onExit.tag !== 'none') return;
+    this.removeProcess(e, true);
+    Promise.resolve(e.native.stop?.()).catch(() => {});
+  }
+
   grant(target: ProcessId, caps: Capability[]): void {
     const e = this.table.get(processIdToString(target));
     if (!e) return;

@@ -602,15 +602,15 @@ export function createNetModule(opts: NetOptions = {}): NetModule {
         return;
       }
       case 'Verify': {
-        const id = pki.get(action.from.node);
+        // A signer not in the PKI is checked against our own key, as Hyperdrive's
+        // validate_signature does (net/utils.rs): a fake node without a chain can verify itself.
+        const signerKey = pki.get(action.from.node)?.networkingKey ?? key.publicKeyHex;
         let ok = false;
-        if (id) {
-          try {
-            const msg = concatAddress(action.from, km.lazyLoadBlob?.bytes ?? new Uint8Array(0));
-            ok = ed25519.verify(action.signature, msg, Uint8Array.from(Buffer.from(id.networkingKey, 'hex')));
-          } catch {
-            ok = false;
-          }
+        try {
+          const msg = concatAddress(action.from, km.lazyLoadBlob?.bytes ?? new Uint8Array(0));
+          ok = ed25519.verify(action.signature, msg, Uint8Array.from(Buffer.from(signerKey.replace(/^0x/, ''), 'hex')));
+        } catch {
+          ok = false;
         }
         reply({ Verified: ok });
         return;

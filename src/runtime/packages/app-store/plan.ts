@@ -38,6 +38,8 @@ export interface InstallPlan {
   /** pkg/api.zip, if the package has one. */
   apiZip?: Uint8Array;
   processes: PlannedProcess[];
+  /** Capability entries left out, as the lines Hyperdrive prints for them. */
+  skipped: string[];
 }
 
 export function parsePackageIdJson(v: unknown): PackageIdJson {
@@ -63,24 +65,28 @@ function checkOnExit(v: unknown, where: string): OnExitJson {
 
 /**
  * A manifest capability: a process ID string (the messaging cap of that process) or
- * `{"process": "p:k:pub", "params": <any JSON>}` (params re-serialised compactly).
+ * `{"process": "p:k:pub", "params": <any JSON>}` (params re-serialised compactly). Anything else
+ * is undefined: Hyperdrive's app store skips such an entry with a printed line and installs the rest
+ * (app-store/src/utils.rs parse_capabilities).
  */
-export function manifestCapability(our: string, item: unknown, where: string): { process: string; cap: CapabilityJson } {
+export function manifestCapability(our: string, item: unknown): { process: string; cap: CapabilityJson } | undefined {
   let process: string;
   let params: string;
   if (typeof item === 'string') {
     process = item;
     params = '"messaging"';
-  } else if (item && typeof item === 'object' && typeof (item as { process?: unknown }).process === 'string') {
-    process = (item as { process: string }).process;
-    params = JSON.stringify((item as { params?: unknown }).params ?? null);
+  } else if (item && typeof item === 'object' && !Array.isArray(item)) {
+    const o = item as { process?: unknown; params?: unknown };
+    if (typeof o.process !== 'string' || !('params' in o)) return undefined;
+    process = o.process;
+    params = JSON.stringify(o.params);
   } else {
-    throw new InstallCheckError(`${where}: a capability is a process ID string or {"process": ..., "params": ...}, got ${JSON.stringify(item)}`);
+    return undefined;
   }
   try {
     parseProcessId(process);
-  } catch (e) {
-    throw new InstallCheckError(`${where}: ${(e as Error).message}`);
+  } catch {
+    return undefined;
   }
   return { process, cap: { issuer: `${our}@${process}`, params } };
 }
@@ -131,6 +137,7 @@ export function planInstall(our: string, pkg: PackageIdJson, zip: Uint8Array): I
   const drive = `/${packageId}/pkg`;
   const vfs = `${our}@vfs:distro:sys`;
   const seen = new Set<string>();
+  const skipped: string[] = [];
   const processes: PlannedProcess[] = raw.map((entry: unknown, i: number) => {
     const where = `manifest.json entry ${i}`;
     if (!entry || typeof entry !== 'object') throw new InstallCheckError(`${where} is not an object`);
@@ -151,18 +158,23 @@ export function planInstall(our: string, pkg: PackageIdJson, zip: Uint8Array): I
     if (!wasm) throw new InstallCheckError(`${where}: ${e.process_wasm_path} is not in the package zip; run \`kit build\` first`);
     const id = `${e.process_name}:${packageId}`;
 
-    const capabilities = list(e.request_capabilities, 'request_capabilities', where).map(
-      (c) => manifestCapability(our, c, `${where} request_capabilities`).cap,
-    );
+    const capabilities: CapabilityJson[] = [];
+    for (const c of list(e.request_capabilities, 'request_capabilities', where)) {
+      const parsed = manifestCapability(our, c);
+      if (parsed) capabilities.push(parsed.cap);
+      else skipped.push(`manifest requested invalid cap: ${JSON.stringify(c)}`);
+    }
     if (bool(e.request_networking, 'request_networking', where))
       capabilities.push({ issuer: `${our}@kernel:distro:sys`, params: '"network"' });
     for (const kind of ['read', 'write'])
       capabilities.push({ issuer: vfs, params: JSON.stringify({ kind, drive }) });
 
-    const grants = list(e.grant_capabilities, 'grant_capabilities', where).map((g) => {
-      const { process, cap } = manifestCapability(our, g, `${where} grant_capabilities`);
-      return { target: process, capability: { issuer: `${our}@${id}`, params: cap.params } };
-    });
+    const grants: PlannedProcess['grants'] = [];
+    for (const g of list(e.grant_capabilities, 'grant_capabilities', where)) {
+      const parsed = manifestCapability(our, g);
+      if (parsed) grants.push({ target: parsed.process, capability: { issuer: `${our}@${id}`, params: parsed.cap.params } });
+      else skipped.push(`${id} manifest tried to grant invalid cap: ${JSON.stringify(g)}`);
+    }
 
     return {
       id,
@@ -174,7 +186,7 @@ export function planInstall(our: string, pkg: PackageIdJson, zip: Uint8Array): I
       grants,
     };
   });
-  return { packageId, manifest, apiZip, processes };
+  return { packageId, manifest, apiZip, processes, skipped };
 }
 
 /** The manifest.json of a package zip, checked only to be JSON (what NewPackage needs). */
