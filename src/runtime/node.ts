@@ -16,6 +16,7 @@ import { createHttpClient } from './modules/http-client/index.js';
 import { createHttpServer } from './modules/http-server/index.js';
 import { createKv } from './modules/kv/index.js';
 import { createNetModule, netRootCap } from './modules/net/index.js';
+import { createNotifications } from './modules/notifications.js';
 import { createSqlite } from './modules/sqlite/index.js';
 import { createStateModule, FileStateStore } from './modules/state.js';
 import { createTimerModule } from './modules/timer.js';
@@ -24,6 +25,8 @@ import { CHAIN_PROCESS, createAppStoreChain } from './packages/app-store/chain.j
 import { createAppStoreDownloads } from './packages/app-store/downloads.js';
 import { createAppStore } from './packages/app-store/index.js';
 import { createHnsIndexer, HNS_INDEXER_PROCESS } from './packages/hns-indexer/index.js';
+import { createHomepage } from './packages/homepage/index.js';
+import { createSettings } from './packages/settings/index.js';
 import { BINDING_CACHER, createBindingCacher, createHypermapCacher, HYPERMAP_CACHER } from './packages/hypermap-cacher.js';
 import { createSign } from './packages/sign.js';
 import { createUnsupported, UNSUPPORTED } from './packages/unsupported.js';
@@ -85,7 +88,7 @@ export interface RunningNode {
 const HOMEPAGE: ProcessId = { processName: 'homepage', packageName: 'homepage', publisherNode: 'sys' };
 
 /** Runtime modules (and the terminal) may message each other, the kernel and the network. */
-const RUNTIME_MODULES = ['kernel', 'net', 'vfs', 'state', 'http-server', 'http-client', 'timer', 'eth', 'kv', 'sqlite', 'fd-manager'];
+const RUNTIME_MODULES = ['kernel', 'net', 'vfs', 'state', 'http-server', 'http-client', 'timer', 'eth', 'kv', 'sqlite', 'fd-manager', 'notifications'];
 
 export async function bootNode(opts: BootOptions): Promise<RunningNode> {
   const home = resolve(opts.home);
@@ -141,6 +144,8 @@ async function bootInHome(home: string, prepared: PreparedHome, opts: BootOption
   await kernel.addNative(createSqlite({ home }), systemCaps);
   await kernel.addNative(createHttpClient(), systemCaps);
   await kernel.addNative(createFdManager({ ulimit: opts.softUlimit }), systemCaps);
+  const notifications = createNotifications();
+  await kernel.addNative(notifications, systemCaps);
   const net = createNetModule({ port: opts.netPort, password: opts.password });
   await kernel.addNative(net, systemCaps);
   const http = await createHttpServer({ port: opts.port, kernel, fakeNode: true, password: opts.password }).catch(async (e) => {
@@ -151,6 +156,15 @@ async function bootInHome(home: string, prepared: PreparedHome, opts: BootOption
   await kernel.addNative(http, systemCaps);
   // The terminal acts for the user: it may message anything on this node.
   await kernel.addNative(terminal, systemCaps);
+  // homepage:homepage:sys serves `/` (before the App Store and settings, which add themselves to
+  // it). Its manifest grants http-server and notifications; its state is the app order.
+  const homepageId = processIdToString(HOMEPAGE);
+  const homepage = createHomepage({
+    state: { get: () => state.get(homepageId), set: (bytes) => state.set(homepageId, bytes) },
+    notifications,
+  });
+  await kernel.addNative(homepage, systemCaps);
+  grantFrom(kernel, our, HOMEPAGE, ['http-server', 'notifications']);
 
   // main:app-store:sys installs packages: it drives the kernel and the VFS. As Hyperdrive's
   // app-store manifest, only main grants http-server (the kit RPC) a capability to message it:
@@ -158,8 +172,9 @@ async function bootInHome(home: string, prepared: PreparedHome, opts: BootOption
   const appStore = createAppStore();
   await kernel.addNative(appStore, systemCaps);
   kernel.grant(systemProcess('http-server'), [messagingCap(addr(appStore.id))]);
-  // Its manifest asks for homepage (Uninstall tells it RemoveOther), whoever provides it.
-  kernel.grant(appStore.id, [messagingCap(addr(HOMEPAGE))]);
+  // Its manifest asks for homepage and its RemoveOther capability (Uninstall takes the package's
+  // processes off the homepage).
+  kernel.grant(appStore.id, [messagingCap(addr(HOMEPAGE)), { issuer: addr(HOMEPAGE), params: '"RemoveOther"' }]);
   // As Hyperdrive's terminal (its manifest), it holds vfs, eth and hns-indexer root: `cat` and the
   // root scripts reach everything.
   const rootCap = (p: ProcessId): Capability => ({ issuer: addr(p), params: VFS_ROOT_CAP });
@@ -223,6 +238,19 @@ async function bootInHome(home: string, prepared: PreparedHome, opts: BootOption
     await addStorePart(createAppStoreChain(), ['eth', 'http-client', 'sqlite', 'terminal', 'timer'], );
     grantFrom(kernel, our, CHAIN_PROCESS, [], [HNS_INDEXER_PROCESS, sign.id, HYPERMAP_CACHER, BINDING_CACHER]);
   }
+  // settings:settings:sys, with what its manifest asks for (the roots of vfs, eth and hns-indexer,
+  // homepage's SetStylesheet) and grants.
+  const settings = createSettings();
+  await kernel.addNative(settings, [
+    ...systemCaps,
+    messagingCap(addr(HOMEPAGE)),
+    { issuer: addr(HOMEPAGE), params: '"SetStylesheet"' },
+    messagingCap(addr(HNS_INDEXER_PROCESS)),
+    { issuer: addr(HNS_INDEXER_PROCESS), params: VFS_ROOT_CAP },
+    { issuer: addr(systemProcess('vfs')), params: VFS_ROOT_CAP },
+    { issuer: addr(systemProcess('eth')), params: VFS_ROOT_CAP },
+  ]);
+  grantFrom(kernel, our, settings.id, ['eth', 'http-server', 'kernel', 'net', 'vfs']);
   await terminal.writePackages().catch((e) => log.warning(`could not write the terminal's scripts.json: ${(e as Error).message}`));
   // tester:tester:sys: every fake node is a simulation-mode node, where the real runtime has it too.
   await kernel.addNative(createTester(), systemCaps);
