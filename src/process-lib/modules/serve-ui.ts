@@ -55,3 +55,14 @@ export function serveUi(directory = 'ui', roots: string[] = ['/'], options: Bind
   }
   return bound;
 }
+
+/**
+ * Serve one file of the package's `pkg` drive (e.g. `ui/index.html`) at each of `paths`, as
+ * process_lib's `serve_file`: cached by http-server, authenticated by default.
+ */
+export function serveFile(filePath: string, paths: string[], options: BindOptions = {}): void {
+  const drive = createDrive(packageOf(our()), 'pkg');
+  const full = `${drive}/${filePath.replace(/^\/+/, '')}`;
+  const bytes = readFile(full);
+  for (const path of paths) bindStatic(path, bytes, mimeFor(full), options);
+}

@@ -107,7 +107,7 @@ function useStoreSocket(onComplete: (c: Complete) => void) {
 
 type Step =
   | { at: 'idle' }
-  | { at: 'downloading' }
+  | { at: 'downloading'; since: number }
   | { at: 'review'; manifest: ManifestEntry[] }
   | { at: 'installing' }
   | { at: 'done' }
@@ -134,33 +134,21 @@ function InstallFlow({ app, installedHash, onInstalled, completes }: { app: AppL
     setStep({ at: 'review', manifest: JSON.parse(m.manifest) as ManifestEntry[] });
   }, [id, hash]);
 
-  // Should the WebSocket miss it (a reconnect), the zip showing up in downloads says it too.
-  useEffect(() => {
-    if (step.at !== 'downloading') return;
-    const timer = setInterval(() => {
-      getJson<DownloadEntry[]>(`${BASE}/downloads/${id}`)
-        .then((files) => {
-          if (files.some((f) => f.File?.name === `${hash}.zip`)) review().catch((e: Error) => setStep({ at: 'failed', why: e.message }));
-        })
-        .catch(() => {});
-    }, 2000);
-    return () => clearInterval(timer);
-  }, [step.at, id, hash, review]);
-
   // The WebSocket says how the download ended.
   useEffect(() => {
     if (step.at !== 'downloading') return;
-    const c = completes.find((x) => packageIdString(x.package_id) === id && x.version_hash === hash);
+    // Only what ended after this download started (an earlier failure stays in the list).
+    const c = completes.slice(step.since).find((x) => packageIdString(x.package_id) === id && x.version_hash === hash);
     if (!c) return;
     if (c.error) setStep({ at: 'failed', why: `Download failed: ${describeDownloadError(c.error)}` });
     else review().catch((e: Error) => setStep({ at: 'failed', why: e.message }));
-  }, [completes, step.at, id, hash, review]);
+  }, [completes, step, id, hash, review]);
 
   if (!hash) return <p className="muted">The chain lists no version hash for this package.</p>;
   if (installedHash === hash && step.at !== 'done') return <p className="muted">This version is installed.</p>;
 
   const download = async () => {
-    setStep({ at: 'downloading' });
+    setStep({ at: 'downloading', since: completes.length });
     try {
       // Already downloaded (here or by kit)? Then straight to the review.
       const files = await getJson<DownloadEntry[]>(`${BASE}/downloads/${id}`).catch(() => [] as DownloadEntry[]);

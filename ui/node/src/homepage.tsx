@@ -165,7 +165,13 @@ function Home() {
         .then(setNotes)
         .catch(() => {});
     loadNotes();
-    const timer = setInterval(loadNotes, 2000);
+    // Apps add themselves when they start, notifications come when they are sent: keep up with both.
+    const timer = setInterval(() => {
+      loadNotes();
+      getJson<HomepageApp[]>('/apps')
+        .then((a) => setApps((now) => (JSON.stringify(now) === JSON.stringify(a) ? now : a)))
+        .catch(() => {});
+    }, 2000);
     // A widget asks the homepage to open a page of the node (it may not navigate the page itself).
     const onMessage = (e: MessageEvent) => {
       const url = (e.data as { type?: string; url?: unknown } | null)?.url;

@@ -19,7 +19,7 @@ interface Identity {
 interface Provider {
   chain_id: number;
   trusted: boolean;
-  provider: { RpcUrl?: { url: string }; Node?: { hns_update: { name: string }; use_as_provider: boolean } };
+  provider: { RpcUrl?: string | { url: string }; Node?: { hns_update: { name: string }; use_as_provider: boolean } };
 }
 
 interface SettingsState {
@@ -56,7 +56,13 @@ const routingText = (r: Identity['routing']) =>
         .join(', ')}`
     : `indirect, via ${r.Routers.join(', ') || 'no routers'}`;
 
-const providerText = (p: Provider) => p.provider.RpcUrl?.url ?? (p.provider.Node ? `node ${p.provider.Node.hns_update.name}` : JSON.stringify(p.provider));
+/** The URL or node name eth's RemoveProvider takes. */
+const providerName = (p: Provider) => {
+  const rpc = p.provider.RpcUrl;
+  if (rpc !== undefined) return typeof rpc === 'string' ? rpc : rpc.url;
+  return p.provider.Node?.hns_update.name ?? '';
+};
+const providerText = (p: Provider) => (p.provider.Node ? `node ${providerName(p)}` : providerName(p));
 
 function Settings() {
   const [state, setState] = useState<SettingsState | null>(null);
@@ -92,7 +98,7 @@ function Settings() {
     load();
   };
   const removeProvider = async (p: Provider) => {
-    await ask({ EthConfig: { RemoveProvider: [p.chain_id, p.provider.RpcUrl?.url ?? p.provider.Node?.hns_update.name ?? ''] } });
+    await ask({ EthConfig: { RemoveProvider: [p.chain_id, providerName(p)] } });
     load();
   };
   const lookUp = async () => {
@@ -194,7 +200,7 @@ function Settings() {
                 </thead>
                 <tbody>
                   {(state.eth_rpc_providers ?? []).map((p) => (
-                    <tr key={`${p.chain_id} ${providerText(p)}`} data-provider={providerText(p)}>
+                    <tr key={`${p.chain_id} ${providerText(p)}`} data-provider={providerName(p)}>
                       <td>{p.chain_id}</td>
                       <td className="mono">{providerText(p)}</td>
                       <td>{p.trusted ? 'yes' : 'no'}</td>

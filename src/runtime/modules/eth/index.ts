@@ -15,7 +15,8 @@ export const FAKE_CHAIN_ID = 31337;
 export interface ProviderConfig {
   chain_id: number;
   trusted: boolean;
-  provider: { RpcUrl: string } | { Node: { hns_update: unknown; use_as_provider: boolean } };
+  // Hyperdrive writes RpcUrl as {url, auth?} (lib/src/eth.rs); the older string form is accepted too.
+  provider: { RpcUrl: string | { url: string; auth?: unknown } } | { Node: { hns_update: unknown; use_as_provider: boolean } };
 }
 
 export interface AccessSettings {
@@ -214,7 +215,7 @@ class EthModule implements NativeProcess {
     const p = this.providers().find((x) => x.chain_id === chainId && 'RpcUrl' in x.provider);
     if (!p || !('RpcUrl' in p.provider)) return undefined;
     // anvil (and most nodes) serve HTTP on the same port as WebSocket.
-    const url = p.provider.RpcUrl.replace(/^ws(s?):\/\//, 'http$1://');
+    const url = providerName(p).replace(/^ws(s?):\/\//, 'http$1://');
     let c = this.clients.get(url);
     if (!c) {
       c = createPublicClient({ transport: http(url, { retryCount: 0, timeout: RPC_TIMEOUT_MS }) });
@@ -401,7 +402,7 @@ function hex(n: bigint): string {
 }
 
 function providerName(p: ProviderConfig): string {
-  if ('RpcUrl' in p.provider) return p.provider.RpcUrl;
+  if ('RpcUrl' in p.provider) return typeof p.provider.RpcUrl === 'string' ? p.provider.RpcUrl : String(p.provider.RpcUrl?.url);
   const u = p.provider.Node.hns_update as { name?: string } | unknown[];
   return Array.isArray(u) ? String(u[0]) : String((u as { name?: string })?.name);
 }

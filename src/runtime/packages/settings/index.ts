@@ -105,7 +105,7 @@ export function createSettings(): NativeProcess {
     const entry = await hypermapGet(our);
     const note = async (label: string) => (await hypermapGet(`${label}.${our}`))?.[2] ?? null;
     const zero = '0x0000000000000000000000000000000000000000';
-    return {
+    const state = {
       our: `${our}@settings:settings:sys`,
       identity,
       diagnostics,
@@ -122,6 +122,9 @@ export function createSettings(): NativeProcess {
       tcp_port: await note('~tcp-port'),
       peers,
     };
+    // As lib.rs fetch(): every fetch refreshes the homepage widget.
+    kernel.tell(SETTINGS_PROCESS, addr(HOMEPAGE), JSON.stringify({ Add: { label: 'Settings', icon: SETTINGS_ICON, path: '/', widget: widget(state) } }));
+    return state;
   }
 
   /** settings:sys-v0 `eth-config-request` -> eth's EthConfigAction (lib.rs eth_config_convert). */
@@ -133,7 +136,7 @@ export function createSettings(): NativeProcess {
       const target = (p.node_or_rpc_url ?? {}) as { Node?: unknown; RpcUrl?: unknown };
       if (typeof p.chain_id !== 'number') throw new Error('malformed');
       if (typeof target.RpcUrl === 'string')
-        return { AddProvider: { chain_id: p.chain_id, trusted: true, provider: { RpcUrl: { url: target.RpcUrl, auth: null } } } };
+        return { AddProvider: { chain_id: p.chain_id, trusted: true, provider: { RpcUrl: { url: target.RpcUrl } } } };
       if (typeof target.Node === 'string')
         return { AddProvider: { chain_id: p.chain_id, trusted: true, provider: { Node: { hns_update: { name: target.Node, public_key: '', ips: [], ports: {}, routers: [] }, use_as_provider: true } } } };
       throw new Error('malformed');
@@ -241,8 +244,14 @@ export function createSettings(): NativeProcess {
     await serveNodePage(http, 'settings', '/settings:settings:sys');
     await http.bind('/ask');
     await http.bind('/refresh');
-    const state = await fetchState();
-    kernel.tell(SETTINGS_PROCESS, addr(HOMEPAGE), JSON.stringify({ Add: { label: 'Settings', icon: SETTINGS_ICON, path: '/', widget: widget(state) } }));
+    // Hyperdrive's settings retries every 5 s until it has the node's identity (net learns it from
+    // hns-indexer once the chain is read): so does this, a few times, for the widget.
+    void (async () => {
+      for (let i = 0; i < 6; i++) {
+        if ((await fetchState()).identity) return;
+        await new Promise((r) => setTimeout(r, 5000).unref());
+      }
+    })().catch(() => {});
   }
 
   let ready: Promise<void> = Promise.resolve();
@@ -274,11 +283,7 @@ export function createSettings(): NativeProcess {
       const method = req.Http.method.toUpperCase();
       if (path === '/refresh' || method === 'GET') {
         const state = await fetchState();
-        if (path === '/refresh') {
-          kernel.tell(SETTINGS_PROCESS, addr(HOMEPAGE), JSON.stringify({ Add: { label: 'Settings', icon: SETTINGS_ICON, path: '/', widget: widget(state) } }));
-          return http.respond(km, 200);
-        }
-        return http.respond(km, 200, state);
+        return path === '/refresh' ? http.respond(km, 200) : http.respond(km, 200, state);
       }
       if (method !== 'POST') return http.respond(km, 405);
       const body = jsonBlob(km);
