@@ -10,7 +10,7 @@ import { isSafeName, safeNameRule } from '../core/types.js';
 export default class BootFakeNode extends KitCommand {
   static override summary = SUMMARY['boot-fake-node'];
   static override description =
-    'Boots a fake node in this process with the embedded TypeScript runtime, serves its HTTP (and the kit RPC) on --port, registers its name on the fake chain at --fakechain-port (starting a chain there if none answers; kit chain starts one yourself), and runs until Ctrl-C (SIGINT) or SIGTERM. Its home is deleted on exit unless --persist; an earlier node’s home is used as it is (its processes come back if it ran with --persist), and a folder that holds anything else is refused. Use --detached when stdin is not yours (background jobs, CI). With --runtime-path (a Hyperdrive repo, built with cargo in simulation mode, or a simulation-mode binary) kit runs that real runtime instead, on the same fake chain, passing it the flags the real kit passes; arguments after `--` go to it.';
+    'Boots a fake node in this process with the embedded TypeScript runtime, serves its HTTP (and the kit RPC) on --port, registers its name on the fake chain at --fakechain-port (starting a chain there if none answers; kit chain starts one yourself), and runs until Ctrl-C (SIGINT) or SIGTERM. Its home is deleted on exit unless --persist; an earlier node’s home is used as it is (its processes come back if it ran with --persist), and a folder that holds anything else is refused. Use --detached when stdin is not yours (background jobs, CI). With --runtime-path (a Hyperdrive repo, built with cargo in simulation mode, or a simulation-mode binary) kit runs that real runtime instead, on the same fake chain, passing it the flags the real kit passes. Arguments after `--` go to the node: Hyperdrive’s flags (e.g. `-- --ws-port 9001`); kit’s node takes those that make sense for it and refuses the others (`kit-hyperdrive --help` lists them).';
   static override aliases = ['f'];
   // Arguments after `--` go to a real Hyperdrive (--runtime-path).
   static override strict = false;
@@ -89,7 +89,18 @@ export default class BootFakeNode extends KitCommand {
       });
       this.exit(code);
     }
-    if (flags.release || flags.version !== 'latest' || argv.length > 0) this.warn(EMBEDDED_RUNTIME_NOTE);
+    if (flags.release || flags.version !== 'latest') this.warn(EMBEDDED_RUNTIME_NOTE);
+    // `-- ARGS`: the Hyperdrive flags that make sense for kit's node (kit-hyperdrive takes the same).
+    const { parseExtraArgs, ArgvError } = await import('../node-cli/argv.js');
+    const { splitExtraArgs } = await import('../real-runtime/index.js');
+    let extra: ReturnType<typeof parseExtraArgs>;
+    try {
+      extra = parseExtraArgs(splitExtraArgs(argv as string[]));
+    } catch (e) {
+      if (e instanceof ArgvError) throw new KitError(`arguments after --: ${e.message}`, { hint: 'run `kit-hyperdrive --help` for the Hyperdrive flags kit\'s node takes' });
+      throw e;
+    }
+    for (const note of extra.notes) this.log(`note: ${note}`);
 
     // Loaded here, not at the top: every other command (and `kit --help`) starts without the runtime.
     const { bootNode, PortInUseError } = await import('../runtime/node.js');
@@ -104,12 +115,14 @@ export default class BootFakeNode extends KitCommand {
         persist: flags.persist,
         fakechainPort: flags['fakechain-port'],
         rpc: flags.rpc,
+        netPort: extra.wsPort,
+        softUlimit: extra.softUlimit,
         routers: flags.routers
           ?.split(',')
           .map((r) => r.trim())
           .filter((r) => r !== ''),
         verbosity: flags.verbosity,
-        terminal: flags.detached ? null : { input: process.stdin, output: process.stdout },
+        terminal: flags.detached || extra.detached ? null : { input: process.stdin, output: process.stdout },
         log: createLogger({ target: name }),
         onExitRequested: () => shutdown.request(),
       });

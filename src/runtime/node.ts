@@ -4,7 +4,7 @@
 import { rmSync } from 'node:fs';
 import { readFile, realpath } from 'node:fs/promises';
 import { join, resolve, sep } from 'node:path';
-import type { KernelApi, NativeProcess } from './kernel/api.js';
+import type { KernelApi } from './kernel/api.js';
 import { Kernel } from './kernel/kernel.js';
 import { FileProcessStore } from './kernel/persistence.js';
 import { discardFreshHome, type PreparedHome, prepareHome, unlockHome } from './home.js';
@@ -15,21 +15,14 @@ import { createFdManager } from './modules/fd-manager/index.js';
 import { createHttpClient } from './modules/http-client/index.js';
 import { createHttpServer } from './modules/http-server/index.js';
 import { createKv } from './modules/kv/index.js';
-import { createNetModule, netRootCap } from './modules/net/index.js';
+import { createNetModule, type NetOptions, netRootCap } from './modules/net/index.js';
 import { createNotifications } from './modules/notifications.js';
 import { createSqlite } from './modules/sqlite/index.js';
 import { createStateModule, FileStateStore } from './modules/state.js';
 import { createTimerModule } from './modules/timer.js';
-import { createVfs, ROOT_CAP_PARAMS as VFS_ROOT_CAP } from './modules/vfs/index.js';
-import { CHAIN_PROCESS, createAppStoreChain } from './packages/app-store/chain.js';
-import { createAppStoreDownloads } from './packages/app-store/downloads.js';
-import { createAppStore } from './packages/app-store/index.js';
-import { createHnsIndexer, HNS_INDEXER_PROCESS } from './packages/hns-indexer/index.js';
-import { createHomepage } from './packages/homepage/index.js';
-import { createSettings } from './packages/settings/index.js';
-import { BINDING_CACHER, createBindingCacher, createHypermapCacher, HYPERMAP_CACHER } from './packages/hypermap-cacher.js';
-import { createSign } from './packages/sign.js';
-import { createUnsupported, UNSUPPORTED } from './packages/unsupported.js';
+import { createVfs } from './modules/vfs/index.js';
+import { createHnsIndexer } from './packages/hns-indexer/index.js';
+import { addSystemPackages } from './packages/system.js';
 import { createTester } from './packages/tester/index.js';
 import { ComponentHost } from './process/host.js';
 import { createTerminal, type Terminal } from './terminal/index.js';
@@ -55,6 +48,11 @@ export interface BootOptions {
   rpc?: string;
   /** Port for other nodes (net:distro:sys WebSockets, loopback); 0 or absent picks a free one. */
   netPort?: number;
+  /**
+   * The rest of net:distro:sys's options: the interface it listens on (loopback unless set), a TCP
+   * port (`~tcp-port`; none unless set), passthroughs as a router, and the per-peer quotas.
+   */
+  net?: Pick<NetOptions, 'host' | 'tcpPort' | 'maxPassthroughs' | 'maxConnectionsPerPeer' | 'maxBufferedBytes'>;
   /** Register as an indirect node with these routers (`~routers`) instead of `~ip` + `~ws-port`. */
   routers?: string[];
   /** Terminal verbosity 0-3. */
@@ -78,14 +76,12 @@ export interface RunningNode {
   /** http://localhost:<port> */
   readonly url: string;
   readonly kernel: KernelApi;
-  /** net:distro:sys: its WebSocket port (`~ws-port`) and networking public key (`~net-key`). */
-  readonly net: { port: number; publicKeyHex: string };
+  /** net:distro:sys: its WebSocket port (`~ws-port`), TCP port (0: none) and networking public key (`~net-key`). */
+  readonly net: { port: number; tcpPort: number; publicKeyHex: string };
   /** With fakechainPort: the chain, whether this node started it (and stops it), the name's TBA. */
   readonly fakechain?: { url: string; owned: boolean; tba: string; publicKeyHex: string };
   stop(): Promise<void>;
 }
-
-const HOMEPAGE: ProcessId = { processName: 'homepage', packageName: 'homepage', publisherNode: 'sys' };
 
 /** Runtime modules (and the terminal) may message each other, the kernel and the network. */
 const RUNTIME_MODULES = ['kernel', 'net', 'vfs', 'state', 'http-server', 'http-client', 'timer', 'eth', 'kv', 'sqlite', 'fd-manager', 'notifications'];
@@ -146,9 +142,15 @@ async function bootInHome(home: string, prepared: PreparedHome, opts: BootOption
   await kernel.addNative(createFdManager({ ulimit: opts.softUlimit }), systemCaps);
   const notifications = createNotifications();
   await kernel.addNative(notifications, systemCaps);
-  const net = createNetModule({ port: opts.netPort, password: opts.password });
+  const net = createNetModule({ ...opts.net, port: opts.netPort, password: opts.password });
   await kernel.addNative(net, systemCaps);
-  const http = await createHttpServer({ port: opts.port, kernel, fakeNode: true, password: opts.password }).catch(async (e) => {
+  const http = await createHttpServer({
+    port: opts.port,
+    kernel,
+    fakeNode: true,
+    password: opts.password,
+    keyfile: { netKey: net.netKey, routers: opts.routers ?? [] },
+  }).catch(async (e) => {
     await kernel.shutdown();
     await host.close();
     throw e;
@@ -156,53 +158,13 @@ async function bootInHome(home: string, prepared: PreparedHome, opts: BootOption
   await kernel.addNative(http, systemCaps);
   // The terminal acts for the user: it may message anything on this node.
   await kernel.addNative(terminal, systemCaps);
-  // homepage:homepage:sys serves `/` (before the App Store and settings, which add themselves to
-  // it). Its manifest grants http-server and notifications; its state is the app order.
-  const homepageId = processIdToString(HOMEPAGE);
-  const homepage = createHomepage({
-    state: { get: () => state.get(homepageId), set: (bytes) => state.set(homepageId, bytes) },
-    notifications,
-  });
-  await kernel.addNative(homepage, systemCaps);
-  grantFrom(kernel, our, HOMEPAGE, ['http-server', 'notifications']);
 
-  // main:app-store:sys installs packages: it drives the kernel and the VFS. As Hyperdrive's
-  // app-store manifest, only main grants http-server (the kit RPC) a capability to message it:
-  // kit reaches chain: and downloads: through main's HTTP API, as on a real node.
-  const appStore = createAppStore();
-  await kernel.addNative(appStore, systemCaps);
-  kernel.grant(systemProcess('http-server'), [messagingCap(addr(appStore.id))]);
-  // Its manifest asks for homepage and its RemoveOther capability (Uninstall takes the package's
-  // processes off the homepage).
-  kernel.grant(appStore.id, [messagingCap(addr(HOMEPAGE)), { issuer: addr(HOMEPAGE), params: '"RemoveOther"' }]);
-  // As Hyperdrive's terminal (its manifest), it holds vfs, eth and hns-indexer root: `cat` and the
-  // root scripts reach everything.
-  const rootCap = (p: ProcessId): Capability => ({ issuer: addr(p), params: VFS_ROOT_CAP });
-  kernel.grant(terminal.id, [messagingCap(addr(appStore.id)), rootCap(systemProcess('vfs')), rootCap(systemProcess('eth'))]);
-  grantFrom(kernel, our, appStore.id, ['http-server', 'terminal', 'vfs'], [HNS_INDEXER_PROCESS, HOMEPAGE]);
+  const system = await addSystemPackages(kernel, { systemCaps, terminal: terminal.id, state, notifications });
 
   // Fake chain: eth always (providers from --rpc / .eth_providers); registration and hns-indexer
   // when there is a chain port. The net module's WS port goes into `~ws-port` once it exists.
   await kernel.addNative(createEthModule({ home, fakechainPort: opts.fakechainPort, rpc: opts.rpc }), systemCaps);
-  // The rest of the App Store: downloads (zips, mirroring, transfers between nodes) and, with a
-  // chain, chain:app-store:sys (published packages on Hypermap). Its three processes message each
-  // other; the terminal may message all of them.
-  const storeParts: ProcessId[] = [appStore.id];
-  const addStorePart = async (part: NativeProcess, grants: string[]) => {
-    await kernel.addNative(part, [...systemCaps, ...storeParts.map((p) => messagingCap(addr(p)))]);
-    for (const p of storeParts) kernel.grant(p, [messagingCap(addr(part.id))]);
-    kernel.grant(terminal.id, [messagingCap(addr(part.id))]);
-    grantFrom(kernel, our, part.id, grants, storeParts);
-    storeParts.push(part.id);
-  };
-  await addStorePart(createAppStoreDownloads(), ['http-client', 'terminal', 'vfs']);
-  // sign:sign:sys signs with the networking key for local processes (its manifest: net and vfs).
-  const sign = createSign();
-  await kernel.addNative(sign, [messagingCap(addr(systemProcess('net'))), messagingCap(addr(systemProcess('vfs')))]);
-  grantFrom(kernel, our, sign.id, ['net', 'vfs']);
-  kernel.grant(terminal.id, [messagingCap(addr(sign.id))]);
-  // What a fake node cannot provide answers at once, saying so.
-  for (const p of UNSUPPORTED) await kernel.addNative(createUnsupported(p), []);
+  await system.addLocalParts();
   let fakechain: RunningNode['fakechain'];
   let stopChain: (() => Promise<void>) | undefined;
   if (opts.fakechainPort !== undefined) {
@@ -220,7 +182,9 @@ async function bootInHome(home: string, prepared: PreparedHome, opts: BootOption
       });
       stopChain = () => reg.chain.stop();
       fakechain = { url: reg.chain.url, owned: reg.chain.owned, tba: reg.registration.tba, publicKeyHex: reg.netKey.publicKeyHex };
-      log.info(`${our} registered on the fake chain at ${reg.chain.url}${reg.chain.owned ? ' (started by this node)' : ''}`);
+      const { describeFoundChain } = await import('../chain/start.js');
+      log.info(describeFoundChain(reg.chain));
+      log.info(`${our} registered on the fake chain at ${reg.chain.url} (account ${reg.registration.tba})`);
     } catch (e) {
       terminal.close();
       await http.close();
@@ -229,28 +193,8 @@ async function bootInHome(home: string, prepared: PreparedHome, opts: BootOption
       throw e;
     }
     await kernel.addNative(createHnsIndexer(), [...systemCaps, netRootCap(our)]);
-    kernel.grant(terminal.id, [messagingCap(addr(HNS_INDEXER_PROCESS)), { issuer: addr(HNS_INDEXER_PROCESS), params: VFS_ROOT_CAP }]);
-    // The Hypermap cachers sign their caches with sign:sign:sys (their manifest's capabilities).
-    for (const cacher of [createHypermapCacher(), createBindingCacher()]) {
-      await kernel.addNative(cacher, [...systemCaps, messagingCap(addr(sign.id)), messagingCap(addr(HYPERMAP_CACHER)), messagingCap(addr(BINDING_CACHER))]);
-      grantFrom(kernel, our, cacher.id, ['eth', 'http-server', 'net', 'terminal', 'timer', 'vfs'], [sign.id, HYPERMAP_CACHER, BINDING_CACHER]);
-    }
-    await addStorePart(createAppStoreChain(), ['eth', 'http-client', 'sqlite', 'terminal', 'timer'], );
-    grantFrom(kernel, our, CHAIN_PROCESS, [], [HNS_INDEXER_PROCESS, sign.id, HYPERMAP_CACHER, BINDING_CACHER]);
+    await system.addChainParts();
   }
-  // settings:settings:sys, with what its manifest asks for (the roots of vfs, eth and hns-indexer,
-  // homepage's SetStylesheet) and grants.
-  const settings = createSettings();
-  await kernel.addNative(settings, [
-    ...systemCaps,
-    messagingCap(addr(HOMEPAGE)),
-    { issuer: addr(HOMEPAGE), params: '"SetStylesheet"' },
-    messagingCap(addr(HNS_INDEXER_PROCESS)),
-    { issuer: addr(HNS_INDEXER_PROCESS), params: VFS_ROOT_CAP },
-    { issuer: addr(systemProcess('vfs')), params: VFS_ROOT_CAP },
-    { issuer: addr(systemProcess('eth')), params: VFS_ROOT_CAP },
-  ]);
-  grantFrom(kernel, our, settings.id, ['eth', 'http-server', 'kernel', 'net', 'vfs']);
   await terminal.writePackages().catch((e) => log.warning(`could not write the terminal's scripts.json: ${(e as Error).message}`));
   // tester:tester:sys: every fake node is a simulation-mode node, where the real runtime has it too.
   await kernel.addNative(createTester(), systemCaps);
@@ -267,7 +211,7 @@ async function bootInHome(home: string, prepared: PreparedHome, opts: BootOption
     home,
     url: `http://localhost:${http.port}`,
     kernel,
-    net: { port: net.port, publicKeyHex: net.publicKeyHex },
+    net: { port: net.port, tcpPort: net.tcpPort, publicKeyHex: net.publicKeyHex },
     fakechain,
     async stop() {
       if (stopped) return;
@@ -281,15 +225,6 @@ async function bootInHome(home: string, prepared: PreparedHome, opts: BootOption
       if (!opts.persist) rmSync(home, { recursive: true, force: true });
     },
   };
-}
-
-/**
- * What a system package's manifest `grant_capabilities` does: each listed runtime module (by name)
- * and process gets the capability to message `issuer` (so it may answer it).
- */
-function grantFrom(kernel: Kernel, our: string, issuer: ProcessId, modules: string[], processes: ProcessId[] = []): void {
-  const cap = messagingCap({ node: our, process: issuer });
-  for (const target of [...modules.map((m) => systemProcess(m)), ...processes]) kernel.grant(target, [cap]);
 }
 
 /** Read `/pkg:pub/drive/file` under the node's vfs folder, refusing paths that leave it. */

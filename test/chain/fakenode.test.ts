@@ -114,7 +114,7 @@ describe('fake node registration', () => {
     const ask = async (q: unknown) => JSON.parse(fromUtf8((await p.kernel.request(p.id, { node: b.name, process: HNS_INDEXER_PROCESS }, jsonBytes(q))).response.body));
     const head = Number(await chainClients(b.fakechain!.url).public.getBlockNumber());
     const info = await ask({ NodeInfo: { name: 'regb.dev', block: head } });
-    assert.deepEqual(info, { NodeInfo: { name: 'regb.dev', public_key: b.fakechain!.publicKeyHex, ips: [], ports: {}, routers: ['rega.dev'] } });
+    assert.deepEqual(info, { NodeInfo: { name: 'regb.dev', public_key: b.fakechain!.publicKeyHex, ips: [], ports: [], routers: ['rega.dev'] } });
     const ia = await ask({ NodeInfo: { name: 'rega.dev', block: head } });
     assert.equal(ia.NodeInfo.public_key, a.fakechain!.publicKeyHex);
     assert.deepEqual(ia.NodeInfo.ips, ['127.0.0.1']);
@@ -227,9 +227,10 @@ describe('eth:distro:sys and hns-indexer over a chain given with --rpc', () => {
     assert.ok(code.Response.length > 2);
   });
 
-  test('errors: no provider for a chain, an RPC error, a malformed request', async () => {
+  test('errors: no provider for a chain, a method eth does not pass on, an RPC error, a malformed request', async () => {
     assert.deepEqual(await eth({ Request: { chain_id: 1, method: 'eth_chainId', params: [] } }), { Err: 'NoRpcForChain' });
-    const bad = await eth({ Request: { chain_id: 31337, method: 'eth_noSuchMethod', params: [] } });
+    assert.deepEqual(await eth({ Request: { chain_id: 31337, method: 'eth_noSuchMethod', params: [] } }), { Err: { InvalidMethod: 'eth_noSuchMethod' } });
+    const bad = await eth({ Request: { chain_id: 31337, method: 'eth_getBalance', params: ['not an address', 'latest'] } });
     assert.ok(bad.Err?.RpcError, JSON.stringify(bad));
     assert.deepEqual(await eth({ Nonsense: 1 }), { Err: 'MalformedRequest' });
   });
@@ -270,8 +271,8 @@ describe('eth:distro:sys and hns-indexer over a chain given with --rpc', () => {
       { issuer: { node: node.name, process: ETH }, params: JSON.stringify({ root: true }) },
     ]);
     const providers = await eth('GetProviders', () => admin);
-    assert.deepEqual(providers.Providers, [{ chain_id: 31337, trusted: true, provider: { RpcUrl: chain.url } }]);
-    const extra = { chain_id: 8453, trusted: false, provider: { RpcUrl: 'wss://example.invalid' } };
+    assert.deepEqual(providers.Providers, [{ chain_id: 31337, trusted: true, provider: { RpcUrl: { url: chain.url } } }]);
+    const extra = { chain_id: 8453, trusted: false, provider: { RpcUrl: { url: 'wss://example.invalid', auth: null } } };
     assert.equal(await eth({ AddProvider: extra }, () => admin), 'Ok');
     const saved = JSON.parse(readFileSync(join(node.home, '.eth_providers'), 'utf8'));
     assert.ok(saved.some((p: { chain_id: number }) => p.chain_id === 8453));

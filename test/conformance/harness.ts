@@ -8,7 +8,8 @@ import { copyFileSync, mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'nod
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { buildFixture, repoRoot } from '../../src/build/componentize.js';
-import { fromUtf8, systemProcess } from '../../src/core/types.js';
+import { type Capability, fromUtf8, messagingCap, parseProcessId, type ProcessId, systemProcess } from '../../src/core/types.js';
+import type { Kernel } from '../../src/runtime/kernel/kernel.js';
 import { zipDirectory } from '../../src/core/zip.js';
 import { startPackage } from '../../src/package/start.js';
 import { type BootOptions, bootNode, type RunningNode } from '../../src/runtime/node.js';
@@ -68,9 +69,9 @@ export class DriverHandle {
     return JSON.parse(fromUtf8(r.response.body));
   }
 
-  /** Send `body` (an object is sent as its JSON text, a string as it is) to `target`. */
+  /** Send `body` (an object is sent as its JSON text, a string as it is, bytes as they are) to `target`. */
   send(target: string, body: unknown, opts: SendOptions = {}): Promise<SendResult> {
-    const text = typeof body === 'string' ? body : JSON.stringify(body);
+    const text = body instanceof Uint8Array ? body : typeof body === 'string' ? body : JSON.stringify(body);
     const blob = opts.blob === undefined ? null : Buffer.from(opts.blob).toString('base64');
     return this.ask({
       Send: {
@@ -105,6 +106,17 @@ export class DriverHandle {
 
   capabilities(): Promise<Array<{ issuer: string; params: string }>> {
     return this.ask('Capabilities') as Promise<Array<{ issuer: string; params: string }>>;
+  }
+
+  /** The WebSocket channels http-server opened to the driver, by WebSocketOpen path (process_lib's HttpServer). */
+  wsChannels(): Promise<Record<string, number[]>> {
+    return this.ask('WsChannels') as Promise<Record<string, number[]>>;
+  }
+
+  /** process_lib's ws_push_all_channels(path, type, blob) from inside the driver; the channels pushed to. */
+  async wsPushAll(path: string, messageType: string, blob: Uint8Array | string): Promise<number[]> {
+    const r = (await this.ask({ WsPushAll: { path, message_type: messageType, blob64: Buffer.from(blob).toString('base64') } })) as { pushed: number[] };
+    return r.pushed;
   }
 }
 
@@ -194,4 +206,32 @@ export async function bootConformanceNode(packages: DriverPackage[], boot: Parti
       rmSync(work, { recursive: true, force: true });
     },
   };
+}
+
+const INSTALLER: ProcessId = { processName: 'installer', packageName: 'conformance', publisherNode: 'kit-tests.os' };
+const installers = new WeakSet<object>();
+
+/**
+ * Start the conformance driver under a process id no package may take (e.g. one of a system
+ * package, `reset:hns-indexer:sys`), holding exactly `caps` (plus messaging from http-server, which
+ * the harness talks to it as). For the cases where Hyperdrive checks the sender's package.
+ */
+export async function runDriverAs(node: RunningNode, id: string, caps: Capability[]): Promise<DriverHandle> {
+  const kernel = node.kernel as Kernel;
+  if (!installers.has(kernel)) {
+    await kernel.addNative({ id: INSTALLER, handle: () => {} }, [messagingCap({ node: node.name, process: systemProcess('kernel') })]);
+    installers.add(kernel);
+  }
+  const wasm = await buildConformanceDriver();
+  const init = await kernel.request(
+    INSTALLER,
+    'our@kernel:distro:sys',
+    JSON.stringify({ InitializeProcess: { id, wasm_bytes_handle: '/driver.wasm', wit_version: 1, on_exit: 'None', initial_capabilities: [], public: true } }),
+    { blob: { bytes: wasm } },
+  );
+  if (fromUtf8(init.response.body) !== '"InitializedProcess"') throw new Error(`could not start ${id}: ${fromUtf8(init.response.body)}`);
+  kernel.grant(parseProcessId(id), [...caps, messagingCap({ node: node.name, process: systemProcess('http-server') })]);
+  const run = await kernel.request(INSTALLER, 'our@kernel:distro:sys', JSON.stringify({ RunProcess: id }));
+  if (fromUtf8(run.response.body) !== '"StartedProcess"') throw new Error(`could not run ${id}: ${fromUtf8(run.response.body)}`);
+  return new DriverHandle(node, id);
 }

@@ -229,9 +229,21 @@ describe('kit publish and the App Store across nodes', { timeout: 20 * 60_000 },
     assert.match(failed, /"InstallResponse":"Failure"/);
     writeFileSync(stored, real);
 
-    // A mirror that does not mirror it refuses, and kit says so at once.
-    const notMirror = await kit(['view-api', ID, '-p', String(node2.port), '-d', 'fake2.dev']);
+    // A mirror that stops mirroring it refuses, and kit says so before asking for the zip (the
+    // App Store page's DELETE /downloads/:id/mirror, handed to main as http-server would).
+    const mirrorToggle = (method: string) =>
+      inject(node1.port, 'main:app-store:sys', {
+        Http: { source_socket_addr: null, method, url: `http://localhost/main:app-store:sys/downloads/${ID}/mirror`, bound_path: '/main:app-store:sys/downloads/:id/mirror', headers: {}, url_params: { id: ID }, query_params: {} },
+      });
+    assert.match(await mirrorToggle('DELETE'), /"status":200/);
+    const notMirror = await kit(['view-api', ID, '-p', String(node2.port), '-d', PUBLISHER]);
     assert.notEqual(notMirror.code, 0, notMirror.output);
+    assert.match(notMirror.output, /fake\.dev refused: it does not mirror shelf:fake\.dev \(NotMirroring\)/);
+    assert.match(await mirrorToggle('PUT'), /"status":200/);
+    // A mirror that is not there: kit says so too.
+    const offline = await kit(['view-api', ID, '-p', String(node2.port), '-d', 'nobody.dev']);
+    assert.notEqual(offline.code, 0, offline.output);
+    assert.match(offline.output, /nobody\.dev did not answer whether it mirrors shelf:fake\.dev/);
 
     // `kit view-api -d`: node2 lacks the API, so it downloads the package from fake.dev first.
     const v = await kit(['view-api', ID, '-p', String(node2.port), '-d', PUBLISHER]);
@@ -267,13 +279,14 @@ describe('kit publish and the App Store across nodes', { timeout: 20 * 60_000 },
     assert.equal(r.code, 0, r.output);
     // node2's chain:app-store:sys sees the new notes, downloads 0.2.0 from fake.dev and, the
     // manifest being the installed one's, installs it (the drive keeps the installed zip).
-    const installedZip = join(node2.home, 'vfs', ID, 'pkg', `${ID}.zip`);
     const deadline = Date.now() + 120_000;
-    while (!existsSync(installedZip) || createHash('sha256').update(readFileSync(installedZip)).digest('hex') !== v2) {
+    while (!/auto-installed update for package: shelf:fake\.dev/.test(node2.output())) {
       if (Date.now() > deadline) throw new Error(`node2 never installed 0.2.0:\n${node2.output().slice(-3000)}`);
       await new Promise((r) => setTimeout(r, 250));
     }
-    assert.match(node2.output(), /auto-installed update for package: shelf:fake\.dev/);
+    const installedZip = join(node2.home, 'vfs', ID, 'pkg', `${ID}.zip`);
+    assert.equal(createHash('sha256').update(readFileSync(installedZip)).digest('hex'), v2);
+    assert.ok(existsSync(join(node2.home, 'vfs', ID, 'pkg', 'NOTES.txt')), 'the new file is in the installed drive');
   });
 
   it('--unpublish removes it from the second node\'s listing', async () => {

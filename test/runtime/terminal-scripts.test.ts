@@ -11,6 +11,7 @@ import { join } from 'node:path';
 import { PassThrough } from 'node:stream';
 import { after, before, describe, it } from 'node:test';
 import { createLogger } from '../../src/core/log.js';
+import { fromUtf8, type KernelMessage } from '../../src/core/types.js';
 import { HYPERMAP, namehash } from '../../src/core/hypermap.js';
 import type { Kernel } from '../../src/runtime/kernel/kernel.js';
 import { bootNode, type RunningNode } from '../../src/runtime/node.js';
@@ -90,7 +91,8 @@ describe('the real terminal scripts', { timeout: 300_000 }, () => {
   });
 
   it('net-diagnostics prints net\'s diagnostics (net-diagnostics/src/lib.rs)', async () => {
-    await a.type('net-diagnostics', /our networking key/);
+    // hyperdrive/src/net/mod.rs GetDiagnostics: the contract address, our Identity, the peers
+    await a.type('net-diagnostics', /our Identity: Identity \{ name: "scripts-a\.dev"/);
   });
 
   it('get-providers, add-rpcurl-provider, remove-provider configure eth as the real scripts do', async () => {
@@ -132,8 +134,31 @@ describe('the real terminal scripts', { timeout: 300_000 }, () => {
     await a.type(`namehash-to-name:terminal:sys ${namehash('scripts-b.dev')}`, new RegExp(`${namehash('scripts-b.dev')}: scripts-b\\.dev`));
   });
 
-  it('reset:hns-indexer:sys attaches the root capability it asks for and says how it went', async () => {
-    await a.type('reset:hns-indexer:sys', /hns-indexer:sys: hns-indexer reset: re-indexing the chain/);
+  it('reset:hns-indexer:sys sends Reset as <u64>:hns-indexer:sys with the root capability attached, and says how it went', async () => {
+    // What hns-indexer checks (hns-indexer/src/lib.rs handle_indexer_request): the sender's package
+    // is hns-indexer:sys and the request carries its root capability.
+    const indexer = (a.node.kernel as unknown as Kernel).table.get('hns-indexer:hns-indexer:sys')?.native;
+    assert.ok(indexer);
+    const seen: KernelMessage[] = [];
+    const handle = indexer.handle.bind(indexer);
+    indexer.handle = (km) => {
+      seen.push(km);
+      return handle(km);
+    };
+    try {
+      await a.type('reset:hns-indexer:sys', /hns-indexer:sys: (hns-indexer reset: re-indexing the chain|reset refused: .+)/);
+    } finally {
+      indexer.handle = handle;
+    }
+    const reset = seen.find((km) => km.message.tag === 'request' && fromUtf8(km.message.val.body) === '"Reset"');
+    assert.ok(reset, 'hns-indexer got "Reset"');
+    assert.match(reset.source.process.processName, /^\d+$/);
+    assert.equal(`${reset.source.process.packageName}:${reset.source.process.publisherNode}`, 'hns-indexer:sys');
+    const caps = (reset.message.val as { capabilities: Array<{ issuer: { process: { processName: string } }; params: string }> }).capabilities;
+    assert.deepEqual(
+      caps.map((c) => [c.issuer.process.processName, c.params]),
+      [['hns-indexer', '{"root":true}']],
+    );
   });
 
   it('each run is its own <u64> process, gone when done', async () => {

@@ -51,6 +51,11 @@ const MIRRORING_FILE = `${STATE_DRIVE}/mirroring.json`;
 /** Hyperdrive's downloads waits 60 s for a mirror's answer to RemoteDownload, and for chain. */
 const REMOTE_TIMEOUT_SECS = 60;
 const HASH = /^[0-9a-f]{64}$/;
+/**
+ * Transfers this mirror pushes at once (each holds its zip in memory); more RemoteDownloads are
+ * refused with WorkerSpawnFailed until one ends. Hyperdrive has no limit.
+ */
+const MAX_SENDING = 16;
 
 /** Mirrors still to try for one (package, version) download, as Hyperdrive's Auto/ManualDownloadStatus. */
 interface MirrorStatus {
@@ -83,6 +88,7 @@ class Downloads implements NativeProcess {
   private manualDownloads = new Map<string, MirrorStatus>();
   /** The receiving worker of each transfer in flight. */
   private receivers = new Map<string, ReceiveHandle>();
+  private sending = 0;
 
   start(kernel: KernelApi): void {
     this.kernel = kernel;
@@ -175,7 +181,9 @@ class Downloads implements NativeProcess {
       answer(this.kernel, this.id, km, { Err: 'NoPackage' });
     } catch (e) {
       const err: DownloadError = e instanceof VfsCallError ? (e.notFound ? 'FileNotFound' : 'VfsError') : 'NoPackage';
-      this.log.info(`${variant} from ${km.source.node} failed: ${(e as Error).message}`);
+      // A package folder not there yet is what the App Store page and kit poll for: not news.
+      if (e instanceof VfsCallError && e.notFound) this.log.debug(`${variant} from ${km.source.node}: ${(e as Error).message}`);
+      else this.log.info(`${variant} from ${km.source.node} failed: ${(e as Error).message}`);
       answer(this.kernel, this.id, km, { Err: err });
     }
   }
@@ -197,9 +205,15 @@ class Downloads implements NativeProcess {
       this.log.info(`RemoteDownload from ${km.source.node}: ${(e as Error).message}`);
       return answer(this.kernel, this.id, km, { Err: 'WorkerSpawnFailed' });
     }
+    if (this.sending >= MAX_SENDING) {
+      this.log.warning(`refused RemoteDownload from ${km.source.node}: ${MAX_SENDING} transfers already under way`);
+      return answer(this.kernel, this.id, km, { Err: 'WorkerSpawnFailed' });
+    }
     try {
-      await spawnSendTransfer(this.kernel, this.id, pkgJson, hash, to);
+      this.sending++;
+      await spawnSendTransfer(this.kernel, this.id, pkgJson, hash, to, () => this.sending--);
     } catch (e) {
+      this.sending--;
       this.log.error(`cannot start a sending worker: ${(e as Error).message}`);
       return answer(this.kernel, this.id, km, { Err: 'WorkerSpawnFailed' });
     }
@@ -275,6 +289,11 @@ class Downloads implements NativeProcess {
     );
   }
 
+  /** The LocalDownload Hyperdrive's downloads sends itself (for the next mirror, or an auto-update). */
+  private again(req: LocalDownloadRequest): void {
+    void this.localDownload(req).catch((e) => this.log.error(`LocalDownload of ${packageIdString(req.package_id)} failed: ${(e as Error).message}`));
+  }
+
   private endTransfer(key: string, worker: ReceiveHandle): void {
     worker.cancel();
     if (this.receivers.get(key) === worker) this.receivers.delete(key);
@@ -333,7 +352,7 @@ class Downloads implements NativeProcess {
     status.mirrors_left.shift();
     status.active_mirror = next;
     this.manualDownloads.set(key, status);
-    this.tell(this.id, { LocalDownload: { ...req, download_from: next } });
+    this.again({ ...req, download_from: next });
   }
 
   private tryNextMirror(status: MirrorStatus, req: LocalDownloadRequest, key: string, err: DownloadError): void {
@@ -344,7 +363,7 @@ class Downloads implements NativeProcess {
       status.active_mirror = next;
       status.mirrors_left.shift();
       this.autoUpdates.set(key, status);
-      this.tell(this.id, { LocalDownload: { ...req, download_from: next } });
+      this.again({ ...req, download_from: next });
       return;
     }
     this.kernel.print(0, `auto_update: no more mirrors to try for ${packageIdString(req.package_id)}`);
@@ -406,7 +425,7 @@ class Downloads implements NativeProcess {
     }
     this.kernel.print(0, `auto_update: kicking off download for ${pkg} with version ${hash} from mirror ${mirrors[0]}`);
     this.autoUpdates.set(keyOf(pkgJson, hash), { mirrors_left: mirrors.slice(1), mirrors_failed: [], active_mirror: mirrors[0] });
-    this.tell(this.id, { LocalDownload: { package_id: pkgJson, download_from: mirrors[0], desired_version_hash: hash } });
+    this.again({ package_id: pkgJson, download_from: mirrors[0], desired_version_hash: hash });
   }
 
   /** download_from is a URL: GET it with http-client, check its sha256, keep it. */

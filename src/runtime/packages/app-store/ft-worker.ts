@@ -240,6 +240,7 @@ class Sender extends Worker {
     pkg: PackageIdJson,
     hash: string,
     private readonly to: Address,
+    private readonly onDone: () => void,
   ) {
     super(pkg, hash);
   }
@@ -248,7 +249,10 @@ class Sender extends Worker {
     super.start(kernel);
     void this.send()
       .catch((e) => this.kernel.print(1, `ft_worker: send error: ${(e as Error).message}`))
-      .finally(() => this.exit());
+      .finally(() => {
+        this.exit();
+        this.onDone();
+      });
   }
 
   handle(): void {}
@@ -293,8 +297,8 @@ export async function spawnReceiveTransfer(
   return { address: w.address(), cancel: () => w.cancel() };
 }
 
-/** spawn_send_transfer: a worker that pushes our `<hash>.zip` of `pkg` to `to`. */
-export async function spawnSendTransfer(kernel: KernelApi, parent: ProcessId, pkg: PackageIdJson, hash: string, to: Address): Promise<void> {
+/** spawn_send_transfer: a worker that pushes our `<hash>.zip` of `pkg` to `to`; `onDone` once it has. */
+export async function spawnSendTransfer(kernel: KernelApi, parent: ProcessId, pkg: PackageIdJson, hash: string, to: Address, onDone: () => void): Promise<void> {
   if (!kernel.spawnNative) throw new Error('this kernel cannot start transfer workers');
-  await kernel.spawnNative(new Sender(pkg, hash, to), workerCaps(kernel, parent));
+  await kernel.spawnNative(new Sender(pkg, hash, to, onDone), workerCaps(kernel, parent));
 }
