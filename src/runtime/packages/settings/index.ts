@@ -290,7 +290,8 @@ export function createSettings(): NativeProcess {
       if (body === undefined) return http.respond(km, 500, 'malformed request');
       const answer = await settingsRequest(body);
       if ('Ok' in answer) return answer.Ok === null ? http.respond(km, 200) : http.respond(km, 200, answer.Ok);
-      return http.respond(km, 200, answer.Err);
+      // serde_json of the SettingsError: a JSON string.
+      return http.respond(km, 200, JSON.stringify(answer.Err), 'application/json');
     },
   };
 }
