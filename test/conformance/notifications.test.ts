@@ -100,6 +100,11 @@ describe('conformance: notifications', { timeout: 180_000 }, () => {
     assert.match(r2.Err.BadJson.error, /parse into NotificationsAction failed/);
   });
 
+  it('a notification bigger than a push payload (4 KB) is refused with BadRequest, and not kept', async () => {
+    const r = (await ask({ SendNotification: { title: 'big', body: 'x'.repeat(5000), icon: null, data: null } })) as { Err: { BadRequest: { error: string } } };
+    assert.match(r.Err.BadRequest.error, /at most 4096 bytes/);
+  });
+
   it('notifications is not public: a process without its capability is refused by the kernel', async () => {
     const r = await c.driver('stranger', 'notify-conf').send(NOTIFICATIONS, '"GetPublicKey"');
     assert.ok('sendError' in r, JSON.stringify(r));

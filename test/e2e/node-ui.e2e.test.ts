@@ -1,8 +1,9 @@
 // The node a user opens in a browser, as the book has it: two fake nodes on one fake chain (each
 // `kit boot-fake-node` in its own OS process), the book's homepage example (test/fixtures/packages/
 // homepage-demo: "Adding a Homepage Icon and Widget", in TypeScript through kit/process) built with
-// `kit build`, run on fake.dev and published with `kit publish`, and Debian's Chromium on
-// fake2.dev: the banner URL opens the login page, then the homepage; the App Store page lists the
+// `kit build` and run on fake.dev, and Debian's Chromium: fake.dev's App Store page publishes it
+// (the book's "Using the App Store GUI"); on fake2.dev the banner URL opens the login page, then
+// the homepage; the App Store page lists the
 // package, refuses a mirror's zip that is not the published version and says why, installs the
 // real one (mirror, capabilities, approve); the homepage then shows the app's icon under All Apps
 // and its widget, sandboxed; the icon opens the app; a notification it sends shows on the
@@ -17,8 +18,6 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import type { Browser, Page } from 'playwright-core';
-import { ANVIL_OWNER_KEY } from '../../src/core/hypermap.js';
-import { encryptKeystore } from '../../src/publish/keystore.js';
 import { REPO, runKit } from '../helpers/kit.js';
 import { launchChromium, NO_CHROMIUM, stepper } from './browser.js';
 import { bootFakeNode, type FakeNode, freePort } from './helpers.js';
@@ -27,7 +26,6 @@ const PKG = 'homepage-demo';
 const PUBLISHER = 'fake.dev';
 const ID = `${PKG}:${PUBLISHER}`;
 const PROCESS = `${PKG}:${ID}`;
-const PASSWORD = 'keystore password';
 /** homepage:homepage:sys's widget sandbox (hyperdrive/packages/homepage/ui/.../Widget.tsx). */
 const WIDGET_SANDBOX = 'allow-scripts allow-same-origin allow-forms allow-popups allow-modals';
 
@@ -38,13 +36,15 @@ describe('the node in a real browser: homepage, App Store, settings', { timeout:
   let server: Server;
   let browser: Browser;
   let page: Page;
+  let publisherPage: Page;
+  let metadataUrl: string;
   let zipHash: string;
   let icon: string;
   let stored: string;
   let base: string;
 
-  const step = stepper('kit-node-ui', () => [page], () => `fake.dev output:\n${node1?.output().slice(-3000)}\nfake2.dev output:\n${node2?.output().slice(-3000)}`);
-  const kit = (args: string[]) => runKit(args, { cwd: work, env: { KIT_KEYSTORE_PASSWORD: PASSWORD }, timeoutMs: 15 * 60_000 });
+  const step = stepper('kit-node-ui', () => [page, publisherPage], () => `fake.dev output:\n${node1?.output().slice(-3000)}\nfake2.dev output:\n${node2?.output().slice(-3000)}`);
+  const kit = (args: string[]) => runKit(args, { cwd: work, timeoutMs: 15 * 60_000 });
 
   before(async () => {
     work = mkdtempSync(join(tmpdir(), 'kit-node-ui-'));
@@ -71,21 +71,20 @@ describe('the node in a real browser: homepage, App Store, settings', { timeout:
     assert.equal(r.code, 0, r.output);
     stored = join(node1.home, 'vfs', 'app-store:sys', 'downloads', ID, `${zipHash}.zip`);
 
-    // Published from a keystore of the account that owns fake.dev, with its metadata served here.
+    // Its metadata, served as a publisher serves it (GitHub's raw files allow any origin too); and
+    // one that names another publisher.
     const metadata = readFileSync(join(dir, 'metadata.json'));
-    server = createServer((_req, res) => {
-      res.writeHead(200, { 'content-type': 'application/json' });
-      res.end(metadata);
+    const wrong = Buffer.from(metadata.toString().replace('"publisher": "fake.dev"', '"publisher": "someone.else"'));
+    server = createServer((req, res) => {
+      res.writeHead(200, { 'content-type': 'application/json', 'access-control-allow-origin': '*' });
+      res.end(req.url === '/wrong.json' ? wrong : metadata);
     });
     await new Promise<void>((done) => server.listen(0, '127.0.0.1', done));
-    const keystore = join(work, 'keystore.json');
-    writeFileSync(keystore, JSON.stringify(await encryptKeystore(Buffer.from(ANVIL_OWNER_KEY.slice(2), 'hex'), PASSWORD, { kdf: 'scrypt', cost: 1024 })));
-    const uri = `http://127.0.0.1:${(server.address() as { port: number }).port}/metadata.json`;
-    r = await kit(['publish', dir, '-u', uri, '-k', keystore, '-r', `ws://localhost:${chainPort}`]);
-    assert.equal(r.code, 0, r.output);
+    metadataUrl = `http://127.0.0.1:${(server.address() as { port: number }).port}/metadata.json`;
 
     browser = await launchChromium();
     page = await (await browser.newContext()).newPage();
+    publisherPage = await (await browser.newContext()).newPage();
   });
 
   after(async () => {
@@ -102,6 +101,23 @@ describe('the node in a real browser: homepage, App Store, settings', { timeout:
   };
   const listing = () => page.locator(`[data-listing="${ID}"]`);
   const allApps = () => page.getByRole('region', { name: 'All Apps' });
+
+  it("publishes from the publisher's App Store page (the book's \"Using the App Store GUI\"), refusing metadata that is not its own", async () => {
+    await step('publish', async () => {
+      const p = publisherPage;
+      await p.goto(`http://localhost:${node1.port}/main:app-store:sys/`);
+      await p.getByLabel('Password').fill('secret');
+      await p.getByRole('button', { name: 'Log in' }).click();
+      const form = p.getByRole('region', { name: 'Publish' });
+      await form.getByLabel('Package').fill(PKG);
+      await form.getByLabel('Metadata URL').fill(metadataUrl.replace('metadata.json', 'wrong.json'));
+      await form.getByRole('button', { name: 'Publish' }).click();
+      await form.getByRole('alert').filter({ hasText: "Publishing failed: the metadata's publisher is someone.else, not this node (fake.dev)" }).waitFor();
+      await form.getByLabel('Metadata URL').fill(metadataUrl);
+      await form.getByRole('button', { name: 'Publish' }).click();
+      await form.getByRole('status').filter({ hasText: new RegExp(`Published ${ID} \\(mint, transaction 0x[0-9a-f]{64}\\)`) }).waitFor({ timeout: 60_000 });
+    });
+  });
 
   it('the banner URL shows the login page without a session, then the homepage: App Store and Settings docked, the clock widget', async () => {
     await step('login', async () => {

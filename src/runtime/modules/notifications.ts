@@ -12,7 +12,8 @@
 // where Hyperdrive answers nothing without keys or subscriptions; a body that is no
 // NotificationsAction is answered {"Err": {"BadJson": …}} (Hyperdrive builds that error and drops
 // it, so the caller times out); keys and subscriptions are kept in one state blob (Hyperdrive
-// writes both under the same key, so one overwrites the other).
+// writes both under the same key, so one overwrites the other); a notification bigger than a push
+// payload (4 KB) is refused with {"Err": {"BadRequest": …}} (Hyperdrive's push would fail later).
 
 import { generateKeyPairSync } from 'node:crypto';
 import type { KernelApi, NativeProcess } from '../kernel/api.js';
@@ -22,6 +23,8 @@ export const NOTIFICATIONS_ID = systemProcess('notifications');
 /** How many sent notifications a node keeps (the real homepage keeps 100 too). */
 export const KEPT_NOTIFICATIONS = 100;
 const MONTH_MS = 30 * 24 * 60 * 60 * 1000;
+/** What a Web Push message may carry (RFC 8291 leaves 4 KB for the payload). */
+const MAX_PAYLOAD_BYTES = 4096;
 
 export interface PushSubscription {
   endpoint: string;
@@ -67,6 +70,7 @@ type NotificationsError =
   | { BadRequest: { error: string } };
 
 class BadJson extends Error {}
+class BadRequest extends Error {}
 
 /** A P-256 key pair as the Web Push standard wants it: the raw uncompressed public point and the 32-byte scalar, base64url. */
 export function generateVapidKeys(): VapidKeys {
@@ -155,6 +159,10 @@ export function createNotifications(): NotificationsModule {
           data: f.data ?? null,
           time: Date.now(),
         };
+        // Push services take at most 4 KB of payload; a node keeping 100 of them stays small.
+        const size = new TextEncoder().encode(JSON.stringify({ title: kept.title, body: kept.body, icon, data: kept.data })).length;
+        if (size > MAX_PAYLOAD_BYTES)
+          throw new BadRequest(`a notification's title, body, icon and data take at most ${MAX_PAYLOAD_BYTES} bytes as JSON (a push payload); this one takes ${size}`);
         saved.kept = [kept, ...saved.kept].slice(0, KEPT_NOTIFICATIONS);
         save();
         kernel.print(2, `notifications: kept "${kept.title}" from ${source} for the homepage (a fake node has no push service)`);

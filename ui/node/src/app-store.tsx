@@ -9,6 +9,7 @@
 import { StrictMode, useCallback, useEffect, useRef, useState } from 'react';
 import { createRoot } from 'react-dom/client';
 import { getJson, type PackageId, packageIdString, send, shortHash } from './api';
+import { Publish } from './publish';
 import './node.css';
 
 const BASE = '/main:app-store:sys';
@@ -346,13 +347,13 @@ function Store() {
           </div>
         )}
         <h2>Publish</h2>
-        <div className="card">
-          <p>
-            Publishing writes your package's metadata URI and hash to Hypermap from the wallet that owns your node. On a fake node, publish from the
-            command line: <span className="mono">kit publish -u &lt;metadata URI&gt; -k &lt;keystore&gt;</span> (the book's "Sharing with the World");
-            the package then appears above on every node of the fake chain.
-          </p>
-        </div>
+        <Publish
+          installed={(installed ?? []).map((p) => ({ id: packageIdString(p.package_id), hash: p.our_version_hash }))}
+          onPublished={() => {
+            // chain:app-store:sys lists it once it has read the transaction's logs.
+            for (const ms of [1000, 3000, 6000]) setTimeout(load, ms);
+          }}
+        />
       </main>
     </>
   );
