@@ -43,7 +43,8 @@ async function installDriver(repo: string, node: RunningNode, work: string): Pro
         on_exit: 'Restart',
         request_networking: false,
         request_capabilities: caps,
-        grant_capabilities: ['http-server:distro:sys'],
+        // every module that answers the driver (Responses are capability-checked, as on Hyperdrive)
+        grant_capabilities: caps,
         public: false,
       },
     ]),

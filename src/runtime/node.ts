@@ -9,6 +9,7 @@ import { Kernel } from './kernel/kernel.js';
 import { FileProcessStore } from './kernel/persistence.js';
 import { discardFreshHome, type PreparedHome, prepareHome, unlockHome } from './home.js';
 import { KIT_CACHE } from '../core/cache.js';
+import { DEFAULT_ZIP_LIMITS, type ZipLimits } from '../core/zip.js';
 import { createLogger, type Logger } from '../core/log.js';
 import { createEthModule } from './modules/eth/index.js';
 import { createFdManager } from './modules/fd-manager/index.js';
@@ -46,10 +47,19 @@ export interface BootOptions {
    */
   fakechainPort?: number;
   rpc?: string;
-  /** Port for other nodes (net:distro:sys WebSockets, loopback); 0 or absent picks a free one. */
+  /** Port for other nodes (net:distro:sys WebSockets); 0 or absent picks a free one. */
   netPort?: number;
   /**
-   * The rest of net:distro:sys's options: the interface it listens on (loopback unless set), a TCP
+   * Interface the HTTP server and the net listener bind. Default 127.0.0.1, this machine only:
+   * the RPC and the net port answer anyone who can reach them, and a fake node runs on a
+   * developer's machine, often on shared networks. "0.0.0.0" listens everywhere, as Hyperdrive
+   * does. `net.host`, if given, sets the net listener's apart.
+   */
+  host?: string;
+  /** How far a package zip (or a process's VFS AddZip) may expand; DEFAULT_ZIP_LIMITS where not given. */
+  zipLimits?: Partial<ZipLimits>;
+  /**
+   * The rest of net:distro:sys's options: the interface it listens on (`host` unless set), a TCP
    * port (`~tcp-port`; none unless set), passthroughs as a router, and the per-peer quotas.
    */
   net?: Pick<NetOptions, 'host' | 'tcpPort' | 'maxPassthroughs' | 'maxConnectionsPerPeer' | 'maxBufferedBytes'>;
@@ -58,10 +68,13 @@ export interface BootOptions {
   /** Terminal verbosity 0-3. */
   verbosity?: number;
   /**
-   * Hyperdrive's `--soft-ulimit`: a static open-files limit for fd-manager's budget instead of the
-   * process's real one (which is otherwise read at boot and re-read every UpdateUlimitSecs).
+   * Hyperdrive's `--soft-ulimit`: a static budget of file descriptors for fd-manager to share
+   * instead of a percentage of the process's open-files limit (read at boot and re-read every
+   * UpdateUlimitSecs).
    */
   softUlimit?: number;
+  /** Pending timers one process may have (timer:distro:sys); default 10,000. */
+  timersPerProcess?: number;
   /** Where the terminal reads commands and prints; null (or absent) for a detached node. */
   terminal?: { input: NodeJS.ReadableStream | null; output: NodeJS.WritableStream } | null;
   log?: Logger;
@@ -101,6 +114,11 @@ async function bootInHome(home: string, prepared: PreparedHome, opts: BootOption
   const log = opts.log ?? createLogger({ target: opts.name, terminal: null });
   const our = opts.name;
   const vfsRoot = join(home, 'vfs');
+  const listenHost = opts.host ?? '127.0.0.1';
+  const zipLimits: ZipLimits = {
+    maxBytes: opts.zipLimits?.maxBytes ?? DEFAULT_ZIP_LIMITS.maxBytes,
+    maxRatio: opts.zipLimits?.maxRatio ?? DEFAULT_ZIP_LIMITS.maxRatio,
+  };
 
   const host = new ComponentHost({ cacheDir: join(KIT_CACHE, 'components'), log: log.child('process') });
   const state = new FileStateStore(home);
@@ -134,18 +152,20 @@ async function bootInHome(home: string, prepared: PreparedHome, opts: BootOption
   kernel.setPrinter((v, t) => terminal.print(v, t));
 
   await kernel.addNative(createStateModule(state), systemCaps);
-  await kernel.addNative(createVfs({ home }), systemCaps);
-  await kernel.addNative(createTimerModule(), systemCaps);
+  // Before kv and sqlite, which ask it for their share of file descriptors as they start.
+  await kernel.addNative(createFdManager({ staticMax: opts.softUlimit }), systemCaps);
+  await kernel.addNative(createVfs({ home, zipLimits }), systemCaps);
+  await kernel.addNative(createTimerModule({ timersPerProcess: opts.timersPerProcess }), systemCaps);
   await kernel.addNative(createKv({ home }), systemCaps);
   await kernel.addNative(createSqlite({ home }), systemCaps);
   await kernel.addNative(createHttpClient(), systemCaps);
-  await kernel.addNative(createFdManager({ ulimit: opts.softUlimit }), systemCaps);
   const notifications = createNotifications();
   await kernel.addNative(notifications, systemCaps);
-  const net = createNetModule({ ...opts.net, port: opts.netPort, password: opts.password });
+  const net = createNetModule({ host: listenHost, ...opts.net, port: opts.netPort, password: opts.password });
   await kernel.addNative(net, systemCaps);
   const http = await createHttpServer({
     port: opts.port,
+    host: listenHost,
     kernel,
     fakeNode: true,
     password: opts.password,
@@ -159,7 +179,7 @@ async function bootInHome(home: string, prepared: PreparedHome, opts: BootOption
   // The terminal acts for the user: it may message anything on this node.
   await kernel.addNative(terminal, systemCaps);
 
-  const system = await addSystemPackages(kernel, { systemCaps, terminal: terminal.id, state, notifications });
+  const system = await addSystemPackages(kernel, { systemCaps, terminal: terminal.id, state, notifications, zipLimits });
 
   // Fake chain: eth always (providers from --rpc / .eth_providers); registration and hns-indexer
   // when there is a chain port. The net module's WS port goes into `~ws-port` once it exists.
@@ -216,15 +236,39 @@ async function bootInHome(home: string, prepared: PreparedHome, opts: BootOption
     async stop() {
       if (stopped) return;
       stopped = true;
-      terminal.close();
-      await http.close();
-      await kernel.shutdown();
-      await host.close();
-      await stopChain?.();
-      unlockHome(home);
-      if (!opts.persist) rmSync(home, { recursive: true, force: true });
+      // Each step gets a deadline, so a stuck one (a socket, a worker) cannot keep the node
+      // from finishing: the home is unlocked (and removed unless persist) in every case.
+      try {
+        terminal.close();
+        await withDeadline(http.close(), 'http-server', log);
+        await withDeadline(kernel.shutdown(), 'the kernel', log);
+        await withDeadline(host.close(), 'the component host', log);
+        if (stopChain) await withDeadline(stopChain(), 'the fake chain', log);
+      } finally {
+        unlockHome(home);
+        if (!opts.persist) rmSync(home, { recursive: true, force: true });
+      }
     },
   };
+}
+
+/** How long one step of stopping a node may take before the stop moves on without it. */
+const STOP_STEP_DEADLINE_MS = 10_000;
+
+async function withDeadline(step: Promise<void>, what: string, log: Logger): Promise<void> {
+  let timer: NodeJS.Timeout | undefined;
+  const late = new Promise<void>((resolve) => {
+    timer = setTimeout(() => {
+      log.warning(`stopping ${what} took over ${STOP_STEP_DEADLINE_MS / 1000} s; going on without it`);
+      resolve();
+    }, STOP_STEP_DEADLINE_MS);
+    timer.unref();
+  });
+  try {
+    await Promise.race([step, late]);
+  } finally {
+    clearTimeout(timer);
+  }
 }
 
 /** Read `/pkg:pub/drive/file` under the node's vfs folder, refusing paths that leave it. */

@@ -263,6 +263,15 @@ describe('eth:distro:sys and hns-indexer over a chain given with --rpc', () => {
     assert.equal(await eth({ UnsubscribeLogs: 8 }), 'Ok');
   });
 
+  test('a sub_id above 2^53 (process_lib lets a process pick any u64) comes back in its updates digit for digit', async () => {
+    const id = 18446744073709551557n;
+    assert.equal(await eth({ SubscribeLogs: { sub_id: id, chain_id: 31337, kind: 'newHeads', params: null } }), 'Ok');
+    await chainClients(chain.url).test.mine({ blocks: 1 });
+    const km = await user.next((m) => fromUtf8(body(m)).includes(`"id":${id}`));
+    assert.match(fromUtf8(body(km)), /^\{"Ok":\{"id":18446744073709551557,/);
+    assert.equal(await eth({ UnsubscribeLogs: id }), 'Ok');
+  });
+
   test('the config API needs eth\'s root capability; with it providers can be read and added', async () => {
     assert.equal(await eth('GetProviders'), 'PermissionDenied');
     const admin = probe('admin');

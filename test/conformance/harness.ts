@@ -8,6 +8,7 @@ import { copyFileSync, mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'nod
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { buildFixture, repoRoot } from '../../src/build/componentize.js';
+import { stringifyJsonExact } from '../../src/core/json.js';
 import { type Capability, fromUtf8, messagingCap, parseProcessId, type ProcessId, systemProcess } from '../../src/core/types.js';
 import type { Kernel } from '../../src/runtime/kernel/kernel.js';
 import { zipDirectory } from '../../src/core/zip.js';
@@ -69,9 +70,9 @@ export class DriverHandle {
     return JSON.parse(fromUtf8(r.response.body));
   }
 
-  /** Send `body` (an object is sent as its JSON text, a string as it is, bytes as they are) to `target`. */
+  /** Send `body` (an object is sent as its JSON text, bigints as exact integers; a string as it is, bytes as they are) to `target`. */
   send(target: string, body: unknown, opts: SendOptions = {}): Promise<SendResult> {
-    const text = body instanceof Uint8Array ? body : typeof body === 'string' ? body : JSON.stringify(body);
+    const text = body instanceof Uint8Array ? body : typeof body === 'string' ? body : stringifyJsonExact(body);
     const blob = opts.blob === undefined ? null : Buffer.from(opts.blob).toString('base64');
     return this.ask({
       Send: {

@@ -201,7 +201,7 @@ describe('terminal', () => {
       const req = JSON.parse(fromUtf8((km.message.val as { body: Uint8Array }).body));
       if (req.path === '/terminal:sys/pkg/scripts.json' && req.action === 'Read')
         k.respond(vfs.id, km, jsonBytes('Read'), { bytes: utf8('{"m.wasm": {}}') });
-      else k.respond(vfs.id, km, jsonBytes({ Err: { NotFound: { path: req.path } } }));
+      else k.respond(vfs.id, km, jsonBytes({ Err: { IOError: 'No such file or directory (os error 2)' } }));
     });
     await kernel.addNative(vfs);
     await type('cat /terminal:sys/pkg/scripts.json', 'terminal:sys: {"m.wasm": {}}');
@@ -279,7 +279,7 @@ describe('terminal', () => {
       const req = JSON.parse(fromUtf8((km.message.val as { body: Uint8Array }).body));
       const file = files[req.path];
       if (file !== undefined && req.action === 'Read') k.respond(vfs.id, km, jsonBytes('Read'), { bytes: utf8(file) });
-      else k.respond(vfs.id, km, jsonBytes({ Err: { NotFound: { path: req.path } } }));
+      else k.respond(vfs.id, km, jsonBytes({ Err: { IOError: 'No such file or directory (os error 2)' } }));
     });
     await kernel.addNative(vfs);
     const sink = recorder('sink:test:sys');

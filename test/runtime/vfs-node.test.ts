@@ -104,14 +104,12 @@ describe('vfs:distro:sys on a booted node', { timeout: 600_000 }, () => {
       sendMessage(node.url, makeMessage({ process: 'vfs:distro:sys', body: JSON.stringify({ path, action }), blob }), {
         timeoutMs: 30_000,
       });
-    const listed = JSON.parse((await rpc('/tester:sys/tests', 'ReadDir'))!.body);
-    assert.ok('ReadDir' in listed || 'Err' in listed, 'any JSON answer');
-    assert.equal((await rpc('/tester:sys/tests', 'CreateDrive'))?.body, '"Ok"');
+    // kit waits for any JSON answer; as on Hyperdrive the tester gave the RPC (http-server) write,
+    // not read, on its drives, so the ReadDir is NoReadCap and creating a drive NoWriteCap.
+    assert.deepEqual(JSON.parse((await rpc('/tester:sys/tests', 'ReadDir'))!.body), { Err: 'NoReadCap' });
+    assert.equal((await rpc('/tester:sys/tests', 'CreateDrive'))?.body, '{"Err":"NoWriteCap"}');
     assert.equal((await rpc('/tester:sys/tests/my_test.wasm', 'Write', Buffer.from('wasm bytes')))?.body, '"Ok"');
     assert.equal(readFileSync(join(node.home, 'vfs/tester:sys/tests/my_test.wasm'), 'utf8'), 'wasm bytes');
-    assert.deepEqual(JSON.parse((await rpc('/tester:sys/tests', 'ReadDir'))!.body), {
-      ReadDir: [{ path: 'tester:sys/tests/my_test.wasm', file_type: 'File' }],
-    });
   });
 
   it('lets a process make a drive of its own package, write and read it', async () => {
@@ -138,12 +136,8 @@ describe('vfs:distro:sys on a booted node', { timeout: 600_000 }, () => {
     assert.equal((await ask('vfs:distro:sys', { path: shared, action: 'CreateDrive' })).body, 'Ok');
     assert.equal((await ask('vfs:distro:sys', { path: `${shared}/doc.txt`, action: 'Write' }, Buffer.from('shared doc'))).body, 'Ok');
 
-    assert.deepEqual((await viaProbe(`${shared}/doc.txt`, 'Read')).body, {
-      Err: { NoCap: { action: 'Read', path: `${shared}/doc.txt` } },
-    });
-    assert.deepEqual((await viaProbe('/other-pkg:test.os/mine', 'CreateDrive')).body, {
-      Err: { NoCap: { action: 'CreateDrive', path: '/other-pkg:test.os/mine' } },
-    });
+    assert.deepEqual((await viaProbe(`${shared}/doc.txt`, 'Read')).body, { Err: 'NoReadCap' });
+    assert.deepEqual((await viaProbe('/other-pkg:test.os/mine', 'CreateDrive')).body, { Err: 'NoWriteCap' });
     assert.ok(!existsSync(join(node.home, 'vfs/other-pkg:test.os/mine')));
 
     const read = { issuer: `${OUR}@vfs:distro:sys`, params: JSON.stringify({ kind: 'read', drive: shared }) };
@@ -151,9 +145,7 @@ describe('vfs:distro:sys on a booted node', { timeout: 600_000 }, () => {
     const r = await viaProbe(`${shared}/doc.txt`, 'Read');
     assert.equal(r.body, 'Read');
     assert.equal(r.blob, 'shared doc');
-    assert.deepEqual((await viaProbe(`${shared}/doc.txt`, 'Write', 'overwritten')).body, {
-      Err: { NoCap: { action: 'Write', path: `${shared}/doc.txt` } },
-    });
+    assert.deepEqual((await viaProbe(`${shared}/doc.txt`, 'Write', 'overwritten')).body, { Err: 'NoWriteCap' });
     assert.equal(readFileSync(join(node.home, 'vfs/other-pkg:test.os/shared/doc.txt'), 'utf8'), 'shared doc');
   });
 });

@@ -54,8 +54,11 @@ export interface KernelApi {
   ): Promise<Reply>;
   /** Send a Request that expects no Response. */
   tell(source: ProcessId, target: Address | string, body: Uint8Array | string, opts?: RequestOptions): void;
-  /** Answer `to` (a Request this process received) from `from`: goes to its rsvp, else its source, same id. */
-  respond(from: ProcessId, to: KernelMessage, body: Uint8Array | string, blob?: LazyLoadBlob): void;
+  /**
+   * Answer `to` (a Request this process received) from `from`: goes to its rsvp, else its source,
+   * same id. `metadata` is the Response's (runtime modules echo the Request's, as Hyperdrive's do).
+   */
+  respond(from: ProcessId, to: KernelMessage, body: Uint8Array | string, blob?: LazyLoadBlob, metadata?: string): void;
   hasCapability(holder: ProcessId, cap: Capability): boolean;
   /** A line on the node's terminal at a verbosity (0 always shown). */
   print(verbosity: number, text: string): void;

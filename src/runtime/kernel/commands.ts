@@ -11,6 +11,7 @@ import {
   parseProcessId,
   processIdToString,
   systemProcess,
+  utf8,
 } from '../../core/types.js';
 import { errorMessage, type KernelInternals } from './entry.js';
 import { type CapabilityJson, capabilityFromJson, type OnExitJson, onExitFromJson } from './json.js';
@@ -20,8 +21,10 @@ const KERNEL = systemProcess('kernel');
 export async function runKernelCommand(k: KernelInternals, km: KernelMessage): Promise<void> {
   if (km.message.tag !== 'request') return;
   const expects = km.message.val.expectsResponse !== undefined;
-  const reply = (value: unknown) => {
-    if (expects) k.respond(KERNEL, km, jsonBytes(value));
+  // A failure's reason rides along as a text/plain blob (Hyperdrive's body has none; callers that
+  // do not look, ignore it): the App Store passes it on to kit.
+  const reply = (value: unknown, reason?: string) => {
+    if (expects) k.respond(KERNEL, km, jsonBytes(value), reason === undefined ? undefined : { mime: 'text/plain', bytes: utf8(reason) });
   };
   let cmd: unknown;
   try {
@@ -74,7 +77,7 @@ export async function runKernelCommand(k: KernelInternals, km: KernelMessage): P
       reply('InitializedProcess');
     } catch (e) {
       k.print(0, `kernel: InitializeProcess failed: ${errorMessage(e)}`);
-      reply('InitializeProcessError');
+      reply('InitializeProcessError', errorMessage(e));
     }
     return;
   }
@@ -94,7 +97,7 @@ export async function runKernelCommand(k: KernelInternals, km: KernelMessage): P
       reply('StartedProcess');
     } catch (err) {
       k.print(0, `kernel: could not start ${key}: ${errorMessage(err)}`);
-      reply('RunProcessError');
+      reply('RunProcessError', `could not start ${key}: ${errorMessage(err)}`);
     }
     return;
   }

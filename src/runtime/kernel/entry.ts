@@ -53,7 +53,7 @@ export interface KernelInternals {
   readWasm(handle: string): Promise<Uint8Array | undefined>;
   addr(p: ProcessId): Address;
   print(verbosity: number, text: string): void;
-  respond(from: ProcessId, to: KernelMessage, body: Uint8Array | string, blob?: LazyLoadBlob): void;
+  respond(from: ProcessId, to: KernelMessage, body: Uint8Array | string, blob?: LazyLoadBlob, metadata?: string): void;
   grant(target: ProcessId, caps: Capability[]): void;
   newEntry(
     id: ProcessId,

@@ -186,12 +186,12 @@ export class Kernel implements KernelApi, KernelInternals {
     };
   }
 
-  respond(from: ProcessId, to: KernelMessage, body: Uint8Array | string, blob?: LazyLoadBlob): void {
+  respond(from: ProcessId, to: KernelMessage, body: Uint8Array | string, blob?: LazyLoadBlob, metadata?: string): void {
     const target = to.rsvp ?? to.source;
     const response: Response = {
       inherit: false,
       body: typeof body === 'string' ? utf8(body) : body,
-      metadata: undefined,
+      metadata,
       capabilities: [],
     };
     this.route(

@@ -5,6 +5,7 @@
 // (with a chain) and the processes a fake node does not provide, which say so.
 
 import { type Capability, messagingCap, type ProcessId, systemProcess } from '../../core/types.js';
+import type { ZipLimits } from '../../core/zip.js';
 import type { NativeProcess } from '../kernel/api.js';
 import type { Kernel, StateStore } from '../kernel/kernel.js';
 import type { NotificationsModule } from '../modules/notifications.js';
@@ -35,7 +36,7 @@ export interface SystemPackages {
  */
 export async function addSystemPackages(
   kernel: Kernel,
-  opts: { systemCaps: Capability[]; terminal: ProcessId; state: StateStore; notifications: NotificationsModule },
+  opts: { systemCaps: Capability[]; terminal: ProcessId; state: StateStore; notifications: NotificationsModule; zipLimits?: ZipLimits },
 ): Promise<SystemPackages> {
   const our = kernel.our;
   const at = (p: ProcessId) => ({ node: our, process: p });
@@ -59,7 +60,7 @@ export async function addSystemPackages(
   // manifest: kit reaches chain: and downloads: through main's HTTP API, as on a real node. Its
   // manifest asks for homepage (Uninstall tells it RemoveOther), whoever provides that. Every
   // Hyperdrive process may message itself (downloads sends itself RemoteDownload).
-  const appStore = createAppStore();
+  const appStore = createAppStore({ zipLimits: opts.zipLimits });
   await kernel.addNative(appStore, [...systemCaps, messagingCap(at(appStore.id)), messagingCap(at(HOMEPAGE)), { issuer: at(HOMEPAGE), params: '"RemoveOther"' }]);
   grantFrom(appStore.id, ['http-server', 'terminal', 'vfs'], [HNS_INDEXER_PROCESS, HOMEPAGE]);
   // As Hyperdrive's terminal (its manifest), it holds vfs and eth root: `cat` and the root scripts reach everything.

@@ -9,9 +9,10 @@
 // remembers it. Only requests from our own node are served, one at a time.
 
 import { keccak256 } from 'viem';
-import { sha256Hex } from '../../../core/zip.js';
+import { sha256Hex, type ZipLimits } from '../../../core/zip.js';
 import { type KernelApi, type NativeProcess, SendErrorException } from '../../kernel/api.js';
 import type { CapabilityJson } from '../../kernel/json.js';
+import { isNotFoundError } from '../../modules/vfs/index.js';
 import type { Logger } from '../../../core/log.js';
 import {
   type Address,
@@ -23,6 +24,7 @@ import {
   systemProcess,
 } from '../../../core/types.js';
 import {
+  checkNotSystemPackage,
   InstallCheckError,
   type PackageIdJson,
   packageIdString,
@@ -70,8 +72,22 @@ export class AppStoreStepError extends Error {
   override name = 'AppStoreStepError';
 }
 
-export function createAppStore(): NativeProcess {
-  return new AppStore();
+export interface AppStoreOptions {
+  /** How far a package zip may expand (default DEFAULT_ZIP_LIMITS). */
+  zipLimits?: ZipLimits;
+}
+
+export function createAppStore(opts: AppStoreOptions = {}): NativeProcess {
+  return new AppStore(opts.zipLimits);
+}
+
+/**
+ * Why a request failed, as the Response's blob (text/plain): the body keeps Hyperdrive's exact
+ * shape (`{"InstallResponse": "Failure"}`, which process_lib users and the real kit parse), and a
+ * caller that wants the reason (our kit) reads the blob; the real kit ignores it.
+ */
+function reasonBlob(why: string): LazyLoadBlob {
+  return { mime: 'text/plain', bytes: new TextEncoder().encode(why) };
 }
 
 function describeErr(err: unknown): string {
@@ -93,6 +109,8 @@ class AppStore implements NativeProcess {
   private ready: Promise<void> = Promise.resolve();
   private page!: StorePage;
   private queue: Promise<void> = Promise.resolve();
+
+  constructor(private readonly zipLimits?: ZipLimits) {}
 
   start(kernel: KernelApi): void {
     this.kernel = kernel;
@@ -143,17 +161,20 @@ class AppStore implements NativeProcess {
   private async askKernel(cmd: Record<string, unknown>, expected: string, blob?: Uint8Array, timeoutSecs = STEP_TIMEOUT_SECS) {
     const what = Object.keys(cmd)[0];
     let body: unknown;
+    let reason: string | undefined;
     try {
       const r = await this.kernel.request(this.id, this.addr('kernel'), JSON.stringify(cmd), {
         blob: blob && { bytes: blob },
         timeoutSecs,
       });
       body = parseJsonBytes(r.response.body);
+      if (r.blob?.mime === 'text/plain') reason = fromUtf8(r.blob.bytes);
     } catch (e) {
       const why = e instanceof SendErrorException ? (e.reason ?? e.code) : (e as Error).message;
       throw new AppStoreStepError(`kernel ${what} failed: ${why}`);
     }
-    if (body !== expected) throw new AppStoreStepError(`kernel answered ${what} with ${JSON.stringify(body)}, not "${expected}"`);
+    if (body !== expected)
+      throw new AppStoreStepError(`kernel answered ${what} with ${JSON.stringify(body)}, not "${expected}"${reason ? `: ${reason}` : ''}`);
   }
 
   /** Ask another App Store process (chain, downloads, homepage) and parse its JSON answer. */
@@ -191,8 +212,7 @@ class AppStore implements NativeProcess {
   }
 
   private static isNotFound(e: unknown): boolean {
-    const v = (e as { vfsError?: unknown }).vfsError;
-    return !!v && typeof v === 'object' && 'NotFound' in v;
+    return isNotFoundError((e as { vfsError?: unknown }).vfsError);
   }
 
   // ---- state --------------------------------------------------------------------------------
@@ -225,12 +245,17 @@ class AppStore implements NativeProcess {
 
   private async serve(km: KernelMessage): Promise<void> {
     if (km.message.tag !== 'request') return;
+    // Hyperdrive's app store drops a request it cannot parse, and the caller waits for its
+    // timeout; ours answers {"Err": why} at once (when an answer is expected).
+    const unknown = (why: string) => {
+      this.kernel.print(1, `app-store: ${why}`);
+      this.answer(km, { Err: `${why}; main:app-store:sys takes "Apis" or {"NewPackage" | "Install" | "Uninstall" | "GetApi": ...}` });
+    };
     let req: unknown;
     try {
       req = parseJsonBytes(km.message.val.body);
     } catch {
-      this.kernel.print(1, 'app-store: ignoring a request that is not JSON');
-      return;
+      return unknown('the request is not JSON');
     }
     if (req === 'Apis') return this.apis(km);
     if (this.page.track(km)) return; // the page's WebSocket opening or closing
@@ -256,7 +281,7 @@ class AppStore implements NativeProcess {
       return;
     }
     if ('Success' in r || 'Err' in r) return this.autoDownloadComplete(r);
-    this.kernel.print(1, `app-store: unknown request ${fromUtf8(km.message.val.body).slice(0, 200)}`);
+    unknown(`unknown request ${fromUtf8(km.message.val.body).slice(0, 200)}`);
   }
 
   /** What the HTTP API needs from main, and nothing more. */
@@ -276,10 +301,12 @@ class AppStore implements NativeProcess {
     };
   }
 
-  private fail(what: string, pkg: string, e: unknown): void {
+  /** Say why on the terminal and in the log; return the reason for the Response's blob. */
+  private fail(what: string, pkg: string, e: unknown): LazyLoadBlob {
     const why = e instanceof Error ? e.message : String(e);
     this.kernel.print(0, `app-store: ${what} ${pkg} failed: ${why}`);
     this.log.error(`${what} ${pkg} failed: ${why}`);
+    return reasonBlob(why);
   }
 
   /** As Hyperdrive's new_package: the zip goes to downloads:app-store:sys (AddDownload), mirrored if asked. */
@@ -289,13 +316,14 @@ class AppStore implements NativeProcess {
     try {
       const pkgJson = parsePackageIdJson(a.package_id);
       pkg = packageIdString(pkgJson);
+      checkNotSystemPackage(pkgJson);
       const zip = km.lazyLoadBlob?.bytes;
       if (!zip) {
         this.answer(km, { NewPackageResponse: 'NoBlob' });
         return;
       }
       // Read the manifest now, so a zip that is no package is refused here, saying why.
-      readManifest(zip);
+      await readManifest(zip, this.zipLimits);
       const hash = sha256Hex(zip);
       const r = await this.kernel.request(
         this.id,
@@ -308,8 +336,7 @@ class AppStore implements NativeProcess {
       this.log.info(`stored ${pkg} version ${hash}`);
       this.answer(km, { NewPackageResponse: 'Success' });
     } catch (e) {
-      this.fail('adding package', pkg, e);
-      this.answer(km, { NewPackageResponse: 'InstallFailed' });
+      this.answer(km, { NewPackageResponse: 'InstallFailed' }, this.fail('adding package', pkg, e));
     }
   }
 
@@ -322,8 +349,7 @@ class AppStore implements NativeProcess {
       await this.installPackage(pkgJson, a.version_hash, a.metadata);
       this.answer(km, { InstallResponse: 'Success' });
     } catch (e) {
-      this.fail('installing', pkg, e);
-      this.answer(km, { InstallResponse: 'Failure' });
+      this.answer(km, { InstallResponse: 'Failure' }, this.fail('installing', pkg, e));
     }
   }
 
@@ -333,6 +359,7 @@ class AppStore implements NativeProcess {
     const started: string[] = [];
     let touched = false;
     try {
+      checkNotSystemPackage(pkgJson);
       if (typeof hash !== 'string' || !/^[0-9a-f]{64}$/.test(hash))
         throw new InstallCheckError(`version_hash must be the sha256 of the zip as 64 lowercase hex digits, got ${JSON.stringify(hash)}`);
       // No metadata given: the published one, from chain:app-store:sys (as the real store does).
@@ -351,7 +378,7 @@ class AppStore implements NativeProcess {
       if (sha256Hex(zip) !== hash) throw new InstallCheckError(`the stored zip of ${pkg} does not hash to ${hash}`);
 
       // 2. Check everything before touching anything; entries Hyperdrive would skip are skipped, with its line.
-      const plan = planInstall(this.kernel.our, pkgJson, zip);
+      const plan = await planInstall(this.kernel.our, pkgJson, zip, this.zipLimits);
       for (const line of plan.skipped) this.kernel.print(0, line);
 
       // 3. Files: a fresh pkg drive holding the zip's contents and the zip itself.
@@ -435,8 +462,7 @@ class AppStore implements NativeProcess {
       await this.uninstallPackage(pkgJson);
       this.answer(km, { UninstallResponse: 'Success' });
     } catch (e) {
-      this.fail('uninstalling', pkg, e);
-      this.answer(km, { UninstallResponse: 'Failure' });
+      this.answer(km, { UninstallResponse: 'Failure' }, this.fail('uninstalling', pkg, e));
     }
   }
 

@@ -2,7 +2,7 @@
 // inside the drive, manifest.json parses and is well formed, every wasm it names is in the zip,
 // every capability names a valid process. The result is the complete install plan (interop §2.5).
 
-import { checkEntryPath, unzip, ZipFormatError, ZipPathError } from '../../../core/zip.js';
+import { checkEntryPath, type UnzipOptions, type ZipEntry, type ZipLimits, unzipAsync, ZipFormatError, ZipLimitError, ZipPathError } from '../../../core/zip.js';
 import type { CapabilityJson, OnExitJson } from '../../kernel/json.js';
 import { isSafeName, parseProcessId, safeNameRule } from '../../../core/types.js';
 
@@ -57,6 +57,37 @@ export function packageIdString(p: PackageIdJson): string {
   return `${p.package_name}:${p.publisher_node}`;
 }
 
+/** The publisher of the node's own packages (distro:sys, app-store:sys, tester:sys...). */
+const SYSTEM_PUBLISHER = 'sys';
+
+/**
+ * Refuse a package that claims the system publisher: runtime modules and system packages are
+ * trusted by name (vfs, kv and sqlite treat `distro:sys` as themselves, `app-store:sys` owns the
+ * store's files), so a package called that would get their rights. Hyperdrive does not check
+ * this; we do.
+ */
+export function checkNotSystemPackage(p: PackageIdJson): void {
+  if (p.publisher_node === SYSTEM_PUBLISHER)
+    throw new InstallCheckError(
+      `${packageIdString(p)} uses the publisher "${SYSTEM_PUBLISHER}", which is reserved for the node's own system packages (distro:sys, app-store:sys, tester:sys...) and would get their rights; publish it under your own node name instead (e.g. ${p.package_name}:yourname.os, the "publisher" in metadata.json)`,
+    );
+}
+
+/** Unzip a package (or its api.zip) within `limits`, turning zip problems into InstallCheckErrors that say what to do. */
+async function unzipPackage(zip: Uint8Array, limits: ZipLimits | undefined, what: string, only?: UnzipOptions['only']): Promise<ZipEntry[]> {
+  try {
+    return await unzipAsync(zip, { ...limits, only });
+  } catch (e) {
+    if (e instanceof ZipLimitError)
+      throw new InstallCheckError(
+        `${what}: ${e.message}; if the package really is this big, boot the node with higher limits (kit boot-fake-node --max-zip-bytes / --max-zip-ratio)`,
+      );
+    if (e instanceof ZipPathError) throw new InstallCheckError(`${what}: ${e.message} (kit build never writes such an entry: something else made or changed this zip)`);
+    if (e instanceof ZipFormatError) throw new InstallCheckError(`${what}: ${e.message}`);
+    throw e;
+  }
+}
+
 function checkOnExit(v: unknown, where: string): OnExitJson {
   if (v === 'None' || v === 'Restart') return v;
   if (v && typeof v === 'object' && Array.isArray((v as { Requests?: unknown }).Requests)) return v as OnExitJson;
@@ -104,15 +135,10 @@ function list(v: unknown, field: string, where: string): unknown[] {
 }
 
 /** Check a package zip completely and plan its install; throws InstallCheckError saying what is wrong. */
-export function planInstall(our: string, pkg: PackageIdJson, zip: Uint8Array): InstallPlan {
+export async function planInstall(our: string, pkg: PackageIdJson, zip: Uint8Array, limits?: ZipLimits): Promise<InstallPlan> {
+  checkNotSystemPackage(pkg);
   const packageId = packageIdString(pkg);
-  let entries: ReturnType<typeof unzip>;
-  try {
-    entries = unzip(zip);
-  } catch (e) {
-    if (e instanceof ZipPathError || e instanceof ZipFormatError) throw new InstallCheckError(e.message);
-    throw e;
-  }
+  const entries = await unzipPackage(zip, limits, 'the package zip');
   const files = new Map(entries.filter((e) => !e.isDir).map((e) => [e.path, e.bytes]));
 
   const manifest = files.get('manifest.json');
@@ -126,13 +152,7 @@ export function planInstall(our: string, pkg: PackageIdJson, zip: Uint8Array): I
   if (!Array.isArray(raw)) throw new InstallCheckError('manifest.json must be a list of process entries');
 
   const apiZip = files.get('api.zip');
-  if (apiZip) {
-    try {
-      unzip(apiZip);
-    } catch (e) {
-      throw new InstallCheckError(`api.zip: ${(e as Error).message}`);
-    }
-  }
+  if (apiZip) await unzipPackage(apiZip, limits, 'api.zip');
 
   const drive = `/${packageId}/pkg`;
   const vfs = `${our}@vfs:distro:sys`;
@@ -190,14 +210,8 @@ export function planInstall(our: string, pkg: PackageIdJson, zip: Uint8Array): I
 }
 
 /** The manifest.json of a package zip, checked only to be JSON (what NewPackage needs). */
-export function readManifest(zip: Uint8Array): Uint8Array {
-  let entries: ReturnType<typeof unzip>;
-  try {
-    entries = unzip(zip, { only: (path) => path === 'manifest.json' });
-  } catch (e) {
-    if (e instanceof ZipPathError || e instanceof ZipFormatError) throw new InstallCheckError(e.message);
-    throw e;
-  }
+export async function readManifest(zip: Uint8Array, limits?: ZipLimits): Promise<Uint8Array> {
+  const entries = await unzipPackage(zip, limits, 'the package zip', (path) => path === 'manifest.json');
   const manifest = entries.find((e) => e.path === 'manifest.json' && !e.isDir);
   if (!manifest) throw new InstallCheckError('the package zip has no manifest.json at its root');
   try {
