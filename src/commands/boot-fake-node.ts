@@ -176,7 +176,7 @@ export default class BootFakeNode extends KitCommand {
     }
 
     this.log(`fake node ${node.name} is running`);
-    this.log(`  url:  ${node.url}`);
+    this.log(`  url:  ${node.url} (its homepage; log in with the node's password)`);
     this.log(`  home: ${node.home}${flags.persist ? '' : ' (deleted on exit; keep it with --persist)'}`);
     this.log('Ctrl-C to stop');
     const reason = await shutdown.reason;

@@ -17,6 +17,7 @@ import { createHttpClient } from './modules/http-client/index.js';
 import { createHttpServer } from './modules/http-server/index.js';
 import { createKv } from './modules/kv/index.js';
 import { createNetModule, type NetOptions, netRootCap } from './modules/net/index.js';
+import { createNotifications } from './modules/notifications.js';
 import { createSqlite } from './modules/sqlite/index.js';
 import { createStateModule, FileStateStore } from './modules/state.js';
 import { createTimerModule } from './modules/timer.js';
@@ -96,7 +97,7 @@ export interface RunningNode {
 }
 
 /** Runtime modules (and the terminal) may message each other, the kernel and the network. */
-const RUNTIME_MODULES = ['kernel', 'net', 'vfs', 'state', 'http-server', 'http-client', 'timer', 'eth', 'kv', 'sqlite', 'fd-manager'];
+const RUNTIME_MODULES = ['kernel', 'net', 'vfs', 'state', 'http-server', 'http-client', 'timer', 'eth', 'kv', 'sqlite', 'fd-manager', 'notifications'];
 
 export async function bootNode(opts: BootOptions): Promise<RunningNode> {
   const home = resolve(opts.home);
@@ -158,6 +159,8 @@ async function bootInHome(home: string, prepared: PreparedHome, opts: BootOption
   await kernel.addNative(createKv({ home }), systemCaps);
   await kernel.addNative(createSqlite({ home }), systemCaps);
   await kernel.addNative(createHttpClient(), systemCaps);
+  const notifications = createNotifications();
+  await kernel.addNative(notifications, systemCaps);
   const net = createNetModule({ host: listenHost, ...opts.net, port: opts.netPort, password: opts.password });
   await kernel.addNative(net, systemCaps);
   const http = await createHttpServer({
@@ -176,7 +179,7 @@ async function bootInHome(home: string, prepared: PreparedHome, opts: BootOption
   // The terminal acts for the user: it may message anything on this node.
   await kernel.addNative(terminal, systemCaps);
 
-  const system = await addSystemPackages(kernel, { systemCaps, terminal: terminal.id, zipLimits });
+  const system = await addSystemPackages(kernel, { systemCaps, terminal: terminal.id, state, notifications, zipLimits });
 
   // Fake chain: eth always (providers from --rpc / .eth_providers); registration and hns-indexer
   // when there is a chain port. The net module's WS port goes into `~ws-port` once it exists.

@@ -5,7 +5,7 @@ import assert from 'node:assert/strict';
 import { beforeEach, test } from 'node:test';
 import { bodyJson, fake, lib } from './helpers/lib.js';
 
-const { vfs, kv, sqlite, httpServer, httpClient, timer, eth, net, kernel } = lib;
+const { vfs, kv, sqlite, httpServer, httpClient, timer, eth, net, kernel, homepage } = lib;
 let host: InstanceType<typeof fake.FakeHost>;
 const enc = (s: string) => new TextEncoder().encode(s);
 const dec = (b: Uint8Array) => new TextDecoder().decode(b);
@@ -277,4 +277,36 @@ test('kernel: Debug Process and KillProcess with ids as strings', () => {
   assert.deepEqual(bodyJson(host.requests[0].request.body), {
     GrantCapabilities: { target: 'x:y:z', capabilities: [{ issuer: 'fake.dev@a:b:c', params: '"messaging"' }] },
   });
+});
+
+test('homepage: Add and Remove as process_lib sends them (src/homepage.rs), fire-and-forget to homepage:homepage:sys', () => {
+  homepage.addToHomepage('My First App', 'data:image/png;base64,AAAA', '/', '<h1>hi</h1>');
+  let sent = host.requests.at(-1)!;
+  assert.equal(lib.addressToString(sent.target), 'fake.dev@homepage:homepage:sys');
+  assert.equal(sent.request.expectsResponse, undefined);
+  assert.deepEqual(bodyJson(sent.request.body), { Add: { label: 'My First App', icon: 'data:image/png;base64,AAAA', path: '/', widget: '<h1>hi</h1>' } });
+  homepage.addToHomepage('Bare');
+  assert.deepEqual(bodyJson(host.requests.at(-1)!.request.body), { Add: { label: 'Bare', icon: null, path: null, widget: null } });
+  homepage.removeFromHomepage();
+  sent = host.requests.at(-1)!;
+  assert.equal(dec(sent.request.body), '"Remove"');
+  assert.equal(host.awaited.length, 0, 'nothing waits for an answer');
+});
+
+test('http-server: serveFile binds one file of the pkg drive at each path, cached', () => {
+  host.answer = (s) => {
+    const body = bodyJson(s.request.body) as { action?: unknown };
+    if (body.action === 'Read') return { response: fake.response('"Read"'), blob: { bytes: enc('<h1>page</h1>'), mime: undefined } };
+    return { response: fake.response(JSON.stringify(body.action === 'CreateDrive' ? 'Ok' : { Ok: null })) };
+  };
+  httpServer.serveFile('ui/index.html', ['/', '/home']);
+  const reads = host.awaited.filter((s) => (bodyJson(s.request.body) as { action?: unknown }).action === 'Read');
+  assert.deepEqual(bodyJson(reads[0].request.body), { path: '/pkg:pub.os/pkg/ui/index.html', action: 'Read' });
+  const binds = host.awaited.filter((s) => lib.addressToString(s.target) === 'fake.dev@http-server:distro:sys');
+  assert.deepEqual(
+    binds.map((b) => bodyJson(b.request.body)),
+    ['/', '/home'].map((path) => ({ Bind: { path, authenticated: true, local_only: false, cache: true } })),
+  );
+  assert.equal(dec(binds[1].blob!.bytes), '<h1>page</h1>');
+  assert.equal(binds[1].blob!.mime, 'text/html; charset=utf-8');
 });

@@ -21,7 +21,6 @@ export const UNSUPPORTED: UnsupportedProcess[] = [
   },
   { id: { processName: 'contacts', packageName: 'contacts', publisherNode: 'sys' }, why: 'the Contacts app' },
   { id: { processName: 'explorer', packageName: 'file-explorer', publisherNode: 'sys' }, why: 'the File Explorer app' },
-  { id: { processName: 'settings', packageName: 'settings', publisherNode: 'sys' }, why: 'the Settings app' },
   { id: { processName: 'spider', packageName: 'spider', publisherNode: 'sys' }, why: 'Spider (LLM chat), which needs model provider keys' },
   { id: { processName: 'ttstt', packageName: 'spider', publisherNode: 'sys' }, why: 'text-to-speech and speech-to-text, which need provider keys' },
 ];

@@ -35,6 +35,7 @@ import {
 import { CHAIN_PROCESS } from './chain.js';
 import { type DownloadCompleteRequest, type DownloadError, DOWNLOADS_DIR, DOWNLOADS_PROCESS, describe as describeDownloadError } from './downloads.js';
 import { bindStoreHttp, type StoreHttp, serveStoreHttp } from './http-api.js';
+import { StorePage } from './page.js';
 
 export { InstallCheckError, type InstallPlan, type PackageIdJson, planInstall } from './plan.js';
 
@@ -106,6 +107,7 @@ class AppStore implements NativeProcess {
   private state: StoreState = { installed: {} };
   private updates: Updates = {};
   private ready: Promise<void> = Promise.resolve();
+  private page!: StorePage;
   private queue: Promise<void> = Promise.resolve();
 
   constructor(private readonly zipLimits?: ZipLimits) {}
@@ -122,6 +124,8 @@ class AppStore implements NativeProcess {
       },
     });
     bindStoreHttp(kernel, this.id);
+    this.page = new StorePage(kernel, this.id);
+    void this.page.start().catch((e) => this.log.error(`could not serve the App Store page: ${(e as Error).message}`));
     this.ready = this.loadState().catch((e) => {
       this.log.error(`could not read the installed-package list: ${(e as Error).message}; starting empty`);
     });
@@ -254,6 +258,7 @@ class AppStore implements NativeProcess {
       return unknown('the request is not JSON');
     }
     if (req === 'Apis') return this.apis(km);
+    if (this.page.track(km)) return; // the page's WebSocket opening or closing
     const r = (req && typeof req === 'object' ? req : {}) as Record<string, unknown>;
     if ('NewPackage' in r) return this.newPackage(km, r.NewPackage);
     if ('Install' in r) return this.install(km, r.Install);
@@ -266,8 +271,15 @@ class AppStore implements NativeProcess {
       return;
     }
     // From downloads:app-store:sys (the same untagged shapes Hyperdrive's main accepts).
-    if ('package_id' in r && 'version_hash' in r && 'err' in r) return this.downloadComplete(r as unknown as DownloadCompleteRequest);
-    if ('package_id' in r && 'downloaded' in r) return; // Progress: for the App Store page's WebSocket, which this node does not serve
+    if ('package_id' in r && 'version_hash' in r && 'err' in r) {
+      this.page.push('complete', { package_id: r.package_id, version_hash: r.version_hash, error: r.err });
+      return this.downloadComplete(r as unknown as DownloadCompleteRequest);
+    }
+    if ('package_id' in r && 'downloaded' in r) {
+      // Progress: for the App Store page's WebSocket.
+      this.page.push('progress', { package_id: r.package_id, version_hash: r.version_hash, downloaded: r.downloaded, total: r.total });
+      return;
+    }
     if ('Success' in r || 'Err' in r) return this.autoDownloadComplete(r);
     unknown(`unknown request ${fromUtf8(km.message.val.body).slice(0, 200)}`);
   }
