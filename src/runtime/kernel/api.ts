@@ -27,7 +27,7 @@ export class SendErrorException extends Error {
    * a caller immediately instead of letting it hang until a timeout.
    */
   readonly reason?: string;
-  /** 'not-found' | 'no-capability' | 'offline' | 'timeout' | 'too-large' */
+  /** 'not-found' | 'no-capability' | 'offline' | 'timeout' | 'too-large' | 'mailbox-full' | 'died' */
   readonly code: string;
   constructor(readonly sendError: SendError, code?: string, reason?: string) {
     super(reason ?? `send error: ${sendError.kind}`);
@@ -59,6 +59,12 @@ export interface KernelApi {
   hasCapability(holder: ProcessId, cap: Capability): boolean;
   /** A line on the node's terminal at a verbosity (0 always shown). */
   print(verbosity: number, text: string): void;
+  /**
+   * Run `fn` as a short-lived public process `<random u64>:<package>` holding `caps`, gone once
+   * `fn` settles: how Hyperdrive's terminal runs a script such as `m`, whose answers reach it
+   * without the responder holding a capability.
+   */
+  runAsScript?<T>(pkg: { packageName: string; publisherNode: string }, caps: Capability[], fn: (id: ProcessId) => Promise<T>): Promise<T>;
 }
 
 /**

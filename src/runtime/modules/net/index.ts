@@ -16,7 +16,7 @@ import type { AddressInfo, } from 'node:net';
 import { join } from 'node:path';
 import { type RawData, WebSocket, WebSocketServer } from 'ws';
 import type { KernelApi, NativeProcess } from '../../kernel/api.js';
-import { type Address, addressToString, type Capability, type KernelMessage, MAX_MESSAGE_BYTES, systemProcess } from '../../../core/types.js';
+import { type Address, addressToString, type Capability, type KernelMessage, systemProcess } from '../../../core/types.js';
 import { loadOrCreateNetKey, type NetKey } from '../../../core/net-key.js';
 import { FrameError, FrameReader, takeOver } from './frames.js';
 import { generateKeyPair, type KeyPair, MAX_NOISE_MESSAGE, type TransportState, XXHandshake } from './noise.js';
@@ -57,6 +57,9 @@ const PORT_FILE = '.net-port';
 /** Kernel hook (src/runtime/kernel/kernel.ts): return a Request we could not deliver as Offline. */
 interface OfflineHook {
   returnOffline(km: KernelMessage, reason: string): void;
+}
+interface TooLargeHook {
+  returnTooLarge(km: KernelMessage, reason: string): void;
 }
 
 export interface NetOptions {
@@ -112,6 +115,11 @@ export function createNetModule(opts: NetOptions = {}): NetModule {
   let pingTimer: NodeJS.Timeout | undefined;
   const stats = { sent: 0, received: 0, dropped: 0, handshakesFailed: 0 };
 
+  const tooLarge = (km: KernelMessage, bytes: number) => {
+    const reason = `message of ${bytes} bytes serialized is over the ${MAX_WIRE_MESSAGE}-byte network limit`;
+    kernel.print(0, `net: tried to send too-large message (${reason}), limit is ${(MAX_WIRE_MESSAGE / 1048576).toFixed(2)}mb`);
+    (kernel as unknown as Partial<TooLargeHook>).returnTooLarge?.(km, reason);
+  };
   const offline = (km: KernelMessage, reason: string) => {
     kernel.log.debug(`net: ${reason}`);
     (kernel as unknown as Partial<OfflineHook>).returnOffline?.(km, reason);
@@ -470,15 +478,17 @@ export function createNetModule(opts: NetOptions = {}): NetModule {
   function sendRemote(km: KernelMessage): void {
     const name = km.target.node;
     const size = (km.message.tag === 'request' ? km.message.val.body : km.message.val[0].body).length + (km.lazyLoadBlob?.bytes.length ?? 0);
-    if (size > MAX_MESSAGE_BYTES) {
-      offline(km, `message to ${name} of ${size} bytes is over the network limit`);
+    // Over the limit, Hyperdrive's net drops the message with a loud line (ws/utils.rs) and the
+    // sender times out: never a trap, never an Offline. Serialized is never smaller than this.
+    if (size > MAX_WIRE_MESSAGE) {
+      tooLarge(km, size);
       return;
     }
     const encoded = encodeKernelMessageFramed(km, capSigs);
     // Bytes go out as MessagePack integer arrays (up to 2 bytes each), so a body near 10 MB
     // may not fit the 10,485,800-byte limit on the wire, which the receiver enforces.
     if (encoded.length - 4 > MAX_WIRE_MESSAGE) {
-      offline(km, `message to ${name} is ${encoded.length - 4} bytes serialized, over the ${MAX_WIRE_MESSAGE}-byte network limit`);
+      tooLarge(km, encoded.length - 4);
       return;
     }
     const peer = peers.get(name);
