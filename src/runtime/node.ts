@@ -6,6 +6,7 @@ import { readFile, realpath } from 'node:fs/promises';
 import { join, resolve, sep } from 'node:path';
 import type { KernelApi, NativeProcess } from './kernel/api.js';
 import { Kernel } from './kernel/kernel.js';
+import { type KernelLimits, resolveLimits } from './kernel/limits.js';
 import { FileProcessStore } from './kernel/persistence.js';
 import { discardFreshHome, type PreparedHome, prepareHome, unlockHome } from './home.js';
 import { KIT_CACHE } from '../core/cache.js';
@@ -15,17 +16,18 @@ import { createFdManager } from './modules/fd-manager/index.js';
 import { createHttpClient } from './modules/http-client/index.js';
 import { createHttpServer } from './modules/http-server/index.js';
 import { createKv } from './modules/kv/index.js';
-import { createNetModule, netRootCap } from './modules/net/index.js';
+import { createNetModule } from './modules/net/index.js';
 import { createSqlite } from './modules/sqlite/index.js';
 import { createStateModule, FileStateStore } from './modules/state.js';
 import { createTimerModule } from './modules/timer.js';
-import { createVfs, ROOT_CAP_PARAMS as VFS_ROOT_CAP } from './modules/vfs/index.js';
+import { createVfs } from './modules/vfs/index.js';
 import { createAppStoreChain } from './packages/app-store/chain.js';
 import { createAppStoreDownloads } from './packages/app-store/downloads.js';
 import { createAppStore } from './packages/app-store/index.js';
 import { createHnsIndexer } from './packages/hns-indexer/index.js';
 import { createTester } from './packages/tester/index.js';
 import { ComponentHost } from './process/host.js';
+import { grantSystemCapabilities, systemCapabilities } from './system-capabilities.js';
 import { createTerminal, type Terminal } from './terminal/index.js';
 import { type Capability, messagingCap, NETWORK_PARAMS, type ProcessId, processIdToString, systemProcess } from '../core/types.js';
 
@@ -61,8 +63,14 @@ export interface BootOptions {
   /** Where the terminal reads commands and prints; null (or absent) for a detached node. */
   terminal?: { input: NodeJS.ReadableStream | null; output: NodeJS.WritableStream } | null;
   log?: Logger;
-  /** Called when the terminal asks to shut down (Ctrl-C, end of input). */
+  /** Called when the terminal asks to shut down (Ctrl-C, end of input) or a process sends Shutdown. */
   onExitRequested?: () => void;
+  /**
+   * Processes per node and per package, mailbox size, and each process's memory (limits.ts);
+   * unset ones come from KIT_MAX_PROCESSES, KIT_MAX_PROCESSES_PER_PACKAGE, KIT_MAILBOX_MESSAGES,
+   * KIT_MAILBOX_MB and KIT_PROCESS_MEMORY_MB, else the defaults.
+   */
+  limits?: Partial<KernelLimits>;
 }
 
 export interface RunningNode {
@@ -79,7 +87,7 @@ export interface RunningNode {
   stop(): Promise<void>;
 }
 
-/** Runtime modules (and the terminal) may message each other, the kernel and the network. */
+/** Runtime modules may message each other, the kernel and the network (hyperdrive/src/state.rs). */
 const RUNTIME_MODULES = ['kernel', 'net', 'vfs', 'state', 'http-server', 'http-client', 'timer', 'eth', 'kv', 'sqlite', 'fd-manager'];
 
 export async function bootNode(opts: BootOptions): Promise<RunningNode> {
@@ -98,7 +106,8 @@ async function bootInHome(home: string, prepared: PreparedHome, opts: BootOption
   const our = opts.name;
   const vfsRoot = join(home, 'vfs');
 
-  const host = new ComponentHost({ cacheDir: join(KIT_CACHE, 'components'), log: log.child('process') });
+  const limits = resolveLimits(opts.limits);
+  const host = new ComponentHost({ cacheDir: join(KIT_CACHE, 'components'), log: log.child('process'), memoryLimitBytes: limits.processMemoryBytes });
   const state = new FileStateStore(home);
   const kernel = new Kernel({
     our,
@@ -108,6 +117,8 @@ async function bootInHome(home: string, prepared: PreparedHome, opts: BootOption
     state,
     store: opts.persist || prepared.persisted ? new FileProcessStore(home) : undefined,
     readWasm: (handle) => readVfsFile(vfsRoot, handle),
+    limits,
+    onShutdownRequested: opts.onExitRequested,
   });
 
   const addr = (p: ProcessId) => ({ node: our, process: p });
@@ -144,29 +155,14 @@ async function bootInHome(home: string, prepared: PreparedHome, opts: BootOption
     throw e;
   });
   await kernel.addNative(http, systemCaps);
-  // The terminal acts for the user: it may message anything on this node.
-  await kernel.addNative(terminal, systemCaps);
-
-  // main:app-store:sys installs packages: it drives the kernel and the VFS, and lets
-  // http-server (the kit RPC endpoint) message it.
-  const appStore = createAppStore();
-  await kernel.addNative(appStore, systemCaps);
-  kernel.grant(systemProcess('http-server'), [messagingCap(addr(appStore.id))]);
-  // As Hyperdrive's terminal, it holds vfs root: `cat` and scripts read any package's drive.
-  kernel.grant(terminal.id, [messagingCap(addr(appStore.id)), { issuer: addr(systemProcess('vfs')), params: VFS_ROOT_CAP }]);
-
-  // Fake chain: eth always (providers from --rpc / .eth_providers); registration and hns-indexer
-  // when there is a chain port. The net module's WS port goes into `~ws-port` once it exists.
   await kernel.addNative(createEthModule({ home, fakechainPort: opts.fakechainPort, rpc: opts.rpc }), systemCaps);
-  // The rest of the App Store: downloads (zips, mirroring, fetching from other nodes) and, with a
-  // chain, chain:app-store:sys (published packages on Hypermap). kit and the terminal may ask both.
-  const addStorePart = async (part: NativeProcess) => {
-    await kernel.addNative(part, systemCaps);
-    kernel.grant(systemProcess('http-server'), [messagingCap(addr(part.id))]);
-    kernel.grant(terminal.id, [messagingCap(addr(part.id))]);
-    kernel.grant(appStore.id, [messagingCap(addr(part.id))]);
-  };
-  await addStorePart(createAppStoreDownloads());
+
+  // The system packages, natively written, each with the capabilities its real manifest gives it
+  // (system-capabilities.ts); their grants are made once all of them exist.
+  const addSystem = (p: NativeProcess) => kernel.addNative(p, systemCapabilities(our, p.id));
+  await addSystem(terminal);
+  await addSystem(createAppStore());
+  await addSystem(createAppStoreDownloads());
   let fakechain: RunningNode['fakechain'];
   let stopChain: (() => Promise<void>) | undefined;
   if (opts.fakechainPort !== undefined) {
@@ -192,11 +188,12 @@ async function bootInHome(home: string, prepared: PreparedHome, opts: BootOption
       await host.close();
       throw e;
     }
-    await kernel.addNative(createHnsIndexer(), [...systemCaps, netRootCap(our)]);
-    await addStorePart(createAppStoreChain());
+    await addSystem(createHnsIndexer());
+    await addSystem(createAppStoreChain());
   }
   // tester:tester:sys: every fake node is a simulation-mode node, where the real runtime has it too.
-  await kernel.addNative(createTester(), systemCaps);
+  await addSystem(createTester());
+  grantSystemCapabilities(kernel);
 
   await kernel.restore();
   http.ready();

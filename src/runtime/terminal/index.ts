@@ -23,6 +23,7 @@ import {
   jsonBytes,
   type KernelMessage,
   messagingCap,
+  NETWORK_PARAMS,
   type ProcessId,
   parseAddress,
   parseJsonBytes,
@@ -338,12 +339,12 @@ class NodeTerminal implements Terminal {
       return this.say(`No process ${processIdToString(target.process)} on this node: check the name (\`top\` lists the running processes)`);
     if (parsed.awaitSecs === undefined) {
       // As the real `m`: still await (so a refusal is not left dangling) but print nothing.
-      this.request(target, parsed.body, 5).catch(() => {});
+      this.asM((m) => this.kernel.request(m, target, parsed.body, { timeoutSecs: 5 })).catch(() => {});
       return;
     }
     this.say(`Awaiting response for ${parsed.awaitSecs}s`);
     try {
-      const reply = await this.request(target, parsed.body, parsed.awaitSecs);
+      const reply = await this.asM((m) => this.kernel.request(m, target, parsed.body, { timeoutSecs: parsed.awaitSecs }));
       const text = fromUtf8(reply.response.body);
       if (text.length > 0) this.say(text);
     } catch (e) {
@@ -354,6 +355,16 @@ class NodeTerminal implements Terminal {
           : 'Target did not send response in time, try increasing the await time',
       );
     }
+  }
+
+  /**
+   * Hyperdrive's `m` is a script: a public process `<random>:terminal:sys` with the networking
+   * capability (terminal's scripts.json), so any process's answer reaches it.
+   */
+  private asM<T>(fn: (source: ProcessId) => Promise<T>): Promise<T> {
+    if (!this.kernel.runAsScript) return fn(this.id);
+    const network = { issuer: { node: this.kernel.our, process: KERNEL }, params: NETWORK_PARAMS };
+    return this.kernel.runAsScript({ packageName: this.id.packageName, publisherNode: this.id.publisherNode }, [network], fn);
   }
 
   private async kernelDebug(query: unknown): Promise<unknown> {
