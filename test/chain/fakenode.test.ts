@@ -41,6 +41,8 @@ function probe(name: string): NativeProcess & { got: KernelMessage[]; kernel: Ke
   let waiters: { pred: (km: KernelMessage) => boolean; res: (km: KernelMessage) => void }[] = [];
   const p = {
     id: { processName: name, packageName: 'probe', publisherNode: 'sys' } as ProcessId,
+    // public: whatever it asks may answer it (every Response is capability-checked)
+    isPublic: true,
     got,
     kernel: undefined as unknown as KernelApi,
     start(k: KernelApi) {

@@ -48,7 +48,8 @@ export async function writeDriverPackage(dir: string, wasm: Uint8Array): Promise
     on_exit: 'Restart',
     request_networking: false,
     request_capabilities: modules,
-    grant_capabilities: ['http-server:distro:sys', 'http-client:distro:sys', 'fd-manager:distro:sys'],
+    // every module that answers it, as Hyperdrive's own packages grant them
+    grant_capabilities: modules,
     public: false,
   });
   writeFileSync(join(dir, 'pkg/manifest.json'), JSON.stringify([entry('driver'), entry('other')], null, 2));

@@ -8,7 +8,7 @@ import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import type { Kernel } from '../../src/runtime/kernel/kernel.js';
 import { createTimerModule } from '../../src/runtime/modules/timer.js';
-import { fromUtf8, parseProcessId } from '../../src/core/types.js';
+import { fromUtf8, messagingCap, parseProcessId } from '../../src/core/types.js';
 import { bareKernel } from './helpers.js';
 
 const OUR = 'fake.dev';
@@ -35,6 +35,7 @@ describe('timer:distro:sys', () => {
     timer = createTimerModule({ now: () => NOW });
     await kernel.addNative(timer);
     await kernel.addNative({ id: APP, handle() {} });
+    kernel.grant(timer.id, [messagingCap({ node: OUR, process: APP })]); // so that its pops reach APP
   });
   after(async () => {
     await kernel.shutdown();
