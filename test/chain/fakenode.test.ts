@@ -216,6 +216,7 @@ describe('eth:distro:sys and hns-indexer over a chain given with --rpc', () => {
     await k.addNative(net);
     const indexer = createHnsIndexer({ net: net.id });
     await k.addNative(indexer, [messagingCap({ node: node.name, process: ETH }), messagingCap({ node: node.name, process: net.id })]);
+    k.grant(ETH, [messagingCap({ node: node.name, process: indexer.id })]); // as its manifest grants eth
     await indexer.ready;
   });
   after(async () => {
