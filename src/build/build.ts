@@ -19,6 +19,7 @@ import { isSafeName, safeNameRule } from '../core/types.js';
 import { bundleProcess } from './bundle.js';
 import { type ComponentizeFeature, type componentizeJs, DEFAULT_DISABLED_FEATURES } from './componentize.js';
 import { resolveDependencyApis } from './deps.js';
+import { type LinkResult, linkPackage, stagedPath } from './link.js';
 import { detectProcesses, detectUiDirs, type Language, makeFilter, type ProcessDir, unmatchedFilterValues } from './detect.js';
 import { ComponentCache, defaultComponentCacheDir } from './component-cache.js';
 import { ComponentizeWorker } from './componentize-pool.js';
@@ -27,7 +28,9 @@ import { hashFile, hashFiles, hashValue, listFiles, sha256 } from './hash.js';
 import { packageVersion } from './paths.js';
 import { createProgress, formatSeconds, loggerAbove, type Progress, type ProgressStream } from './progress.js';
 import { buildPython, checkPythonToolchain } from './python.js';
-import { buildRust, checkRustToolchain } from './rust.js';
+import { buildRust, checkProcessLibVersions } from './rust.js';
+import { findRustToolchain, type RustToolchain } from './rust-toolchain.js';
+import { refuseRewrite } from './rewrite.js';
 import { type BuildState, type ProcessState, readState, writeState } from './state.js';
 import { GUEST_GLOBALS_DTS, typecheck } from './typescript.js';
 import { buildUi, uiSourceHash } from './ui.js';
@@ -61,8 +64,10 @@ export interface BuildOptions {
   localDependencies?: string[];
   /** Extra files to put in api.zip (`-a`). */
   addToApi?: string[];
-  /** Rust `Spawn!()` rewriting (`--rewrite`); nothing to rewrite in TS/JS processes. */
+  /** Rust `Spawn!()` rewriting (`--rewrite`): refused where a Rust process uses `Spawn!()` (rewrite.ts). */
   rewrite?: boolean;
+  /** Rust toolchain for cargo, `+X` (`--toolchain`); default: the first installed one that builds for WASI (rust-toolchain.ts). */
+  toolchain?: string;
   /**
    * `-r`: accepted. The real kit builds in Docker; here a package zip's sha256 already depends only
    * on its sources (on this machine: see component-cache.ts).
@@ -83,6 +88,8 @@ export interface BuildOptions {
   progress?: ProgressStream | null;
   /** Replaces componentizeJs (unit tests only). */
   componentize?: ComponentizeFn;
+  /** The packages whose builds are building this one as a -l dependency (stops cycles). */
+  dependencyOf?: string[];
 }
 
 export type ProcessStatus = 'built' | 'up-to-date' | 'excluded';
@@ -112,6 +119,8 @@ export interface BuildResult {
   ui: Array<{ name: string; status: 'built' | 'up-to-date' | 'skipped' }>;
   /** pkg/api.zip, when the package has an API. */
   apiZipPath?: string;
+  /** What composition did: library components moved to the API, processes composed with them. */
+  linked?: LinkResult;
   zipPath: string;
   /** Lowercase hex sha256 of the package zip: what `kit publish` puts on chain. */
   zipHash: string;
@@ -265,10 +274,24 @@ export async function buildPackage(opts: BuildOptions = {}): Promise<BuildResult
       result.ui.push({ name: ui.name, status: 'built' });
     }
 
-    if (!opts.uiOnly) await buildProcesses(opts, { packageDir, meta, state, filter, progress, logger, force, result, save });
+    const dependencyWasms: string[] = [];
+    if (!opts.uiOnly) await buildProcesses(opts, { packageDir, meta, state, filter, progress, logger, force, result, save, dependencyWasms });
 
+    // target/api: api/, -a files, api_includes, then the library components linkPackage moves there.
+    let hasApi = prepareApiDir(packageDir, opts.addToApi ?? [], meta.properties.api_includes ?? [], logger);
+    if (!opts.uiOnly) {
+      result.linked = linkPackage({
+        packageDir,
+        processes: detectProcesses(packageDir),
+        dependencyWasms,
+        logger,
+        accepted: (name, path) => state.processes[name]?.wasm === hashFile(path),
+      });
+      for (const c of result.linked.composed) logger.info(`${c.process}: composed with ${c.interfaces.join(', ')}`);
+      for (const e of result.linked.exporters) logger.info(`${e} exports a library interface: moved to target/api (pkg/api.zip)`);
+      hasApi ||= result.linked.exporters.length > 0;
+    }
     // pkg/api.zip from target/api, rewritten only when target/api changed.
-    const hasApi = prepareApiDir(packageDir, opts.addToApi ?? [], meta.properties.api_includes ?? [], logger);
     if (hasApi) {
       const apiZip = join(pkgDir, 'api.zip');
       const apiHash = dirHash(join(packageDir, 'target', 'api'));
@@ -311,6 +334,8 @@ interface Ctx {
   force: boolean;
   result: BuildResult;
   save: () => void;
+  /** Filled with the dependencies' API wasms (library components to compose with). */
+  dependencyWasms: string[];
 }
 
 interface Job {
@@ -335,15 +360,21 @@ async function buildProcesses(opts: BuildOptions, ctx: Ctx): Promise<void> {
     if (all.length === 0) logger.warning(`no processes found in ${packageDir} (looked for <folder>/src/lib.ts, lib.js, lib.rs, lib.py)`);
     return;
   }
-  if (opts.rewrite && selected.some((p) => p.language === 'rust')) logger.warning('--rewrite (Spawn!() rewriting) is not supported by this kit; Rust processes are built as they are.');
+  if (opts.rewrite) {
+    refuseRewrite(selected);
+    logger.info('--rewrite: no process calls Spawn!(), so there is nothing to rewrite; building as is');
+  }
 
-  // WIT folder and world.
+  // WIT folder and world. Local dependencies are built first (no UI), as the real kit does, so
+  // their APIs and library components are current.
   const ownApi = readApiWits(packageDir);
   const deps = meta.properties.dependencies ?? [];
+  await buildLocalDependencies(opts, packageDir, logger);
   const depApis =
     deps.length > 0 || (opts.localDependencies ?? []).length > 0
       ? await resolveDependencyApis({ packageDir, dependencies: deps, localDependencies: opts.localDependencies ?? [], port: opts.port ?? 8080, logger, downloadFrom: opts.downloadFrom })
-      : { files: [], sources: {} };
+      : { files: [], sources: {}, wasms: [] };
+  ctx.dependencyWasms.push(...depApis.wasms);
   const witFiles: WitFile[] = [hyperwareWit(), ...ownApi, ...depApis.files];
   const witDir = join(targetDir, 'wit');
   writeWitDir(witDir, witFiles);
@@ -357,6 +388,7 @@ async function buildProcesses(opts: BuildOptions, ctx: Ctx): Promise<void> {
   const jobs: Job[] = [];
   for (const proc of selected) {
     const wasmPath = join(pkgDir, proc.wasmName);
+    const staged = stagedPath(packageDir, proc);
     const options = {
       kit: 1,
       language: proc.language,
@@ -369,13 +401,13 @@ async function buildProcesses(opts: BuildOptions, ctx: Ctx): Promise<void> {
             features: featureList(opts.features),
           }
         : {}),
-      ...(proc.language === 'rust' ? { features: opts.features ?? '' } : {}),
+      ...(proc.language === 'rust' ? { features: opts.features ?? '', toolchain: opts.toolchain ?? '' } : {}),
     };
     const ownFiles = hashFiles(listFiles(proc.dir));
     const prev: ProcessState | undefined = state.processes[proc.name];
-    if (!ctx.force && prev && existsSync(wasmPath)) {
+    if (!ctx.force && prev && existsSync(staged)) {
       const key = processKey(packageDir, options, { ...ownFiles, ...hashFiles(prev.external) });
-      if (key === prev.key && hashFile(wasmPath) === prev.wasm) {
+      if (key === prev.key && hashFile(staged) === prev.wasm) {
         progress.done(proc.name, 'up to date');
         result.processes.push({ name: proc.name, language: proc.language, status: 'up-to-date', wasmPath, ms: 0 });
         continue;
@@ -387,11 +419,15 @@ async function buildProcesses(opts: BuildOptions, ctx: Ctx): Promise<void> {
 
   // Checks that fail fast, before minutes of componentizing.
   const languages = new Set(jobs.map((j) => j.proc.language));
-  if (!opts.skipDepsCheck) {
-    if (languages.has('rust')) await checkRustToolchain(jobs.find((j) => j.proc.language === 'rust')!.proc.name);
-    if (languages.has('python')) await checkPythonToolchain(jobs.find((j) => j.proc.language === 'python')!.proc.name);
+  let rust: RustToolchain | undefined;
+  if (languages.has('rust')) {
+    const first = jobs.find((j) => j.proc.language === 'rust')!.proc.name;
+    rust = await findRustToolchain({ processName: first, toolchain: opts.toolchain, skipCheck: opts.skipDepsCheck });
+    logger.info(`Rust: ${rust.description}`);
+    await checkProcessLibVersions(packageDir, rust);
   }
-  if (languages.has('typescript') || languages.has('javascript') || languages.has('python')) {
+  if (!opts.skipDepsCheck && languages.has('python')) await checkPythonToolchain(jobs.find((j) => j.proc.language === 'python')!.proc.name);
+  if (languages.size > 0) {
     const validated = `${choice.world}:${wHash}`;
     if (ctx.force || state.wit !== validated) {
       await validateWit(witDir, witFiles, choice.world);
@@ -471,7 +507,7 @@ async function buildProcesses(opts: BuildOptions, ctx: Ctx): Promise<void> {
     let bytes: Uint8Array;
     try {
       if (proc.language === 'rust') {
-        bytes = await buildRust({ packageDir, proc, features: opts.features ?? '', outPath: staged, verbose });
+        bytes = await buildRust({ packageDir, proc, features: opts.features ?? '', toolchain: rust!, witDir, world: choice.world, verbose });
         job.external.push(join(packageDir, 'Cargo.toml'), join(packageDir, 'Cargo.lock'));
       } else if (proc.language === 'python') {
         bytes = await buildPython({ witDir, world: choice.world, proc, outPath: staged, verbose });
@@ -503,7 +539,7 @@ async function buildProcesses(opts: BuildOptions, ctx: Ctx): Promise<void> {
     }
     await typesChecked;
     if (cancelled) return;
-    writeFileSync(job.wasmPath, bytes);
+    writeFileSync(staged, bytes); // accepted: linkPackage takes it to pkg/ (or target/api/)
     if (!job.cached) result.componentized++;
     const ms = performance.now() - started;
     const external = [...new Set(job.external)].filter((f) => !f.startsWith(`${proc.dir}/`)).sort();
@@ -524,6 +560,33 @@ async function buildProcesses(opts: BuildOptions, ctx: Ctx): Promise<void> {
   }
   result.processes.sort((a, b) => a.name.localeCompare(b.name));
   throwAll(errors);
+}
+
+/** Builds each -l package (no UI), with the other -l packages as its own; a cycle is skipped. */
+async function buildLocalDependencies(opts: BuildOptions, packageDir: string, logger: Logger): Promise<void> {
+  const chain = [...(opts.dependencyOf ?? []), packageDir];
+  const dirs = (opts.localDependencies ?? []).map((d) => resolve(d)).filter((d) => existsSync(join(d, 'metadata.json')));
+  for (const dir of dirs) {
+    if (chain.includes(realpathSync(dir))) continue;
+    logger.info(`building local dependency ${dir}`);
+    try {
+      await buildPackage({
+        ...opts,
+        dir,
+        noUi: true,
+        uiOnly: false,
+        include: undefined,
+        exclude: undefined,
+        addToApi: undefined,
+        world: undefined,
+        localDependencies: dirs.filter((d) => d !== dir),
+        dependencyOf: chain,
+      });
+    } catch (e) {
+      if (e instanceof BuildError) throw new BuildError(`local dependency ${dir} failed to build: ${e.message}`, e.hint);
+      throw e;
+    }
+  }
 }
 
 /** Throws the one error as it is, or all of them as one BuildError. */

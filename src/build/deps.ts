@@ -30,6 +30,8 @@ export interface DependencyOptions {
 
 export interface DependencyApis {
   files: WitFile[];
+  /** Library components of the dependencies (target/api/*.wasm of a -l package, *.wasm of an API zip): composed into importers. */
+  wasms: string[];
   /** Where each dependency's API came from, for the log. */
   sources: Record<string, string>;
 }
@@ -45,6 +47,15 @@ function witsIn(dir: string): WitFile[] {
   };
   if (existsSync(dir)) walk(dir);
   return out.sort((a, b) => a.name.localeCompare(b.name));
+}
+
+/** The `.wasm` files directly in `dir` (a -l package's target/api, an unpacked API zip). */
+function wasmsIn(dir: string): string[] {
+  if (!existsSync(dir)) return [];
+  return readdirSync(dir)
+    .filter((f) => f.endsWith('.wasm'))
+    .sort()
+    .map((f) => join(dir, f));
 }
 
 /** The API WIT files kit ships for a dependency (`apis/<package:publisher>-v<N>.wit`). */
@@ -78,6 +89,7 @@ async function fetchApi(port: number, packageName: string, publisher: string): P
 
 export async function resolveDependencyApis(opts: DependencyOptions): Promise<DependencyApis> {
   const files: WitFile[] = [];
+  const wasms: string[] = [];
   const sources: Record<string, string> = {};
   const provided = new Set<string>();
   for (const raw of opts.localDependencies) {
@@ -96,6 +108,7 @@ export async function resolveDependencyApis(opts: DependencyOptions): Promise<De
     provided.add(basename(dir));
     const wits = readApiWits(dir, process.cwd());
     files.push(...wits);
+    wasms.push(...wasmsIn(join(dir, 'target', 'api')));
     sources[id] = dir;
   }
   for (const dep of opts.dependencies) {
@@ -131,6 +144,7 @@ export async function resolveDependencyApis(opts: DependencyOptions): Promise<De
         writeFileSync(out, bytes);
       }
       files.push(...witsIn(cache));
+      wasms.push(...wasmsIn(cache));
       sources[dep] = `node at localhost:${opts.port}`;
       continue;
     }
@@ -138,6 +152,7 @@ export async function resolveDependencyApis(opts: DependencyOptions): Promise<De
     if (got.unreachable && cached.length > 0) {
       opts.logger.warning(`no node at localhost:${opts.port} (${got.unreachable}); using the API of ${dep} cached in ${cache}`);
       files.push(...cached);
+      wasms.push(...wasmsIn(cache));
       sources[dep] = cache;
       continue;
     }
@@ -147,5 +162,5 @@ export async function resolveDependencyApis(opts: DependencyOptions): Promise<De
       `Pass its package folder with -l/--local-dependency, or install it on the node at localhost:${opts.port} (-p) first.`,
     );
   }
-  return { files, sources };
+  return { files, sources, wasms };
 }

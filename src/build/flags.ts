@@ -30,15 +30,32 @@ export const buildFlags = {
     description: 'Path to local dependency package (can specify multiple times)',
   }),
   'add-to-api': Flags.string({ char: 'a', multiple: true, helpValue: '<PATH>', description: 'Path to file to add to api.zip (can specify multiple times)' }),
-  rewrite: Flags.boolean({ description: 'Rewrite the package (disables `Spawn!()`; Rust only, not supported here) [default: don\'t rewrite]' }),
+  rewrite: Flags.boolean({
+    description: "Rewrite the package (enables `Spawn!()`) [default: don't rewrite]; here refused when a Rust process calls Spawn!() (no Rust rewriter), a no-op otherwise",
+  }),
   reproducible: Flags.boolean({
     char: 'r',
     description:
       'Make a reproducible build: no Docker here; identical sources reuse the components built before, so the zip hash stays the same on this machine (a fresh componentize, after --force or reset-cache, gives other bytes)',
   }),
   force: Flags.boolean({ char: 'f', description: 'Force a rebuild' }),
+  toolchain: Flags.string({
+    helpValue: '<TOOLCHAIN>',
+    parse: async (value) => parseRustToolchain(value),
+    description:
+      "Rust toolchain to use (e.g., '+stable', '+1.85.1', '+nightly'), passed to cargo as `cargo +TOOLCHAIN` [default: rustup's 1.85.1 if installed, else the first of `cargo` on PATH and /usr/bin/cargo that can build for wasm32-wasip1/wasm32-wasi]",
+  }),
   verbose: Flags.boolean({ char: 'v', description: 'If set, output stdout and stderr' }),
 };
+
+/** `--toolchain`'s value, checked as the real kit checks it (a `+` then a channel or version). */
+export function parseRustToolchain(value: string): string {
+  if (!value.startsWith('+')) throw new Error(`Rust toolchain must start with '+' (e.g., '+stable', '+1.85.1', '+nightly'); got '${value}'`);
+  const name = value.slice(1);
+  if (name.length === 0) throw new Error("Rust toolchain cannot be empty after '+'");
+  if (!/^[\p{L}\p{N}._-]+$/u.test(name)) throw new Error(`Invalid characters in Rust toolchain specification '${value}'`);
+  return value;
+}
 
 export interface BuildFlagValues {
   'no-ui'?: boolean;
@@ -56,6 +73,7 @@ export interface BuildFlagValues {
   reproducible?: boolean;
   force?: boolean;
   verbose?: boolean;
+  toolchain?: string;
 }
 
 export function buildOptionsFromFlags(dir: string | undefined, flags: BuildFlagValues, logger: Logger): BuildOptions {
@@ -76,6 +94,7 @@ export function buildOptionsFromFlags(dir: string | undefined, flags: BuildFlagV
     reproducible: flags.reproducible,
     force: flags.force,
     verbose: flags.verbose,
+    toolchain: flags.toolchain,
     logger,
   };
 }

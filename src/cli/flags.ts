@@ -44,7 +44,7 @@ export const runtimeVersionFlag = Flags.string({
   helpValue: '<VERSION>',
 });
 
-export const rpcFlag = Flags.string({ description: 'Ethereum Optimism mainnet RPC endpoint (wss://)', helpValue: '<RPC_ENDPOINT>' });
+export const rpcFlag = Flags.string({ description: 'Ethereum Base mainnet RPC endpoint (wss://), chain 8453', helpValue: '<RPC_ENDPOINT>' });
 
 /** Whole numbers that may use `_` separators, as the real kit accepts (`1_000_000`). */
 export function parseWholeNumber(input: string, flag: string): number {

@@ -8,7 +8,7 @@ export default class Publish extends KitCommand {
   static override summary = SUMMARY.publish;
   static override aliases = ['p'];
   static override examples = [
-    '<%= config.bin %> <%= command.id %> --metadata-uri https://raw.githubusercontent.com/path/to/metadata.json --keystore-path ~/.foundry/keystores/dev --rpc wss://opt-mainnet.g.alchemy.com/v2/<KEY> --real',
+    '<%= config.bin %> <%= command.id %> --metadata-uri https://raw.githubusercontent.com/path/to/metadata.json --keystore-path ~/.foundry/keystores/dev --rpc wss://base-mainnet.g.alchemy.com/v2/<KEY> --real',
   ];
   static override args = { dir: packageDirArg('The package directory to publish') };
   static override flags = {
@@ -23,7 +23,7 @@ export default class Publish extends KitCommand {
     'metadata-uri': Flags.string({ char: 'u', description: 'URI where metadata lives', required: true, helpValue: '<URI>' }),
     rpc: Flags.string({
       char: 'r',
-      description: `Ethereum RPC endpoint (ws://, wss://, http://, https://); required with --real [default: ${DEFAULT_FAKE_RPC}, the fake chain]`,
+      description: `Ethereum Base mainnet RPC endpoint (wss://; ws://, http:// and https:// also work); required with --real [default: ${DEFAULT_FAKE_RPC}, the fake chain]`,
       helpValue: '<RPC_URI>',
     }),
     real: Flags.boolean({ char: 'e', description: 'If set, deploy to real network [default: fake node]' }),

@@ -2,6 +2,9 @@
 // fields carry the details for code that wants to branch on them.
 
 import { type Address, addressToString, type SendErrorKind, type Message as WitMessage } from '../core/types.js';
+import type { EthErrorValue } from './modules/eth.js';
+import type { HttpClientErrorValue } from './modules/http-client.js';
+import type { HttpServerErrorValue } from './modules/http-server.js';
 
 export class ProcessLibError extends Error {
   override name = 'ProcessLibError';
@@ -102,12 +105,15 @@ export class SqliteError extends ModuleError {
 }
 export class HttpServerError extends ModuleError {
   override name = 'HttpServerError';
+  declare readonly error: HttpServerErrorValue;
 }
 export class HttpClientError extends ModuleError {
   override name = 'HttpClientError';
+  declare readonly error: HttpClientErrorValue;
 }
 export class EthError extends ModuleError {
   override name = 'EthError';
+  declare readonly error: EthErrorValue;
 }
 
 export function variantName(value: unknown): string {

@@ -11,6 +11,7 @@ import { describeFsError, KitError } from '../cli/errors.js';
 import { hypermapAbi, namehash } from '../core/hypermap.js';
 import { decryptKeystore, parseKeystore } from './keystore.js';
 import { checkPackage } from './metadata.js';
+import { type HardwareSigner, type LedgerTransport, ledgerSigner, usbTransportInstalled, usbTransportMissing } from './ledger.js';
 import { keystorePassword } from './password.js';
 import { type Entry, FAKE_NETWORK, type Network, type PlannedTx, PublishPlanError, planPublish, REAL_NETWORK } from './transactions.js';
 
@@ -34,6 +35,8 @@ export interface PublishOptions {
   unpublish?: boolean;
   keystorePath?: string;
   ledger?: boolean;
+  /** The Ledger to sign with instead of one found over USB (tests: a recorded or simulated transport). */
+  ledgerTransport?: LedgerTransport;
   trezor?: boolean;
   /** Publish through a Safe at this address: print what to propose, sign nothing. */
   safe?: string;
@@ -69,11 +72,12 @@ export async function publish(opts: PublishOptions): Promise<PublishResult> {
       hint: 'e.g. --keystore-path ~/.foundry/keystores/my-wallet',
     });
   }
-  if (opts.ledger || opts.trezor) {
-    throw new PublishError(`${opts.ledger ? 'Ledger' : 'Trezor'} hardware wallets are not supported in this build of kit`, {
-      hint: 'export the key into a keystore (e.g. `cast wallet import -i my-wallet`) and pass --keystore-path, or use --safe',
+  if (opts.trezor) {
+    throw new PublishError('Trezor hardware wallets are not supported in this build of kit', {
+      hint: 'use --ledger, export the key into a keystore (e.g. `cast wallet import -i my-wallet`) and pass --keystore-path, or use --safe',
     });
   }
+  if (opts.ledger && !opts.ledgerTransport && !usbTransportInstalled()) throw usbTransportMissing();
   if (opts.real && !opts.rpc) {
     throw new PublishError('--real needs --rpc: the WebSocket RPC endpoint of the real network (Base)', {
       hint: 'e.g. --rpc wss://base-mainnet.g.alchemy.com/v2/<KEY>',
@@ -88,11 +92,17 @@ export async function publish(opts: PublishOptions): Promise<PublishResult> {
   const verb = opts.unpublish ? 'unpublish' : 'publish';
 
   // 2. Who signs.
-  let account: ReturnType<typeof privateKeyToAccount> | undefined;
+  let account: Pick<HardwareSigner, 'address' | 'signTransaction'> | undefined;
+  let device: HardwareSigner | undefined;
   let wallet: Hex;
   if (opts.safe !== undefined) {
     if (!/^0x[0-9a-fA-F]{40}$/.test(opts.safe)) throw new PublishError(`--safe ${opts.safe} is not an address (0x + 40 hex digits)`);
     wallet = opts.safe as Hex;
+  } else if (opts.ledger) {
+    device = await ledgerSigner(opts.ledgerTransport);
+    account = device;
+    wallet = device.address;
+    log.info(`signing with the Ledger's account ${wallet} (m/44'/60'/0'/0/0)`);
   } else {
     const path = resolve(opts.keystorePath as string);
     let text: string;
@@ -213,6 +223,7 @@ export async function publish(opts: PublishOptions): Promise<PublishResult> {
     return result;
   } finally {
     await close(client);
+    await device?.close().catch(() => {});
   }
 }
 

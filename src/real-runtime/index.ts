@@ -7,6 +7,7 @@ import { spawn } from 'node:child_process';
 import { accessSync, constants, existsSync, statSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { run, tail } from '../build/exec.js';
+import { cargoToolHint } from '../build/rust.js';
 import { KitError } from '../cli/errors.js';
 
 export interface PrepareRealRuntimeOptions {
@@ -31,7 +32,7 @@ export interface RealRuntime {
 
 /** What this build cannot do without --runtime-path, said plainly (boot-real-node prints it). */
 export const NO_REAL_RUNTIME_MESSAGE =
-  'this kit has no Hyperdrive binary of its own and does not download one: its embedded runtime is a fake node for development (local fake chain only: no live network, no Optimism Hypermap, no login with a real node name)';
+  'this kit has no Hyperdrive binary of its own and does not download one: its embedded runtime is a fake node for development (local fake chain only: no live network, no Base (chain 8453) Hypermap, no login with a real node name)';
 
 export const NO_REAL_RUNTIME_HINT =
   'to run a node on the live network, build Hyperdrive (https://github.com/hyperware-ai/hyperdrive) and pass the repo or the binary with --runtime-path, e.g. `kit boot-real-node --home ~/my-node.os --runtime-path ~/git/hyperdrive`';
@@ -78,7 +79,7 @@ export async function prepareRealRuntime(opts: PrepareRealRuntimeOptions): Promi
     if (r.code !== 0) {
       throw new KitError(`\`cargo ${args.join(' ')}\` failed in ${path} (exit ${r.code})`, {
         details: tail(r.output, 40),
-        hint: 'fix the build error above (or build Hyperdrive yourself and pass the binary with --runtime-path)',
+        hint: cargoToolHint(r.output) ?? 'fix the build error above (or build Hyperdrive yourself and pass the binary with --runtime-path)',
       });
     }
   }

@@ -149,7 +149,13 @@ async function bootInHome(home: string, prepared: PreparedHome, opts: BootOption
   await kernel.addNative(createFdManager({ ulimit: opts.softUlimit }), systemCaps);
   const net = createNetModule({ port: opts.netPort, password: opts.password });
   await kernel.addNative(net, systemCaps);
-  const http = await createHttpServer({ port: opts.port, kernel, fakeNode: true, password: opts.password }).catch(async (e) => {
+  const http = await createHttpServer({
+    port: opts.port,
+    kernel,
+    fakeNode: true,
+    password: opts.password,
+    keyfile: { netKey: net.netKey, routers: opts.routers ?? [] },
+  }).catch(async (e) => {
     await kernel.shutdown();
     await host.close();
     throw e;

@@ -230,9 +230,10 @@ describe('eth:distro:sys and hns-indexer over a chain given with --rpc', () => {
     assert.ok(code.Response.length > 2);
   });
 
-  test('errors: no provider for a chain, an RPC error, a malformed request', async () => {
+  test('errors: no provider for a chain, a method eth does not pass on, an RPC error, a malformed request', async () => {
     assert.deepEqual(await eth({ Request: { chain_id: 1, method: 'eth_chainId', params: [] } }), { Err: 'NoRpcForChain' });
-    const bad = await eth({ Request: { chain_id: 31337, method: 'eth_noSuchMethod', params: [] } });
+    assert.deepEqual(await eth({ Request: { chain_id: 31337, method: 'eth_noSuchMethod', params: [] } }), { Err: { InvalidMethod: 'eth_noSuchMethod' } });
+    const bad = await eth({ Request: { chain_id: 31337, method: 'eth_getBalance', params: ['not an address', 'latest'] } });
     assert.ok(bad.Err?.RpcError, JSON.stringify(bad));
     assert.deepEqual(await eth({ Nonsense: 1 }), { Err: 'MalformedRequest' });
   });
@@ -273,8 +274,8 @@ describe('eth:distro:sys and hns-indexer over a chain given with --rpc', () => {
       { issuer: { node: node.name, process: ETH }, params: JSON.stringify({ root: true }) },
     ]);
     const providers = await eth('GetProviders', () => admin);
-    assert.deepEqual(providers.Providers, [{ chain_id: 31337, trusted: true, provider: { RpcUrl: chain.url } }]);
-    const extra = { chain_id: 8453, trusted: false, provider: { RpcUrl: 'wss://example.invalid' } };
+    assert.deepEqual(providers.Providers, [{ chain_id: 31337, trusted: true, provider: { RpcUrl: { url: chain.url } } }]);
+    const extra = { chain_id: 8453, trusted: false, provider: { RpcUrl: { url: 'wss://example.invalid', auth: null } } };
     assert.equal(await eth({ AddProvider: extra }, () => admin), 'Ok');
     const saved = JSON.parse(readFileSync(join(node.home, '.eth_providers'), 'utf8'));
     assert.ok(saved.some((p: { chain_id: number }) => p.chain_id === 8453));

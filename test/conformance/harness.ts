@@ -14,6 +14,7 @@ import { startPackage } from '../../src/package/start.js';
 import { type BootOptions, bootNode, type RunningNode } from '../../src/runtime/node.js';
 
 export const PUBLISHER = 'kit-tests.os';
+const HARNESS = 'http-server:distro:sys';
 
 /** One process of a driver package, as its pkg/manifest.json entry says. */
 export interface DriverProcess {
@@ -106,6 +107,17 @@ export class DriverHandle {
   capabilities(): Promise<Array<{ issuer: string; params: string }>> {
     return this.ask('Capabilities') as Promise<Array<{ issuer: string; params: string }>>;
   }
+
+  /** The WebSocket channels http-server opened to the driver, by WebSocketOpen path (process_lib's HttpServer). */
+  wsChannels(): Promise<Record<string, number[]>> {
+    return this.ask('WsChannels') as Promise<Record<string, number[]>>;
+  }
+
+  /** process_lib's ws_push_all_channels(path, type, blob) from inside the driver; the channels pushed to. */
+  async wsPushAll(path: string, messageType: string, blob: Uint8Array | string): Promise<number[]> {
+    const r = (await this.ask({ WsPushAll: { path, message_type: messageType, blob64: Buffer.from(blob).toString('base64') } })) as { pushed: number[] };
+    return r.pushed;
+  }
 }
 
 export async function buildConformanceDriver(): Promise<Uint8Array> {
@@ -122,13 +134,16 @@ export async function buildConformanceDriver(): Promise<Uint8Array> {
 export async function writeDriverPackage(dir: string, pkg: DriverPackage, wasm: Uint8Array): Promise<void> {
   mkdirSync(join(dir, 'pkg'), { recursive: true });
   mkdirSync(join(dir, 'target'), { recursive: true });
+  // The harness talks to every driver as http-server: http-server may message it (a grant), and
+  // it may answer http-server (a request), since every Response is capability-checked.
+  const withHttp = (caps: unknown[] | undefined) => (caps ?? []).includes(HARNESS) ? (caps ?? []) : [...(caps ?? []), HARNESS];
   const manifest = pkg.processes.map((p) => ({
     process_name: p.name,
     process_wasm_path: '/driver.wasm',
     on_exit: p.on_exit ?? 'Restart',
     request_networking: p.request_networking ?? false,
-    request_capabilities: p.request_capabilities ?? [],
-    grant_capabilities: p.grant_capabilities ?? [],
+    request_capabilities: withHttp(p.request_capabilities),
+    grant_capabilities: withHttp(p.grant_capabilities),
     public: p.public ?? false,
   }));
   writeFileSync(join(dir, 'pkg/manifest.json'), JSON.stringify(manifest, null, 2));

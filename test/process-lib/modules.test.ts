@@ -132,8 +132,8 @@ test('http-server: Bind shapes, static content in the blob, HTTP responses', () 
   httpServer.bindWebSocket('/ws');
   assert.deepEqual(lastSent().body, { WebSocketBind: { path: '/ws', authenticated: true, extension: false } });
 
-  answerWith({ Err: { PathBindError: { error: 'taken' } } });
-  assert.throws(() => httpServer.bind('/x'), (e: Error) => e instanceof lib.HttpServerError && /PathBindError/.test(e.message));
+  answerWith({ Err: 'InvalidSourceProcess' });
+  assert.throws(() => httpServer.bind('/x'), (e: Error) => e instanceof lib.HttpServerError && e.error === 'InvalidSourceProcess');
 
   httpServer.wsPush(7, 'Text', 'hello');
   assert.deepEqual(bodyJson(host.requests[0].request.body), { WebSocketPush: { channel_id: 7, message_type: 'Text' } });
@@ -165,6 +165,21 @@ test('http-server: incoming requests are recognised and their path read', () => 
   assert.equal(httpServer.requestPath(parsed.Http), '/chat:chat:template.os/messages');
 });
 
+test('http-server: WebSockets keeps channels by the path WebSocketOpen names and pushes to all of them', () => {
+  const sockets = new httpServer.WebSockets();
+  assert.equal(sockets.track({ WebSocketOpen: { path: '/', channel_id: 1, source_socket_addr: null, forwarded_for: null } }), true);
+  sockets.track({ WebSocketOpen: { path: '/', channel_id: 2 } });
+  sockets.track({ WebSocketOpen: { path: '/ws', channel_id: 3 } });
+  sockets.track({ WebSocketClose: 2 });
+  assert.deepEqual(sockets.channels('/'), [1]);
+  sockets.pushAll('/', 'Text', 'news');
+  assert.deepEqual(
+    host.requests.map((r) => bodyJson(r.request.body)),
+    [{ WebSocketPush: { channel_id: 1, message_type: 'Text' } }],
+  );
+  assert.equal(sockets.track({ WebSocketPush: { channel_id: 1, message_type: 'Text' } }), false);
+});
+
 test('http-client: {"Http": {method, version, url, headers}} with the body in the blob', () => {
   answerWith({ Ok: { Http: { status: 201, headers: { a: 'b' } } } }, 'created');
   const r = httpClient.fetch('https://example.com/x', { method: 'POST', body: 'data', timeout: 9 });
@@ -172,11 +187,18 @@ test('http-client: {"Http": {method, version, url, headers}} with the body in th
   assert.equal(lastSent().timeout, 9n);
   assert.equal(dec(lastSent().blob!.bytes), 'data');
   assert.deepEqual({ status: r.status, headers: r.headers, body: dec(r.body) }, { status: 201, headers: { a: 'b' }, body: 'created' });
+  answerWith({ Ok: { Http: { status: 200, headers: { 'Content-Type': 'text/plain' } } } }, '');
+  assert.equal(httpClient.fetch('https://example.com/').header('content-type'), 'text/plain');
   answerWith({ Err: { BadUrl: { url: 'nope' } } });
   assert.throws(() => httpClient.fetch('nope'), (e: Error) => e instanceof lib.HttpClientError && e.variant === 'BadUrl');
   answerWith({ Ok: 'WebSocketAck' });
   httpClient.wsOpen('wss://x', 3);
   assert.deepEqual(lastSent().body, { WebSocketOpen: { url: 'wss://x', headers: {}, channel_id: 3 } });
+  answerWith({ Err: { WsPushUnknownChannel: { channel_id: 4 } } });
+  assert.throws(
+    () => httpClient.wsPush(4, 'Text', 'x'),
+    (e: Error) => e instanceof lib.HttpClientError && e.variant === 'WsPushUnknownChannel' && /open it with wsOpen first/.test(e.message),
+  );
 });
 
 test('timer: {"SetTimer": ms}, awaited a little longer than the timer', () => {
@@ -203,6 +225,11 @@ test('eth: {"Request": {chain_id, method, params}} answered {"Response": ...}', 
   assert.deepEqual(lastSent().body, { SubscribeLogs: { sub_id: 1, chain_id: 31337, kind: 'logs', params: { address: '0x0' } } });
   answerWith({ Err: 'NoRpcForChain' });
   assert.throws(() => p.getChainId(), (e: Error) => e instanceof lib.EthError && /no provider for this chain/.test(e.message));
+  answerWith({ Err: { InvalidMethod: 'evm_mine' } });
+  assert.throws(() => p.request('evm_mine'), (e: Error) => e instanceof lib.EthError && e.variant === 'InvalidMethod' && /eth_getLogs/.test(e.message));
+  answerWith({ Providers: [{ chain_id: 1, trusted: true, provider: { RpcUrl: { url: 'wss://x' } } }] });
+  assert.deepEqual(eth.configure('GetProviders'), { Providers: [{ chain_id: 1, trusted: true, provider: { RpcUrl: { url: 'wss://x' } } }] });
+  assert.deepEqual(lastSent().body, 'GetProviders');
 });
 
 test("net: hi goes to the other node's net module as plain text", () => {

@@ -94,8 +94,8 @@ describe('kit publish: transactions', () => {
     assert.equal(REAL_NETWORK.chainId, 8453);
   });
 
-  it('refuses hardware wallets, two signers, and --real without --rpc before doing anything', async () => {
-    await assert.rejects(publish({ dir: '.', metadataUri: 'x', ledger: true }), /Ledger hardware wallets are not supported in this build/);
+  it('refuses Trezor, a Ledger with no USB transport, two signers, and --real without --rpc before doing anything', async () => {
+    await assert.rejects(publish({ dir: '.', metadataUri: 'x', ledger: true }), /--ledger talks to the device over USB through @ledgerhq\/hw-transport-node-hid, which is not installed/);
     await assert.rejects(publish({ dir: '.', metadataUri: 'x', trezor: true }), /Trezor/);
     await assert.rejects(publish({ dir: '.', metadataUri: 'x', keystorePath: 'k', ledger: true }), /one and only one/);
     await assert.rejects(publish({ dir: '.', metadataUri: 'x', keystorePath: 'k', real: true }), /--real needs --rpc/);

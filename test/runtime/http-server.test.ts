@@ -367,11 +367,14 @@ describe('http-server', () => {
 
     it('needs the auth cookie on authenticated paths and a local client on local-only ones', async () => {
       await act({ Bind: { path: '/private', authenticated: true, local_only: false, cache: false } });
+      const before = app.received.length;
+      // hyperdrive/src/http/server.rs http_handler: no valid login is a 200 with the login page.
       const anon = await fetch(`${base}/${APP}/private`);
-      assert.equal(anon.status, 401);
-      assert.match(await anon.text(), /hyperware-auth_fake\.dev/);
+      assert.equal(anon.status, 200);
+      assert.match(await anon.text(), /<input[^>]+name="password"/);
       const forged = await fetch(`${base}/${APP}/private`, { headers: { Cookie: `hyperware-auth_${OUR}=token` } });
-      assert.equal(forged.status, 401, 'a cookie the node did not sign is no login');
+      assert.match(await forged.text(), /<input[^>]+name="password"/, 'a cookie the node did not sign is no login');
+      assert.equal(app.received.length, before, 'the process never sees a request without a login');
       const authed = await fetch(`${base}/${APP}/private`, { headers: { Cookie: `other=1; ${await login()}` } });
       assert.equal(authed.status, 200);
 
@@ -418,14 +421,36 @@ describe('http-server', () => {
       assert.equal(away.headers.get('location'), '/');
     });
 
-    it('sends a browser loading an authenticated page to /login, and a script gets 401', async () => {
+    it('answers an authenticated page without a login with the login page, which comes back to it', async () => {
       await act({ Bind: { path: '/', authenticated: true, local_only: false, cache: false } });
-      const page = await fetch(`${base}/${APP}/?tab=2`, { headers: { Accept: 'text/html,*/*', 'Sec-Fetch-Dest': 'document' }, redirect: 'manual' });
-      assert.equal(page.status, 303);
-      assert.equal(page.headers.get('location'), `/login?redirect=${encodeURIComponent(`/${APP}/?tab=2`)}`);
-      const script = await fetch(`${base}/${APP}/`, { headers: { Accept: 'application/json', 'Sec-Fetch-Dest': 'empty' } });
-      assert.equal(script.status, 401);
-      assert.match(await script.text(), /log in at \/login/);
+      for (const headers of [{ Accept: 'text/html,*/*', 'Sec-Fetch-Dest': 'document' }, { Accept: 'application/json', 'Sec-Fetch-Dest': 'empty' }]) {
+        const res = await fetch(`${base}/${APP}/?tab=2`, { headers, redirect: 'manual' });
+        assert.equal(res.status, 200);
+        const html = await res.text();
+        assert.ok(html.includes(`action="/login?redirect=${encodeURIComponent(`/${APP}/?tab=2`)}"`), html);
+      }
+    });
+
+    it('passes the last value of a repeated header, and a HEAD on a cached path to the process', async () => {
+      await act({ Bind: { path: '/twice', authenticated: false, local_only: false, cache: false } });
+      await new Promise<void>((resolve, reject) => {
+        const req = httpRequest(`${base}/${APP}/twice`, { headers: ['Host', '127.0.0.1', 'X-Dup', 'first', 'X-Dup', 'second'] }, (r) => {
+          r.resume();
+          r.on('end', resolve);
+        });
+        req.on('error', reject);
+        req.end();
+      });
+      const req = JSON.parse(fromUtf8((app.received.at(-1)!.message as { val: { body: Uint8Array } }).val.body));
+      assert.equal(req.Http.headers['x-dup'], 'second');
+
+      await act({ Bind: { path: '/cached', authenticated: false, local_only: false, cache: true } }, utf8('static'));
+      const before = app.received.length;
+      assert.equal(await (await fetch(`${base}/${APP}/cached`)).text(), 'static');
+      assert.equal(app.received.length, before);
+      assert.equal((await fetch(`${base}/${APP}/cached`, { method: 'HEAD' })).status, 200);
+      assert.equal(app.received.length, before + 1, 'Hyperdrive serves static content for GET only');
+      assert.equal(JSON.parse(fromUtf8((app.received.at(-1)!.message as { val: { body: Uint8Array } }).val.body)).Http.method, 'HEAD');
     });
 
     it('redirects a SecureBind path to its subdomain', async () => {

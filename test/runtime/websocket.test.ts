@@ -76,9 +76,11 @@ describe('http-server WebSockets', () => {
 
   it('delivers WebSocketOpen, WebSocketPush (+blob) and WebSocketClose; pushes go back to the client', async () => {
     assert.deepEqual(await act({ WebSocketBind: { path: '/ws', authenticated: false, extension: false } }), { Ok: null });
-    const ws = await connect('/ws?x=1', { 'x-forwarded-for': '10.0.0.9' });
+    const ws = await connect('/ws?x=1', { 'x-forwarded-for': '10.0.0.9, 10.0.0.1' });
     const open = (await event('WebSocketOpen')).body.WebSocketOpen as Record<string, unknown>;
-    assert.equal(open.path, `/${APP_ID}/ws`);
+    // hyperdrive/src/http/server.rs ws_handler: the request path with the process id stripped,
+    // and get_forwarded_ip's first X-Forwarded-For entry.
+    assert.equal(open.path, '/ws');
     assert.equal(open.forwarded_for, '10.0.0.9');
     assert.match(String(open.source_socket_addr), /^127\.0\.0\.1:\d+$/);
     const id = open.channel_id as number;
@@ -88,6 +90,11 @@ describe('http-server WebSockets', () => {
     ws.send(Buffer.from([1, 2, 3]));
     const push = await event('WebSocketPush', mark);
     assert.deepEqual(push.body, { WebSocketPush: { channel_id: id, message_type: 'Binary' } });
+    // Control frames from the client reach the process too (server.rs maintain_websocket).
+    const mark1 = got.length;
+    ws.ping('hi');
+    const ping = await event('WebSocketPush', mark1);
+    assert.deepEqual(ping, { body: { WebSocketPush: { channel_id: id, message_type: 'Ping' } }, blob: 'hi' });
 
     const text = new Promise<string>((r) => ws.once('message', (d) => r(d.toString())));
     assert.deepEqual(await act({ WebSocketPush: { channel_id: id, message_type: 'Text' } }, 'from app'), { Ok: null });
@@ -95,18 +102,26 @@ describe('http-server WebSockets', () => {
     const pong = new Promise<string>((r) => ws.once('ping', (d) => r(d.toString())));
     assert.deepEqual(await act({ WebSocketPush: { channel_id: id, message_type: 'Ping' } }, 'p'), { Ok: null });
     assert.equal(await pong, 'p');
+    // The client's automatic Pong comes back to the process as well.
+    const answered = await until(() => got.find((g) => (g.body.WebSocketPush as { message_type?: string } | undefined)?.message_type === 'Pong'), 'the Pong');
+    assert.equal(answered.blob, 'p');
     assert.deepEqual(await act({ WebSocketPush: { channel_id: id, message_type: 'Ping' } }, 'x'.repeat(126)), { Err: 'WsPingPongTooLong' });
     assert.deepEqual(await act({ WebSocketPush: { channel_id: id, message_type: 'Text' } }), { Err: 'NoBlob' });
     assert.deepEqual(await act({ WebSocketPush: { channel_id: 12345, message_type: 'Text' } }, 'x'), { Err: 'WsChannelNotFound' });
     assert.deepEqual(await act({ WebSocketPush: { channel_id: id, message_type: 'Shout' } }, 'x'), { Err: 'MalformedRequest' });
 
     const mark2 = got.length;
-    ws.close();
+    ws.close(1000, 'bye');
     assert.deepEqual((await event('WebSocketClose', mark2)).body, { WebSocketClose: id });
+    assert.deepEqual(
+      got.slice(mark2).map((g) => g.body),
+      [{ WebSocketPush: { channel_id: id, message_type: 'Close' } }, { WebSocketClose: id }],
+    );
+    assert.equal(got.slice(mark2)[0].blob, 'bye', 'the Close frame\'s reason is the blob');
     assert.equal(http.websocketCount(), 0);
   });
 
-  it('WebSocketClose from the process closes the client without echoing a close event', async () => {
+  it('WebSocketClose from the process closes the client, which is then reported as real does', async () => {
     const mark = got.length;
     const ws = await connect('/ws');
     const id = ((await event('WebSocketOpen', mark)).body.WebSocketOpen as { channel_id: number }).channel_id;
@@ -114,15 +129,14 @@ describe('http-server WebSockets', () => {
     assert.deepEqual(await act({ WebSocketClose: id }), { Ok: null });
     await closed;
     assert.equal(http.websocketCount(), 0);
-    assert.equal(
-      got.slice(mark).some((g) => 'WebSocketClose' in g.body),
-      false,
-    );
+    // Hyperdrive keeps reading until the client's answering Close, then sends WebSocketClose.
+    assert.deepEqual((await event('WebSocketClose', mark)).body, { WebSocketClose: id });
   });
 
   it('needs the login cookie on authenticated binds, and stops serving after WebSocketUnbind', async () => {
     await act({ WebSocketBind: { path: '/private', authenticated: true, extension: false } });
     await assert.rejects(connect('/private'), /HTTP 401/);
+    assert.equal(got.some((g) => 'WebSocketOpen' in g.body && (g.body.WebSocketOpen as { path: string }).path === '/private'), false);
     await assert.rejects(connect('/private', { cookie: `hyperware-auth_${OUR}=forged` }), /HTTP 401/);
     const login = await fetch(`http://127.0.0.1:${http.port}/login`, { method: 'POST', body: JSON.stringify({ password_hash: 'secret', subdomain: null }) });
     const cookie = (login.headers.get('set-cookie') ?? '').split(';')[0];

@@ -1,5 +1,7 @@
-// Client for `eth:distro:sys` (book: ETH Provider API): raw JSON-RPC through the node's
-// providers, and log subscriptions whose updates arrive later as Requests.
+// Client for `eth:distro:sys` (book: ETH Provider API; shapes of Hyperdrive's lib/src/eth.rs): raw
+// JSON-RPC through the node's providers (only the methods eth passes on; others are InvalidMethod),
+// log subscriptions whose updates arrive later as Requests, and the provider settings
+// (EthConfigAction, for a process holding eth's root capability).
 
 import { EthError } from '../errors.js';
 import type { Message } from '../message.js';
@@ -12,6 +14,83 @@ export type EthAction =
   | { SubscribeLogs: { sub_id: number; chain_id: number; kind: SubscriptionKind; params: unknown } }
   | { UnsubscribeLogs: number };
 
+/** `EthError` as the module sends it (`error` of an EthError thrown here). */
+export type EthErrorValue =
+  | { RpcError: unknown }
+  | 'MalformedRequest'
+  | 'NoRpcForChain'
+  | { SubscriptionClosed: number }
+  | { InvalidMethod: string }
+  | 'InvalidParams'
+  | 'PermissionDenied'
+  | 'RpcTimeout'
+  | 'RpcMalformedResponse'
+  | 'RateLimited';
+
+/** The JSON-RPC methods eth:distro:sys passes on (Hyperdrive's valid_method). */
+export const VALID_METHODS = [
+  'eth_getBalance',
+  'eth_sendRawTransaction',
+  'eth_call',
+  'eth_chainId',
+  'eth_getTransactionReceipt',
+  'eth_getTransactionCount',
+  'eth_estimateGas',
+  'eth_blockNumber',
+  'eth_getBlockByHash',
+  'eth_getBlockByNumber',
+  'eth_getTransactionByHash',
+  'eth_getCode',
+  'eth_getStorageAt',
+  'eth_gasPrice',
+  'eth_accounts',
+  'eth_hashrate',
+  'eth_getLogs',
+  'eth_subscribe',
+  'eth_unsubscribe',
+] as const;
+
+export type Authorization = { Basic: string } | { Bearer: string } | { Raw: string };
+
+/** A provider: a JSON-RPC URL (`auth` left out when there is none) or another node. */
+export type NodeOrRpcUrl =
+  | { RpcUrl: { url: string; auth?: Authorization | null } }
+  | { Node: { hns_update: { name: string; [field: string]: unknown }; use_as_provider: boolean } };
+
+export interface ProviderConfig {
+  chain_id: number;
+  trusted: boolean;
+  provider: NodeOrRpcUrl;
+}
+
+export interface AccessSettings {
+  public: boolean;
+  allow: string[];
+  deny: string[];
+}
+
+export type EthConfigAction =
+  | { AddProvider: ProviderConfig }
+  | { RemoveProvider: [number, string] }
+  | 'SetPublic'
+  | 'SetPrivate'
+  | { AllowNode: string }
+  | { UnallowNode: string }
+  | { DenyNode: string }
+  | { UndenyNode: string }
+  | { SetProviders: ProviderConfig[] }
+  | 'GetProviders'
+  | 'GetAccessSettings'
+  | 'GetState';
+
+export type EthConfigResponse =
+  | 'Ok'
+  | { Providers: ProviderConfig[] }
+  | { AccessSettings: AccessSettings }
+  | 'PermissionDenied'
+  | { State: { active_subscriptions: Record<string, Record<string, string | null>>; outstanding_requests: number[] } }
+  | 'ProviderNotFound';
+
 export function requestAction(chainId: number, method: string, params: unknown): EthAction {
   return { Request: { chain_id: chainId, method, params } };
 }
@@ -23,10 +102,14 @@ export function subscribeAction(chainId: number, subId: number, kind: Subscripti
 function ethError(err: unknown): EthError {
   const hint =
     err === 'NoRpcForChain'
-      ? ': the node has no provider for this chain; add one (add-rpcurl-provider) or use the chain the node runs on'
+      ? ': no provider for this chain answered; add one (add-rpcurl-provider) or use the chain the node runs on'
       : err === 'PermissionDenied'
-        ? ': the process needs the messaging capability for eth:distro:sys (request it in manifest.json)'
-        : '';
+        ? ': eth refuses requests from other nodes unless made public or told to allow the node'
+        : err === 'MalformedRequest'
+          ? ': the body is not an EthAction (or, for UnsubscribeLogs, there is no such subscription)'
+          : err !== null && typeof err === 'object' && 'InvalidMethod' in err
+            ? `: eth passes on only ${VALID_METHODS.join(', ')}`
+            : '';
   return new EthError('eth', err, `${describeVariant(err)}${hint}`);
 }
 
@@ -44,7 +127,7 @@ export class Provider {
     readonly timeout = 60,
   ) {}
 
-  /** Any JSON-RPC method; returns the RPC result. */
+  /** A JSON-RPC method among VALID_METHODS; returns the RPC result. */
   request<T = unknown>(method: string, params: unknown[] = []): T {
     const { value } = callModule('eth', requestAction(this.chainId, method, params), ethError, { timeout: this.timeout });
     return expectVariant<T>('eth', value, 'Response');
@@ -88,6 +171,14 @@ export class Provider {
     const { value } = callModule('eth', { UnsubscribeLogs: subId } satisfies EthAction, ethError, { timeout: this.timeout });
     expectUnit('eth', value, 'Ok');
   }
+}
+
+/**
+ * Send an EthConfigAction (needs eth's root capability: `{"root": true}` from eth:distro:sys) and
+ * return its answer; PermissionDenied and ProviderNotFound come back as answers, not errors.
+ */
+export function configure(action: EthConfigAction, timeout = 5): EthConfigResponse {
+  return callModule('eth', action, ethError, { timeout }).value as EthConfigResponse;
 }
 
 export type SubscriptionUpdate = { id: number; result: unknown } | { id: number; error: string };

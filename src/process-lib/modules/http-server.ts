@@ -1,6 +1,8 @@
-// Client for `http-server:distro:sys` (book: HTTP Server API, WebSocket API). Bound paths are
-// served under `/<process id>/<path>`. Incoming HTTP requests arrive as Requests whose body is
-// `{"Http": IncomingHttpRequest}` with the HTTP body in the blob; answer them with sendResponse().
+// Client for `http-server:distro:sys` (book: HTTP Server API, WebSocket API; shapes of Hyperdrive's
+// lib/src/http/server_types.rs). Bound paths are served under `/<process id>/<path>`. Incoming HTTP
+// requests arrive as Requests whose body is `{"Http": IncomingHttpRequest}` with the HTTP body in
+// the blob; answer them with sendResponse(). WebSocketOpen names the path as the process bound it
+// ("/" or "/ws"); WebSockets keeps the open channels per path, as process_lib's HttpServer does.
 
 import { HttpServerError } from '../errors.js';
 import { jsonBody, toBytes } from '../json.js';
@@ -38,9 +40,21 @@ export interface IncomingHttpRequest {
 
 export type HttpServerRequest =
   | { Http: IncomingHttpRequest }
-  | { WebSocketOpen: { path: string; channel_id: number } }
+  | {
+      WebSocketOpen: {
+        /** The path as bound, without the process id: "/" for a socket bound at "/". */
+        path: string;
+        channel_id: number;
+        source_socket_addr?: string | null;
+        /** The client's address as a proxy reported it (X-Forwarded-For, X-Real-IP, Cf-Connecting-Ip). */
+        forwarded_for?: string | null;
+      };
+    }
   | { WebSocketPush: { channel_id: number; message_type: WsMessageType } }
   | { WebSocketClose: number };
+
+/** `HttpServerError` as the module sends it (`error` of an HttpServerError thrown here). */
+export type HttpServerErrorValue = 'MalformedRequest' | 'NoBlob' | 'InvalidSourceProcess' | 'WsPingPongTooLong' | 'WsChannelNotFound';
 
 export interface BindOptions {
   /** Require the node's login cookie. Default true. */
@@ -176,4 +190,38 @@ export function sendResponse(status: number, headers: Record<string, string> = {
 /** Answer with a JSON body and content-type. */
 export function sendJsonResponse(status: number, value: unknown, headers: Record<string, string> = {}): void {
   sendResponse(status, { 'Content-Type': 'application/json', ...headers }, jsonBody(value));
+}
+
+/**
+ * The open WebSocket channels of this process by the path they opened on, kept up to date from
+ * WebSocketOpen / WebSocketClose (process_lib's HttpServer::handle_websocket_open/close), so a
+ * message can go to every client of a path: `sockets.pushAll('/', 'Text', json)`.
+ */
+export class WebSockets {
+  private readonly byPath = new Map<string, Set<number>>();
+
+  /** Note an http-server Request; returns true if it was a WebSocketOpen or WebSocketClose. */
+  track(request: HttpServerRequest): boolean {
+    if ('WebSocketOpen' in request) {
+      const { path, channel_id } = request.WebSocketOpen;
+      const set = this.byPath.get(path) ?? new Set<number>();
+      this.byPath.set(path, set.add(channel_id));
+      return true;
+    }
+    if ('WebSocketClose' in request) {
+      for (const set of this.byPath.values()) set.delete(request.WebSocketClose);
+      return true;
+    }
+    return false;
+  }
+
+  /** Channels open on `path`. */
+  channels(path: string): number[] {
+    return [...(this.byPath.get(path) ?? [])];
+  }
+
+  /** Push to every channel open on `path` (process_lib's ws_push_all_channels). */
+  pushAll(path: string, messageType: WsMessageType, data: Uint8Array | string): void {
+    for (const channel of this.channels(path)) wsPush(channel, messageType, data);
+  }
 }

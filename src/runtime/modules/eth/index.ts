@@ -1,4 +1,5 @@
-// eth:distro:sys — the book's ETH Provider API. EthAction (Request = any JSON-RPC call,
+// eth:distro:sys — the ETH Provider API, answering as hyperdrive/src/eth/mod.rs with the types of
+// lib/src/eth.rs: EthAction (Request = a JSON-RPC call among the methods valid_method allows,
 // SubscribeLogs / UnsubscribeLogs with updates delivered as Requests) from any process that may
 // message us; EthConfigAction only with our root capability. Providers come from
 // `<home>/.eth_providers`, `--rpc` and the fake chain; all calls go through viem.
@@ -8,15 +9,12 @@ import { join } from 'node:path';
 import { createPublicClient, http, type PublicClient } from 'viem';
 import type { KernelApi, NativeProcess } from '../../kernel/api.js';
 import { type Address, addressToString, fromUtf8, jsonBytes, type KernelMessage, systemProcess } from '../../../core/types.js';
+import { type Authorization, authorizationHeader, insertProvider, isU64, type ProviderConfig, parseProviderConfig, providerName } from './providers.js';
+
+export type { Authorization, NodeOrRpcUrl, ProviderConfig } from './providers.js';
 
 export const ETH_PROCESS = systemProcess('eth');
 export const FAKE_CHAIN_ID = 31337;
-
-export interface ProviderConfig {
-  chain_id: number;
-  trusted: boolean;
-  provider: { RpcUrl: string } | { Node: { hns_update: unknown; use_as_provider: boolean } };
-}
 
 export interface AccessSettings {
   public: boolean;
@@ -43,7 +41,33 @@ type EthError =
   | 'RpcMalformedResponse'
   | { RpcError: unknown }
   | { SubscriptionClosed: number }
-  | { InvalidMethod: string };
+  | { InvalidMethod: string }
+  | 'RateLimited';
+
+/** Hyperdrive's valid_method: the only JSON-RPC methods eth passes on; others are InvalidMethod. */
+export const VALID_METHODS: ReadonlySet<string> = new Set([
+  'eth_getBalance',
+  'eth_sendRawTransaction',
+  'eth_call',
+  'eth_chainId',
+  'eth_getTransactionReceipt',
+  'eth_getTransactionCount',
+  'eth_estimateGas',
+  'eth_blockNumber',
+  'eth_getBlockByHash',
+  'eth_getBlockByNumber',
+  'eth_getTransactionByHash',
+  'eth_getCode',
+  'eth_getStorageAt',
+  'eth_gasPrice',
+  'eth_accounts',
+  'eth_hashrate',
+  'eth_getLogs',
+  'eth_subscribe',
+  'eth_unsubscribe',
+]);
+
+const SUBSCRIPTION_KINDS = new Set(['newHeads', 'logs', 'newPendingTransactions', 'syncing']);
 
 interface Subscription {
   owner: Address;
@@ -81,7 +105,10 @@ class EthModule implements NativeProcess {
     const file = join(this.opts.home, '.eth_providers');
     if (existsSync(file)) {
       try {
-        this.saved = JSON.parse(readFileSync(file, 'utf8')) as ProviderConfig[];
+        const raw = JSON.parse(readFileSync(file, 'utf8')) as unknown;
+        const list = Array.isArray(raw) ? raw : [];
+        this.saved = list.map(parseProviderConfig).filter((p): p is ProviderConfig => p !== undefined);
+        if (!Array.isArray(raw) || this.saved.length < list.length) kernel.log.warning(`eth: ignoring entries of ${file} that are not provider configs`);
       } catch {
         kernel.log.warning(`eth: ignoring unreadable ${file}`);
       }
@@ -95,12 +122,12 @@ class EthModule implements NativeProcess {
       }
     }
     if (this.opts.rpc) {
-      const p: ProviderConfig = { chain_id: FAKE_CHAIN_ID, trusted: true, provider: { RpcUrl: this.opts.rpc } };
-      if (!this.saved.some((s) => sameProvider(s, p))) this.saved.push(p);
+      const p: ProviderConfig = { chain_id: FAKE_CHAIN_ID, trusted: true, provider: { RpcUrl: { url: this.opts.rpc } } };
+      if (!this.saved.some((s) => s.chain_id === p.chain_id && providerName(s) === providerName(p))) this.saved.push(p);
       this.save();
     }
     if (this.opts.fakechainPort) {
-      this.fake = { chain_id: FAKE_CHAIN_ID, trusted: true, provider: { RpcUrl: `ws://localhost:${this.opts.fakechainPort}` } };
+      this.fake = { chain_id: FAKE_CHAIN_ID, trusted: true, provider: { RpcUrl: { url: `ws://localhost:${this.opts.fakechainPort}` } } };
     }
   }
 
@@ -117,18 +144,33 @@ class EthModule implements NativeProcess {
       this.reply(km, { Err: 'MalformedRequest' });
       return;
     }
-    const key = typeof action === 'string' ? action : action && typeof action === 'object' ? Object.keys(action)[0] : undefined;
+    // Hyperdrive reads the body as IncomingReq (untagged): EthAction, EthConfigAction, a
+    // subscription update from a remote provider (ignored here), or a sub keepalive (a bare u64).
+    const key = typeof action === 'string' ? action : action && typeof action === 'object' && !Array.isArray(action) ? Object.keys(action)[0] : undefined;
     const val = key && typeof action === 'object' ? (action as Record<string, unknown>)[key] : undefined;
-    if (key === 'Request' || key === 'SubscribeLogs' || key === 'UnsubscribeLogs') {
-      // Serving other nodes (a public provider) is not part of the fake node.
-      if (km.source.node !== this.kernel.our) {
-        this.reply(km, { Err: 'PermissionDenied' });
+    const single = typeof action === 'string' || (key !== undefined && Object.keys(action as object).length === 1);
+    try {
+      if (single && (key === 'Request' || key === 'SubscribeLogs' || key === 'UnsubscribeLogs') && isEthAction(key, val)) {
+        // Serving other nodes (a public provider) is not part of the fake node.
+        if (km.source.node !== this.kernel.our) {
+          this.reply(km, { Err: 'PermissionDenied' });
+          return;
+        }
+        return await this.ethAction(km, key, val);
+      }
+      if (single && key !== undefined && CONFIG_ACTIONS.has(key)) return this.configAction(km, key, val);
+      if (isSubResult(action)) return; // only meaningful from a provider node we subscribed through
+      if (isU64(action)) {
+        // SubKeepalive from a node using us as its provider: we hold no remote subscriptions.
+        this.reply(km, { Err: { id: action, error: 'Subscription not found' } });
         return;
       }
-      return this.ethAction(km, key, val);
+      this.reply(km, { Err: 'MalformedRequest' });
+    } catch (e) {
+      // Nothing a process sends may take the node down; say what broke instead.
+      this.kernel.log.error(`eth: ${key ?? 'request'} from ${addressToString(km.source)} failed: ${(e as Error).message}`);
+      this.reply(km, { Err: 'MalformedRequest' });
     }
-    if (key !== undefined && CONFIG_ACTIONS.has(key)) return this.configAction(km, key, val);
-    this.reply(km, { Err: 'MalformedRequest' });
   }
 
   stop(): void {
@@ -141,38 +183,27 @@ class EthModule implements NativeProcess {
 
   private async ethAction(km: KernelMessage, key: string, val: unknown): Promise<void> {
     if (key === 'UnsubscribeLogs') {
-      if (typeof val !== 'number') {
+      // Hyperdrive: unsubscribing from a subscription that does not exist is MalformedRequest.
+      if (!this.subs.delete(subKey(km.source, val as number))) {
         this.reply(km, { Err: 'MalformedRequest' });
         return;
       }
-      this.subs.delete(subKey(km.source, val));
       this.schedule();
       this.reply(km, 'Ok');
       return;
     }
-    const v = val as Record<string, unknown> | undefined;
-    if (!v || typeof v.chain_id !== 'number') {
-      this.reply(km, { Err: 'MalformedRequest' });
-      return;
-    }
-    const client = this.clientFor(v.chain_id);
-    if (!client) {
-      this.reply(km, { Err: 'NoRpcForChain' });
-      return;
-    }
+    const v = val as { chain_id: number; method?: string; params: unknown; sub_id?: number; kind?: string };
 
     if (key === 'Request') {
-      if (typeof v.method !== 'string') {
-        this.reply(km, { Err: 'MalformedRequest' });
+      const method = v.method as string;
+      // fulfill_request checks the method before it looks for a provider.
+      if (!VALID_METHODS.has(method)) {
+        this.reply(km, { Err: { InvalidMethod: method } });
         return;
       }
-      const params = v.params === undefined || v.params === null ? [] : v.params;
       this.outstanding.add(km.id);
       try {
-        const result = await this.call(client, v.method, params);
-        this.reply(km, { Response: result ?? null });
-      } catch (e) {
-        this.reply(km, { Err: rpcError(e) });
+        this.reply(km, await this.fulfill(v.chain_id, method, v.params));
       } finally {
         this.outstanding.delete(km.id);
       }
@@ -180,22 +211,30 @@ class EthModule implements NativeProcess {
     }
 
     // SubscribeLogs
-    const id = v.sub_id;
+    const id = v.sub_id as number;
     const kind = v.kind;
-    if (typeof id !== 'number' || (kind !== 'logs' && kind !== 'newHeads')) {
-      this.reply(km, { Err: typeof id === 'number' ? { InvalidMethod: String(kind) } : 'MalformedRequest' });
+    const client = this.clientFor(v.chain_id);
+    if (!client) {
+      this.reply(km, { Err: 'NoRpcForChain' });
       return;
     }
+    // Polling serves newHeads and logs; the other two kinds need the provider's own push.
+    if (kind !== 'logs' && kind !== 'newHeads') {
+      this.reply(km, { Err: { InvalidMethod: String(kind) } });
+      return;
+    }
+    // A filter the provider refuses fails the subscription, which Hyperdrive reports as
+    // NoRpcForChain once no provider would take it.
     const filter = (kind === 'logs' ? v.params : {}) as Record<string, unknown>;
-    if (kind === 'logs' && (!filter || typeof filter !== 'object')) {
-      this.reply(km, { Err: 'InvalidParams' });
+    if (kind === 'logs' && (!filter || typeof filter !== 'object' || Array.isArray(filter))) {
+      this.reply(km, { Err: 'NoRpcForChain' });
       return;
     }
     let head: bigint;
     try {
       head = BigInt((await this.call(client, 'eth_blockNumber', [])) as string);
-    } catch (e) {
-      this.reply(km, { Err: rpcError(e) });
+    } catch {
+      this.reply(km, { Err: 'NoRpcForChain' });
       return;
     }
     // Updates are Requests to the subscriber: they reach it only if it granted eth:distro:sys a
@@ -206,15 +245,49 @@ class EthModule implements NativeProcess {
     this.reply(km, 'Ok');
   }
 
+  /**
+   * Hyperdrive's fulfill_request: the chain's providers in order until one answers; a JSON-RPC
+   * error answer is kept and the next tried, and is the answer if none does; none at all (or none
+   * reachable) is NoRpcForChain.
+   */
+  private async fulfill(chainId: number, method: string, params: unknown): Promise<{ Response: unknown } | { Err: EthError }> {
+    let last: EthError = 'NoRpcForChain';
+    for (const p of this.providers()) {
+      if (p.chain_id !== chainId || !('RpcUrl' in p.provider)) continue;
+      try {
+        // process_lib sends `()` (null) for methods without parameters; a JSON-RPC server reads [].
+        const result = await this.call(this.client(p.provider.RpcUrl), method, params ?? []);
+        return { Response: result ?? null };
+      } catch (e) {
+        const err = rpcError(e);
+        if (err !== 'NoRpcForChain' && (last === 'NoRpcForChain' || typeof err === 'object')) last = err;
+      }
+    }
+    return { Err: last };
+  }
+
+  /** The first RpcUrl provider of the chain, for subscriptions. */
   private clientFor(chainId: number): PublicClient | undefined {
     const p = this.providers().find((x) => x.chain_id === chainId && 'RpcUrl' in x.provider);
     if (!p || !('RpcUrl' in p.provider)) return undefined;
+    try {
+      return this.client(p.provider.RpcUrl);
+    } catch {
+      return undefined; // a URL viem cannot use: no provider
+    }
+  }
+
+  private client(provider: { url: string; auth?: Authorization }): PublicClient {
+    const { url: given, auth } = provider;
     // anvil (and most nodes) serve HTTP on the same port as WebSocket.
-    const url = p.provider.RpcUrl.replace(/^ws(s?):\/\//, 'http$1://');
-    let c = this.clients.get(url);
+    const url = given.replace(/^ws(s?):\/\//, 'http$1://');
+    const header = auth ? authorizationHeader(auth) : undefined;
+    const key = `${url} ${header ?? ''}`;
+    let c = this.clients.get(key);
     if (!c) {
-      c = createPublicClient({ transport: http(url, { retryCount: 0, timeout: RPC_TIMEOUT_MS }) });
-      this.clients.set(url, c);
+      const fetchOptions = header ? { headers: { Authorization: header } } : undefined;
+      c = createPublicClient({ transport: http(url, { retryCount: 0, timeout: RPC_TIMEOUT_MS, fetchOptions }) });
+      this.clients.set(key, c);
     }
     return c;
   }
@@ -226,7 +299,9 @@ class EthModule implements NativeProcess {
   /** One poll loop for all subscriptions, only while there are any. */
   private schedule(): void {
     if (this.subs.size > 0 && !this.timer && !this.stopped) {
-      this.timer = setInterval(() => void this.poll(), this.opts.pollMs ?? 100);
+      this.timer = setInterval(() => {
+        this.poll().catch((e) => this.kernel.log.error(`eth: polling subscriptions failed: ${(e as Error).message}`));
+      }, this.opts.pollMs ?? 100);
     } else if (this.subs.size === 0 && this.timer) {
       clearInterval(this.timer);
       this.timer = undefined;
@@ -238,10 +313,11 @@ class EthModule implements NativeProcess {
     this.polling = true;
     try {
       for (const sub of [...this.subs.values()]) {
-        const client = this.clientFor(sub.chainId);
-        if (!client) continue;
+        let client: PublicClient | undefined;
         let head: bigint;
         try {
+          client = this.clientFor(sub.chainId);
+          if (!client) continue;
           head = BigInt((await this.call(client, 'eth_blockNumber', [])) as string);
         } catch {
           continue; // the chain may be restarting; try again next tick
@@ -280,13 +356,21 @@ class EthModule implements NativeProcess {
   // ---- EthConfigAction ----
 
   private configAction(km: KernelMessage, key: string, val: unknown): void {
+    // As serde reads EthConfigAction: a payload of the wrong shape is MalformedRequest, before
+    // any permission check.
+    const config = parseConfigAction(key, val);
+    if (!config) {
+      this.reply(km, { Err: 'MalformedRequest' });
+      return;
+    }
     const root = { issuer: { node: this.kernel.our, process: this.id }, params: JSON.stringify({ root: true }) };
     if (km.source.node !== this.kernel.our || !this.kernel.hasCapability(km.source.process, root)) {
       this.reply(km, 'PermissionDenied');
       return;
     }
-    const list = (xs: string[], add: boolean, name: unknown) =>
-      typeof name !== 'string' ? xs : add ? [...new Set([...xs, name])] : xs.filter((x) => x !== name);
+    const name = typeof config.value === 'string' ? config.value : '';
+    const add = (xs: string[]) => [...new Set([...xs, name])];
+    const remove = (xs: string[]) => xs.filter((x) => x !== name);
     switch (key) {
       case 'GetProviders':
         this.reply(km, { Providers: this.providers() });
@@ -304,33 +388,24 @@ class EthModule implements NativeProcess {
         this.reply(km, { State: { active_subscriptions: active, outstanding_requests: [...this.outstanding].map(Number) } });
         return;
       }
-      case 'AddProvider': {
-        if (!isProvider(val)) {
-          this.reply(km, { Err: 'MalformedRequest' });
-          return;
-        }
-        this.saved = [val, ...this.saved.filter((s) => !sameProvider(s, val))];
+      case 'AddProvider':
+        this.saved = insertProvider(this.saved, config.value as ProviderConfig);
         break;
-      }
       case 'RemoveProvider': {
-        if (!Array.isArray(val) || val.length !== 2) {
-          this.reply(km, { Err: 'MalformedRequest' });
-          return;
-        }
-        const [chainId, target] = val as [number, string];
+        const [chainId, target] = config.value as [number, string];
+        const before = this.saved.length + (this.fake ? 1 : 0);
         this.saved = this.saved.filter((s) => !(s.chain_id === chainId && providerName(s) === target));
         if (this.fake && this.fake.chain_id === chainId && providerName(this.fake) === target) this.fake = undefined;
-        break;
-      }
-      case 'SetProviders': {
-        if (!Array.isArray(val) || !val.every(isProvider)) {
-          this.reply(km, { Err: 'MalformedRequest' });
+        if (this.saved.length + (this.fake ? 1 : 0) === before) {
+          this.reply(km, 'ProviderNotFound');
           return;
         }
-        this.saved = val as ProviderConfig[];
-        this.fake = undefined;
         break;
       }
+      case 'SetProviders':
+        this.saved = (config.value as ProviderConfig[]).reduceRight<ProviderConfig[]>((list, p) => insertProvider(list, p), []);
+        this.fake = undefined;
+        break;
       case 'SetPublic':
         this.access.public = true;
         break;
@@ -338,16 +413,16 @@ class EthModule implements NativeProcess {
         this.access.public = false;
         break;
       case 'AllowNode':
-        this.access.allow = list(this.access.allow, true, val);
+        this.access.allow = add(this.access.allow);
         break;
       case 'UnallowNode':
-        this.access.allow = list(this.access.allow, false, val);
+        this.access.allow = remove(this.access.allow);
         break;
       case 'DenyNode':
-        this.access.deny = list(this.access.deny, true, val);
+        this.access.deny = add(this.access.deny);
         break;
       case 'UndenyNode':
-        this.access.deny = list(this.access.deny, false, val);
+        this.access.deny = remove(this.access.deny);
         break;
     }
     this.save();
@@ -396,22 +471,52 @@ function hex(n: bigint): string {
   return `0x${n.toString(16)}`;
 }
 
-function providerName(p: ProviderConfig): string {
-  if ('RpcUrl' in p.provider) return p.provider.RpcUrl;
-  const u = p.provider.Node.hns_update as { name?: string } | unknown[];
-  return Array.isArray(u) ? String(u[0]) : String((u as { name?: string })?.name);
+const UNIT_CONFIG_ACTIONS = new Set(['SetPublic', 'SetPrivate', 'GetProviders', 'GetAccessSettings', 'GetState']);
+const NODE_CONFIG_ACTIONS = new Set(['AllowNode', 'UnallowNode', 'DenyNode', 'UndenyNode']);
+
+/** An EthConfigAction's payload as serde would read it (providers normalised), or undefined. */
+function parseConfigAction(key: string, val: unknown): { value: unknown } | undefined {
+  if (UNIT_CONFIG_ACTIONS.has(key)) return val === undefined || val === null ? { value: null } : undefined;
+  if (NODE_CONFIG_ACTIONS.has(key)) return typeof val === 'string' ? { value: val } : undefined;
+  if (key === 'AddProvider') {
+    const p = parseProviderConfig(val);
+    return p ? { value: p } : undefined;
+  }
+  if (key === 'RemoveProvider')
+    return Array.isArray(val) && val.length === 2 && isU64(val[0]) && typeof val[1] === 'string' ? { value: val } : undefined;
+  if (key === 'SetProviders') {
+    if (!Array.isArray(val)) return undefined;
+    const list = val.map(parseProviderConfig);
+    return list.every((p) => p !== undefined) ? { value: list } : undefined;
+  }
+  return undefined;
 }
 
-function sameProvider(a: ProviderConfig, b: ProviderConfig): boolean {
-  return a.chain_id === b.chain_id && providerName(a) === providerName(b);
+/** Whether `val` is the payload serde would accept for the EthAction `key`. */
+function isEthAction(key: string, val: unknown): boolean {
+  if (key === 'UnsubscribeLogs') return isU64(val);
+  if (!val || typeof val !== 'object' || Array.isArray(val)) return false;
+  const v = val as Record<string, unknown>;
+  // serde_json::Value fields must be present (null is a value).
+  if (!isU64(v.chain_id) || !('params' in v)) return false;
+  if (key === 'Request') return typeof v.method === 'string';
+  return isU64(v.sub_id) && typeof v.kind === 'string' && SUBSCRIPTION_KINDS.has(v.kind);
 }
 
-function isProvider(v: unknown): v is ProviderConfig {
-  const p = v as ProviderConfig;
-  return !!p && typeof p.chain_id === 'number' && typeof p.trusted === 'boolean' && !!p.provider && typeof p.provider === 'object';
+/** An EthSubResult: `{"Ok": {"id", "result"}}` or `{"Err": {"id", "error"}}`. */
+function isSubResult(v: unknown): boolean {
+  if (!v || typeof v !== 'object' || Array.isArray(v) || Object.keys(v).length !== 1) return false;
+  const inner = (v as Record<string, unknown>).Ok ?? (v as Record<string, unknown>).Err;
+  if (!inner || typeof inner !== 'object') return false;
+  const i = inner as Record<string, unknown>;
+  return isU64(i.id) && ('result' in i || typeof i.error === 'string');
 }
 
-/** viem errors -> EthError: JSON-RPC errors keep their code/message; the rest are timeouts or garbage. */
+/**
+ * viem errors -> EthError as Hyperdrive's fulfill_request reports them: a JSON-RPC error answer
+ * is RpcError with its {code, message}; running out of time is RpcTimeout; a provider that cannot
+ * be reached or answers garbage counts as no provider, NoRpcForChain.
+ */
 function rpcError(e: unknown): EthError {
   let cur = e as { name?: string; code?: number; message?: string; shortMessage?: string; details?: string; cause?: unknown } | undefined;
   while (cur) {
@@ -421,7 +526,5 @@ function rpcError(e: unknown): EthError {
     }
     cur = cur.cause as typeof cur;
   }
-  const msg = (e as Error)?.message ?? String(e);
-  if (/fetch failed|ECONNREFUSED|HTTP request failed/i.test(msg)) return { RpcError: { code: -32603, message: msg.split('\n')[0] } };
-  return 'RpcMalformedResponse';
+  return 'NoRpcForChain';
 }

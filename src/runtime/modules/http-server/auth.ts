@@ -132,8 +132,11 @@ function escapeHtml(s: string): string {
   return s.replace(/[&<>"']/g, (c) => `&#${c.charCodeAt(0)};`);
 }
 
-/** The login page: one password field, posted as a form; `error` shows after a wrong password. */
-export function loginPage(our: string, redirect: string, error?: string): string {
+/**
+ * The login page: one password field, posted as a form; `error` shows after a wrong password;
+ * `subdomain` (a process id) logs in for that app's secure subdomain.
+ */
+export function loginPage(our: string, redirect: string, error?: string, subdomain: string | null = null): string {
   const action = `/login?redirect=${encodeURIComponent(redirect)}`;
   return `<!doctype html>
 <html lang="en">
@@ -152,7 +155,7 @@ input,button{font:inherit;padding:.5rem}.error{color:#b91c1c}
 <h1>${escapeHtml(our)}</h1>
 <label for="password">Password</label>
 <input id="password" name="password" type="password" autocomplete="current-password" autofocus required>
-${error ? `<p class="error" role="alert">${escapeHtml(error)}</p>` : ''}
+${subdomain ? `<input type="hidden" name="subdomain" value="${escapeHtml(subdomain)}">\n` : ''}${error ? `<p class="error" role="alert">${escapeHtml(error)}</p>` : ''}
 <button type="submit">Log in</button>
 </form>
 </body>

@@ -103,9 +103,8 @@ export class ExtensionSockets {
   }
 
   /** A frame from the extension on `channelId`, opened to `app`: deliver it to the process. */
-  incoming(channelId: number, app: ProcessId, frame: Uint8Array, binary: boolean): void {
+  incoming(channelId: number, app: ProcessId, frame: Uint8Array, messageType: 'Text' | 'Binary' | 'Ping' | 'Pong' | 'Close'): void {
     const to = { node: this.kernel.our, process: app };
-    const messageType = binary ? 'Binary' : 'Text';
     const push = jsonBytes({ WebSocketPush: { channel_id: channelId, message_type: messageType } });
     const data = decodeExtPushData(frame);
     if (!data) {

@@ -91,11 +91,29 @@ export function headerValue(req: IncomingMessage, name: string): string | undefi
   return Array.isArray(v) ? v[0] : v;
 }
 
-/** Headers as Hyperdrive passes them: lowercase names, one string value each. */
+/**
+ * Headers as Hyperdrive passes them (`utils::serialize_headers` into a HashMap): lowercase names,
+ * one string value each; a name sent more than once keeps its last value.
+ */
 export function flatHeaders(req: IncomingMessage): Record<string, string> {
   const out: Record<string, string> = {};
-  for (const [k, v] of Object.entries(req.headers)) if (v !== undefined) out[k] = Array.isArray(v) ? v.join(', ') : v;
+  for (const [k, v] of Object.entries(req.headersDistinct)) if (v !== undefined && v.length > 0) out[k] = v[v.length - 1];
   return out;
+}
+
+/**
+ * The client's address as a proxy reports it, as Hyperdrive's `get_forwarded_ip`: the first
+ * entry of X-Forwarded-For, else X-Real-IP, else Cf-Connecting-Ip (each trimmed, empty skipped).
+ */
+export function forwardedIp(req: IncomingMessage): string | null {
+  const first = (name: string) => req.headersDistinct[name]?.[0];
+  const xff = first('x-forwarded-for')?.split(',')[0].trim();
+  if (xff) return xff;
+  for (const name of ['x-real-ip', 'cf-connecting-ip']) {
+    const v = first(name)?.trim();
+    if (v) return v;
+  }
+  return null;
 }
 
 export function cookieValue(header: string | undefined, name: string): string | undefined {

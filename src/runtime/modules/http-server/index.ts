@@ -11,7 +11,7 @@
 // names why (404, 403, 503, 413) instead of hanging until the HTTP timeout's 408, because the
 // real node's http-server never hears about SendErrors.
 
-import { randomInt } from 'node:crypto';
+import { randomBytes, randomInt } from 'node:crypto';
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import type { Duplex } from 'node:stream';
@@ -30,13 +30,28 @@ import {
   processIdToString,
   systemProcess,
 } from '../../../core/types.js';
-import { authCookie, createNodeAuth, isPageLoad, LOGIN_BODY_LIMIT, loginPage, loginRedirect, parseLogin, safeRedirect } from './auth.js';
+import type { NetKey } from '../../../core/net-key.js';
+import { authCookie, createNodeAuth, LOGIN_BODY_LIMIT, loginPage, parseLogin, safeRedirect } from './auth.js';
 import { type Binding, formatPathWithProcess, normalizePath, RouteTable, secureSubdomain } from './bindings.js';
 import { HttpListenError, PortInUseError, RpcFormatError } from './errors.js';
 import { ExtensionSockets } from './ext-ws.js';
+import { encodeKeyfile } from './keyfile.js';
 import { encodeRpcResponse, parseRpcMessage, RPC_BODY_LIMIT } from './rpc.js';
 
-import { HttpError, statusForSendError, sendText, sendBody, readBody, headerValue, flatHeaders, cookieValue, isLoopback, socketAddress, errorText } from './http-io.js';
+import {
+  cookieValue,
+  errorText,
+  flatHeaders,
+  forwardedIp,
+  HttpError,
+  headerValue,
+  isLoopback,
+  readBody,
+  sendBody,
+  sendText,
+  socketAddress,
+  statusForSendError,
+} from './http-io.js';
 
 export { BodyTooLargeError, HttpListenError, PortInUseError, RpcFormatError } from './errors.js';
 export { encodeRpcResponse, parseRpcMessage, RPC_BODY_LIMIT } from './rpc.js';
@@ -69,6 +84,8 @@ export interface HttpServerOptions {
    * that this server signed at `/login` (auth.ts).
    */
   authenticate?: (token: string, label: string) => boolean;
+  /** What goes into the keyfile `POST /login` answers with (Hyperdrive's format, keyfile.ts). */
+  keyfile?: { netKey: NetKey; routers: string[] };
 }
 
 export interface HttpServerModule extends NativeProcess {
@@ -100,7 +117,14 @@ export async function createHttpServer(opts: HttpServerOptions): Promise<HttpSer
   const kernel = opts.kernel;
   const our = kernel.our;
   const defaultWait = opts.fakeNode ? FAKE_NODE_HTTP_TIMEOUT_SECS : HTTP_TIMEOUT_SECS;
-  const auth = createNodeAuth({ our, password: opts.password ?? 'secret' });
+  const jwtSecret = randomBytes(32);
+  const auth = createNodeAuth({ our, password: opts.password ?? 'secret', secret: jwtSecret });
+  // Made on the first login that asks for it, then kept: encoding takes a second of PBKDF2.
+  let keyfile: Promise<Uint8Array> | undefined;
+  const encodedKeyfile = (parts: NonNullable<HttpServerOptions['keyfile']>) => {
+    keyfile ??= encodeKeyfile({ username: our, routers: parts.routers, netKey: parts.netKey, jwtSecret, fileKey: randomBytes(32), password: opts.password ?? 'secret' });
+    return keyfile;
+  };
   const authenticate = opts.authenticate ?? ((token: string, label: string) => auth.verify(token, label));
   const bindings = new RouteTable<Binding>();
   const wsBindings = new RouteTable<WsBinding>();
@@ -152,17 +176,33 @@ export async function createHttpServer(opts: HttpServerOptions): Promise<HttpSer
       const host = req.headers.host ?? 'localhost';
       const label =
         b.secureSubdomain && host.includes('localhost') ? `hyperware-auth_${our}@${processIdToString(app)}` : `hyperware-auth_${our}`;
-      requireLogin(req, label, path, false);
+      if (!loggedIn(req, label)) throw new HttpError(401, `${path} needs a login: ${loginHint(req, label)}`);
     }
     // Extensions are side-cars on this machine; Hyperdrive refuses them from anywhere else.
     if (b.extension && !isLoopback(req.socket.remoteAddress))
       throw new HttpError(403, `${path} is an extension WebSocket: only a client on this machine (localhost) may connect`);
     if (!started) throw new HttpError(503, 'the node is still booting: try again in a moment');
     if (channels.size >= MAX_WEBSOCKETS) throw new HttpError(503, `this node already has ${MAX_WEBSOCKETS} WebSockets open; try again later`);
-    wss.handleUpgrade(req, socket, head, (ws) => openChannel(ws, req, app, b.path ?? path, !!b.extension));
+    wss.handleUpgrade(req, socket, head, (ws) => openChannel(ws, req, app, pathWithoutProcess(path, app), !!b.extension));
   }
 
-  /** A new channel from `ws` to `app`: WebSocketOpen now, WebSocketPush per frame, WebSocketClose at the end. */
+  /**
+   * The path a WebSocketOpen carries: the request path with the app's process id taken off, as
+   * Hyperdrive's ws_handler "stripping ProcessId from path" does, so that a socket bound at "/"
+   * opens with "/" and one bound at "/ws" with "/ws": the keys process_lib's HttpServer files its
+   * channels under (handle_websocket_open) and ws_push_all_channels looks them up by.
+   */
+  function pathWithoutProcess(path: string, app: ProcessId): string {
+    const rest = path.replace(/^\/+/, '');
+    const id = processIdToString(app);
+    return `/${rest.startsWith(id) ? rest.slice(id.length).replace(/^\/+/, '') : ''}`;
+  }
+
+  /**
+   * A new channel from `ws` to `app`: WebSocketOpen now, WebSocketPush per frame (Text, Binary,
+   * and, as Hyperdrive's maintain_websocket, Ping, Pong and the client's Close with its reason as
+   * the blob), WebSocketClose at the end, also after the app closed it.
+   */
   function openChannel(ws: WebSocket, req: IncomingMessage, app: ProcessId, path: string, extension: boolean): void {
     let channelId: number;
     do channelId = randomInt(1, 2 ** 32 - 1);
@@ -177,23 +217,28 @@ export async function createHttpServer(opts: HttpServerOptions): Promise<HttpSer
           path,
           channel_id: channelId,
           source_socket_addr: socketAddress(req),
-          forwarded_for: headerValue(req, 'x-forwarded-for') ?? null,
+          forwarded_for: forwardedIp(req),
         },
       }),
     );
+    const push = (type: 'Text' | 'Binary' | 'Ping' | 'Pong' | 'Close', bytes: Uint8Array) => {
+      if (closed) return;
+      if (extension) return extensions.incoming(channelId, app, bytes, type);
+      kernel.tell(HTTP_SERVER_ID, to, jsonBytes({ WebSocketPush: { channel_id: channelId, message_type: type } }), { blob: { bytes } });
+    };
     ws.on('message', (data, isBinary) => {
       const bytes = Array.isArray(data) ? Buffer.concat(data) : Buffer.from(data as ArrayBuffer);
-      if (extension) return extensions.incoming(channelId, app, new Uint8Array(bytes), isBinary);
-      kernel.tell(HTTP_SERVER_ID, to, jsonBytes({ WebSocketPush: { channel_id: channelId, message_type: isBinary ? 'Binary' : 'Text' } }), {
-        blob: { bytes: new Uint8Array(bytes) },
-      });
+      push(isBinary ? 'Binary' : 'Text', new Uint8Array(bytes));
     });
+    ws.on('ping', (data) => push('Ping', new Uint8Array(data)));
+    ws.on('pong', (data) => push('Pong', new Uint8Array(data)));
     ws.on('error', () => ws.terminate());
-    ws.on('close', () => {
-      if (channels.get(channelId)?.ws !== ws) return;
-      channels.delete(channelId);
+    ws.on('close', (code, reason) => {
+      // 1006: the connection ended without a Close frame; otherwise the client sent one.
+      if (code !== 1006) push('Close', new Uint8Array(reason));
+      if (channels.get(channelId)?.ws === ws) channels.delete(channelId);
       extensions.closed(channelId);
-      kernel.tell(HTTP_SERVER_ID, to, jsonBytes({ WebSocketClose: channelId }));
+      if (!closed) kernel.tell(HTTP_SERVER_ID, to, jsonBytes({ WebSocketClose: channelId }));
     });
   }
 
@@ -305,17 +350,20 @@ export async function createHttpServer(opts: HttpServerOptions): Promise<HttpSer
           res.end();
           return;
         }
-        const label = host.includes('localhost') ? `hyperware-auth_${our}@${processIdToString(app)}` : `hyperware-auth_${our}`;
-        requireLogin(req, label, `${url.pathname}${url.search}`);
+        const subdomainLogin = host.includes('localhost') ? processIdToString(app) : null;
+        const label = subdomainLogin ? `hyperware-auth_${our}@${subdomainLogin}` : `hyperware-auth_${our}`;
+        if (!loggedIn(req, label)) return serveLoginInstead(res, req, label, `${url.pathname}${url.search}`, subdomainLogin);
       } else {
         if (requestSubdomain && secureSubdomains.has(requestSubdomain) && requestSubdomain !== secureSubdomain(app))
           throw new HttpError(403, 'secure subdomain can only serve its associated package');
-        requireLogin(req, `hyperware-auth_${our}`, `${url.pathname}${url.search}`);
+        const label = `hyperware-auth_${our}`;
+        if (!loggedIn(req, label)) return serveLoginInstead(res, req, label, `${url.pathname}${url.search}`);
       }
     }
     if (b.localOnly) checkLocal(req, path);
 
-    if ((req.method === 'GET' || req.method === 'HEAD') && b.staticContent) {
+    // Hyperdrive serves cached content for GET only; a HEAD goes to the process like any request.
+    if (req.method === 'GET' && b.staticContent) {
       const blob = b.staticContent;
       res.writeHead(200, { 'Content-Type': blob.mime ?? 'text/plain', 'Content-Length': blob.bytes.byteLength });
       res.end(blob.bytes);
@@ -378,13 +426,25 @@ export async function createHttpServer(opts: HttpServerOptions): Promise<HttpSer
     res.end(bytes);
   }
 
-  /** Refuse a request without a valid login: browsers loading a page go to /login, others get 401. */
-  function requireLogin(req: IncomingMessage, label: string, pathAndQuery: string, mayRedirect = true): void {
+  /** Whether the request carries a valid login cookie named `label`. */
+  function loggedIn(req: IncomingMessage, label: string): boolean {
     const token = cookieValue(req.headers.cookie, label);
-    if (token !== undefined && authenticate(token, label)) return;
-    if (mayRedirect && isPageLoad(req)) throw new HttpError(303, `log in first: ${loginRedirect(pathAndQuery)}`, { Location: loginRedirect(pathAndQuery) });
-    const why = token === undefined ? `send the ${label} cookie` : `the ${label} cookie is not a valid login for ${our}`;
-    throw new HttpError(401, `${pathAndQuery || '/'} needs a login: ${why}; log in at /login with the node's password`);
+    return token !== undefined && authenticate(token, label);
+  }
+
+  function loginHint(req: IncomingMessage, label: string): string {
+    const why = cookieValue(req.headers.cookie, label) === undefined ? `send the ${label} cookie` : `the ${label} cookie is not a valid login for ${our}`;
+    return `${why}; log in at /login with the node's password`;
+  }
+
+  /**
+   * An authenticated path without a valid login answers, as Hyperdrive's http_handler, 200 with
+   * the login page (whatever the method or client), which logs in and comes back to this path;
+   * on a localhost secure subdomain it logs in for that process, as Hyperdrive's login page does.
+   */
+  function serveLoginInstead(res: ServerResponse, req: IncomingMessage, label: string, pathAndQuery: string, subdomain: string | null = null): void {
+    kernel.print(2, `http-server: ${pathAndQuery || '/'} needs a login (${loginHint(req, label)}); serving the login page`);
+    sendBody(res, 200, 'text/html; charset=utf-8', loginPage(our, safeRedirect(pathAndQuery), undefined, subdomain));
   }
 
   /** GET /login: the page; POST /login: check the password and set the cookie. */
@@ -399,7 +459,7 @@ export async function createHttpServer(opts: HttpServerOptions): Promise<HttpSer
       throw new HttpError(400, 'POST /login takes JSON {"password_hash": "<password>", "subdomain": null} or the form field password');
     if (!auth.checkPassword(attempt.password)) {
       kernel.print(1, 'http-server: failed login (wrong password)');
-      if (attempt.form) return sendBody(res, 401, 'text/html; charset=utf-8', loginPage(our, redirect, 'Wrong password; try again.'));
+      if (attempt.form) return sendBody(res, 401, 'text/html; charset=utf-8', loginPage(our, redirect, 'Wrong password; try again.', attempt.subdomain));
       throw new HttpError(401, `wrong password for ${our}`);
     }
     const cookie = authCookie(auth.cookieName(attempt.subdomain), auth.sign(attempt.subdomain));
@@ -408,8 +468,10 @@ export async function createHttpServer(opts: HttpServerOptions): Promise<HttpSer
       res.end();
       return;
     }
-    // Hyperdrive answers with the base64 keyfile; a fake node has nothing a browser needs there.
-    sendBody(res, 200, 'application/json', JSON.stringify(''), { 'Set-Cookie': cookie });
+    // Hyperdrive answers with the node's keyfile, base64, as a JSON string (its login page only
+    // looks at the status). Without keys to put in it (a bare module in a unit test): "".
+    const encoded = opts.keyfile ? Buffer.from(await encodedKeyfile(opts.keyfile)).toString('base64') : '';
+    sendBody(res, 200, 'application/json', JSON.stringify(encoded), { 'Set-Cookie': cookie });
   }
 
   function checkLocal(req: IncomingMessage, path: string): void {
@@ -453,6 +515,8 @@ export async function createHttpServer(opts: HttpServerOptions): Promise<HttpSer
     if (km.message.tag !== 'request') return; // Responses to our requests resolve kernel.request directly
     const request = km.message.val;
     const wantsReply = request.expectsResponse !== undefined || km.rsvp !== undefined;
+    // Hyperdrive also sends errors to Requests that expect no Response, but its kernel hands a
+    // process only Responses it awaits, so answering only those is the same to the process.
     const reply = (result: { Ok: null } | { Err: ActionError }) => {
       if (wantsReply) kernel.respond(HTTP_SERVER_ID, km, jsonBytes(result));
     };
@@ -534,19 +598,20 @@ export async function createHttpServer(opts: HttpServerOptions): Promise<HttpSer
         wsBindings.set(formatPathWithProcess(source, v.path), { authenticated: false, extension: false });
         return undefined;
       case 'WebSocketPush': {
+        // In Hyperdrive's send_push order: the blob, Ping/Pong size, Close (as WebSocketClose),
+        // then the channel, which only the process it was opened to may push on.
         const type = v.message_type;
         if (typeof v.channel_id !== 'number' || !isStr(type) || !WS_TYPES.has(type)) return 'MalformedRequest';
         if (!km.lazyLoadBlob) return 'NoBlob';
-        const ch = channels.get(v.channel_id);
-        // Only the process a channel was opened to may push on it.
-        if (!ch || km.source.node !== our || processIdToString(ch.app) !== processIdToString(source)) return 'WsChannelNotFound';
         const data = km.lazyLoadBlob.bytes;
         if ((type === 'Ping' || type === 'Pong') && data.length > 125) return 'WsPingPongTooLong';
+        if (type === 'Close') return closeChannel(km, v.channel_id);
+        const ch = channels.get(v.channel_id);
+        if (!ch || km.source.node !== our || processIdToString(ch.app) !== processIdToString(source)) return 'WsChannelNotFound';
         if (type === 'Text') ch.ws.send(fromUtf8(data));
         else if (type === 'Binary') ch.ws.send(data);
         else if (type === 'Ping') ch.ws.ping(data);
-        else if (type === 'Pong') ch.ws.pong(data);
-        else ch.ws.close();
+        else ch.ws.pong(data);
         return undefined;
       }
       case 'WebSocketExtPushOutgoing': {
@@ -561,21 +626,28 @@ export async function createHttpServer(opts: HttpServerOptions): Promise<HttpSer
         ch.ws.send(extensions.outgoing(km, v.channel_id, reply, km.lazyLoadBlob.bytes));
         return EXT_SENT;
       }
-      case 'WebSocketClose': {
+      case 'WebSocketClose':
         if (typeof value !== 'number') return 'MalformedRequest';
-        const ch = channels.get(value);
-        // Closing an unknown channel is fine, as in Hyperdrive.
-        if (ch && km.source.node === our && processIdToString(ch.app) === processIdToString(source)) {
-          channels.delete(value);
-          extensions.closed(value);
-          ch.ws.close();
-        }
-        return undefined;
-      }
+        return closeChannel(km, value);
       default:
         // WebSocketOpen / WebSocketExtPushData are only ever sent by the server, never to it.
         return 'MalformedRequest';
     }
+  }
+
+  /**
+   * Close `channelId` for the process that sent `km`, as Hyperdrive's handle_close_websocket: an
+   * unknown channel is fine, another process's channel is WsChannelNotFound. The client's answering
+   * Close and then WebSocketClose still reach the process (see openChannel).
+   */
+  function closeChannel(km: KernelMessage, channelId: number): ActionError | undefined {
+    const ch = channels.get(channelId);
+    if (!ch) return undefined;
+    if (km.source.node !== our || processIdToString(ch.app) !== processIdToString(km.source.process)) return 'WsChannelNotFound';
+    channels.delete(channelId);
+    extensions.closed(channelId);
+    ch.ws.close();
+    return undefined;
   }
 
   // ---- listen ---------------------------------------------------------------------------------
