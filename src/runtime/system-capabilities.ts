@@ -78,8 +78,9 @@ export const SYSTEM_MANIFESTS: Record<string, SystemManifest> = {
     request: ['chain:app-store:sys', 'http-client:distro:sys', 'main:app-store:sys', 'terminal:terminal:sys', 'vfs:distro:sys', VFS_ROOT],
     grant: ['http-client:distro:sys', 'terminal:terminal:sys', 'vfs:distro:sys'],
     networking: true,
-    // kit's store commands ask downloads directly over the HTTP RPC; main tells it to mirror.
-    extraRequest: ['http-server:distro:sys'],
+    // kit's store commands ask downloads directly over the HTTP RPC; main tells it to mirror; at
+    // start our native asks the kernel for vfs's root (which its manifest already gives it).
+    extraRequest: ['http-server:distro:sys', 'kernel:distro:sys'],
     extraGrant: ['http-server:distro:sys', 'main:app-store:sys'],
   },
   'terminal:terminal:sys': {

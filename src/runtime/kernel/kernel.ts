@@ -391,7 +391,8 @@ export class Kernel implements KernelApi, KernelInternals {
       else {
         // A runtime module's Request to a package (an eth subscription update, http-server's
         // RPC) is refused for the same missing grant: say it once too.
-        if (sourceEntry.native && !target.native) this.hintOnce(target.key, sourceEntry.key, missingGrantHint(target, sourceEntry, 'Request'));
+        if (sourceEntry.native && !target.native && target.id.publisherNode !== 'sys')
+          this.hintOnce(target.key, sourceEntry.key, missingGrantHint(target, sourceEntry, 'Request'));
         fail('timeout', 'no-capability', `${sourceKey} has no capability to message ${targetKey}`);
       }
       return;
