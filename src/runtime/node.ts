@@ -6,6 +6,7 @@ import { readFile, realpath } from 'node:fs/promises';
 import { join, resolve, sep } from 'node:path';
 import type { KernelApi } from './kernel/api.js';
 import { Kernel } from './kernel/kernel.js';
+import { type KernelLimits, resolveLimits } from './kernel/limits.js';
 import { FileProcessStore } from './kernel/persistence.js';
 import { discardFreshHome, type PreparedHome, prepareHome, unlockHome } from './home.js';
 import { KIT_CACHE } from '../core/cache.js';
@@ -16,15 +17,13 @@ import { createFdManager } from './modules/fd-manager/index.js';
 import { createHttpClient } from './modules/http-client/index.js';
 import { createHttpServer } from './modules/http-server/index.js';
 import { createKv } from './modules/kv/index.js';
-import { createNetModule, type NetOptions, netRootCap } from './modules/net/index.js';
+import { createNetModule, type NetOptions } from './modules/net/index.js';
 import { createNotifications } from './modules/notifications.js';
 import { createSqlite } from './modules/sqlite/index.js';
 import { createStateModule, FileStateStore } from './modules/state.js';
 import { createTimerModule } from './modules/timer.js';
 import { createVfs } from './modules/vfs/index.js';
-import { createHnsIndexer } from './packages/hns-indexer/index.js';
 import { addSystemPackages } from './packages/system.js';
-import { createTester } from './packages/tester/index.js';
 import { ComponentHost } from './process/host.js';
 import { createTerminal, type Terminal } from './terminal/index.js';
 import { type Capability, messagingCap, NETWORK_PARAMS, type ProcessId, processIdToString, systemProcess } from '../core/types.js';
@@ -78,8 +77,14 @@ export interface BootOptions {
   /** Where the terminal reads commands and prints; null (or absent) for a detached node. */
   terminal?: { input: NodeJS.ReadableStream | null; output: NodeJS.WritableStream } | null;
   log?: Logger;
-  /** Called when the terminal asks to shut down (Ctrl-C, end of input). */
+  /** Called when the terminal asks to shut down (Ctrl-C, end of input) or a process sends Shutdown. */
   onExitRequested?: () => void;
+  /**
+   * Processes per node and per package, mailbox size, and each process's memory (limits.ts);
+   * unset ones come from KIT_MAX_PROCESSES, KIT_MAX_PROCESSES_PER_PACKAGE, KIT_MAILBOX_MESSAGES,
+   * KIT_MAILBOX_MB and KIT_PROCESS_MEMORY_MB, else the defaults.
+   */
+  limits?: Partial<KernelLimits>;
 }
 
 export interface RunningNode {
@@ -96,7 +101,7 @@ export interface RunningNode {
   stop(): Promise<void>;
 }
 
-/** Runtime modules (and the terminal) may message each other, the kernel and the network. */
+/** Runtime modules may message each other, the kernel and the network (hyperdrive/src/state.rs). */
 const RUNTIME_MODULES = ['kernel', 'net', 'vfs', 'state', 'http-server', 'http-client', 'timer', 'eth', 'kv', 'sqlite', 'fd-manager', 'notifications'];
 
 export async function bootNode(opts: BootOptions): Promise<RunningNode> {
@@ -120,7 +125,8 @@ async function bootInHome(home: string, prepared: PreparedHome, opts: BootOption
     maxRatio: opts.zipLimits?.maxRatio ?? DEFAULT_ZIP_LIMITS.maxRatio,
   };
 
-  const host = new ComponentHost({ cacheDir: join(KIT_CACHE, 'components'), log: log.child('process') });
+  const limits = resolveLimits(opts.limits);
+  const host = new ComponentHost({ cacheDir: join(KIT_CACHE, 'components'), log: log.child('process'), memoryLimitBytes: limits.processMemoryBytes });
   const state = new FileStateStore(home);
   const kernel = new Kernel({
     our,
@@ -130,6 +136,8 @@ async function bootInHome(home: string, prepared: PreparedHome, opts: BootOption
     state,
     store: opts.persist || prepared.persisted ? new FileProcessStore(home) : undefined,
     readWasm: (handle) => readVfsFile(vfsRoot, handle),
+    limits,
+    onShutdownRequested: opts.onExitRequested,
   });
 
   const addr = (p: ProcessId) => ({ node: our, process: p });
@@ -176,14 +184,11 @@ async function bootInHome(home: string, prepared: PreparedHome, opts: BootOption
     throw e;
   });
   await kernel.addNative(http, systemCaps);
-  // The terminal acts for the user: it may message anything on this node.
-  await kernel.addNative(terminal, systemCaps);
-
-  const system = await addSystemPackages(kernel, { systemCaps, terminal: terminal.id, state, notifications, zipLimits });
-
-  // Fake chain: eth always (providers from --rpc / .eth_providers); registration and hns-indexer
-  // when there is a chain port. The net module's WS port goes into `~ws-port` once it exists.
   await kernel.addNative(createEthModule({ home, fakechainPort: opts.fakechainPort, rpc: opts.rpc }), systemCaps);
+
+  // The system packages, natively written, each with the capabilities its real manifest gives it
+  // (system-capabilities.ts); their grants are made once all of them exist.
+  const system = await addSystemPackages(kernel, { terminal, state, notifications, zipLimits });
   await system.addLocalParts();
   let fakechain: RunningNode['fakechain'];
   let stopChain: (() => Promise<void>) | undefined;
@@ -212,12 +217,11 @@ async function bootInHome(home: string, prepared: PreparedHome, opts: BootOption
       await host.close();
       throw e;
     }
-    await kernel.addNative(createHnsIndexer(), [...systemCaps, netRootCap(our)]);
     await system.addChainParts();
   }
   await terminal.writePackages().catch((e) => log.warning(`could not write the terminal's scripts.json: ${(e as Error).message}`));
   // tester:tester:sys: every fake node is a simulation-mode node, where the real runtime has it too.
-  await kernel.addNative(createTester(), systemCaps);
+  await system.finish();
 
   await kernel.restore();
   http.ready();

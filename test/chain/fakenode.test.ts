@@ -41,6 +41,8 @@ function probe(name: string): NativeProcess & { got: KernelMessage[]; kernel: Ke
   let waiters: { pred: (km: KernelMessage) => boolean; res: (km: KernelMessage) => void }[] = [];
   const p = {
     id: { processName: name, packageName: 'probe', publisherNode: 'sys' } as ProcessId,
+    // public: whatever it asks may answer it (every Response is capability-checked)
+    isPublic: true,
     got,
     kernel: undefined as unknown as KernelApi,
     start(k: KernelApi) {
@@ -214,6 +216,7 @@ describe('eth:distro:sys and hns-indexer over a chain given with --rpc', () => {
     await k.addNative(net);
     const indexer = createHnsIndexer({ net: net.id });
     await k.addNative(indexer, [messagingCap({ node: node.name, process: ETH }), messagingCap({ node: node.name, process: net.id })]);
+    k.grant(ETH, [messagingCap({ node: node.name, process: indexer.id })]); // as its manifest grants eth
     await indexer.ready;
   });
   after(async () => {

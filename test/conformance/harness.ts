@@ -16,6 +16,7 @@ import { startPackage } from '../../src/package/start.js';
 import { type BootOptions, bootNode, type RunningNode } from '../../src/runtime/node.js';
 
 export const PUBLISHER = 'kit-tests.os';
+const HARNESS = 'http-server:distro:sys';
 
 /** One process of a driver package, as its pkg/manifest.json entry says. */
 export interface DriverProcess {
@@ -135,13 +136,16 @@ export async function buildConformanceDriver(): Promise<Uint8Array> {
 export async function writeDriverPackage(dir: string, pkg: DriverPackage, wasm: Uint8Array): Promise<void> {
   mkdirSync(join(dir, 'pkg'), { recursive: true });
   mkdirSync(join(dir, 'target'), { recursive: true });
+  // The harness talks to every driver as http-server: http-server may message it (a grant), and
+  // it may answer http-server (a request), since every Response is capability-checked.
+  const withHttp = (caps: unknown[] | undefined) => (caps ?? []).includes(HARNESS) ? (caps ?? []) : [...(caps ?? []), HARNESS];
   const manifest = pkg.processes.map((p) => ({
     process_name: p.name,
     process_wasm_path: '/driver.wasm',
     on_exit: p.on_exit ?? 'Restart',
     request_networking: p.request_networking ?? false,
-    request_capabilities: p.request_capabilities ?? [],
-    grant_capabilities: p.grant_capabilities ?? [],
+    request_capabilities: withHttp(p.request_capabilities),
+    grant_capabilities: withHttp(p.grant_capabilities),
     public: p.public ?? false,
   }));
   writeFileSync(join(dir, 'pkg/manifest.json'), JSON.stringify(manifest, null, 2));

@@ -25,7 +25,8 @@ const hnsUpdate = (name: string, publicKey: string, ws: number) => ({ HnsUpdate:
 async function feeder(node: RunningNode): Promise<(n: RunningNode) => void> {
   const our = (p: ProcessId) => ({ node: node.name, process: p });
   const caps: Capability[] = [messagingCap(our(systemProcess('net'))), netRootCap(node.name), { issuer: our(systemProcess('kernel')), params: NETWORK_PARAMS }];
-  await (node.kernel as Kernel).addNative({ id: FEEDER, handle: () => {} }, caps);
+  // public: net's answers reach it (every Response is capability-checked, hyperdrive/src/kernel/mod.rs)
+  await (node.kernel as Kernel).addNative({ id: FEEDER, isPublic: true, handle: () => {} }, caps);
   return (about) =>
     node.kernel.tell(
       FEEDER,

@@ -63,7 +63,8 @@ export async function bootTestNode(
     // the tests feed the PKI themselves, as hns-indexer would
     netRootCap(name),
   ];
-  await kernel.addNative({ id: TESTER, handle: () => {} }, caps);
+  // public: whatever it asks may answer it (every Response is capability-checked)
+  await kernel.addNative({ id: TESTER, isPublic: true, handle: () => {} }, caps);
   return { node, kernel, prints, logs, name, home, type: opts.terminal ? (line) => input.write(`${line}\n`) : undefined };
 }
 

@@ -13,7 +13,7 @@ import { sha256Hex, type ZipEntry, zipEntries } from '../../src/core/zip.js';
 import type { Kernel } from '../../src/runtime/kernel/kernel.js';
 import { createLogger } from '../../src/core/log.js';
 import { bootNode, type RunningNode } from '../../src/runtime/node.js';
-import { type Capability, fromUtf8, type KernelMessage, messagingCap, parseAddress, type ProcessId } from '../../src/core/types.js';
+import { type Capability, fromUtf8, type KernelMessage, messagingCap, parseAddress, type ProcessId, parseProcessId } from '../../src/core/types.js';
 
 const OUR = 'fake.dev';
 /** The test talks as a process of its own, holding only the caps it is given here. */
@@ -35,7 +35,8 @@ function manifest(overrides: Record<string, unknown> = {}): string {
       process_wasm_path: '/echo.wasm',
       on_exit: 'Restart',
       request_networking: true,
-      request_capabilities: ['vfs:distro:sys', { process: 'timer:distro:sys', params: 'messaging' }],
+      // http-server both ways: it may message the process (kit's RPC), the process may answer it.
+      request_capabilities: ['vfs:distro:sys', 'http-server:distro:sys', { process: 'timer:distro:sys', params: 'messaging' }],
       grant_capabilities: ['http-server:distro:sys'],
       public: false,
       ...overrides,
@@ -59,6 +60,8 @@ async function boot(home: string, persist = false): Promise<TestNode> {
   // Root on vfs, to plant files where kit never could (a damaged zip in downloads).
   caps.push({ issuer: parseAddress(`${OUR}@vfs:distro:sys`), params: '{"root":true}' });
   await (node.kernel as unknown as Kernel).addNative({ id: TEST, handle() {} }, caps);
+  // ...and the app store may answer it (every Response is capability-checked).
+  (node.kernel as unknown as Kernel).grant(parseProcessId('main:app-store:sys'), [messagingCap({ node: OUR, process: TEST })]);
   return {
     node,
     lines,

@@ -41,6 +41,8 @@ describe('kv:distro:sys', () => {
     kernel = bareKernel(OUR, home);
     await kernel.addNative(createKv({ home }), [messagingCap({ node: OUR, process: parseProcessId('kernel:distro:sys') })]);
     for (const p of [APP, PEER, SPY]) await kernel.addNative(native(p), [messagingCap(KV)]);
+    // ...each granting kv, so that its answers reach them (every Response is capability-checked)
+    for (const p of [APP, PEER, SPY]) kernel.grant(KV.process, [messagingCap({ node: OUR, process: p })]);
   });
   after(async () => {
     await kernel.shutdown();
@@ -128,6 +130,7 @@ describe('kv:distro:sys', () => {
     kernel = bareKernel(OUR, home);
     await kernel.addNative(createKv({ home }), [messagingCap({ node: OUR, process: parseProcessId('kernel:distro:sys') })]);
     await kernel.addNative(native(APP), [messagingCap(KV), { issuer: KV, params: dbCapParams('read', { packageName: 'chat', publisherNode: 'template.os' }, 'durable') }]);
+    kernel.grant(KV.process, [messagingCap({ node: OUR, process: APP })]);
     assert.equal((await call(APP, { Get: key('k') }, { db: 'durable' })).blob, 'v');
     assert.deepEqual((await call(APP, 'RemoveDb', { db: 'durable' })).body, 'Ok');
     assert.deepEqual((await call(APP, { Get: key('k') }, { db: 'durable' })).body, { Err: 'KeyNotFound' });

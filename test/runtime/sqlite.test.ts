@@ -43,6 +43,8 @@ describe('sqlite:distro:sys', () => {
     kernel = bareKernel(OUR, home);
     await kernel.addNative(createSqlite({ home }), [messagingCap({ node: OUR, process: parseProcessId('kernel:distro:sys') })]);
     for (const p of [APP, SPY]) await kernel.addNative(native(p), [messagingCap(SQLITE)]);
+    // ...each granting sqlite, so that its answers reach them (every Response is capability-checked)
+    for (const p of [APP, SPY]) kernel.grant(SQLITE.process, [messagingCap({ node: OUR, process: p })]);
   });
   after(async () => {
     await kernel.shutdown();

@@ -322,6 +322,7 @@ describe('terminal', () => {
   it('answers EditAlias requests from terminal scripts', async () => {
     const script = recorder('123:terminal:sys');
     await kernel.addNative(script, [messagingCap({ node: OUR, process: TERMINAL_ID })]);
+    kernel.grant(TERMINAL_ID, [messagingCap({ node: OUR, process: script.id })]); // so the answer reaches it
     const reply = await kernel.request(
       script.id,
       'our@terminal:terminal:sys',
@@ -335,6 +336,7 @@ describe('terminal', () => {
   it('Terminal API: a process holding the capability runs a command line as if typed and gets its output back', async () => {
     const app = recorder('app:test.os:sys');
     await kernel.addNative(app, [messagingCap({ node: OUR, process: TERMINAL_ID })]);
+    kernel.grant(TERMINAL_ID, [messagingCap({ node: OUR, process: app.id })]); // as a package grants terminal
     const echoed = await kernel.request(app.id, 'our@terminal:terminal:sys', 'echo from a process', { timeoutSecs: 5 });
     assert.equal(fromUtf8(echoed.response.body), 'from a process');
     assert.match(printed, /terminal:sys: from a process\n/, 'the output shows on the node terminal too');
@@ -370,6 +372,7 @@ describe('terminal', () => {
     assert.doesNotMatch(printed, /remote/);
     const capped = recorder('capped:test.os:sys');
     await kernel.addNative(capped, [messagingCap({ node: OUR, process: TERMINAL_ID })]);
+    kernel.grant(TERMINAL_ID, [messagingCap({ node: OUR, process: capped.id })]);
     const r = await kernel.request(capped.id, 'our@terminal:terminal:sys', new Uint8Array([0xff, 0xfe]), { timeoutSecs: 5 });
     assert.match(fromUtf8(r.response.body), /not UTF-8 text/);
     const j = await kernel.request(capped.id, 'our@terminal:terminal:sys', '{"Frobnicate": 1}', { timeoutSecs: 5 });

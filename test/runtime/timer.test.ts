@@ -10,7 +10,7 @@ import { after, before, describe, it, mock } from 'node:test';
 import type { KernelApi } from '../../src/runtime/kernel/api.js';
 import type { Kernel } from '../../src/runtime/kernel/kernel.js';
 import { createTimerModule } from '../../src/runtime/modules/timer.js';
-import { fromUtf8, type KernelMessage, parseProcessId, utf8 } from '../../src/core/types.js';
+import { fromUtf8, type KernelMessage, messagingCap, parseProcessId, utf8 } from '../../src/core/types.js';
 import { bareKernel } from './helpers.js';
 
 const OUR = 'fake.dev';
@@ -37,6 +37,7 @@ describe('timer:distro:sys', () => {
     timer = createTimerModule({ now: () => NOW });
     await kernel.addNative(timer);
     await kernel.addNative({ id: APP, handle() {} });
+    kernel.grant(timer.id, [messagingCap({ node: OUR, process: APP })]); // so that its pops reach APP
   });
   after(async () => {
     await kernel.shutdown();

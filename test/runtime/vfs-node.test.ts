@@ -13,7 +13,7 @@ import { sha256Hex, zipEntries } from '../../src/core/zip.js';
 import type { Kernel } from '../../src/runtime/kernel/kernel.js';
 import { createLogger } from '../../src/core/log.js';
 import { bootNode, type RunningNode } from '../../src/runtime/node.js';
-import { type Capability, fromUtf8, messagingCap, parseAddress, type ProcessId } from '../../src/core/types.js';
+import { type Capability, fromUtf8, messagingCap, parseAddress, type ProcessId, parseProcessId } from '../../src/core/types.js';
 
 const OUR = 'fake.dev';
 const DRIVER: ProcessId = { processName: 'driver', packageName: 'vfs-test', publisherNode: 'kit.os' };
@@ -69,6 +69,7 @@ describe('vfs:distro:sys on a booted node', { timeout: 600_000 }, () => {
     );
     caps.push({ issuer: parseAddress(`${OUR}@vfs:distro:sys`), params: '{"root":true}' });
     await kernel.addNative({ id: DRIVER, handle() {} }, caps);
+    kernel.grant(parseProcessId('main:app-store:sys'), [messagingCap({ node: OUR, process: DRIVER })]); // so the app store may answer it
 
     const manifest = [
       {
@@ -76,7 +77,8 @@ describe('vfs:distro:sys on a booted node', { timeout: 600_000 }, () => {
         process_wasm_path: '/probe.wasm',
         on_exit: 'Restart',
         request_networking: false,
-        request_capabilities: ['vfs:distro:sys'],
+        // the driver may message it, and it may answer the driver
+        request_capabilities: ['vfs:distro:sys', 'driver:vfs-test:kit.os'],
         grant_capabilities: ['driver:vfs-test:kit.os'],
         public: false,
       },

@@ -27,7 +27,7 @@ export class SendErrorException extends Error {
    * a caller immediately instead of letting it hang until a timeout.
    */
   readonly reason?: string;
-  /** 'not-found' | 'no-capability' | 'offline' | 'timeout' | 'too-large' */
+  /** 'not-found' | 'no-capability' | 'offline' | 'timeout' | 'too-large' | 'mailbox-full' | 'died' */
   readonly code: string;
   constructor(readonly sendError: SendError, code?: string, reason?: string) {
     super(reason ?? `send error: ${sendError.kind}`);

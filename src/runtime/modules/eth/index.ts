@@ -9,7 +9,7 @@ import { join } from 'node:path';
 import { createPublicClient, http, type PublicClient } from 'viem';
 import { isU64 as isExactU64, parseJsonExact } from '../../../core/json.js';
 import type { KernelApi, NativeProcess } from '../../kernel/api.js';
-import { type Address, addressToString, fromUtf8, jsonBytes, type KernelMessage, MESSAGING_PARAMS, systemProcess } from '../../../core/types.js';
+import { type Address, addressToString, fromUtf8, jsonBytes, type KernelMessage, systemProcess } from '../../../core/types.js';
 import { type Authorization, authorizationHeader, insertProvider, isU64, type ProviderConfig, parseProviderConfig, providerName } from './providers.js';
 
 export type { Authorization, NodeOrRpcUrl, ProviderConfig } from './providers.js';
@@ -240,12 +240,8 @@ class EthModule implements NativeProcess {
       this.reply(km, { Err: 'NoRpcForChain' });
       return;
     }
-    // Updates are Requests to the subscriber: like the real runtime module, eth may message any
-    // local process it serves, so it takes the messaging capability it needs from the kernel.
-    const cap = { issuer: km.source, params: MESSAGING_PARAMS };
-    if (!this.kernel.hasCapability(this.id, cap)) {
-      this.kernel.tell(this.id, 'kernel:distro:sys', jsonBytes({ GrantCapabilities: { target: 'eth:distro:sys', capabilities: [{ issuer: addressToString(km.source), params: MESSAGING_PARAMS }] } }));
-    }
+    // Updates are Requests to the subscriber: they reach it only if it granted eth:distro:sys a
+    // capability (grant_capabilities), as on Hyperdrive.
     // Like an eth_subscribe: only blocks after now.
     this.subs.set(subKey(km.source, id), { owner: km.source, id, chainId: v.chain_id, kind, filter, lastBlock: head });
     this.schedule();

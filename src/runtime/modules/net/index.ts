@@ -22,7 +22,6 @@ import {
   type Capability,
   isSafeProcessId,
   type KernelMessage,
-  MAX_MESSAGE_BYTES,
   processIdToString,
   systemProcess,
 } from '../../../core/types.js';
@@ -74,6 +73,9 @@ const TCP_PORT_FILE = '.net-tcp-port';
 /** Kernel hook (src/runtime/kernel/kernel.ts): return a Request we could not deliver as Offline. */
 interface OfflineHook {
   returnOffline(km: KernelMessage, reason: string): void;
+}
+interface TooLargeHook {
+  returnTooLarge(km: KernelMessage, reason: string): void;
 }
 
 export interface NetModule extends NativeProcess {
@@ -141,6 +143,11 @@ export function createNetModule(opts: NetOptions = {}): NetModule {
     s.on('close', () => tcpSockets.delete(s));
   };
 
+  const tooLarge = (km: KernelMessage, bytes: number) => {
+    const reason = `message of ${bytes} bytes serialized is over the ${MAX_WIRE_MESSAGE}-byte network limit`;
+    kernel.print(0, `net: tried to send too-large message (${reason}), limit is ${(MAX_WIRE_MESSAGE / 1048576).toFixed(2)}mb`);
+    (kernel as unknown as Partial<TooLargeHook>).returnTooLarge?.(km, reason);
+  };
   const offline = (km: KernelMessage, reason: string) => {
     kernel.log.debug(`net: ${reason}`);
     (kernel as unknown as Partial<OfflineHook>).returnOffline?.(km, reason);
@@ -380,15 +387,17 @@ export function createNetModule(opts: NetOptions = {}): NetModule {
   function sendRemote(km: KernelMessage): void {
     const name = km.target.node;
     const size = (km.message.tag === 'request' ? km.message.val.body : km.message.val[0].body).length + (km.lazyLoadBlob?.bytes.length ?? 0);
-    if (size > MAX_MESSAGE_BYTES) {
-      offline(km, `message to ${name} of ${size} bytes is over the network limit`);
+    // Over the limit, Hyperdrive's net drops the message with a loud line (ws/utils.rs) and the
+    // sender times out: never a trap, never an Offline. Serialized is never smaller than this.
+    if (size > MAX_WIRE_MESSAGE) {
+      tooLarge(km, size);
       return;
     }
     const encoded = encodeKernelMessageFramed(km, capSigs);
     // Bytes go out as MessagePack integer arrays (up to 2 bytes each), so a body near 10 MB
     // may not fit the 10,485,800-byte limit on the wire, which the receiver enforces.
     if (encoded.length - 4 > MAX_WIRE_MESSAGE) {
-      offline(km, `message to ${name} is ${encoded.length - 4} bytes serialized, over the ${MAX_WIRE_MESSAGE}-byte network limit`);
+      tooLarge(km, encoded.length - 4);
       return;
     }
     const peer = current(name);
