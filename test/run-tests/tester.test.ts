@@ -77,8 +77,14 @@ describe('tester:tester:sys', () => {
     assert.equal(await rpc('vfs:distro:sys', { path: '/tester:sys/tests/caps-report.wasm', action: 'Write' }, wasm), 'Ok');
     const caps = {
       'caps-report': {
-        // fd-manager: the tester holds it (not in its manifest's list); secret: nobody gave the tester that.
-        request_capabilities: ['fd-manager:distro:sys', 'secret:secret:kit-tests.os', JSON.stringify({ issuer: 'first.dev@vfs:distro:sys', params: '{"kind":"write","drive":"/other:pkg/x"}' })],
+        // read on the tester's own pkg drive: the tester holds it (hyperdrive/src/state.rs gives every
+        // package its drive); fd-manager: not in the tester's manifest; secret: nobody gave the tester that.
+        request_capabilities: [
+          JSON.stringify({ issuer: 'first.dev@vfs:distro:sys', params: '{"kind":"read","drive":"/tester:sys/pkg"}' }),
+          'fd-manager:distro:sys',
+          'secret:secret:kit-tests.os',
+          JSON.stringify({ issuer: 'first.dev@vfs:distro:sys', params: '{"kind":"write","drive":"/other:pkg/x"}' }),
+        ],
         grant_capabilities: [],
       },
     };
@@ -88,7 +94,11 @@ describe('tester:tester:sys', () => {
     };
     assert.equal(r.Run.Err.test, 'caps-report', JSON.stringify(r));
     const held = JSON.parse(r.Run.Err.file) as string[];
-    assert.ok(held.includes('first.dev@fd-manager:distro:sys "messaging"'), held.join('\n'));
+    assert.ok(
+      held.some((c) => c.startsWith('first.dev@vfs:distro:sys') && c.includes('/tester:sys/pkg') && c.includes('read')),
+      held.join('\n'),
+    );
+    assert.ok(!held.includes('first.dev@fd-manager:distro:sys "messaging"'), 'fd-manager, which the tester does not hold, is not passed on');
     for (const own of ['timer', 'kv', 'vfs', 'eth']) assert.ok(held.includes(`first.dev@${own}:distro:sys "messaging"`), `the tester's own ${own} capability`);
     assert.ok(!held.some((c) => c.includes('secret:secret:kit-tests.os')), 'a capability the tester does not hold is not passed on');
     assert.ok(!held.some((c) => c.includes('/other:pkg/x')), held.join('\n'));

@@ -37,7 +37,8 @@ const keys = (o: unknown) => Object.keys(o as object).sort();
 /** A native test process recording what it is sent. */
 function recorder(id: ProcessId): NativeProcess & { got: KernelMessage[] } {
   const got: KernelMessage[] = [];
-  return { id, got, handle: (km) => void got.push(km) };
+  // public: what it asks may answer it (every Response is capability-checked, as on Hyperdrive)
+  return { id, got, isPublic: true, handle: (km) => void got.push(km) };
 }
 
 const at = (n: TestNode, p: string) => parseAddress(`${n.name}@${p}`);
@@ -83,7 +84,8 @@ describe('App Store mirror protocol between nodes', { timeout: 600_000 }, () => 
         process_wasm_path: '/echo.wasm',
         on_exit: 'Restart',
         request_networking: false,
-        request_capabilities: [],
+        // http-server messages it (the grant) and it answers http-server (the request)
+        request_capabilities: ['http-server:distro:sys'],
         grant_capabilities: ['http-server:distro:sys'],
         public: false,
       },
