@@ -1,7 +1,12 @@
-// jco output cached on disk by the component's sha256: `<cacheDir>/jco-<version>/<sha>/` holds
-// the glue (glue.js, plus glue.v8cache once a worker has run it), the core modules and meta.json. A component is transpiled once per
-// machine; parallel hosts (test files run in parallel) race safely because each writes a
-// private folder and renames it into place.
+// jco output cached on disk. jco's glue depends on a component's shape (its types, imports,
+// exports and core modules' code), not on the data its core modules hold, and the core modules
+// it emits are the component's own, byte for byte. So the glue is kept by the component's
+// *shape*: `<cacheDir>/jco-<version>/shape-<hash>/` holds glue.js (plus glue.v8cache once a
+// worker has run it) and meta.json, and the core modules are taken from the component itself.
+// Two JS processes of one world, or two `kit watch` builds of one process, share one transpile.
+// A component whose emitted modules are not its own (none seen so far) is kept whole by its
+// sha256 in `<sha>/`, as before. Parallel hosts (test files run in parallel) race safely because
+// each writes a private folder and renames it into place.
 
 import { createHash } from 'node:crypto';
 import { existsSync, mkdirSync, readFileSync, renameSync, rmSync, writeFileSync } from 'node:fs';
@@ -9,6 +14,7 @@ import { createRequire } from 'node:module';
 import { join } from 'node:path';
 import { Worker } from 'node:worker_threads';
 import type { Logger } from '../../core/log.js';
+import { isComponentBinary, Reader, sections } from '../../core/wasm-binary.js';
 import type { WasiMode } from './protocol.js';
 import { wasiLiteCovers } from './wasi.js';
 
@@ -16,12 +22,19 @@ import { wasiLiteCovers } from './wasi.js';
 export const GLUE_NAME = 'glue.js';
 export const GLUE_CACHE_NAME = 'glue.v8cache';
 
+export interface CoreModule {
+  /** The file name the glue asks for. */
+  name: string;
+  bytes(): Uint8Array;
+}
+
 export interface Transpiled {
   sha256: string;
+  /** Where the glue (and its V8 code cache) is. */
   dir: string;
   gluePath: string;
-  /** Core module file names, as the glue asks for them. */
-  coreFiles: string[];
+  /** The core modules, in the glue's order. */
+  cores: CoreModule[];
   /** What the component imports (jco's import specifiers). */
   imports: string[];
   wasi: WasiMode;
@@ -30,6 +43,8 @@ export interface Transpiled {
 interface Meta {
   imports: string[];
   coreFiles: string[];
+  /** True: the core files are the component's own core modules, in order, and not stored. */
+  fromComponent?: boolean;
   ms: number;
 }
 
@@ -79,19 +94,36 @@ export class TranspileCache {
     if (!p) {
       p = this.load(sha256, wasm);
       this.inflight.set(sha256, p);
-      p.catch(() => this.inflight.delete(sha256));
+      // only the promise of the latest few components stays: each holds its component's bytes
+      p.then(
+        () => this.forgetOld(),
+        () => this.inflight.delete(sha256),
+      );
     }
     return p;
   }
 
+  private forgetOld(): void {
+    while (this.inflight.size > 32) this.inflight.delete(this.inflight.keys().next().value as string);
+  }
+
   private async load(sha256: string, wasm: Uint8Array): Promise<Transpiled> {
-    const dir = join(this.root, sha256);
-    const cached = this.read(sha256, dir);
+    const shape = componentShape(wasm);
+    const byShape = shape && join(this.root, `shape-${shape.hash}`);
+    const byHash = join(this.root, sha256);
+    const cached = (byShape && this.read(sha256, byShape, shape.modules)) ?? this.read(sha256, byHash);
     if (cached) return cached;
     mkdirSync(this.root, { recursive: true });
     const tmp = join(this.root, `.${sha256}.${process.pid}.${Math.random().toString(36).slice(2)}`);
+    let dir = byHash;
     try {
       const meta = await runTranspile(wasm, tmp);
+      if (shape && sameModules(tmp, meta.coreFiles, shape.modules)) {
+        // Keep only the glue: the modules come from each component of this shape.
+        for (const f of meta.coreFiles) rmSync(join(tmp, f));
+        meta.fromComponent = true;
+        dir = byShape!;
+      }
       writeFileSync(join(tmp, 'meta.json'), JSON.stringify(meta));
       try {
         renameSync(tmp, dir);
@@ -106,27 +138,81 @@ export class TranspileCache {
     } finally {
       rmSync(tmp, { recursive: true, force: true });
     }
-    const made = this.read(sha256, dir);
+    const made = this.read(sha256, dir, shape?.modules);
     if (!made) throw new TranspileError(`transpiled component ${sha256} vanished from ${dir}`);
     return made;
   }
 
-  private read(sha256: string, dir: string): Transpiled | undefined {
+  private read(sha256: string, dir: string, modules?: Uint8Array[]): Transpiled | undefined {
     let meta: Meta;
     try {
       meta = JSON.parse(readFileSync(join(dir, 'meta.json'), 'utf8')) as Meta;
     } catch {
       return undefined;
     }
+    let cores: CoreModule[];
+    if (meta.fromComponent) {
+      if (!modules || modules.length !== meta.coreFiles.length) return undefined;
+      cores = meta.coreFiles.map((name, i) => ({ name, bytes: () => modules[i] }));
+    } else cores = meta.coreFiles.map((name) => ({ name, bytes: () => new Uint8Array(readFileSync(join(dir, name))) }));
     return {
       sha256,
       dir,
       gluePath: join(dir, GLUE_NAME),
-      coreFiles: meta.coreFiles,
+      cores,
       imports: meta.imports,
       wasi: wasiModeFor(meta.imports),
     };
   }
+}
+
+/**
+ * A component's core modules and the hash of its shape: every top-level section but custom ones,
+ * with each core module's data and data-count sections left out and its memories' initial sizes
+ * ignored (what a snapshot changes). Undefined for anything that is not a well-formed component.
+ */
+export function componentShape(wasm: Uint8Array): { hash: string; modules: Uint8Array[] } | undefined {
+  if (!isComponentBinary(wasm)) return undefined;
+  try {
+    const h = createHash('sha256');
+    const modules: Uint8Array[] = [];
+    for (const s of sections(wasm)) {
+      if (s.id === 0) continue; // custom sections (producers, names) do not change the glue
+      h.update(Uint8Array.of(s.id));
+      if (s.id !== 1) {
+        h.update(String(s.body.length)).update(s.body);
+        continue;
+      }
+      modules.push(s.body);
+      for (const m of sections(s.body)) {
+        if (m.id === 11 || m.id === 12) continue;
+        h.update(Uint8Array.of(m.id));
+        h.update(m.id === 5 ? memoryKinds(m.body) : m.body);
+      }
+      h.update('\0end-of-module');
+    }
+    return { hash: h.digest('hex').slice(0, 40), modules };
+  } catch {
+    return undefined;
+  }
+}
+
+/** A memory section without the memories' initial sizes. */
+function memoryKinds(body: Uint8Array): Uint8Array {
+  const r = new Reader(body);
+  const n = r.u32();
+  const out: number[] = [n];
+  for (let i = 0; i < n; i++) {
+    const flags = r.byte();
+    r.u32();
+    out.push(flags, flags & 1 ? r.u32() : -1);
+  }
+  return new TextEncoder().encode(out.join(','));
+}
+
+function sameModules(dir: string, files: string[], modules: Uint8Array[]): boolean {
+  if (files.length !== modules.length) return false;
+  return files.every((f, i) => Buffer.from(readFileSync(join(dir, f))).equals(modules[i]));
 }
 
 function runTranspile(wasm: Uint8Array, outDir: string): Promise<Meta> {
