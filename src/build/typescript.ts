@@ -64,6 +64,10 @@ export interface TypecheckResult {
 let tsModule: typeof TS | undefined;
 // Library .d.ts files parse the same for every process; parsing them once saves most of the time.
 const libCache = new Map<string, TS.SourceFile | undefined>();
+// The last program per process: the next check of that process (kit watch) reuses the files
+// that did not change.
+const lastProgram = new Map<string, TS.Program>();
+const sourceCache = new Map<string, { text: string; file: TS.SourceFile | undefined }>();
 
 async function loadTs(): Promise<typeof TS> {
   tsModule ??= (await import('typescript')).default as typeof TS;
@@ -103,13 +107,22 @@ export async function typecheck(input: TypecheckInput): Promise<TypecheckResult>
   const host = ts.createCompilerHost(options);
   const readSource = host.getSourceFile.bind(host);
   host.getSourceFile = (fileName, languageVersion, onError, shouldCreate) => {
-    if (!fileName.includes(`${join('node_modules', 'typescript', 'lib')}`)) return readSource(fileName, languageVersion, onError, shouldCreate);
     const key = `${fileName}\0${typeof languageVersion === 'object' ? languageVersion.languageVersion : languageVersion}`;
-    if (!libCache.has(key)) libCache.set(key, readSource(fileName, languageVersion, onError, shouldCreate));
-    return libCache.get(key);
+    if (fileName.includes(`${join('node_modules', 'typescript', 'lib')}`)) {
+      if (!libCache.has(key)) libCache.set(key, readSource(fileName, languageVersion, onError, shouldCreate));
+      return libCache.get(key);
+    }
+    // Other files are parsed again only when their text changed.
+    const text = host.readFile(fileName);
+    const hit = sourceCache.get(key);
+    if (hit && text !== undefined && hit.text === text) return hit.file;
+    const file = readSource(fileName, languageVersion, onError, shouldCreate);
+    if (file && text !== undefined) sourceCache.set(key, { text, file });
+    return file;
   };
   host.getCurrentDirectory = () => input.packageDir;
-  const program = ts.createProgram({ rootNames: [input.entry, ...input.typeRoots], options, host });
+  const program = ts.createProgram({ rootNames: [input.entry, ...input.typeRoots], options, host, oldProgram: lastProgram.get(input.entry) });
+  lastProgram.set(input.entry, program);
   const diagnostics = ts
     .getPreEmitDiagnostics(program)
     .filter((d) => d.category === ts.DiagnosticCategory.Error)

@@ -127,14 +127,19 @@ async function collect(dir: string): Promise<ZipEntry[]> {
 }
 
 /** Zip the contents of `dir` (not `dir` itself), deterministically. */
-export async function zipDirectory(dir: string): Promise<Uint8Array> {
+export interface ZipOptions {
+  /** zlib's deflate level, 1 (fastest) to 9; default 6. */
+  level?: 1 | 2 | 3 | 4 | 5 | 6 | 7 | 8 | 9;
+}
+
+export async function zipDirectory(dir: string, opts: ZipOptions = {}): Promise<Uint8Array> {
   const st = await stat(dir).catch(() => undefined);
   if (!st?.isDirectory()) throw new Error(`cannot zip ${dir}: it is not a directory`);
-  return zipEntries(await collect(dir));
+  return zipEntries(await collect(dir), opts);
 }
 
 /** Build a deterministic zip from entries (sorted here; order given does not matter). */
-export function zipEntries(entries: readonly ZipEntry[]): Uint8Array {
+export function zipEntries(entries: readonly ZipEntry[], opts: ZipOptions = {}): Uint8Array {
   const sorted = entries
     .map((e) => {
       const path = e.isDir && !e.path.endsWith('/') ? `${e.path}/` : e.path;
@@ -152,7 +157,7 @@ export function zipEntries(entries: readonly ZipEntry[]): Uint8Array {
     const data = e.isDir ? new Uint8Array(0) : e.bytes;
     // Directories are stored, files deflated, as the zip crate does.
     const method = e.isDir ? 0 : 8;
-    const packed = method === 8 ? deflateSync(data, { level: DEFLATE_LEVEL }) : data;
+    const packed = method === 8 ? deflateSync(data, { level: opts.level ?? DEFLATE_LEVEL }) : data;
     const crc = crc32(data);
     const needed = method === 8 ? 20 : 10;
     if (offset > 0xfffffffe || packed.length > 0xfffffffe || data.length > 0xfffffffe)
