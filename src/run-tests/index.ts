@@ -27,6 +27,8 @@ export interface RunTestsCliOptions {
   stderr?: OutputStream;
   signal?: AbortSignal;
   kitCommand?: string[];
+  /** Build with componentize-js instead of development builds (`--release`). */
+  release?: boolean;
 }
 
 /** Runs everything; resolves with the exit status (0 only when every test passed). */
@@ -56,7 +58,7 @@ export async function runTestsCli(opts: RunTestsCliOptions): Promise<{ code: num
   const reporter = createReporter(human);
   let result: RunResult;
   try {
-    result = await runTests({ config, events: reporter, only, signal: opts.signal, kitCommand: opts.kitCommand });
+    result = await runTests({ config, events: reporter, only, signal: opts.signal, kitCommand: opts.kitCommand, release: opts.release });
   } finally {
     reporter.close();
   }

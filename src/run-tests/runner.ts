@@ -11,6 +11,7 @@ import { createServer } from 'node:net';
 import { basename, dirname, join, relative, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { buildPackage } from '../build/build.js';
+import { DevBuilder } from '../build/dev/index.js';
 import { type Chain, startChain } from '../chain/index.js';
 import { KitError } from '../cli/errors.js';
 import { makeMessage, sendMessage } from '../node-client/rpc.js';
@@ -76,6 +77,12 @@ export interface RunOptions {
   /** How to run kit for the nodes; default: this kit's bin/run.js with this Node. */
   kitCommand?: string[];
   logger?: Logger;
+  /**
+   * Build with componentize-js (`kit build`) instead of development builds (`kit build --dev`):
+   * both are complete components with the same code and imports (see build/dev/), these take
+   * seconds longer per process.
+   */
+  release?: boolean;
 }
 
 class TestFailed extends Error {
@@ -157,6 +164,16 @@ async function stopGroup(child: ChildProcess, signal: NodeJS.Signals): Promise<v
 }
 
 export async function runTests(opts: RunOptions): Promise<RunResult> {
+  // One development builder for the whole run: the engine is compiled once for every package.
+  const devBuilder = opts.release ? undefined : new DevBuilder();
+  try {
+    return await runAll(opts, devBuilder);
+  } finally {
+    await devBuilder?.close();
+  }
+}
+
+async function runAll(opts: RunOptions, devBuilder: DevBuilder | undefined): Promise<RunResult> {
   const started = performance.now();
   const { config, events } = opts;
   const results: TestResult[] = [];
@@ -171,7 +188,7 @@ export async function runTests(opts: RunOptions): Promise<RunResult> {
       results.push(notRun(i, names));
       continue;
     }
-    const r = await runOne(opts, i, { ...test, test_package_paths: names });
+    const r = await runOne(opts, i, { ...test, test_package_paths: names }, devBuilder);
     results.push(r);
     events.testDone(r);
     if (r.status === 'failed') failedAlready = true;
@@ -189,7 +206,7 @@ function notRun(index: number, paths: string[]): TestResult {
   };
 }
 
-async function runOne(opts: RunOptions, index: number, test: TestConfig): Promise<TestResult> {
+async function runOne(opts: RunOptions, index: number, test: TestConfig, devBuilder: DevBuilder | undefined): Promise<TestResult> {
   const { config, events } = opts;
   const t0 = performance.now();
   const res = new Resources();
@@ -222,6 +239,8 @@ async function runOne(opts: RunOptions, index: number, test: TestConfig): Promis
           // As the real kit: no features means "test" (templates answer the tester's Caps only then).
           features: test.features.length > 0 ? test.features.join(',') : 'test',
           skipDepsCheck: false,
+          dev: devBuilder !== undefined,
+          devBuilder,
           progress: null,
           logger: log.child('build'),
         });
