@@ -9,7 +9,7 @@
 import { createHash } from 'node:crypto';
 import { readdir, readFile, realpath, stat } from 'node:fs/promises';
 import { join } from 'node:path';
-import { inflateRawSync } from 'node:zlib';
+import { gzipSync, inflateRawSync } from 'node:zlib';
 import { deflateSync } from 'fflate';
 
 export interface ZipEntry {
@@ -62,9 +62,20 @@ const CRC_TABLE = (() => {
 })();
 
 function crc32(bytes: Uint8Array): number {
+  // zlib computes the same CRC-32 natively: a gzip member ends with it. Worth it for megabytes.
+  if (bytes.length >= 65536) {
+    const gz = gzipSync(bytes, { level: 0 });
+    return gz.readUInt32LE(gz.length - 8);
+  }
   let c = 0xffffffff;
   for (let i = 0; i < bytes.length; i++) c = CRC_TABLE[(c ^ bytes[i]) & 0xff] ^ (c >>> 8);
   return (c ^ 0xffffffff) >>> 0;
+}
+
+/** Raw deflate and CRC-32 in one native pass (a gzip member is a 10-byte header, the deflate stream, CRC-32 and size). */
+function nativeDeflate(bytes: Uint8Array, level: number): { packed: Uint8Array; crc: number } {
+  const gz = gzipSync(bytes, { level });
+  return { packed: gz.subarray(10, gz.length - 8), crc: gz.readUInt32LE(gz.length - 8) };
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -128,8 +139,11 @@ async function collect(dir: string): Promise<ZipEntry[]> {
 
 /** Zip the contents of `dir` (not `dir` itself), deterministically. */
 export interface ZipOptions {
-  /** zlib's deflate level, 1 (fastest) to 9; default 6. */
-  level?: 1 | 2 | 3 | 4 | 5 | 6 | 7 | 8 | 9;
+  /**
+   * Native zlib at its fastest level instead of the pinned compressor: for zips that are never
+   * published (development builds), whose bytes need not be reproducible across kit versions.
+   */
+  fast?: boolean;
 }
 
 export async function zipDirectory(dir: string, opts: ZipOptions = {}): Promise<Uint8Array> {
@@ -157,8 +171,13 @@ export function zipEntries(entries: readonly ZipEntry[], opts: ZipOptions = {}):
     const data = e.isDir ? new Uint8Array(0) : e.bytes;
     // Directories are stored, files deflated, as the zip crate does.
     const method = e.isDir ? 0 : 8;
-    const packed = method === 8 ? deflateSync(data, { level: opts.level ?? DEFLATE_LEVEL }) : data;
-    const crc = crc32(data);
+    let packed: Uint8Array = data;
+    let crc: number;
+    if (method === 8 && opts.fast) ({ packed, crc } = nativeDeflate(data, 1));
+    else {
+      if (method === 8) packed = deflateSync(data, { level: DEFLATE_LEVEL });
+      crc = crc32(data);
+    }
     const needed = method === 8 ? 20 : 10;
     if (offset > 0xfffffffe || packed.length > 0xfffffffe || data.length > 0xfffffffe)
       throw new Error(`cannot zip ${e.path}: the archive would need zip64 (over 4 GB)`);
