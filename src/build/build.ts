@@ -10,7 +10,7 @@
 // build read (process library, shared sources, npm packages, tsconfig), the WIT folder, the world,
 // the build options and the componentize-js version. Same key and same wasm on disk: skipped.
 
-import { cpSync, existsSync, mkdirSync, readFileSync, realpathSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { cpSync, existsSync, mkdirSync, realpathSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { availableParallelism } from 'node:os';
 import { dirname, isAbsolute, join, relative, resolve } from 'node:path';
 import { type Metadata, readAndUpdateMetadata, zipFilename } from '../package/metadata.js';
@@ -35,7 +35,7 @@ import { refuseRewrite } from './rewrite.js';
 import { type BuildState, type ProcessState, readState, writeState } from './state.js';
 import { GUEST_GLOBALS_DTS, typecheck } from './typescript.js';
 import { buildUi, uiSourceHash } from './ui.js';
-import { chooseWorld, hyperwareWit, readApiWits, validateWit, type WitFile, witHash, writeGuestTypes, writeWitDir } from './wit.js';
+import { chooseWorld, guestTypesOnce, hyperwareWit, readApiWits, validateWitOnce, type WitFile, witHash, writeWitDir } from './wit.js';
 import { sha256Hex, zipDirectory } from '../core/zip.js';
 
 export type ComponentizeFn = typeof componentizeJs;
@@ -332,7 +332,7 @@ async function packageZip(pkgDir: string, zipPath: string, state: BuildState, fo
   const existing = existsSync(zipPath) ? hashFile(zipPath) : undefined;
   if (!force && state.zip && state.zip.pkg === pkgHash && existing === state.zip.sha256) return { sha256: existing, written: false };
   // A development zip is never published: the fastest deflate will do.
-  const zip = await zipDirectory(pkgDir, dev ? { level: 1 } : {});
+  const zip = await zipDirectory(pkgDir, { fast: dev });
   mkdirSync(dirname(zipPath), { recursive: true });
   writeFileSync(zipPath, zip);
   state.zip = { pkg: pkgHash, sha256: sha256Hex(zip) };
@@ -463,7 +463,7 @@ async function buildProcesses(opts: BuildOptions, ctx: Ctx): Promise<void> {
   if (languages.size > 0) {
     const validated = `${choice.world}:${wHash}`;
     if (ctx.force || state.wit !== validated) {
-      await validateWit(witDir, witFiles, choice.world);
+      await validateWitOnce(witDir, witFiles, choice.world, wHash);
       state.wit = validated;
     }
   }
@@ -500,7 +500,7 @@ async function buildProcesses(opts: BuildOptions, ctx: Ctx): Promise<void> {
   const typeRoots: string[] = [];
   if (tsJobs.length > 0) {
     const typesDir = join(targetDir, 'types');
-    typeRoots.push(...(await guestTypes(witDir, choice.world, wHash, join(typesDir, 'world'))));
+    typeRoots.push(...(await guestTypesOnce(witDir, choice.world, wHash, join(typesDir, 'world'))));
     const globals = join(typesDir, 'globals.d.ts');
     writeFileSync(globals, GUEST_GLOBALS_DTS);
     typeRoots.push(globals);
@@ -639,19 +639,6 @@ async function buildLocalDependencies(opts: BuildOptions, packageDir: string, lo
       throw e;
     }
   }
-}
-
-/** The world's guest types, made again only when the WIT or the world changed (jco takes a while). */
-async function guestTypes(witDir: string, world: string, wHash: string, outDir: string): Promise<string[]> {
-  const stamp = `${outDir}.key`;
-  const key = `${world}:${wHash}:${packageVersion('@bytecodealliance/jco')}`;
-  if (existsSync(stamp) && existsSync(outDir) && readFileSync(stamp, 'utf8') === key)
-    return listFiles(outDir, new Set())
-      .filter((f) => f.endsWith('.d.ts'))
-      .sort();
-  const files = await writeGuestTypes(witDir, world, outDir);
-  writeFileSync(stamp, key);
-  return files;
 }
 
 /** Throws the one error as it is, or all of them as one BuildError. */

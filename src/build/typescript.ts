@@ -3,6 +3,7 @@
 // as wrong behaviour on the node.
 
 import { existsSync } from 'node:fs';
+import { createRequire } from 'node:module';
 import { dirname, join, relative } from 'node:path';
 import type * as TS from 'typescript';
 import { processLibEntry } from './paths.js';
@@ -70,7 +71,9 @@ const lastProgram = new Map<string, TS.Program>();
 const sourceCache = new Map<string, { text: string; file: TS.SourceFile | undefined }>();
 
 async function loadTs(): Promise<typeof TS> {
-  tsModule ??= (await import('typescript')).default as typeof TS;
+  // require, not import(): importing a CommonJS module from ESM makes Node scan its source for
+  // named exports first, and typescript.js is 9 MB (measured: 1.5 s of a cold build's 4).
+  tsModule ??= createRequire(import.meta.url)('typescript') as typeof TS;
   return tsModule;
 }
 
