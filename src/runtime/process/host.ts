@@ -406,7 +406,7 @@ export class ComponentHost {
         const out: CompiledComponent = { modules: {}, images: {} };
         for (const core of t.cores) {
           const bytes = core.bytes();
-          const split = splitModule(bytes);
+          const split = splitModule(bytes, core.codeHash);
           let module: WasmModule | undefined;
           if (split) {
             if (split.minPages * WASM_PAGE_BYTES > limit) throw new MemoryLimitError(split.minPages * WASM_PAGE_BYTES, limit);

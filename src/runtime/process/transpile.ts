@@ -14,7 +14,8 @@ import { createRequire } from 'node:module';
 import { join } from 'node:path';
 import { Worker } from 'node:worker_threads';
 import type { Logger } from '../../core/log.js';
-import { isComponentBinary, Reader, sections } from '../../core/wasm-binary.js';
+import { isComponentBinary, sections } from '../../core/wasm-binary.js';
+import { codeHash } from './memory-image.js';
 import type { WasiMode } from './protocol.js';
 import { wasiLiteCovers } from './wasi.js';
 
@@ -26,6 +27,8 @@ export interface CoreModule {
   /** The file name the glue asks for. */
   name: string;
   bytes(): Uint8Array;
+  /** memory-image.ts's codeHash of it, when already known. */
+  codeHash?: string;
 }
 
 export interface Transpiled {
@@ -111,7 +114,7 @@ export class TranspileCache {
     const shape = componentShape(wasm);
     const byShape = shape && join(this.root, `shape-${shape.hash}`);
     const byHash = join(this.root, sha256);
-    const cached = (byShape && this.read(sha256, byShape, shape.modules)) ?? this.read(sha256, byHash);
+    const cached = (byShape && this.read(sha256, byShape, shape)) ?? this.read(sha256, byHash);
     if (cached) return cached;
     mkdirSync(this.root, { recursive: true });
     const tmp = join(this.root, `.${sha256}.${process.pid}.${Math.random().toString(36).slice(2)}`);
@@ -138,12 +141,12 @@ export class TranspileCache {
     } finally {
       rmSync(tmp, { recursive: true, force: true });
     }
-    const made = this.read(sha256, dir, shape?.modules);
+    const made = this.read(sha256, dir, shape);
     if (!made) throw new TranspileError(`transpiled component ${sha256} vanished from ${dir}`);
     return made;
   }
 
-  private read(sha256: string, dir: string, modules?: Uint8Array[]): Transpiled | undefined {
+  private read(sha256: string, dir: string, shape?: { modules: Uint8Array[]; codeHashes: string[] }): Transpiled | undefined {
     let meta: Meta;
     try {
       meta = JSON.parse(readFileSync(join(dir, 'meta.json'), 'utf8')) as Meta;
@@ -152,8 +155,8 @@ export class TranspileCache {
     }
     let cores: CoreModule[];
     if (meta.fromComponent) {
-      if (!modules || modules.length !== meta.coreFiles.length) return undefined;
-      cores = meta.coreFiles.map((name, i) => ({ name, bytes: () => modules[i] }));
+      if (!shape || shape.modules.length !== meta.coreFiles.length) return undefined;
+      cores = meta.coreFiles.map((name, i) => ({ name, bytes: () => shape.modules[i], codeHash: shape.codeHashes[i] }));
     } else cores = meta.coreFiles.map((name) => ({ name, bytes: () => new Uint8Array(readFileSync(join(dir, name))) }));
     return {
       sha256,
@@ -168,14 +171,15 @@ export class TranspileCache {
 
 /**
  * A component's core modules and the hash of its shape: every top-level section but custom ones,
- * with each core module's data and data-count sections left out and its memories' initial sizes
- * ignored (what a snapshot changes). Undefined for anything that is not a well-formed component.
+ * each core module by its code hash (memory-image.ts: without its data and its memories' initial
+ * sizes, which is what a snapshot changes). Undefined for anything that is not a well-formed component.
  */
-export function componentShape(wasm: Uint8Array): { hash: string; modules: Uint8Array[] } | undefined {
+export function componentShape(wasm: Uint8Array): { hash: string; modules: Uint8Array[]; codeHashes: string[] } | undefined {
   if (!isComponentBinary(wasm)) return undefined;
   try {
     const h = createHash('sha256');
     const modules: Uint8Array[] = [];
+    const codeHashes: string[] = [];
     for (const s of sections(wasm)) {
       if (s.id === 0) continue; // custom sections (producers, names) do not change the glue
       h.update(Uint8Array.of(s.id));
@@ -183,31 +187,15 @@ export function componentShape(wasm: Uint8Array): { hash: string; modules: Uint8
         h.update(String(s.body.length)).update(s.body);
         continue;
       }
+      const code = codeHash(s.body);
       modules.push(s.body);
-      for (const m of sections(s.body)) {
-        if (m.id === 11 || m.id === 12) continue;
-        h.update(Uint8Array.of(m.id));
-        h.update(m.id === 5 ? memoryKinds(m.body) : m.body);
-      }
-      h.update('\0end-of-module');
+      codeHashes.push(code);
+      h.update(code);
     }
-    return { hash: h.digest('hex').slice(0, 40), modules };
+    return { hash: h.digest('hex').slice(0, 40), modules, codeHashes };
   } catch {
     return undefined;
   }
-}
-
-/** A memory section without the memories' initial sizes. */
-function memoryKinds(body: Uint8Array): Uint8Array {
-  const r = new Reader(body);
-  const n = r.u32();
-  const out: number[] = [n];
-  for (let i = 0; i < n; i++) {
-    const flags = r.byte();
-    r.u32();
-    out.push(flags, flags & 1 ? r.u32() : -1);
-  }
-  return new TextEncoder().encode(out.join(','));
 }
 
 function sameModules(dir: string, files: string[], modules: Uint8Array[]): boolean {
