@@ -115,6 +115,7 @@ export async function run(ctx: BenchContext): Promise<void> {
       const lines: string[] = [];
       const session = watchPackage({ packageDir: echoDir, nodes: [nodeUrl(node.port)], print: (line) => lines.push(line), logger: quiet, ui: false });
       await session.ready;
+      await session.idle();
       try {
         if (!lines.some((l) => l.startsWith('installed on'))) throw new Error(`kit watch did not install: ${lines.join('\n')}`);
         const wasm = new Uint8Array(readFileSync(join(echoDir, 'pkg', 'echo.wasm')));
@@ -144,7 +145,8 @@ export async function run(ctx: BenchContext): Promise<void> {
           const answer = await ask(node.port, id);
           if (!answer.includes(tag)) throw new Error(`after the reload the process answered ${answer}, not ${tag}`);
           edits.push(performance.now() - t0);
-          await new Promise((r) => setTimeout(r, 300)); // let the zip and VFS write of this reload finish
+          // as between a developer's saves: the watch has finished this reload's VFS writes
+          await session.idle();
         }
         writeFileSync(lib, original);
         const p50 = median(edits);

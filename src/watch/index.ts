@@ -23,11 +23,13 @@ import type { Logger } from '../core/log.js';
 import { NodeUnreachableError } from '../node-client/rpc.js';
 import { readAndUpdateMetadata } from '../package/metadata.js';
 import { checkManifest, startPackage } from '../package/start.js';
-import { killProcess, processEntry, SwapError, swapProcess } from '../package/swap.js';
+import { killProcess, processEntry, SwapError, type SwapResult, swapProcess } from '../package/swap.js';
 import { type DevUiServer, startDevUi } from '../ui/dev.js';
 
 /** Edits arriving within this many milliseconds of each other make one reload (editors write in bursts). */
 const SETTLE_MS = 40;
+/** The package zip is rewritten once the edits have paused this long. */
+const ZIP_AFTER_MS = 1500;
 
 export interface WatchOptions {
   packageDir: string;
@@ -51,6 +53,11 @@ export interface WatchSession {
   ready: Promise<void>;
   /** The UI dev server's page, when there is one. */
   uiUrl?: Promise<string>;
+  /**
+   * Resolves once no reload is waiting or running, every node has the last wasm in its VFS and
+   * the snapshot engine is warm (as it is by the time a developer saves, a few seconds in).
+   */
+  idle(): Promise<void>;
   stop(): Promise<void>;
 }
 
@@ -71,6 +78,7 @@ export function watchPackage(opts: WatchOptions): WatchSession {
   let metadataHash = '';
   let known = new Set<string>();
   let ui: DevUiServer | undefined;
+  let warming: Promise<void> = Promise.resolve();
   const { print } = opts;
 
   const buildOpts = (): BuildOptions => ({
@@ -107,6 +115,7 @@ export function watchPackage(opts: WatchOptions): WatchSession {
 
   const install = async (url: string, previous?: Set<string>): Promise<boolean> => {
     try {
+      if (zipStale) await writeZip();
       await startPackage({ packageDir, url });
       // processes an earlier manifest had and this one dropped
       if (previous) {
@@ -217,6 +226,7 @@ export function watchPackage(opts: WatchOptions): WatchSession {
       return;
     }
     const buildMs = performance.now() - t0;
+    if (built.rebuilt.length > 0 && !reinstall) zipLater();
 
     if (reinstall) {
       const previous = new Set(idsBefore.values());
@@ -233,57 +243,78 @@ export function watchPackage(opts: WatchOptions): WatchSession {
       print(`cannot read the package's manifest: ${describe(e)}`);
       return;
     }
-    const swapped: string[] = [];
     const rebuilt = built.processes.filter((p) => p.status === 'built');
     for (const p of rebuilt) {
       const id = ids.get(basename(p.wasmPath, '.wasm'));
       if (!id) print(`${p.name} built, but pkg/manifest.json does not list ${basename(p.wasmPath)}: add an entry for it to install it`);
     }
     const targets = rebuilt.filter((p) => ids.has(basename(p.wasmPath, '.wasm')));
-    const reached: string[] = [];
-    const persists: Array<() => Promise<void>> = [];
-    for (const [url, state] of nodes) {
-      if (state === 'down') {
-        // it may be back, with or without our package: install afresh
-        await updatePackageZip(packageDir, { dev }).catch(() => undefined);
-        if (await install(url)) reached.push(url);
-        continue;
-      }
-      let ok = true;
-      for (const p of targets) {
-        const id = ids.get(basename(p.wasmPath, '.wasm'))!;
-        try {
-          const r = await swapProcess(url, id, new Uint8Array(readFileSync(p.wasmPath)));
-          persists.push(async () => {
-            const w = await r.persist();
-            if (!w.wroteVfs) print(`${url}: the node runs the new ${p.name}, but its VFS refused the new wasm (${w.vfsError}); a reboot would bring back the old one`);
-          });
-          if (!swapped.includes(p.name)) swapped.push(p.name);
-        } catch (e) {
-          if (unreachable(url, e)) {
-            ok = false;
-            break;
-          }
-          if (e instanceof SwapError && /is not running/.test(e.message)) {
+    if (targets.length === 0) return;
+    const wasms = new Map(targets.map((p) => [p.name, new Uint8Array(readFileSync(p.wasmPath))]));
+    const swapMs = performance.now();
+    // Every node at once; on each, the processes one after another.
+    const results = await Promise.all(
+      [...nodes].map(async ([url, state]): Promise<boolean> => {
+        if (state === 'down') return install(url); // it may be back, with or without our package
+        for (const p of targets) {
+          const id = ids.get(basename(p.wasmPath, '.wasm'))!;
+          try {
+            const r = await swapProcess(url, id, wasms.get(p.name)!);
+            persist(url, p.name, r);
+          } catch (e) {
+            if (unreachable(url, e)) return false;
             // stopped, crashed for good, or never installed: install the whole package
-            await updatePackageZip(packageDir, { dev }).catch(() => undefined);
-            ok = await install(url);
-            if (!swapped.includes(p.name)) swapped.push(p.name);
-            break;
+            if (e instanceof SwapError && /is not running/.test(e.message)) return install(url);
+            print(`${url}: swapping ${p.name} failed: ${describe(e)}`);
+            return false;
           }
-          print(`${url}: swapping ${p.name} failed: ${describe(e)}`);
-          ok = false;
         }
+        return true;
+      }),
+    );
+    const reached = [...nodes.keys()].filter((_, i) => results[i]);
+    if (reached.length > 0)
+      print(
+        `reloaded ${targets.map((p) => p.name).join(', ')} in ${ms(performance.now() - since)} (build ${ms(buildMs)}, swap ${ms(performance.now() - swapMs)}) on ${reached.join(', ')}`,
+      );
+  };
+
+  // The new wasm in each node's VFS, so that a reboot runs it too: not needed to run it, so it
+  // is written after the reload's line, one write at a time per node, while the next edit builds.
+  const persisting = new Map<string, Promise<void>>();
+  const persist = (url: string, name: string, r: SwapResult) => {
+    const next = (persisting.get(url) ?? Promise.resolve()).then(async () => {
+      try {
+        const w = await r.persist();
+        if (!w.wroteVfs) print(`${url}: the node runs the new ${name}, but its VFS refused the new wasm (${w.vfsError}); a reboot would bring back the old one`);
+      } catch (e) {
+        opts.logger.warning(`writing the new ${name} to the VFS of ${url} failed: ${describe(e)}`);
       }
-      if (ok) reached.push(url);
-    }
-    if (swapped.length > 0 && reached.length > 0)
-      print(`reloaded ${swapped.join(', ')} in ${ms(performance.now() - since)} (build ${ms(buildMs)}) on ${reached.join(', ')}`);
-    else if (targets.length === 0 && built.rebuilt.length === 0) opts.logger.debug('kit watch: nothing to rebuild');
-    // What is not needed to run, after the line: the wasm in each node's VFS (for a reboot) and
-    // the zip start-package would use after the session.
-    for (const persist of persists) await persist().catch((e) => opts.logger.warning(`writing the new wasm to a node's VFS failed: ${describe(e)}`));
-    await updatePackageZip(packageDir, { dev }).catch((e) => opts.logger.warning(`writing the package zip failed: ${describe(e)}`));
+    });
+    persisting.set(url, next);
+  };
+
+  // The zip start-package would use after the session: written once the edits pause, in turn
+  // with the builds (both update target/kit-build.json), and when the watch stops.
+  let zipTimer: NodeJS.Timeout | undefined;
+  let zipStale = false;
+  let zipping: Promise<void> | undefined;
+  const writeZip = () =>
+    (zipping ??= updatePackageZip(packageDir, { dev })
+      .then(() => {
+        zipStale = false;
+      })
+      .catch((e) => opts.logger.warning(`writing the package zip failed: ${describe(e)}`))
+      .finally(() => {
+        zipping = undefined;
+      }));
+  const zipLater = () => {
+    zipStale = true;
+    clearTimeout(zipTimer);
+    zipTimer = setTimeout(() => {
+      busy = busy.then(() => (zipStale && !stopped ? writeZip() : undefined));
+    }, ZIP_AFTER_MS);
+    zipTimer.unref();
   };
 
   const ready = (async () => {
@@ -307,7 +338,7 @@ export function watchPackage(opts: WatchOptions): WatchSession {
     // Get the snapshot engine's optimized code ready before the first save (see DevBuilder.warmUp).
     const js = built.processes.find((p) => p.language === 'typescript' || p.language === 'javascript');
     if (builder && js)
-      void builder.warmUp({
+      warming = builder.warmUp({
         sourcePath: join(packageDir, 'target', 'js', `${js.name}.js`),
         witPath: join(packageDir, 'target', 'wit'),
         worldName: built.world,
@@ -329,12 +360,23 @@ export function watchPackage(opts: WatchOptions): WatchSession {
   return {
     ready,
     uiUrl,
+    async idle() {
+      for (;;) {
+        const current = busy;
+        await current.catch(() => undefined);
+        await Promise.all([...persisting.values(), warming]);
+        if (current === busy && !pending && !timer) return;
+      }
+    },
     async stop() {
       stopped = true;
       clearTimeout(timer);
       for (const w of watchers.values()) w.close();
       watchers.clear();
+      clearTimeout(zipTimer);
       await busy.catch(() => undefined);
+      if (zipStale) await writeZip();
+      await Promise.all(persisting.values());
       await ui?.stop();
       await builder?.close();
     },

@@ -113,7 +113,7 @@ describe('kit watch', () => {
     const before = await capabilities();
     writeFileSync(lib(), source('v2'));
     const line = await waitFor(/^reloaded counter in .* on /);
-    assert.match(line, /reloaded counter in [\d.]+ m?s \(build [\d.]+ m?s\) on http:\/\/localhost:\d+/);
+    assert.match(line, /reloaded counter in [\d.]+ m?s \(build [\d.]+ m?s, swap [\d.]+ m?s\) on http:\/\/localhost:\d+/);
     assert.equal(await ask(), 'v2:3', 'the new code runs, counting on from the saved state');
     assert.equal(await capabilities(), before);
   });
