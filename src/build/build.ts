@@ -549,7 +549,8 @@ async function buildProcesses(opts: BuildOptions, ctx: Ctx): Promise<void> {
         bytes = await buildPython({ witDir, world: choice.world, proc, outPath: staged, verbose });
       } else {
         const cacheKey = hashValue({ bundle: hashFile(job.bundlePath!), wit: wHash, world: choice.world, tool: job.options });
-        const hit = ctx.force ? undefined : cache.get(cacheKey);
+        // Development components take a fraction of a second to make: not worth 12 MB of cache each.
+        const hit = ctx.force || dev ? undefined : cache.get(cacheKey);
         if (hit) {
           bytes = hit;
           job.cached = true;
@@ -581,7 +582,7 @@ async function buildProcesses(opts: BuildOptions, ctx: Ctx): Promise<void> {
             progress.step(proc.name, 'componentizing');
             ({ bytes } = await freeWorker().run(args));
           }
-          cache.put(cacheKey, bytes);
+          if (!dev) cache.put(cacheKey, bytes);
         }
       }
     } catch (e) {

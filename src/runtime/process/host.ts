@@ -86,6 +86,8 @@ export interface StartTimings {
 }
 
 export const DEFAULT_MEMORY_LIMIT_BYTES = 256 * 1024 * 1024;
+/** Components whose compiled modules and memory images the host keeps at hand (kit watch makes one per save). */
+const RECENT_COMPONENTS = 8;
 
 interface CompiledComponent {
   /** Core modules by the name the glue asks for. */
@@ -421,8 +423,8 @@ export class ComponentHost {
       })();
       this.compiled.set(key, p);
       p.catch(() => this.compiled.delete(key));
-      // each entry holds its components' memory images (megabytes): keep the latest few
-      while (this.compiled.size > 32) this.compiled.delete(this.compiled.keys().next().value as string);
+      // each entry holds its component's memory images (megabytes): keep the latest few
+      while (this.compiled.size > RECENT_COMPONENTS) this.compiled.delete(this.compiled.keys().next().value as string);
     }
     return p;
   }

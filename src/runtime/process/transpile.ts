@@ -97,7 +97,7 @@ export class TranspileCache {
     if (!p) {
       p = this.load(sha256, wasm);
       this.inflight.set(sha256, p);
-      // only the promise of the latest few components stays: each holds its component's bytes
+      // only the latest few components stay: each holds its component's bytes (12 MB for JS)
       p.then(
         () => this.forgetOld(),
         () => this.inflight.delete(sha256),
@@ -107,7 +107,7 @@ export class TranspileCache {
   }
 
   private forgetOld(): void {
-    while (this.inflight.size > 32) this.inflight.delete(this.inflight.keys().next().value as string);
+    while (this.inflight.size > 8) this.inflight.delete(this.inflight.keys().next().value as string);
   }
 
   private async load(sha256: string, wasm: Uint8Array): Promise<Transpiled> {
