@@ -216,14 +216,76 @@ async function runOne(opts: RunOptions, index: number, test: TestConfig, devBuil
     void res.cleanup(config.persist_home);
   };
   opts.signal?.addEventListener('abort', onAbort, { once: true });
+  // Set once the test is over: a boot still running in the background stops at its next step.
+  let over = false;
   const check = () => {
     if (opts.signal?.aborted) throw new Aborted(String(opts.signal.reason ?? 'aborted'));
+    if (over) throw new Aborted('the test is over');
   };
+  let booting: Promise<void> | undefined;
   try {
     check();
     const testPaths = test.test_package_paths.map((p) => resolvePackage(config, index, 'test_package_paths', p));
     const depPaths = test.dependency_package_paths.map((p) => resolvePackage(config, index, 'dependency_package_paths', p));
     for (const s of test.setup_packages) resolvePackage(config, index, 'setup_packages', s.path);
+
+    // Ports: a node's port must be free before anything boots.
+    for (const [j, n] of test.nodes.entries()) {
+      if (!(await portFree(n.port)))
+        throw new TestFailed({
+          reason: `port ${n.port} (tests[${index}].nodes[${j}].port, ${nodeName(n)}) is already in use by something else: stop it or pick another port in ${basename(config.file)}`,
+        });
+    }
+
+    const boot = async (): Promise<void> => {
+      // 4. A fresh fake chain (an existing one on that port is used, as the real kit does).
+      events.step(index, `fake chain on port ${test.fakechain_router}`);
+      try {
+        res.chain = await startChain({ port: test.fakechain_router });
+      } catch (e) {
+        throw new TestFailed({ reason: `could not start the fake chain on port ${test.fakechain_router} (fakechain_router): ${errorText(e)}` });
+      }
+      check();
+
+      // 5. Fresh nodes, in order; the first is the master.
+      for (const n of test.nodes) {
+        check();
+        setupCheck?.();
+        const name = nodeName(n);
+        events.step(index, `booting ${name} on port ${n.port}`);
+        res.homes.push(n.home);
+        if (!config.persist_home) rmSync(n.home, { recursive: true, force: true });
+        const args = [
+          'boot-fake-node',
+          '--detached',
+          '-p',
+          String(n.port),
+          '-o',
+          n.home,
+          '-f',
+          name,
+          '-c',
+          String(test.fakechain_router),
+          '--verbosity',
+          String(Math.min(n.runtime_verbosity, 3)),
+        ];
+        if (n.password !== undefined) args.push('--password', n.password);
+        if (n.rpc !== undefined) args.push('--rpc', n.rpc);
+        if (config.persist_home) args.push('--persist');
+        const [cmd, ...pre] = opts.kitCommand ?? [process.execPath, join(REPO, 'bin/run.js')];
+        const child = spawn(cmd, [...pre, ...args], { cwd: config.testDir, stdio: ['ignore', 'pipe', 'pipe'] });
+        const node = new NodeProc(name, n.port, child);
+        res.nodes.push(node);
+        await waitUntilBooted(node, opts.signal);
+      }
+    };
+    // Without setup scripts (which start before the chain and nodes), the chain and nodes boot
+    // while the packages build: they need nothing from the build, and each takes seconds.
+    let setupCheck: (() => void) | undefined;
+    if (test.setup_scripts.length === 0) {
+      booting = boot();
+      booting.catch(() => undefined); // awaited after the build; a build failure stops them anyway
+    }
 
     // 1. Build: dependencies first (their APIs are local dependencies of the rest), then setup
     //    and test packages. Up-to-date packages cost a hash check each.
@@ -249,14 +311,6 @@ async function runOne(opts: RunOptions, index: number, test: TestConfig, devBuil
       }
     }
 
-    // 2. Ports: a node's port must be free before anything boots.
-    for (const [j, n] of test.nodes.entries()) {
-      if (!(await portFree(n.port)))
-        throw new TestFailed({
-          reason: `port ${n.port} (tests[${index}].nodes[${j}].port, ${nodeName(n)}) is already in use by something else: stop it or pick another port in ${basename(config.file)}`,
-        });
-    }
-
     // 3. Setup scripts run alongside the test, in the background.
     let setupFailure: Failure | undefined;
     for (const line of test.setup_scripts) {
@@ -279,50 +333,12 @@ async function runOne(opts: RunOptions, index: number, test: TestConfig, devBuil
         if (code !== 0 && code !== null) setupFailure ??= { reason: `setup script \`${line}\` exited with status ${code}${tail(out)}` };
       });
     }
-    const setupCheck = () => {
+    setupCheck = () => {
       if (setupFailure) throw new TestFailed(setupFailure);
     };
 
-    // 4. A fresh fake chain (an existing one on that port is used, as the real kit does).
-    events.step(index, `fake chain on port ${test.fakechain_router}`);
-    try {
-      res.chain = await startChain({ port: test.fakechain_router });
-    } catch (e) {
-      throw new TestFailed({ reason: `could not start the fake chain on port ${test.fakechain_router} (fakechain_router): ${errorText(e)}` });
-    }
-    check();
-
-    // 5. Fresh nodes, in order; the first is the master.
-    for (const n of test.nodes) {
-      check();
-      setupCheck();
-      const name = nodeName(n);
-      events.step(index, `booting ${name} on port ${n.port}`);
-      res.homes.push(n.home);
-      if (!config.persist_home) rmSync(n.home, { recursive: true, force: true });
-      const args = [
-        'boot-fake-node',
-        '--detached',
-        '-p',
-        String(n.port),
-        '-o',
-        n.home,
-        '-f',
-        name,
-        '-c',
-        String(test.fakechain_router),
-        '--verbosity',
-        String(Math.min(n.runtime_verbosity, 3)),
-      ];
-      if (n.password !== undefined) args.push('--password', n.password);
-      if (n.rpc !== undefined) args.push('--rpc', n.rpc);
-      if (config.persist_home) args.push('--persist');
-      const [cmd, ...pre] = opts.kitCommand ?? [process.execPath, join(REPO, 'bin/run.js')];
-      const child = spawn(cmd, [...pre, ...args], { cwd: config.testDir, stdio: ['ignore', 'pipe', 'pipe'] });
-      const node = new NodeProc(name, n.port, child);
-      res.nodes.push(node);
-      await waitUntilBooted(node, opts.signal);
-    }
+    // 4-5. The chain and the nodes, unless they are already booting (see above).
+    await (booting ?? boot());
     const master = res.nodes[0];
 
     // 6. Setup packages: installed on every node (started if `run`), their wasm in tester:sys/setup.
@@ -402,6 +418,8 @@ async function runOne(opts: RunOptions, index: number, test: TestConfig, devBuil
     opts.signal?.removeEventListener('abort', onAbort);
     if (result.status === 'failed' || config.always_print_node_output)
       result.nodeOutput = res.nodes.map((n) => ({ name: n.name, output: collapse(n.output) }));
+    over = true;
+    await booting?.catch(() => undefined); // so that cleanup sees every node it started
     events.step(index, 'stopping nodes and chain');
     await res.cleanup(config.persist_home);
     result.ms = performance.now() - t0;
