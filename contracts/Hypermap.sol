@@ -1,6 +1,8 @@
 // SPDX-License-Identifier: MIT
 pragma solidity ^0.8.24;
 
+import {AccountProxy} from "AccountProxy.sol";
+
 // kit's own Hypermap for the fake chain: hierarchical names whose name-keys are ERC-721 tokens
 // with ERC-6551 token-bound accounts (TBAs); notes (`~`, mutable) and facts (`!`, immutable)
 // under a name; genes (a TBA implementation inherited by every child). ABI, events and namehash
@@ -23,9 +25,19 @@ interface IERC721Receiver {
         returns (bytes4);
 }
 
+interface IAccountProxy {
+    function initialize(address implementation, bytes calldata initialization) external;
+}
+
 contract Hypermap {
     address internal constant REGISTRY = 0x000000006551c19487814612e58FE06813775758;
     address internal constant HYPERACCOUNT = 0x0000000000EDAd72076CBe7b9Cfa3751D5a85C97;
+    // Where the real chain's account proxies of the zeroth entry and of `os` sit. Hyperdrive and the
+    // real kit hard-code those two TBAs, which follow from these addresses; kit places this
+    // repository's AccountProxy there, and Hypermap uses them for those two entries.
+    address internal constant ZEROTH_ACCOUNT_PROXY = 0x157AB34BE9584FEFD9420eFCd72F689E9917f051;
+    address internal constant OS_ACCOUNT_PROXY = 0x0df6BDeE3e7107421d56BEF382546f581e55b3DE;
+    bytes32 internal constant OS = 0xdeeac81ae11b64e7cab86d089c306e5d223552a630f02633ce170d2786ff1bbd; // namehash("os")
 
     event Mint(bytes32 indexed parenthash, bytes32 indexed childhash, bytes indexed labelhash, bytes label);
     event Note(bytes32 indexed parenthash, bytes32 indexed notehash, bytes indexed labelhash, bytes label, bytes data);
@@ -70,11 +82,13 @@ contract Hypermap {
         if (initialized) revert AlreadyInitialized();
         initialized = true;
         owner = _owner;
-        address tba = IERC6551Registry(REGISTRY).createAccount(HYPERACCOUNT, bytes32(0), block.chainid, address(this), 0);
+        address tba = _createAccount(bytes32(0));
         entries[bytes32(0)] = Entry(tba, address(0), true, "");
         tbaEntry[tba] = bytes32(0);
         isTba[tba] = true;
-        _mint(_owner, 0);
+        _mint(address(this), 0);
+        IAccountProxy(tba).initialize(HYPERACCOUNT, "");
+        _transfer(address(this), _owner, 0);
         emit Zero(tba);
     }
 
@@ -92,16 +106,13 @@ contract Hypermap {
         if (entries[child].exists) revert AlreadyExists();
         address gene = entries[parent].gene;
         address impl = gene != address(0) ? gene : implementation;
-        tba = IERC6551Registry(REGISTRY).createAccount(impl, bytes32(0), block.chainid, address(this), uint256(child));
+        emit Mint(parent, child, label, label);
+        tba = _createAccount(child);
         entries[child] = Entry(tba, gene, true, "");
         tbaEntry[tba] = child;
         isTba[tba] = true;
         _mint(address(this), uint256(child));
-        emit Mint(parent, child, label, label);
-        if (initialization.length > 0) {
-            (bool ok, bytes memory ret) = tba.call(initialization);
-            if (!ok) _bubble(ret);
-        }
+        IAccountProxy(tba).initialize(impl, initialization);
         _transfer(address(this), who, uint256(child));
     }
 
@@ -225,6 +236,15 @@ contract Hypermap {
 
     // ---- internals ----
 
+    /// The entry's TBA: the registry's account for the entry's own account proxy, salted with the
+    /// entry's namehash (the real chain's scheme). The zeroth and `os` entries use the proxies kit
+    /// placed at the real addresses; every other entry gets one made here.
+    function _createAccount(bytes32 entry) internal returns (address) {
+        address proxy = entry == bytes32(0) ? ZEROTH_ACCOUNT_PROXY : entry == OS ? OS_ACCOUNT_PROXY : address(0);
+        if (proxy == address(0) || proxy.code.length == 0) proxy = address(new AccountProxy{salt: entry}());
+        return IERC6551Registry(REGISTRY).createAccount(proxy, entry, block.chainid, address(this), uint256(entry));
+    }
+
     function _callerEntry() internal view returns (bytes32) {
         if (!isTba[msg.sender]) revert NotAnEntry();
         return tbaEntry[msg.sender];
@@ -266,11 +286,5 @@ contract Hypermap {
 
     function _validChar(bytes1 c) internal pure returns (bool) {
         return (c >= 0x30 && c <= 0x39) || (c >= 0x61 && c <= 0x7a) || c == 0x2d;
-    }
-
-    function _bubble(bytes memory ret) internal pure {
-        assembly {
-            revert(add(ret, 0x20), mload(ret))
-        }
     }
 }

@@ -1,7 +1,7 @@
 // Run the anvil binary that ships in @foundry-rs/anvil (no global Foundry needed).
 
 import { type ChildProcess, spawn } from 'node:child_process';
-import { existsSync } from 'node:fs';
+import { closeSync, existsSync, openSync, readFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { dirname, join } from 'node:path';
 import { probeChain } from './rpc.js';
@@ -34,6 +34,11 @@ export interface AnvilOptions {
   cwd?: string;
   /** How long to wait for the RPC to answer. Default 10 s. */
   readyTimeoutMs?: number;
+  /**
+   * Run anvil as its own process (its own session, output appended to this file) that outlives
+   * ours; otherwise it is our child and dies with us.
+   */
+  detachedLog?: string;
 }
 
 export interface AnvilProcess {
@@ -48,18 +53,26 @@ export async function spawnAnvil(opts: AnvilOptions): Promise<AnvilProcess> {
   const args = ['--port', String(opts.port), '--chain-id', '31337'];
   if (opts.tracing) args.push('--tracing');
   if (opts.loadState) args.push('--load-state', opts.loadState);
+  const logFd = opts.detachedLog ? openSync(opts.detachedLog, 'a') : undefined;
   const child = spawn(anvilBinary(), args, {
     cwd: opts.cwd,
-    stdio: ['ignore', opts.verbose ? 'inherit' : 'ignore', opts.verbose ? 'inherit' : 'pipe'],
+    detached: logFd !== undefined,
+    stdio:
+      logFd !== undefined
+        ? ['ignore', logFd, logFd]
+        : ['ignore', opts.verbose ? 'inherit' : 'ignore', opts.verbose ? 'inherit' : 'pipe'],
   });
+  if (logFd !== undefined) closeSync(logFd);
   let stderr = '';
   child.stderr?.on('data', (d: Buffer) => {
     stderr = (stderr + d.toString()).slice(-4000);
   });
   let exited = false;
-  // Never leave an anvil behind if our process ends without stopping it (a crash, a forced exit).
+  // Never leave an anvil behind if our process ends without stopping it (a crash, a forced exit),
+  // unless it is meant to outlive us.
   const killOnExit = () => child.kill('SIGKILL');
-  process.once('exit', killOnExit);
+  if (logFd === undefined) process.once('exit', killOnExit);
+  else child.unref();
   const exit = new Promise<void>((res) => child.once('exit', () => res()));
   child.once('exit', () => {
     exited = true;
@@ -81,10 +94,21 @@ export async function spawnAnvil(opts: AnvilOptions): Promise<AnvilProcess> {
   });
   while (Date.now() < deadline) {
     if (failed) throw new AnvilError(`could not run anvil: ${failed.message}`);
-    if (exited) throw new AnvilError(`anvil exited before answering on port ${opts.port}${stderr ? `: ${stderr.trim()}` : ''}`);
+    if (exited) {
+      if (opts.detachedLog) stderr = readTail(opts.detachedLog);
+      throw new AnvilError(`anvil exited before answering on port ${opts.port}${stderr ? `: ${stderr.trim()}` : ''}`);
+    }
     if ((await probeChain(url, 500)) !== undefined) return { url, port: opts.port, child, stop };
     await new Promise((r) => setTimeout(r, 15));
   }
   await stop();
   throw new AnvilError(`Failed to connect to Anvil on port ${opts.port}; is the port already occupied?`);
+}
+
+function readTail(file: string): string {
+  try {
+    return readFileSync(file, 'utf8').slice(-4000);
+  } catch {
+    return '';
+  }
 }

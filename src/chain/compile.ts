@@ -13,6 +13,8 @@ export interface ContractArtifact {
   abi: unknown[];
   /** Runtime bytecode, 0x-prefixed: what anvil_setCode installs. */
   deployedBytecode: `0x${string}`;
+  /** Creation bytecode, 0x-prefixed: what a CREATE2 of the contract hashes (AccountProxy's). */
+  bytecode: `0x${string}`;
 }
 
 export type Artifacts = Record<string, ContractArtifact>;
@@ -76,7 +78,7 @@ export function loadArtifacts(): Artifacts {
 
 interface SolcOutput {
   errors?: { severity: string; formattedMessage: string }[];
-  contracts: Record<string, Record<string, { abi: unknown[]; evm: { deployedBytecode: { object: string } } }>>;
+  contracts: Record<string, Record<string, { abi: unknown[]; evm: { bytecode: { object: string }; deployedBytecode: { object: string } } }>>;
 }
 
 function compile(sources: Record<string, string>): Artifacts {
@@ -88,7 +90,7 @@ function compile(sources: Record<string, string>): Artifacts {
     settings: {
       optimizer: { enabled: true, runs: 200 },
       evmVersion: 'cancun',
-      outputSelection: { '*': { '*': ['abi', 'evm.deployedBytecode.object'] } },
+      outputSelection: { '*': { '*': ['abi', 'evm.bytecode.object', 'evm.deployedBytecode.object'] } },
     },
   };
   const out = JSON.parse(solc.compile(JSON.stringify(input))) as SolcOutput;
@@ -99,7 +101,7 @@ function compile(sources: Record<string, string>): Artifacts {
   const artifacts: Artifacts = {};
   for (const file of Object.values(out.contracts)) {
     for (const [name, c] of Object.entries(file)) {
-      artifacts[name] = { abi: c.abi, deployedBytecode: `0x${c.evm.deployedBytecode.object}` };
+      artifacts[name] = { abi: c.abi, deployedBytecode: `0x${c.evm.deployedBytecode.object}`, bytecode: `0x${c.evm.bytecode.object}` };
     }
   }
   return artifacts;

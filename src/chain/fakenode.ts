@@ -3,7 +3,8 @@
 
 import { AnvilError } from './anvil.js';
 import { ContractDeployError } from './deploy.js';
-import { type Chain, ChainPortInUseError, startChain } from './start.js';
+import { probeChain } from './rpc.js';
+import { type Chain, ChainPortInUseError, chainUrl, startChain } from './start.js';
 import { loadOrCreateNetKey, type NetKey } from '../core/net-key.js';
 import { type Registration, registerName } from './register.js';
 
@@ -12,9 +13,13 @@ export class FakeChainUnavailableError extends Error {
   constructor(
     readonly port: number,
     why: string,
+    /** A chain answered on the port but is not usable (vs. none answers and none could start). */
+    readonly answered = false,
   ) {
     super(
-      `no chain answers on port ${port} and kit could not start one (${why}); start one with \`kit chain -p ${port}\` in another terminal, or pass another --fakechain-port`,
+      answered
+        ? `the chain on port ${port} cannot serve fake nodes: ${why}`
+        : `no chain answers on port ${port} and kit could not start one (${why}); start one with \`kit chain -p ${port}\` in another terminal, or pass another --fakechain-port`,
     );
   }
 }
@@ -43,7 +48,7 @@ export async function connectFakeChain(port: number): Promise<Chain> {
     return await startChain({ port });
   } catch (e) {
     if (e instanceof ChainPortInUseError || e instanceof AnvilError || e instanceof ContractDeployError) {
-      throw new FakeChainUnavailableError(port, (e as Error).message);
+      throw new FakeChainUnavailableError(port, (e as Error).message, e instanceof ContractDeployError && (await probeChain(chainUrl(port))) !== undefined);
     }
     throw e;
   }

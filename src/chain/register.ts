@@ -1,7 +1,8 @@
 // Fake-node registration (interop §5.4, adapted): mint the node's name under its parent with
 // `~net-key` and either `~ip` + `~ws-port` (direct) or `~routers` (indirect), all in one
 // transaction: parent TBA -> Hypermap.mint with an initialization that DELEGATECALLs Multicall3
-// to write the notes as the new TBA. A name already there is updated through its own TBA, unless
+// to write the notes as the new TBA (Hyperdrive's fakenet.rs sends the same mint straight to the
+// `os` account; kit goes through `execute` so any parent anvil #0 owns will do). A name already there is updated through its own TBA, unless
 // another networking key holds it.
 
 import { Socket } from 'node:net';
@@ -73,13 +74,15 @@ export async function registerName(opts: RegisterOptions): Promise<Registration>
     target: HYPERMAP,
     callData: encodeFunctionData({ abi: hypermapAbi, functionName: 'note', args: [stringToHex(l), data] }),
   });
-  const calls = [note('~net-key', key)];
+  // Hyperdrive's order (fakenet.rs): ~ip, ~ws-port, then ~net-key.
+  const calls = [];
   if (opts.routers && opts.routers.length > 0) {
     calls.push(note('~routers', encodeRouters(opts.routers)));
   } else {
     calls.push(note('~ip', encodeIpv4(opts.ip ?? '127.0.0.1')));
     if (opts.wsPort !== undefined) calls.push(note('~ws-port', encodePort(opts.wsPort)));
   }
+  calls.push(note('~net-key', key));
   const init = encodeFunctionData({
     abi: accountAbi,
     functionName: 'execute',

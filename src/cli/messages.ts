@@ -41,4 +41,4 @@ export function noNodeMessage(url: string): string {
 }
 
 export const EMBEDDED_RUNTIME_NOTE =
-  'kit runs its embedded TypeScript runtime; --version, --release and arguments after -- apply only to a real Hyperdrive (--runtime-path) and are ignored here';
+  'kit runs its embedded TypeScript runtime; --version and --release apply only to a real Hyperdrive (--runtime-path) and are ignored here';

@@ -1,3 +1,4 @@
+import { rmSync } from 'node:fs';
 import { Flags } from '@oclif/core';
 import { KitCommand } from '../cli/base.js';
 import { KitError } from '../cli/errors.js';
@@ -5,12 +6,13 @@ import { releaseFlag, rpcFlag, runtimePathFlag, runtimeVersionFlag, verbosityFla
 import { shutdownTrigger } from '../cli/lifecycle.js';
 import { EMBEDDED_RUNTIME_NOTE, SUMMARY } from '../cli/messages.js';
 import { createLogger } from '../core/log.js';
+import { DEFAULT_ZIP_LIMITS, ZIP_RATIO_FLOOR_BYTES } from '../core/zip.js';
 import { isSafeName, safeNameRule } from '../core/types.js';
 
 export default class BootFakeNode extends KitCommand {
   static override summary = SUMMARY['boot-fake-node'];
   static override description =
-    'Boots a fake node in this process with the embedded TypeScript runtime, serves its HTTP (and the kit RPC) on --port, registers its name on the fake chain at --fakechain-port (starting a chain there if none answers; kit chain starts one yourself), and runs until Ctrl-C (SIGINT) or SIGTERM. Its home is deleted on exit unless --persist; an earlier node’s home is used as it is (its processes come back if it ran with --persist), and a folder that holds anything else is refused. Use --detached when stdin is not yours (background jobs, CI). With --runtime-path (a Hyperdrive repo, built with cargo in simulation mode, or a simulation-mode binary) kit runs that real runtime instead, on the same fake chain, passing it the flags the real kit passes; arguments after `--` go to it.';
+    'Boots a fake node in this process with the embedded TypeScript runtime, serves its HTTP (and the kit RPC) on --port, registers its name on the fake chain at --fakechain-port (starting a chain there if none answers; kit chain starts one yourself), and runs until Ctrl-C (SIGINT) or SIGTERM. Its home is deleted on exit unless --persist; an earlier node’s home is used as it is (its processes come back if it ran with --persist), and a folder that holds anything else is refused. Use --detached when stdin is not yours (background jobs, CI). With --runtime-path (a Hyperdrive repo, built with cargo in simulation mode, or a simulation-mode binary) kit runs that real runtime instead, on the same fake chain, passing it the flags the real kit passes. Arguments after `--` go to the node: Hyperdrive’s flags (e.g. `-- --ws-port 9001`); kit’s node takes those that make sense for it and refuses the others (`kit-hyperdrive --help` lists them).';
   static override aliases = ['f'];
   // Arguments after `--` go to a real Hyperdrive (--runtime-path).
   static override strict = false;
@@ -56,6 +58,22 @@ export default class BootFakeNode extends KitCommand {
     release: releaseFlag,
     verbosity: verbosityFlag,
     detached: Flags.boolean({ description: 'Do not read commands from stdin (run in the background)' }),
+    expose: Flags.boolean({
+      description:
+        'Listen on every network interface (0.0.0.0), as Hyperdrive does, so other machines can reach this node (HTTP, the kit RPC and the port for other nodes). Default: this machine only (127.0.0.1)',
+    }),
+    'max-zip-bytes': Flags.integer({
+      description: 'Most bytes a package zip (or a process\'s VFS AddZip) may unpack to; bigger ones are refused with the reason',
+      default: DEFAULT_ZIP_LIMITS.maxBytes,
+      min: 1,
+      helpValue: '<BYTES>',
+    }),
+    'max-zip-ratio': Flags.integer({
+      description: `Most times its own size a zip may unpack to, once it unpacks past ${ZIP_RATIO_FLOOR_BYTES / 1024 / 1024} MiB (zip bombs)`,
+      default: DEFAULT_ZIP_LIMITS.maxRatio,
+      min: 1,
+      helpValue: '<RATIO>',
+    }),
     routers: Flags.string({
       description:
         'Boot as an indirect node: register these routers (comma-separated node names, themselves direct nodes) in ~routers instead of ~ip and ~ws-port',
@@ -89,12 +107,30 @@ export default class BootFakeNode extends KitCommand {
       });
       this.exit(code);
     }
-    if (flags.release || flags.version !== 'latest' || argv.length > 0) this.warn(EMBEDDED_RUNTIME_NOTE);
+    if (flags.release || flags.version !== 'latest') this.warn(EMBEDDED_RUNTIME_NOTE);
+    // `-- ARGS`: the Hyperdrive flags that make sense for kit's node (kit-hyperdrive takes the same).
+    const { parseExtraArgs, ArgvError } = await import('../node-cli/argv.js');
+    const { splitExtraArgs } = await import('../real-runtime/index.js');
+    let extra: ReturnType<typeof parseExtraArgs>;
+    try {
+      extra = parseExtraArgs(splitExtraArgs(argv as string[]));
+    } catch (e) {
+      if (e instanceof ArgvError) throw new KitError(`arguments after --: ${e.message}`, { hint: 'run `kit-hyperdrive --help` for the Hyperdrive flags kit\'s node takes' });
+      throw e;
+    }
+    for (const note of extra.notes) this.log(`note: ${note}`);
 
     // Loaded here, not at the top: every other command (and `kit --help`) starts without the runtime.
     const { bootNode, PortInUseError } = await import('../runtime/node.js');
-    const shutdown = shutdownTrigger();
-    let node: Awaited<ReturnType<typeof bootNode>>;
+    let node: Awaited<ReturnType<typeof bootNode>> | undefined;
+    // A second signal while stopping exits at once, but still removes a home that is not kept.
+    const shutdown = shutdownTrigger({
+      onForce: (signal) => {
+        process.stderr.write(`\ngot ${signal} again while stopping: exiting now, without finishing the clean-up\n`);
+        if (node && !flags.persist) rmSync(node.home, { recursive: true, force: true });
+        process.exit(130);
+      },
+    });
     try {
       node = await bootNode({
         home: flags.home,
@@ -102,14 +138,18 @@ export default class BootFakeNode extends KitCommand {
         name,
         password: flags.password,
         persist: flags.persist,
+        host: flags.expose ? '0.0.0.0' : '127.0.0.1',
+        zipLimits: { maxBytes: flags['max-zip-bytes'], maxRatio: flags['max-zip-ratio'] },
         fakechainPort: flags['fakechain-port'],
         rpc: flags.rpc,
+        netPort: extra.wsPort,
+        softUlimit: extra.softUlimit,
         routers: flags.routers
           ?.split(',')
           .map((r) => r.trim())
           .filter((r) => r !== ''),
         verbosity: flags.verbosity,
-        terminal: flags.detached ? null : { input: process.stdin, output: process.stdout },
+        terminal: flags.detached || extra.detached ? null : { input: process.stdin, output: process.stdout },
         log: createLogger({ target: name }),
         onExitRequested: () => shutdown.request(),
       });
@@ -136,7 +176,7 @@ export default class BootFakeNode extends KitCommand {
     }
 
     this.log(`fake node ${node.name} is running`);
-    this.log(`  url:  ${node.url}`);
+    this.log(`  url:  ${node.url} (its homepage; log in with the node's password)`);
     this.log(`  home: ${node.home}${flags.persist ? '' : ' (deleted on exit; keep it with --persist)'}`);
     this.log('Ctrl-C to stop');
     const reason = await shutdown.reason;

@@ -7,7 +7,7 @@ import { SUMMARY } from '../cli/messages.js';
 export default class Chain extends KitCommand {
   static override summary = SUMMARY.chain;
   static override description =
-    "Starts anvil (chain id 31337) on --port with kit's Hypermap contracts and the `os` and `dev` names minted, and runs until Ctrl-C. If a chain already answers on the port, kit makes sure the contracts are there and reuses it.";
+    "Starts anvil (chain id 31337) on --port with kit's Hypermap contracts laid out as the real kit lays out its own (the `os` account at 0x9b3853358ede717fc7D4806cF75d7A4d4517A9C9, where Hyperdrive registers fake nodes), mints `dev` for kit's own fake nodes, and runs until Ctrl-C. If a chain already answers on the port (started by a fake node, by the real kit or by anvil), kit sets it up if it lacks the `os` account, mints `dev` if missing, says what it found, and leaves it running.";
   static override aliases = ['c'];
   static override flags = {
     port: Flags.integer({ char: 'p', description: 'Port to run the chain on', default: 8545, min: 1, max: 65535, helpValue: '<PORT>' }),
@@ -23,11 +23,11 @@ export default class Chain extends KitCommand {
 
   async run(): Promise<void> {
     const { flags } = await this.parse(Chain);
-    const { startChain, ChainPortInUseError, AnvilError, ContractDeployError, ContractCompileError } = await import('../chain/index.js');
+    const { startChain, describeFoundChain, ChainPortInUseError, AnvilError, ContractDeployError, ContractCompileError } = await import('../chain/index.js');
     const shutdown = shutdownTrigger();
     let chain: Awaited<ReturnType<typeof startChain>>;
     try {
-      chain = await startChain({ port: flags.port, verbose: flags.verbose, tracing: flags.tracing });
+      chain = await startChain({ port: flags.port, verbose: flags.verbose, tracing: flags.tracing, lifetime: 'foreground' });
     } catch (e) {
       shutdown.dispose();
       if (e instanceof ChainPortInUseError) {
@@ -40,14 +40,12 @@ export default class Chain extends KitCommand {
     }
     if (!chain.owned) {
       shutdown.dispose();
-      this.log(
-        chain.deployed
-          ? `A chain already answers on port ${flags.port}; deployed kit's contracts on it. Reusing it (kit did not start it and will not stop it).`
-          : `A chain with kit's contracts already answers on port ${flags.port}; reusing it (kit did not start it and will not stop it).`,
-      );
+      this.log(`A chain already answers on port ${flags.port}; reusing it (kit chain did not start it and will not stop it).`);
+      this.log(describeFoundChain(chain));
       return;
     }
-    this.log(`Chain running on port ${flags.port} (${chain.url}, chain id 31337) with Hypermap deployed; Ctrl-C to stop`);
+    this.log(`Chain running on port ${flags.port} (${chain.url}, chain id 31337); Ctrl-C to stop`);
+    this.log(describeFoundChain(chain));
     const exited = new Promise<'exited'>((r) => chain.child?.once('exit', () => r('exited')));
     const reason = await Promise.race([shutdown.reason, exited]);
     shutdown.dispose();

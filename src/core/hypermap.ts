@@ -11,11 +11,23 @@ export const MULTICALL3 = '0xcA11bde05977b3631167028862bE2a173976CA11' as const;
 export const HYPERACCOUNT_IMPL = '0x0000000000EDAd72076CBe7b9Cfa3751D5a85C97' as const;
 /** TLD accounts anyone can mint under (kit places this code at the real HyperAccountMinter's address). */
 export const HYPERACCOUNT_MINTER = '0xE01dCbD3Ed5f709874A1eA7a25677de18C8661c9' as const;
+/**
+ * The zeroth entry's TBA and `os`'s: Hyperdrive (`fakenet.rs`) sends every fake-node mint to the
+ * `os` account here, and the real kit takes a chain with code at it as set up.
+ */
+export const ZEROTH_TBA = '0x809A598d9883f2Fb6B77382eBfC9473Fd6A857c9' as const;
+export const OS_TBA = '0x9b3853358ede717fc7D4806cF75d7A4d4517A9C9' as const;
+/** The real chain's account proxies of those two entries (the TBAs above follow from them). */
+export const ZEROTH_ACCOUNT_PROXY = '0x157AB34BE9584FEFD9420eFCd72F689E9917f051' as const;
+export const OS_ACCOUNT_PROXY = '0x0df6BDeE3e7107421d56BEF382546f581e55b3DE' as const;
 export const EIP1967_IMPL_SLOT = '0x360894a13ba1a3210667c828492db98dca3e2076cc3735a920a3ca505d382bbc' as const;
 /** anvil account #0: owns Hypermap's root and signs fake-node registrations. */
 export const ANVIL_OWNER = '0xf39Fd6e51aad88F6F4ce6aB8827279cffFb92266' as const;
 export const ANVIL_OWNER_KEY = '0xac0974bec39a17e36ba4a6b4d238ff944bacb478cbed5efcae784d7bf4f2ff80' as const;
-/** Top-level names minted when a chain starts. */
+/**
+ * Top-level names minted when a chain starts: `os` (the real kit's, where Hyperdrive registers
+ * every fake node), then `dev` (kit's own fake nodes, `fake.dev` as in the book).
+ */
 export const TLDS = ['os', 'dev'] as const;
 
 export const hypermapAbi = parseAbi([

@@ -1,7 +1,7 @@
 // `kit boot-fake-node --runtime-path`: a real Hyperdrive simulation-mode build as the fake node,
 // on kit's fake chain, with the flags the real kit passes (interop §5.2): kit starts the chain
-// if none answers (and stops it after), runs the node in the foreground, and deletes the home on
-// exit unless --persist.
+// if none answers (shared with the other nodes: it stops when the last of them stops), runs the
+// node in the foreground, and deletes the home on exit unless --persist.
 
 import { rmSync } from 'node:fs';
 import { fakeNodeArgs, prepareRealRuntime, runRuntime } from './index.js';
@@ -30,15 +30,15 @@ export async function bootRealFakeNode(o: RealFakeNodeOptions): Promise<number> 
     verbose: true,
     onStep: (c) => o.log(`Building Hyperdrive (simulation mode): ${c}`),
   });
-  const { startChain } = await import('../chain/index.js');
+  const { describeFoundChain, startChain } = await import('../chain/index.js');
   const chain = await startChain({ port: o.fakechainPort });
-  o.log(chain.owned ? `Started a fake chain at ${chain.url}` : `Using the fake chain at ${chain.url}`);
+  o.log(describeFoundChain(chain));
   const args = fakeNodeArgs({ ...o, fakechainPort: o.fakechainPort });
   o.log(`Running ${runtime.binary} ${args.join(' ')}`);
   try {
     return await runRuntime(runtime.binary, args);
   } finally {
-    if (chain.owned) await chain.stop();
+    await chain.stop();
     if (!o.persist) {
       o.log(`Cleaning up ${o.home}...`);
       rmSync(o.home, { recursive: true, force: true });

@@ -21,6 +21,8 @@ export interface PrepareRealRuntimeOptions {
   verbose?: boolean;
   /** Told before each cargo step, e.g. to print it. */
   onStep?: (command: string) => void;
+  /** How errors name the path: `--runtime-path` (default) or tests.toml's `RepoPath`. */
+  label?: string;
 }
 
 export interface RealRuntime {
@@ -43,8 +45,9 @@ export const NO_REAL_RUNTIME_HINT =
  */
 export async function prepareRealRuntime(opts: PrepareRealRuntimeOptions): Promise<RealRuntime> {
   const path = resolve(opts.runtimePath);
+  const label = opts.label ?? '--runtime-path';
   if (!existsSync(path)) {
-    throw new KitError(`--runtime-path ${opts.runtimePath} does not exist`, {
+    throw new KitError(`${label} ${opts.runtimePath} does not exist`, {
       hint: 'pass a Hyperdrive repo (a folder with Cargo.toml) or a Hyperdrive binary',
     });
   }
@@ -52,12 +55,12 @@ export async function prepareRealRuntime(opts: PrepareRealRuntimeOptions): Promi
     try {
       accessSync(path, constants.X_OK);
     } catch {
-      throw new KitError(`--runtime-path ${opts.runtimePath} is a file but not executable`, { hint: `make it executable: chmod +x ${path}` });
+      throw new KitError(`${label} ${opts.runtimePath} is a file but not executable`, { hint: `make it executable: chmod +x ${path}` });
     }
     return { binary: path, built: false };
   }
   if (!existsSync(join(path, 'Cargo.toml'))) {
-    throw new KitError(`--runtime-path ${opts.runtimePath} is neither a Hyperdrive binary nor a Hyperdrive repo (no Cargo.toml in it)`, {
+    throw new KitError(`${label} ${opts.runtimePath} is neither a Hyperdrive binary nor a Hyperdrive repo (no Cargo.toml in it)`, {
       hint: 'pass the root of a hyperdrive checkout (git clone https://github.com/hyperware-ai/hyperdrive) or its built binary',
     });
   }
@@ -72,20 +75,20 @@ export async function prepareRealRuntime(opts: PrepareRealRuntimeOptions): Promi
     opts.onStep?.(`cargo ${args.join(' ')}`);
     const r = await run('cargo', args, { cwd: path, env, verbose: opts.verbose });
     if (r.missing) {
-      throw new KitError('cargo not found: building Hyperdrive from --runtime-path needs Rust', {
-        hint: 'install Rust with https://rustup.rs (then `kit setup` checks the rest), or pass a built binary with --runtime-path',
+      throw new KitError(`cargo not found: building Hyperdrive from ${label} needs Rust`, {
+        hint: `install Rust with https://rustup.rs (then \`kit setup\` checks the rest), or give ${label} a built binary`,
       });
     }
     if (r.code !== 0) {
       throw new KitError(`\`cargo ${args.join(' ')}\` failed in ${path} (exit ${r.code})`, {
         details: tail(r.output, 40),
-        hint: cargoToolHint(r.output) ?? 'fix the build error above (or build Hyperdrive yourself and pass the binary with --runtime-path)',
+        hint: cargoToolHint(r.output) ?? `fix the build error above (or build Hyperdrive yourself and give ${label} the binary)`,
       });
     }
   }
   const binary = join(path, 'target', opts.release ? 'release' : 'debug', 'hyperdrive');
   if (!existsSync(binary)) {
-    throw new KitError(`cargo finished but ${binary} was not built`, { hint: 'is --runtime-path the root of the hyperdrive repo?' });
+    throw new KitError(`cargo finished but ${binary} was not built`, { hint: `is ${label} the root of the hyperdrive repo?` });
   }
   return { binary, built: true };
 }
@@ -104,9 +107,10 @@ export function realNodeArgs(a: RealNodeArgs): string[] {
   return [a.home, '--port', String(a.port), '--verbosity', String(a.verbosity), '--expose-local', ...(a.extra ?? []), ...(a.rpc ? ['--rpc', a.rpc] : [])];
 }
 
-/** argv of a fake node: the real node's, then `--password PW --fake-node-name NAME --fakechain-port P`. */
-export function fakeNodeArgs(a: RealNodeArgs & { password: string; name: string; fakechainPort: number }): string[] {
-  return [...realNodeArgs(a), '--password', a.password, '--fake-node-name', a.name, '--fakechain-port', String(a.fakechainPort)];
+/** argv of a fake node: the real node's, then `[--password PW] --fake-node-name NAME --fakechain-port P`. */
+export function fakeNodeArgs(a: RealNodeArgs & { password?: string; name: string; fakechainPort: number }): string[] {
+  const password = a.password === undefined ? [] : ['--password', a.password];
+  return [...realNodeArgs(a), ...password, '--fake-node-name', a.name, '--fakechain-port', String(a.fakechainPort)];
 }
 
 /**

@@ -8,10 +8,10 @@ import { KitError } from '../cli/errors.js';
 import { loadConfig, locateConfig, type TestsConfig } from './config.js';
 import { counts, createReporter, jsonReport, junitReport, loadRerun, type OutputStream, saveRerun, summary } from './report.js';
 import { chooseRuntime } from './runtime.js';
-import { type RunResult, runTests } from './runner.js';
+import { type RunResult, runTests, takenPorts } from './runner.js';
 
 export { loadConfig, locateConfig, parseConfig, TestsConfigError } from './config.js';
-export { chooseRuntime, RuntimeUnavailableError } from './runtime.js';
+export { chooseRuntime } from './runtime.js';
 export { type RunResult, runTests } from './runner.js';
 
 export interface RunTestsCliOptions {
@@ -38,8 +38,6 @@ export async function runTestsCli(opts: RunTestsCliOptions): Promise<{ code: num
   const file = locateConfig(opts.path, opts.cwd);
   const config = loadConfig(file);
   const human = opts.json ? stderr : stdout;
-  const runtime = chooseRuntime(config.runtime, config.runtime_build_release);
-  human.write(`${runtime.note}\n`);
   for (const n of config.notes) human.write(`note: ${n}\n`);
 
   let only: Map<number, string[]> | undefined;
@@ -55,10 +53,27 @@ export async function runTestsCli(opts: RunTestsCliOptions): Promise<{ code: num
     }
   }
 
+  // Nothing is built for a run whose ports are taken (each test checks its own again before its build).
+  for (let i = 0; i < config.tests.length; i++) {
+    if (only && !only.has(i)) continue;
+    const taken = await takenPorts(config, i);
+    if (taken) throw new KitError(taken, { hint: 'kit run-tests starts its own nodes (and a chain, unless one answers on fakechain_router)' });
+  }
+  const runtime = await chooseRuntime(config.runtime, config.runtime_build_release, (t) => human.write(`${t}\n`));
+  human.write(`${runtime.note}\n`);
+
   const reporter = createReporter(human);
   let result: RunResult;
   try {
-    result = await runTests({ config, events: reporter, only, signal: opts.signal, kitCommand: opts.kitCommand, release: opts.release });
+    result = await runTests({
+      config,
+      events: reporter,
+      only,
+      signal: opts.signal,
+      kitCommand: opts.kitCommand,
+      runtimeBinary: runtime.kind === 'real' ? runtime.binary : undefined,
+      release: opts.release,
+    });
   } finally {
     reporter.close();
   }

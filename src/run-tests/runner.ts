@@ -6,15 +6,16 @@
 // a timeout, or an abort (Ctrl-C / SIGTERM).
 
 import { type ChildProcess, spawn } from 'node:child_process';
-import { existsSync, readdirSync, readFileSync, rmSync, statSync } from 'node:fs';
+import { existsSync, mkdirSync, readdirSync, readFileSync, rmSync, statSync } from 'node:fs';
 import { createServer } from 'node:net';
 import { basename, dirname, join, relative, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { buildPackage } from '../build/build.js';
 import { DevBuilder } from '../build/dev/index.js';
-import { type Chain, startChain } from '../chain/index.js';
+import { type Chain, chainUrl, probeChain, startChain } from '../chain/index.js';
 import { KitError } from '../cli/errors.js';
 import { makeMessage, sendMessage } from '../node-client/rpc.js';
+import { fakeNodeArgs } from '../real-runtime/index.js';
 import { startPackage } from '../package/start.js';
 import { createLogger, type Logger } from '../core/log.js';
 import { nodeName, type TestConfig, type TestsConfig, testName } from './config.js';
@@ -76,6 +77,8 @@ export interface RunOptions {
   signal?: AbortSignal;
   /** How to run kit for the nodes; default: this kit's bin/run.js with this Node. */
   kitCommand?: string[];
+  /** A runtime binary (tests.toml RepoPath) to run every node with Hyperdrive's command line; default: kit's embedded node. */
+  runtimeBinary?: string;
   logger?: Logger;
   /**
    * Build with componentize-js (`kit build`) instead of development builds (`kit build --dev`):
@@ -229,13 +232,9 @@ async function runOne(opts: RunOptions, index: number, test: TestConfig, devBuil
     const depPaths = test.dependency_package_paths.map((p) => resolvePackage(config, index, 'dependency_package_paths', p));
     for (const s of test.setup_packages) resolvePackage(config, index, 'setup_packages', s.path);
 
-    // Ports: a node's port must be free before anything boots.
-    for (const [j, n] of test.nodes.entries()) {
-      if (!(await portFree(n.port)))
-        throw new TestFailed({
-          reason: `port ${n.port} (tests[${index}].nodes[${j}].port, ${nodeName(n)}) is already in use by something else: stop it or pick another port in ${basename(config.file)}`,
-        });
-    }
+    // 1. Ports: every node's port must be free (and the chain's free or a chain) before anything is built.
+    const taken = await takenPorts(config, index);
+    if (taken) throw new TestFailed({ reason: taken });
 
     const boot = async (): Promise<void> => {
       // 4. A fresh fake chain (an existing one on that port is used, as the real kit does).
@@ -255,6 +254,25 @@ async function runOne(opts: RunOptions, index: number, test: TestConfig, devBuil
         events.step(index, `booting ${name} on port ${n.port}`);
         res.homes.push(n.home);
         if (!config.persist_home) rmSync(n.home, { recursive: true, force: true });
+        if (opts.runtimeBinary) {
+          // The real kit's command line for a runtime (kit src/run_tests/mod.rs), plus --detached:
+          // without a pty to write Ctrl-C into, the node gets no terminal and is stopped by SIGINT.
+          const args = fakeNodeArgs({
+            home: n.home,
+            port: n.port,
+            verbosity: n.runtime_verbosity,
+            rpc: n.rpc,
+            password: n.password,
+            name,
+            fakechainPort: test.fakechain_router,
+          });
+          mkdirSync(n.home, { recursive: true });
+          const child = spawn(opts.runtimeBinary, [...args, '--detached'], { cwd: config.testDir, stdio: ['ignore', 'pipe', 'pipe'] });
+          const node = new NodeProc(name, n.port, child);
+          res.nodes.push(node);
+          await waitUntilBooted(node, opts.signal);
+          continue;
+        }
         const args = [
           'boot-fake-node',
           '--detached',
@@ -287,7 +305,7 @@ async function runOne(opts: RunOptions, index: number, test: TestConfig, devBuil
       booting.catch(() => undefined); // awaited after the build; a build failure stops them anyway
     }
 
-    // 1. Build: dependencies first (their APIs are local dependencies of the rest), then setup
+    // 2. Build: dependencies first (their APIs are local dependencies of the rest), then setup
     //    and test packages. Up-to-date packages cost a hash check each.
     const log = opts.logger ?? createLogger({ target: 'kit::run-tests', terminal: null });
     const toBuild = [...new Set([...depPaths, ...test.setup_packages.map((s) => s.path), ...testPaths])];
@@ -379,33 +397,44 @@ async function runOne(opts: RunOptions, index: number, test: TestConfig, devBuil
       const body = { Run: { input_node_names: nodeNames, test_names: test.test_package_paths, test_timeout: test.timeout_secs } };
       await askTester(node, body, 15);
     }
-    for (const p of packages) {
-      check();
-      setupCheck();
-      events.step(index, `running ${p.name} on ${master.name}`);
-      const s = performance.now();
-      const body = { Run: { input_node_names: nodeNames, test_names: [p.name], test_timeout: test.timeout_secs } };
-      const answer = await askTester(master, body, test.timeout_secs + 30);
-      p.ms = performance.now() - s;
-      const fail = answer.Run && 'Err' in answer.Run ? answer.Run.Err : undefined;
-      if (fail) {
-        p.status = 'failed';
-        p.failure = describeFail(fail, master.output, test.timeout_secs);
+    let testFailure: TestFailed | undefined;
+    try {
+      for (const p of packages) {
+        check();
+        setupCheck();
+        events.step(index, `running ${p.name} on ${master.name}`);
+        const s = performance.now();
+        const body = { Run: { input_node_names: nodeNames, test_names: [p.name], test_timeout: test.timeout_secs } };
+        const answer = await askTester(master, body, test.timeout_secs + 30);
+        p.ms = performance.now() - s;
+        const fail = answer.Run && 'Err' in answer.Run ? answer.Run.Err : undefined;
+        if (fail) {
+          p.status = 'failed';
+          p.failure = describeFail(fail, master.output, test.timeout_secs);
+          events.packageDone(index, p);
+          throw new TestFailed(p.failure);
+        }
+        if (!answer.Run || !('Ok' in answer.Run)) throw new TestFailed({ reason: `the tester answered ${JSON.stringify(answer).slice(0, 300)}` });
+        p.status = 'passed';
         events.packageDone(index, p);
-        throw new TestFailed(p.failure);
       }
-      if (!answer.Run || !('Ok' in answer.Run)) throw new TestFailed({ reason: `the tester answered ${JSON.stringify(answer).slice(0, 300)}` });
-      p.status = 'passed';
-      events.packageDone(index, p);
+    } catch (e) {
+      if (!(e instanceof TestFailed)) throw e;
+      testFailure = e;
     }
 
-    // 9. Test scripts: after the tests, in order; each must exit 0.
+    // 9. Test scripts: after the tests, in order, even after a failed test (as the real kit: they
+    //    may collect logs or clean up); each must exit 0. A test's failure is reported first.
     for (const line of test.test_scripts) {
       check();
       events.step(index, `test script: ${line}`);
       const r = await runScript(resolveScript(config.testDir, line), config.testDir, res);
-      if (r.code !== 0) throw new TestFailed({ reason: `test script \`${line}\` exited with status ${r.code}${tail(r.output)}` });
+      if (r.code === 0) continue;
+      const why = `test script \`${line}\` exited with status ${r.code}${tail(r.output)}`;
+      if (!testFailure) throw new TestFailed({ reason: why });
+      events.note(`tests[${index}]: after the failed test, ${why}`);
     }
+    if (testFailure) throw testFailure;
     setupCheck();
     result.status = 'passed';
   } catch (e) {
@@ -464,6 +493,19 @@ function runScript(line: string, cwd: string, res: Resources): Promise<{ code: n
   });
 }
 
+/** Why the ports of tests[index] cannot be used, or undefined when they can. */
+export async function takenPorts(config: TestsConfig, index: number): Promise<string | undefined> {
+  const test = config.tests[index];
+  for (const [j, n] of test.nodes.entries()) {
+    if (!(await portFree(n.port)))
+      return `port ${n.port} (tests[${index}].nodes[${j}].port, ${nodeName(n)}) is already in use by something else: stop it or pick another port in ${basename(config.file)}`;
+  }
+  const chain = test.fakechain_router;
+  if (!(await portFree(chain)) && (await probeChain(chainUrl(chain))) === undefined)
+    return `port ${chain} (tests[${index}].fakechain_router) is in use by something that is not a chain: stop it or pick another port in ${basename(config.file)}`;
+  return undefined;
+}
+
 function portFree(port: number): Promise<boolean> {
   return new Promise((r) => {
     const s = createServer();
@@ -472,7 +514,11 @@ function portFree(port: number): Promise<boolean> {
   });
 }
 
-/** The node answers RPC and its tester's drives exist (a VFS ReadDir of tester:sys/tests works). */
+/**
+ * The node answers RPC and its tester's drives are ready for kit: the tester has made them and
+ * given the RPC (http-server) write on them, as Hyperdrive's does (write only, so a ReadDir would
+ * answer NoReadCap): a CreateDirAll of tester:sys/tests, which changes nothing, answers Ok.
+ */
 async function waitUntilBooted(node: NodeProc, signal?: AbortSignal): Promise<void> {
   const deadline = Date.now() + 120_000;
   while (Date.now() < deadline) {
@@ -484,9 +530,9 @@ async function waitUntilBooted(node: NodeProc, signal?: AbortSignal): Promise<vo
       throw new TestFailed({ reason: `could not boot ${node.name}: ${why}` });
     }
     try {
-      const msg = makeMessage({ process: 'vfs:distro:sys', body: JSON.stringify({ path: '/tester:sys/tests', action: 'ReadDir' }) });
+      const msg = makeMessage({ process: 'vfs:distro:sys', body: JSON.stringify({ path: '/tester:sys/tests', action: 'CreateDirAll' }) });
       const r = await sendMessage(node.url, msg, { timeoutMs: 15_000 });
-      if (r && !('Err' in (JSON.parse(r.body) as object))) return;
+      if (r && JSON.parse(r.body) === 'Ok') return;
     } catch {
       // not up yet
     }

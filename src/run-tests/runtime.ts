@@ -1,24 +1,28 @@
-// Which runtime a tests.toml asks for. FetchVersion means the embedded TypeScript runtime here
-// (said once); RepoPath needs a real Hyperdrive built from that repo, which this kit cannot drive
-// yet: one function, so real-runtime support can be wired in here later.
+// Which runtime a tests.toml asks for. FetchVersion means kit's embedded TypeScript runtime here
+// (this kit downloads no Hyperdrive; said once). RepoPath names a Hyperdrive checkout, built with
+// cargo in simulation mode as the real kit builds it, or a runtime file run as it is (a Hyperdrive
+// binary, or kit's own `kit-hyperdrive`): every node is then that runtime, started with
+// Hyperdrive's command line.
 
-import { existsSync } from 'node:fs';
-import { KitError } from '../cli/errors.js';
+import { prepareRealRuntime } from '../real-runtime/index.js';
 import type { Runtime } from './config.js';
 
-export type RuntimeChoice = { kind: 'embedded'; note: string };
+export type RuntimeChoice = { kind: 'embedded'; note: string } | { kind: 'real'; note: string; binary: string };
 
-export class RuntimeUnavailableError extends KitError {
-  override name = 'RuntimeUnavailableError';
-}
-
-export function chooseRuntime(runtime: Runtime, release: boolean): RuntimeChoice {
+export async function chooseRuntime(runtime: Runtime, release: boolean, onStep?: (text: string) => void): Promise<RuntimeChoice> {
   if ('RepoPath' in runtime) {
-    const where = existsSync(runtime.RepoPath) ? '' : ' (and that path does not exist)';
-    throw new RuntimeUnavailableError(
-      `runtime = { RepoPath = "${runtime.RepoPath}" }${where}: RepoPath needs a real Hyperdrive built from that repo${release ? ' in release mode' : ''}, which this kit cannot build or run yet`,
-      { hint: 'use runtime = { FetchVersion = "latest" } for the embedded runtime' },
-    );
+    const real = await prepareRealRuntime({
+      runtimePath: runtime.RepoPath,
+      release,
+      simulation: true,
+      label: 'tests.toml runtime RepoPath',
+      onStep: (c) => onStep?.(`building the runtime at ${runtime.RepoPath}: ${c}`),
+    });
+    return {
+      kind: 'real',
+      binary: real.binary,
+      note: `runtime RepoPath "${runtime.RepoPath}": every node runs ${real.binary}${real.built ? ' (built just now, simulation mode)' : ''} with Hyperdrive's command line`,
+    };
   }
   return {
     kind: 'embedded',

@@ -7,7 +7,7 @@ import { createServer } from 'node:http';
 import { join } from 'node:path';
 import { describe, test } from 'node:test';
 import { spawnAnvil } from '../../src/chain/anvil.js';
-import { hasContracts, probeChain, startChain } from '../../src/chain/index.js';
+import { describeFoundChain, hasContracts, OS_TBA, probeChain, startChain } from '../../src/chain/index.js';
 import { REPO, runKit } from '../helpers/kit.js';
 import { freePort } from './helpers.js';
 
@@ -31,10 +31,12 @@ describe('kit chain', () => {
       }
       const url = `http://127.0.0.1:${port}`;
       assert.equal(await hasContracts(url), true);
+      assert.match(out, new RegExp(`chain on ${port}: started now by kit chain; .*os account (created|present) at ${OS_TBA}; dev (minted|present)`));
 
       const again = await runKit(['chain', '-p', String(port)]);
       assert.equal(again.code, 0, again.output);
       assert.match(again.output, /already answers on port \d+; reusing it/);
+      assert.match(again.output, new RegExp(`set up by kit \\(this kit's contracts\\); os account present at ${OS_TBA}; dev present`));
     } finally {
       child.kill('SIGINT');
     }
@@ -50,7 +52,8 @@ describe('kit chain', () => {
       assert.equal(await hasContracts(bare.url), false);
       const c = await startChain({ port });
       assert.equal(c.owned, false);
-      assert.equal(c.deployed, true);
+      assert.deepEqual(c.report, { contracts: 'laid out now', os: 'created', dev: 'minted' });
+      assert.match(describeFoundChain(c), /not started by this kit/);
       assert.equal(await hasContracts(bare.url), true);
       await c.stop();
       assert.notEqual(await probeChain(bare.url), undefined, 'stopping a reused chain leaves it running');

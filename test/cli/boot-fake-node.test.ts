@@ -9,6 +9,7 @@ import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
+import { chainClients, HYPERMAP, hypermapAbi, namehash } from '../../src/chain/index.js';
 import { freePort } from '../e2e/helpers.js';
 import { runInProcess, spawnKit, waitForExit, waitForOutput } from './helpers/cli.js';
 
@@ -29,6 +30,41 @@ describe('kit boot-fake-node', () => {
     assert.equal(r.exitCode, 1);
     assert.match(r.stderr, /fake node name "Fake_Node\.dev" is not Hypermap-safe/);
     assert.equal(existsSync(join(dir, 'never')), false);
+  });
+
+  test('Hyperdrive flags after -- that kit\'s node cannot honour, or that kit sets itself, are refused before anything boots', async () => {
+    let r = await runInProcess(['boot-fake-node', '-o', join(dir, 'never'), '--detached', '--', '--tcp-port', '9100']);
+    assert.equal(r.exitCode, 1);
+    assert.match(r.stderr, /arguments after --: --tcp-port is not supported: kit's node speaks only WebSockets/);
+    assert.match(r.stderr, /hint: run `kit-hyperdrive --help`/);
+    r = await runInProcess(['boot-fake-node', '-o', join(dir, 'never'), '--detached', '--', '--port 9000']);
+    assert.equal(r.exitCode, 1);
+    assert.match(r.stderr, /--port after -- is set by kit boot-fake-node itself: use its own --port option instead/);
+    r = await runInProcess(['boot-fake-node', '-o', join(dir, 'never'), '--detached', '--', '--wat']);
+    assert.equal(r.exitCode, 1);
+    assert.match(r.stderr, /unexpected argument '--wat'/);
+    assert.equal(existsSync(join(dir, 'never')), false);
+  });
+
+  test('-- --ws-port sets the port other nodes reach it on (its ~ws-port on the chain)', { skip: runtimeProblem }, async () => {
+    const [wsPort, chainPort] = [await freePort(), await freePort()];
+    const child = spawnKit(['boot-fake-node', '--detached', '-p', '0', '-o', join(dir, 'ws'), '-f', 'wsport.dev', '-c', String(chainPort), '--', '--ws-port', String(wsPort), '-l']);
+    const exited = waitForExit(child, 120_000);
+    await waitForOutput(child, /url:\s+http/);
+    try {
+      const [, , data] = await chainClients(`http://127.0.0.1:${chainPort}`).public.readContract({
+        address: HYPERMAP,
+        abi: hypermapAbi,
+        functionName: 'get',
+        args: [namehash('~ws-port.wsport.dev')],
+      });
+      assert.equal(Number.parseInt(data.slice(2), 16), wsPort);
+    } finally {
+      child.kill('SIGINT');
+    }
+    const r = await exited;
+    assert.equal(r.code, 0, r.stderr);
+    assert.match(r.stdout, /note: --logging-off: accepted, no effect/);
   });
 
   test('bad flag values are refused by the parser', async () => {

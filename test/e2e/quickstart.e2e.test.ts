@@ -1,6 +1,7 @@
-// The book's Quick Start, typed as written: a fake chain, two fake nodes in their own OS
-// processes with terminals on stdin, the chat app from `kit new`, and messages both ways, by
-// `kit inject-message` and by `m` typed at each node's terminal.
+// The book's Quick Start, typed as written: two fake nodes in their own OS processes with
+// terminals on stdin (the first starts the fake chain), the chat app from `kit new`, and messages
+// both ways, by `kit inject-message` and by `m` typed at each node's terminal. Then the first node
+// is stopped with Ctrl-C and booted again: the chain outlives it, and the two find each other.
 
 import assert from 'node:assert/strict';
 import { type ChildProcess, spawn } from 'node:child_process';
@@ -9,6 +10,7 @@ import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
+import { probeChain } from '../../src/chain/index.js';
 import { REPO, runKit } from '../helpers/kit.js';
 
 async function freePort(): Promise<number> {
@@ -65,7 +67,6 @@ describe('the Quick Start: two fake nodes chat', { timeout: 300_000 }, () => {
   let chainPort: number;
   let port1: number;
   let port2: number;
-  let chain: Terminal;
   let node1: Terminal;
   let node2: Terminal;
   const app = 'my-chat-app:my-chat-app:template.os';
@@ -73,9 +74,9 @@ describe('the Quick Start: two fake nodes chat', { timeout: 300_000 }, () => {
   before(async () => {
     work = mkdtempSync(join(tmpdir(), 'kit-quickstart-'));
     [chainPort, port1, port2] = [await freePort(), await freePort(), await freePort()];
-    chain = spawnKit(['chain', '-p', String(chainPort)]);
-    await chain.waitFor(/8545|\d{4,5}/);
+    // One terminal after the other, as in the book: the first node starts the chain.
     node1 = spawnKit(['boot-fake-node', '-p', String(port1), '-o', join(work, 'node1'), '-c', String(chainPort)]);
+    await node1.waitFor(/is running/);
     node2 = spawnKit([
       'boot-fake-node',
       '--home',
@@ -87,7 +88,6 @@ describe('the Quick Start: two fake nodes chat', { timeout: 300_000 }, () => {
       '--fakechain-port',
       String(chainPort),
     ]);
-    await node1.waitFor(/is running/);
     await node2.waitFor(/is running/);
     let r = await runKit(['new', 'my-chat-app'], { cwd: work });
     assert.equal(r.code, 0, r.output);
@@ -102,7 +102,6 @@ describe('the Quick Start: two fake nodes chat', { timeout: 300_000 }, () => {
   after(async () => {
     await stop(node1);
     await stop(node2);
-    await stop(chain);
     rmSync(work, { recursive: true, force: true });
   });
 
@@ -168,5 +167,34 @@ describe('the Quick Start: two fake nodes chat', { timeout: 300_000 }, () => {
     assert.equal(r.code, 0, r.output);
     assert.match(r.output, /hello from the outside world/);
     assert.match(r.output, /wow, it works!/);
+  });
+
+  it('survives Ctrl-C on the first node: the chain stays up, the node boots again and messages flow both ways', async () => {
+    const chainUrl = `http://127.0.0.1:${chainPort}`;
+    assert.match(node1.output(), new RegExp(`chain on ${chainPort}: started now by kit`), 'the first node started the chain');
+    await stop(node1);
+    assert.notEqual(await probeChain(chainUrl), undefined, 'the chain outlives the node that started it');
+
+    node1 = spawnKit(['boot-fake-node', '-p', String(port1), '-o', join(work, 'node1'), '-c', String(chainPort)]);
+    await node1.waitFor(/is running/);
+    assert.match(node1.output(), new RegExp(`chain on ${chainPort}: started by kit \\(pid \\d+`), 'the rebooted node found the chain');
+    const r = await runKit(['start-package', 'my-chat-app', '-p', String(port1)], { cwd: work });
+    assert.equal(r.code, 0, r.output);
+
+    const send = (port: number, target: string, message: string) =>
+      runKit(['inject-message', app, JSON.stringify({ Send: { target, message } }), '-p', String(port)]);
+    let s = await send(port1, 'fake2.dev', 'back after a reboot');
+    assert.equal(s.code, 0, s.output);
+    await node2.waitFor(/fake\.dev: back after a reboot/);
+    s = await send(port2, 'fake.dev', 'welcome back');
+    assert.equal(s.code, 0, s.output);
+    await node1.waitFor(/fake2\.dev: welcome back/);
+  });
+
+  it('the chain stops with the last node that uses it', async () => {
+    await stop(node1);
+    assert.notEqual(await probeChain(`http://127.0.0.1:${chainPort}`), undefined, 'fake2.dev still uses it');
+    await stop(node2);
+    assert.equal(await probeChain(`http://127.0.0.1:${chainPort}`, 500), undefined);
   });
 });

@@ -143,7 +143,7 @@ describe('kit boot-fake-node --runtime-path', () => {
       '--fakechain-port',
       String(chainPort),
     ]);
-    assert.match(r.stdout, new RegExp(`Started a fake chain at http://127\\.0\\.0\\.1:${chainPort}`));
+    assert.match(r.stdout, new RegExp(`chain on ${chainPort}: started now by kit .*; os account (created|present) at 0x9b3853358ede717fc7D4806cF75d7A4d4517A9C9`));
     assert.ok(!existsSync(home), 'the home is deleted without --persist');
     assert.equal(await canConnect(chainPort), false, 'the chain kit started is stopped');
   });

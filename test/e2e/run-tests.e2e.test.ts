@@ -7,7 +7,7 @@
 // (the bundle, and so the cache key, depends on the path from the package to kit).
 
 import assert from 'node:assert/strict';
-import { execFileSync, spawn } from 'node:child_process';
+import { execFileSync, spawn, spawnSync } from 'node:child_process';
 import { cpSync, existsSync, mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { createServer } from 'node:net';
 import { join } from 'node:path';
@@ -110,6 +110,9 @@ describe('kit run-tests', { timeout: 60 * 60_000 }, () => {
     const lib = join(dir, 'test', 'echo-test', 'echo-test', 'src', 'lib.ts');
     const good = readFileSync(lib, 'utf8');
     writeFileSync(lib, good.replace("assertEqual(requestJson(target, value, 15), value, 'JSON body');", "assertEqual(requestJson(target, value, 15), { ...value, n: 43 }, 'JSON body');"));
+    // test_scripts run after a failed test too, as in the real kit.
+    const toml = join(dir, 'test', 'tests.toml');
+    writeFileSync(toml, readFileSync(toml, 'utf8').replace('test_scripts = []', 'test_scripts = ["touch ran-after-failure"]'));
 
     const junit = join(dir, 'target', 'junit.xml');
     const r = await runKit(['run-tests', '--json', '--junit', junit], { cwd: dir, timeoutMs: RUN_MS });
@@ -125,6 +128,7 @@ describe('kit run-tests', { timeout: 60 * 60_000 }, () => {
     assert.match(xml, /<testcase classname="tests\[0\]" name="echo-test" file="[^"]+" line="\d+"/);
     assert.match(xml, /<failure message="JSON body: got/);
     assert.deepEqual(leftovers(dir, p), []);
+    assert.ok(existsSync(join(dir, 'test', 'ran-after-failure')), 'the test script ran after the failed test');
 
     // Fixed: --rerun runs only what failed, passes, and then has nothing left to run.
     writeFileSync(lib, good);
@@ -207,12 +211,30 @@ describe('kit run-tests', { timeout: 60 * 60_000 }, () => {
       assert.match(typed.stderr, /tests\.toml:2: `persist_home` must be true or false/);
     });
 
-    it('RepoPath: a clear error naming the path and the way out', async () => {
-      const file = variant('repo', (s) => s.replace('runtime = { FetchVersion = "latest" }', 'runtime = { RepoPath = "~/git/hyperdrive" }'));
+    it('RepoPath that does not exist, or does not build: a clear error naming the path, before anything is built', async () => {
+      const file = variant('repo', (s) => s.replace('runtime = { FetchVersion = "latest" }', 'runtime = { RepoPath = "~/no/such/hyperdrive" }'));
       const r = await runKit(['run-tests', file]);
       assert.equal(r.code, 1);
-      assert.match(r.stderr, /RepoPath = ".*\/git\/hyperdrive".*RepoPath needs a real Hyperdrive/);
-      assert.match(r.stderr, /FetchVersion = "latest" \} for the embedded runtime/);
+      assert.match(r.stderr, /tests\.toml runtime RepoPath .*\/no\/such\/hyperdrive does not exist/);
+      assert.match(r.stderr, /hint: pass a Hyperdrive repo \(a folder with Cargo\.toml\) or a Hyperdrive binary/);
+      assert.doesNotMatch(r.output, /building/);
+      // A checkout cargo cannot build: cargo's own error and what to do.
+      const repo = join(dir, 'broken-hyperdrive');
+      mkdirSync(join(repo, 'src'), { recursive: true });
+      writeFileSync(join(repo, 'Cargo.toml'), '[package]\nname = "build-packages"\nversion = "0.1.0"\nedition = "2021"\n');
+      writeFileSync(join(repo, 'src', 'main.rs'), 'fn main() { this is not rust }\n');
+      const broken = variant('repo-broken', (s) => s.replace('runtime = { FetchVersion = "latest" }', `runtime = { RepoPath = "${repo}" }`));
+      const b = await runKit(['run-tests', broken], { timeoutMs: RUN_MS });
+      assert.equal(b.code, 1, b.output);
+      if (spawnSync('cargo', ['--version']).error) {
+        assert.match(b.stderr, /cargo not found: building Hyperdrive from tests\.toml runtime RepoPath needs Rust/);
+        assert.match(b.stderr, /hint: install Rust/);
+      } else {
+        assert.match(b.stdout, /building the runtime at .*broken-hyperdrive: cargo run -p build-packages -- --features simulation-mode/);
+        assert.match(b.stderr, /`cargo run -p build-packages -- --features simulation-mode` failed in .*broken-hyperdrive/);
+        assert.match(b.stderr, /error/);
+        assert.match(b.stderr, /hint: fix the build error above \(or build Hyperdrive yourself and give tests\.toml runtime RepoPath the binary\)/);
+      }
     });
 
     it('a test package path that does not exist', async () => {
@@ -230,7 +252,8 @@ describe('kit run-tests', { timeout: 60 * 60_000 }, () => {
       try {
         const r = await runKit(['run-tests', file], { timeoutMs: RUN_MS });
         assert.equal(r.code, 1, r.output);
-        assert.match(r.stdout, new RegExp(`port ${p.nodes[0]} \\(tests\\[0\\]\\.nodes\\[0\\]\\.port, first\\.os\\) is already in use by something else`));
+        assert.match(r.stderr, new RegExp(`port ${p.nodes[0]} \\(tests\\[0\\]\\.nodes\\[0\\]\\.port, first\\.os\\) is already in use by something else`));
+        assert.doesNotMatch(r.output, /building/, 'said before anything is built');
         assert.deepEqual(leftovers(project, p), []);
       } finally {
         squatter.close();

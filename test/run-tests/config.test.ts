@@ -1,8 +1,9 @@
 // tests.toml as kit run-tests reads it: every key of the book's file, strict types, errors that
-// name the key and the line, and lenience (with a note) for the other generation's files.
+// name the key and the line, unknown keys ignored with a note (as the real kit ignores them), and
+// the runtime it names.
 
 import assert from 'node:assert/strict';
-import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { chmodSync, mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, describe, it } from 'node:test';
@@ -146,22 +147,47 @@ describe('tests.toml', () => {
     throwsAt(BOOK.replace('runtime_build_release = false\n', ''), /`runtime_build_release` is missing/);
   });
 
-  it('refuses unknown keys by name and line', () => {
-    throwsAt(BOOK.replace('timeout_secs = 5', 'timeout_secs = 5\ntimout = 3'), /tests\.toml:13: `tests\[0\]\.timout` is not a tests\.toml key/);
+  it('ignores unknown keys as the real kit does, with a note naming each and its line', () => {
+    const c = parseConfig(BOOK.replace('timeout_secs = 5', 'timeout_secs = 5\ntimout = 3').replace('persist_home = false', 'persist_home = false\nnetwork_router = 1'), FILE);
+    assert.equal(c.tests[0].timeout_secs, 5);
+    assert.match(c.notes.join('\n'), /ignored network_router \(line 4\): not a key of the current kit's tests\.toml \(the real kit ignores it too\)/);
+    assert.match(c.notes.join('\n'), /ignored tests\[0\]\.timout \(line 14\)/);
+    const old = parseConfig(BOOK.replace('fake_node_name = "first.dev"', 'fake_node_name = "first.dev"\nis_testnet = true'), FILE);
+    assert.match(old.notes.join('\n'), /ignored tests\[0\]\.nodes\[0\]\.is_testnet \(line \d+\)/);
+    // A required key misspelt is still missing, and said so.
+    throwsAt(BOOK.replace('timeout_secs = 5', 'timout_secs = 5'), /`tests\[0\]\.timeout_secs` is missing/);
     throwsAt(BOOK.replace('runtime = { FetchVersion = "latest" }', 'runtime = { Fetch = "latest" }'), /`runtime` must be \{ FetchVersion/);
   });
 
-  it('accepts keys of the other generation, saying which it ignored', () => {
-    const c = parseConfig(BOOK.replace('fake_node_name = "first.dev"', 'fake_node_name = "first.dev"\nis_testnet = true'), FILE);
-    assert.match(c.notes.join('\n'), /ignored keys of another tests\.toml generation: tests\[0\]\.nodes\[0\]\.is_testnet/);
-  });
+  describe('the runtime', () => {
+    const dir = mkdtempSync(join(tmpdir(), 'kit-runtime-'));
+    after(() => rmSync(dir, { recursive: true, force: true }));
 
-  it('FetchVersion uses the embedded runtime; RepoPath is a clear error naming the path', () => {
-    assert.match(chooseRuntime({ FetchVersion: 'latest' }, false).note, /embedded TypeScript runtime/);
-    const c = parseConfig(BOOK.replace('runtime = { FetchVersion = "latest" }', 'runtime = { RepoPath = "hd" }'), FILE);
-    assert.deepEqual(c.runtime, { RepoPath: '/work/pkg/test/hd' });
-    assert.throws(() => chooseRuntime(c.runtime, false), /RepoPath = "\/work\/pkg\/test\/hd".*RepoPath needs a real Hyperdrive/);
-    assert.throws(() => chooseRuntime(c.runtime, false), (e: Error & { hint?: string }) => /FetchVersion/.test(e.hint ?? ''));
+    it('FetchVersion is the embedded runtime', async () => {
+      const r = await chooseRuntime({ FetchVersion: 'latest' }, false);
+      assert.equal(r.kind, 'embedded');
+      assert.match(r.note, /embedded TypeScript runtime/);
+    });
+
+    it('RepoPath is resolved against the tests.toml folder; an executable file is run as the runtime', async () => {
+      const c = parseConfig(BOOK.replace('runtime = { FetchVersion = "latest" }', 'runtime = { RepoPath = "hd" }'), FILE);
+      assert.deepEqual(c.runtime, { RepoPath: '/work/pkg/test/hd' });
+      const bin = join(dir, 'hyperdrive');
+      writeFileSync(bin, '#!/bin/sh\n');
+      chmodSync(bin, 0o755);
+      const r = await chooseRuntime({ RepoPath: bin }, false);
+      assert.deepEqual(r.kind === 'real' && r.binary, bin);
+      assert.match(r.note, /every node runs .*hyperdrive with Hyperdrive's command line/);
+    });
+
+    it('a RepoPath that is missing, not executable, or a folder without Cargo.toml: a clear error', async () => {
+      await assert.rejects(() => chooseRuntime({ RepoPath: join(dir, 'nope') }, false), /tests\.toml runtime RepoPath .*nope does not exist/);
+      const plain = join(dir, 'plain');
+      writeFileSync(plain, 'x');
+      chmodSync(plain, 0o644);
+      await assert.rejects(() => chooseRuntime({ RepoPath: plain }, false), (e: Error & { hint?: string }) => /is a file but not executable/.test(e.message) && /chmod \+x/.test(e.hint ?? ''));
+      await assert.rejects(() => chooseRuntime({ RepoPath: dir }, false), /neither a Hyperdrive binary nor a Hyperdrive repo \(no Cargo\.toml in it\)/);
+    });
   });
 
   describe('locating the file', () => {

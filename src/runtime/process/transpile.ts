@@ -5,13 +5,15 @@
 // worker has run it) and meta.json, and the core modules are taken from the component itself.
 // Two JS processes of one world, or two `kit watch` builds of one process, share one transpile.
 // A component whose emitted modules are not its own (none seen so far) is kept whole by its
-// sha256 in `<sha>/`, as before. Parallel hosts (test files run in parallel) race safely because
-// each writes a private folder and renames it into place.
+// sha256 in `<sha>/`, with its core modules. Parallel hosts (test files run in parallel) race
+// safely because each writes a private folder and renames it into place. meta.json records the
+// sha256 of the glue and of each stored core module, checked on every load: a damaged entry is
+// moved aside and transpiled again.
 
 import { createHash } from 'node:crypto';
 import { existsSync, mkdirSync, readFileSync, renameSync, rmSync, writeFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
-import { join } from 'node:path';
+import { basename, join } from 'node:path';
 import { Worker } from 'node:worker_threads';
 import type { Logger } from '../../core/log.js';
 import { isComponentBinary, sections } from '../../core/wasm-binary.js';
@@ -49,7 +51,12 @@ interface Meta {
   /** True: the core files are the component's own core modules, in order, and not stored. */
   fromComponent?: boolean;
   ms: number;
+  /** sha256 of glue.js and of each core module, when they were written. */
+  files?: Record<string, string>;
 }
+
+/** The layout of an entry; entries of an older layout (no `files` in meta.json) are not read. */
+const LAYOUT = 'v2';
 
 export class TranspileError extends Error {
   override name = 'TranspileError';
@@ -88,7 +95,7 @@ export class TranspileCache {
     cacheDir: string,
     private readonly log?: Logger,
   ) {
-    this.root = join(cacheDir, `jco-${currentJcoVersion()}`);
+    this.root = join(cacheDir, `jco-${currentJcoVersion()}-${LAYOUT}`);
   }
 
   /** The transpiled component, from disk or made now. */
@@ -114,8 +121,12 @@ export class TranspileCache {
     const shape = componentShape(wasm);
     const byShape = shape && join(this.root, `shape-${shape.hash}`);
     const byHash = join(this.root, sha256);
-    const cached = (byShape && this.read(sha256, byShape, shape)) ?? this.read(sha256, byHash);
-    if (cached) return cached;
+    for (const candidate of byShape ? [byShape, byHash] : [byHash]) {
+      const cached = this.read(sha256, candidate, shape);
+      if (!cached) continue;
+      if (!('damage' in cached)) return cached;
+      this.discard(candidate, cached.damage);
+    }
     mkdirSync(this.root, { recursive: true });
     const tmp = join(this.root, `.${sha256}.${process.pid}.${Math.random().toString(36).slice(2)}`);
     let dir = byHash;
@@ -127,7 +138,9 @@ export class TranspileCache {
         meta.fromComponent = true;
         dir = byShape!;
       }
-      writeFileSync(join(tmp, 'meta.json'), JSON.stringify(meta));
+      const files: Record<string, string> = {};
+      for (const name of storedFiles(meta)) files[name] = sha256Hex(readFileSync(join(tmp, name)));
+      writeFileSync(join(tmp, 'meta.json'), JSON.stringify({ ...meta, files }));
       try {
         renameSync(tmp, dir);
       } catch (e) {
@@ -143,15 +156,43 @@ export class TranspileCache {
     }
     const made = this.read(sha256, dir, shape);
     if (!made) throw new TranspileError(`transpiled component ${sha256} vanished from ${dir}`);
+    if ('damage' in made)
+      throw new TranspileError(`the component transpiled just now into ${dir} reads back damaged (${made.damage}): is the disk full? run \`kit reset-cache\``);
     return made;
   }
 
-  private read(sha256: string, dir: string, shape?: { modules: Uint8Array[]; codeHashes: string[] }): Transpiled | undefined {
+  /** A damaged entry, moved aside (not deleted in place: another host may be reading it right now). */
+  private discard(dir: string, damage: string): void {
+    this.log?.warning(`the transpiled component in ${dir} is damaged (${damage}): transpiling it again`);
+    mkdirSync(this.root, { recursive: true });
+    const aside = join(this.root, `.damaged-${basename(dir)}.${process.pid}.${Math.random().toString(36).slice(2)}`);
+    try {
+      renameSync(dir, aside);
+      rmSync(aside, { recursive: true, force: true });
+    } catch (e) {
+      if (existsSync(dir))
+        throw new TranspileError(`the transpiled component in ${dir} is damaged (${damage}) and could not be replaced: ${(e as Error).message}; run \`kit reset-cache\``);
+    }
+  }
+
+  /** The entry in `dir`: undefined when there is none (or it is for another shape), `{damage}` when it is there but not whole. */
+  private read(sha256: string, dir: string, shape?: { modules: Uint8Array[]; codeHashes: string[] }): Transpiled | { damage: string } | undefined {
+    if (!existsSync(dir)) return undefined;
     let meta: Meta;
     try {
       meta = JSON.parse(readFileSync(join(dir, 'meta.json'), 'utf8')) as Meta;
-    } catch {
-      return undefined;
+    } catch (e) {
+      return { damage: `meta.json: ${(e as Error).message}` };
+    }
+    if (!meta || !Array.isArray(meta.coreFiles) || !Array.isArray(meta.imports) || !meta.files) return { damage: 'meta.json is incomplete' };
+    for (const name of storedFiles(meta)) {
+      let actual: string;
+      try {
+        actual = sha256Hex(readFileSync(join(dir, name)));
+      } catch {
+        return { damage: `${name} is missing` };
+      }
+      if (actual !== meta.files[name]) return { damage: `${name} does not match its recorded sha256` };
     }
     let cores: CoreModule[];
     if (meta.fromComponent) {
@@ -196,6 +237,11 @@ export function componentShape(wasm: Uint8Array): { hash: string; modules: Uint8
   } catch {
     return undefined;
   }
+}
+
+/** The files an entry stores: the glue, and the core modules unless they come from the component. */
+function storedFiles(meta: Meta): string[] {
+  return meta.fromComponent ? [GLUE_NAME] : [GLUE_NAME, ...meta.coreFiles];
 }
 
 function sameModules(dir: string, files: string[], modules: Uint8Array[]): boolean {

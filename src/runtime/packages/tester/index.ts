@@ -4,10 +4,14 @@
 // spawns each named test inside its own package (`<random u64>:tester:sys`), forwards the Run
 // body to it and answers `{"Run":{"Ok":null}}`, or the first test's `{"Run":{"Err":FailResponse}}`.
 // Other nodes answer Ok at once. The JSON shapes are the real tester's, so either kit can drive it.
+// A test process gets what it requests only where the tester holds it, as the real tester's
+// `spawn` (the kernel filters the capabilities a spawner passes on). Unlike the real tester, a Run
+// from another node is ignored: kit drives each node's tester over that node's own RPC, and a peer
+// should not run the developer's tests at will.
 
 import { randomBytes } from 'node:crypto';
 import { type KernelApi, type NativeProcess, SendErrorException } from '../../kernel/api.js';
-import type { CapabilityJson } from '../../kernel/json.js';
+import { type CapabilityJson, capabilityFromJson } from '../../kernel/json.js';
 import { fromUtf8, type KernelMessage, type LazyLoadBlob, type ProcessId, parseJsonBytes, systemProcess } from '../../../core/types.js';
 import type { FailResponse, RunRequest } from '../../../core/tester.js';
 
@@ -17,8 +21,12 @@ export const TESTER_PROCESS: ProcessId = { processName: 'tester', packageName: '
 
 const SETUP_DRIVE = '/tester:sys/setup';
 const TESTS_DRIVE = '/tester:sys/tests';
-/** What the real tester's manifest requests: the tests get all of it (interop §7.4 step 3). */
-const TESTER_MODULES = ['eth', 'http-client', 'http-server', 'kernel', 'kv', 'sqlite', 'state', 'terminal', 'timer', 'vfs', 'net'];
+/**
+ * What the real tester's manifest requests; it passes what it holds to every test
+ * (`our_capabilities()`). Its `terminal:distro:sys` names no process (Hyperdrive's terminal is
+ * terminal:terminal:sys), so that one is left out.
+ */
+const TESTER_MODULES = ['eth', 'http-client', 'http-server', 'kernel', 'kv', 'sqlite', 'state', 'timer', 'vfs', 'net'];
 /** `file` of a FailResponse when the test never answered: there is no source location to give. */
 export const TIMEOUT_FILE = 'timeout';
 
@@ -96,9 +104,15 @@ class Tester implements NativeProcess {
     } catch {
       body = undefined;
     }
+    if (km.source.node !== this.kernel.our) {
+      this.kernel.print(0, `tester: ignoring a request from ${km.source.node}: tests run only at this node's own request`);
+      return;
+    }
     const run = parseRunRequest(body);
     if (!run) {
-      this.kernel.print(0, `tester: ignoring a request that is not {"Run": ...}: ${fromUtf8(km.message.val.body).slice(0, 200)}`);
+      // As the real tester's fail!("tester"): a FailResponse naming the tester itself.
+      this.kernel.print(0, `tester: error: not a {"Run": ...} request: ${fromUtf8(km.message.val.body).slice(0, 200)}`);
+      this.answer(km, { Run: { Err: { test: 'tester', ...locationOf(new TesterError('malformed Run')) } } });
       return;
     }
     this.kernel.print(1, 'tester: got Run');
@@ -173,21 +187,26 @@ class Tester implements NativeProcess {
     const child = `${randomBytes(8).readBigUInt64BE()}:tester:sys`;
     const childAddr = `${our}@${child}`;
 
+    // What the test asks for, plus what the tester holds; the kernel passes on only what the
+    // tester holds (InitializeProcess filters by the sender's capabilities, as spawn does).
+    const requested = (caps?.request_capabilities ?? []).map((s) => requestCap(our, s));
+    for (const c of requested) {
+      if (!this.kernel.hasCapability(this.id, capabilityFromJson(c)))
+        this.kernel.print(0, `tester: ${name} requests ${c.issuer} ${c.params}, which the tester does not hold: not granted (as Hyperdrive's spawn)`);
+    }
+    const initial: CapabilityJson[] = [
+      ...TESTER_MODULES.map((m) => ({ issuer: `${our}@${m}:distro:sys`, params: '"messaging"' })),
+      { issuer: `${our}@kernel:distro:sys`, params: '"network"' },
+      ...requested,
+    ];
     const ok = await this.askKernel(
       {
-        InitializeProcess: { id: child, wasm_bytes_handle: handle, wit_version: 1, on_exit: 'None', initial_capabilities: [], public: false },
+        InitializeProcess: { id: child, wasm_bytes_handle: handle, wit_version: 1, on_exit: 'None', initial_capabilities: initial, public: false },
       },
       { bytes: wasm },
     );
     if (ok !== 'InitializedProcess') throw new TesterError(`could not spawn ${name}: kernel answered ${JSON.stringify(ok)}`);
     try {
-      // What the test asks for, plus everything the tester holds.
-      const requested: CapabilityJson[] = [
-        ...TESTER_MODULES.map((m) => ({ issuer: `${our}@${m}:distro:sys`, params: '"messaging"' })),
-        { issuer: `${our}@kernel:distro:sys`, params: '"network"' },
-        ...(caps?.request_capabilities ?? []).map((s) => requestCap(our, s)),
-      ];
-      this.tellKernel({ GrantCapabilities: { target: child, capabilities: requested } });
       for (const g of caps?.grant_capabilities ?? []) {
         const [target, params] = grantOf(g);
         this.tellKernel({ GrantCapabilities: { target, capabilities: [{ issuer: childAddr, params }] } });
