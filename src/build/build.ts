@@ -12,7 +12,7 @@
 
 import { cpSync, existsSync, mkdirSync, readFileSync, realpathSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { availableParallelism } from 'node:os';
-import { isAbsolute, join, relative, resolve } from 'node:path';
+import { dirname, isAbsolute, join, relative, resolve } from 'node:path';
 import { type Metadata, readAndUpdateMetadata, zipFilename } from '../package/metadata.js';
 import { createLogger, type Logger } from '../core/log.js';
 import { isSafeName, safeNameRule } from '../core/types.js';
@@ -24,6 +24,7 @@ import { type LinkResult, linkPackage, stagedPath } from './link.js';
 import { detectProcesses, detectUiDirs, type Language, makeFilter, type ProcessDir, unmatchedFilterValues } from './detect.js';
 import { ComponentCache, defaultComponentCacheDir } from './component-cache.js';
 import { ComponentizeWorker } from './componentize-pool.js';
+import { DevBuilder, devBuildUnsupported } from './dev/index.js';
 import { BuildError, CompileError, FlagError, PackageLayoutError, StepFailedError } from './errors.js';
 import { hashFile, hashFiles, hashValue, listFiles, sha256 } from './hash.js';
 import { packageVersion } from './paths.js';
@@ -35,7 +36,7 @@ import { refuseRewrite } from './rewrite.js';
 import { type BuildState, type ProcessState, readState, writeState } from './state.js';
 import { GUEST_GLOBALS_DTS, typecheck } from './typescript.js';
 import { buildUi, uiSourceHash } from './ui.js';
-import { chooseWorld, hyperwareWit, readApiWits, validateWit, type WitFile, witHash, writeGuestTypes, writeWitDir } from './wit.js';
+import { chooseWorld, guestTypesOnce, hyperwareWit, readApiWits, validateWitOnce, type WitFile, witHash, writeWitDir } from './wit.js';
 import { sha256Hex, zipDirectory } from '../core/zip.js';
 
 export type ComponentizeFn = typeof componentizeJs;
@@ -84,6 +85,15 @@ export interface BuildOptions {
   disableFeatures?: readonly ComponentizeFeature[];
   /** Where components are kept by content; default `$KIT_CACHE/components`. */
   componentCacheDir?: string;
+  /**
+   * Development build (`--dev`): JS/TS components are snapshotted by kit (dev/) instead of
+   * componentize-js's wizer: the same component, made in a fraction of the time; not for publishing.
+   */
+  dev?: boolean;
+  /** The DevBuilder to use (kit watch keeps one for its session); default: one for this build. */
+  devBuilder?: DevBuilder;
+  /** Write the package zip (default true); kit watch zips later, with updatePackageZip. */
+  zip?: boolean;
   logger?: Logger;
   /** Where the progress display goes; default process.stdout; null for none. */
   progress?: ProgressStream | null;
@@ -311,26 +321,42 @@ export async function buildPackage(opts: BuildOptions = {}): Promise<BuildResult
       result.apiZipPath = apiZip;
     }
 
-    // The package zip, rewritten only when pkg/ changed (zipping 12 MB components is not free).
-    const pkgHash = dirHash(pkgDir);
-    const existing = existsSync(result.zipPath) ? hashFile(result.zipPath) : undefined;
-    if (!force && state.zip && state.zip.pkg === pkgHash && existing === state.zip.sha256) {
-      result.zipHash = existing;
-    } else {
-      const zip = await zipDirectory(pkgDir);
-      mkdirSync(join(packageDir, 'target'), { recursive: true });
-      writeFileSync(result.zipPath, zip);
-      result.zipHash = sha256Hex(zip);
-      result.zipWritten = true;
-      state.zip = { pkg: pkgHash, sha256: result.zipHash };
+    if (opts.zip !== false) {
+      const z = await packageZip(pkgDir, result.zipPath, state, force, opts.dev === true);
+      result.zipHash = z.sha256;
+      result.zipWritten = z.written;
     }
     save();
   } finally {
     progress.close();
   }
-  baseLogger.info(`package zip hash: ${result.zipHash}`);
+  if (result.zipHash) baseLogger.info(`package zip hash: ${result.zipHash}`);
   result.ms = performance.now() - t0;
   return result;
+}
+
+/** The package zip, rewritten only when pkg/ changed (zipping 12 MB components is not free). */
+async function packageZip(pkgDir: string, zipPath: string, state: BuildState, force: boolean, dev: boolean): Promise<{ sha256: string; written: boolean }> {
+  const pkgHash = dirHash(pkgDir);
+  const existing = existsSync(zipPath) ? hashFile(zipPath) : undefined;
+  if (!force && state.zip && state.zip.pkg === pkgHash && existing === state.zip.sha256) return { sha256: existing, written: false };
+  // A development zip is never published: the fastest deflate will do.
+  const zip = await zipDirectory(pkgDir, { fast: dev });
+  mkdirSync(dirname(zipPath), { recursive: true });
+  writeFileSync(zipPath, zip);
+  state.zip = { pkg: pkgHash, sha256: sha256Hex(zip) };
+  return { sha256: state.zip.sha256, written: true };
+}
+
+/** Writes the zip of a package built with `zip: false` (kit watch zips after it has swapped the processes). */
+export async function updatePackageZip(dir: string, opts: { dev?: boolean } = {}): Promise<{ zipPath: string; sha256: string; written: boolean }> {
+  const packageDir = resolvePackageDir(dir);
+  const meta = await readAndUpdateMetadata(packageDir);
+  const state = readState(packageDir);
+  const zipPath = zipFilename(packageDir, meta);
+  const z = await packageZip(join(packageDir, 'pkg'), zipPath, state, false, opts.dev === true);
+  writeState(packageDir, state);
+  return { zipPath, ...z };
 }
 
 interface Ctx {
@@ -392,6 +418,12 @@ async function buildProcesses(opts: BuildOptions, ctx: Ctx): Promise<void> {
   if (choice.warning) logger.warning(choice.warning);
   result.world = choice.world;
   const disableFeatures = [...(opts.disableFeatures ?? DEFAULT_DISABLED_FEATURES)].sort();
+  let dev = opts.dev === true && !opts.componentize;
+  const noDev = dev ? devBuildUnsupported(disableFeatures) : undefined;
+  if (noDev) {
+    logger.warning(`--dev: ${noDev}; building with componentize-js instead`);
+    dev = false;
+  }
 
   // Which processes are up to date.
   const jobs: Job[] = [];
@@ -408,6 +440,7 @@ async function buildProcesses(opts: BuildOptions, ctx: Ctx): Promise<void> {
             componentizeJs: opts.componentize ? 'replaced' : packageVersion('@bytecodealliance/componentize-js'),
             disableFeatures,
             features: featureList(opts.features),
+            ...(dev ? { dev: true } : {}),
           }
         : {}),
       ...(proc.language === 'rust' ? { features: opts.features ?? '', toolchain: opts.toolchain ?? '' } : {}),
@@ -439,7 +472,7 @@ async function buildProcesses(opts: BuildOptions, ctx: Ctx): Promise<void> {
   if (languages.size > 0) {
     const validated = `${choice.world}:${wHash}`;
     if (ctx.force || state.wit !== validated) {
-      await validateWit(witDir, witFiles, choice.world);
+      await validateWitOnce(witDir, witFiles, choice.world, wHash);
       state.wit = validated;
     }
   }
@@ -476,16 +509,19 @@ async function buildProcesses(opts: BuildOptions, ctx: Ctx): Promise<void> {
   const typeRoots: string[] = [];
   if (tsJobs.length > 0) {
     const typesDir = join(targetDir, 'types');
-    typeRoots.push(...(await writeGuestTypes(witDir, choice.world, join(typesDir, 'world'))));
+    typeRoots.push(...(await guestTypesOnce(witDir, choice.world, wHash, join(typesDir, 'world'))));
     const globals = join(typesDir, 'globals.d.ts');
     writeFileSync(globals, GUEST_GLOBALS_DTS);
     typeRoots.push(globals);
   }
   const workers: ComponentizeWorker[] = [];
+  let devBuilder: DevBuilder | undefined;
+  let ownDevBuilder: DevBuilder | undefined;
   let cancelled = false;
   const cancel = () => {
     cancelled = true;
     for (const w of workers) w.terminate();
+    void ownDevBuilder?.close();
   };
   const typeErrors: CompileError[] = [];
   const typesChecked = (async () => {
@@ -522,23 +558,40 @@ async function buildProcesses(opts: BuildOptions, ctx: Ctx): Promise<void> {
         bytes = await buildPython({ witDir, world: choice.world, proc, outPath: staged, verbose });
       } else {
         const cacheKey = hashValue({ bundle: hashFile(job.bundlePath!), wit: wHash, world: choice.world, tool: job.options });
-        const hit = ctx.force ? undefined : cache.get(cacheKey);
+        // Development components take a fraction of a second to make: not worth 12 MB of cache each.
+        const hit = ctx.force || dev ? undefined : cache.get(cacheKey);
         if (hit) {
           bytes = hit;
           job.cached = true;
         } else {
-          progress.step(proc.name, 'componentizing');
-          const args = { sourcePath: job.bundlePath!, witPath: witDir, worldName: choice.world, outPath: staged, disableFeatures };
-          if (opts.componentize) ({ bytes } = await opts.componentize({ ...args, log: logger }));
-          else {
+          const freeWorker = () => {
             let worker = workers.find((w) => !w.busy);
             if (!worker) {
               worker = new ComponentizeWorker();
               workers.push(worker);
             }
-            ({ bytes } = await worker.run(args));
+            return worker;
+          };
+          const args = { sourcePath: job.bundlePath!, witPath: witDir, worldName: choice.world, outPath: staged, disableFeatures };
+          if (dev) {
+            progress.step(proc.name, 'snapshotting');
+            if (!devBuilder) {
+              ownDevBuilder = opts.devBuilder ? undefined : new DevBuilder({ threads: limit });
+              devBuilder = opts.devBuilder ?? ownDevBuilder!;
+            }
+            ({ bytes } = await devBuilder.component({
+              ...args,
+              prepareEngine: (req) => freeWorker().prepareEngine(req),
+              onPrepare: () => progress.step(proc.name, 'making the development engine for this world (once per machine)'),
+            }));
+          } else if (opts.componentize) {
+            progress.step(proc.name, 'componentizing');
+            ({ bytes } = await opts.componentize({ ...args, log: logger }));
+          } else {
+            progress.step(proc.name, 'componentizing');
+            ({ bytes } = await freeWorker().run(args));
           }
-          cache.put(cacheKey, bytes);
+          if (!dev) cache.put(cacheKey, bytes);
         }
       }
     } catch (e) {

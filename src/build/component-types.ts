@@ -4,7 +4,7 @@
 // component out of two. Only what wit-component writes before a component's first core module is
 // covered; anything else is reported as unsupported rather than guessed.
 
-import { type Reader, Writer } from './wasm-binary.js';
+import { type Reader, Writer } from '../core/wasm-binary.js';
 
 export type ValType = { prim: number } | { idx: number };
 

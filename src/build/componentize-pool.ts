@@ -4,7 +4,7 @@
 import { type ChildProcess, fork } from 'node:child_process';
 import { readFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
-import type { ChildReply, ChildRequest } from './componentize-child.js';
+import type { ChildReply, ChildRequest, EngineRequest } from './componentize-child.js';
 import type { ComponentizeJsOptions } from './componentize.js';
 import { StepFailedError } from './errors.js';
 
@@ -47,17 +47,25 @@ export class ComponentizeWorker {
     return child;
   }
 
-  /** Builds one component into opts.outPath and returns its bytes. */
-  async run(opts: Omit<ComponentizeJsOptions, 'log'>): Promise<{ bytes: Uint8Array; ms: number }> {
+  private ask(req: ChildRequest): Promise<number> {
     if (this.pending) throw new Error('ComponentizeWorker is busy');
     this.child ??= this.start();
     const child = this.child;
-    const ms = await new Promise<number>((resolve, reject) => {
+    return new Promise<number>((resolve, reject) => {
       this.pending = { resolve, reject };
-      const req: ChildRequest = { ...opts, disableFeatures: opts.disableFeatures ? [...opts.disableFeatures] : undefined };
       child.send(req);
     });
+  }
+
+  /** Builds one component into opts.outPath and returns its bytes. */
+  async run(opts: Omit<ComponentizeJsOptions, 'log'>): Promise<{ bytes: Uint8Array; ms: number }> {
+    const ms = await this.ask({ ...opts, disableFeatures: opts.disableFeatures ? [...opts.disableFeatures] : undefined });
     return { bytes: new Uint8Array(readFileSync(opts.outPath)), ms };
+  }
+
+  /** Makes a development engine (dev/engine.ts) into req.dir. */
+  prepareEngine(req: Omit<EngineRequest, 'kind'>): Promise<number> {
+    return this.ask({ kind: 'engine', ...req });
   }
 
   /** Ends the child; a component it was making fails with "cancelled". */

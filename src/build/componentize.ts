@@ -58,7 +58,7 @@ function serialized<T>(fn: () => Promise<T>): Promise<T> {
 let preopensReady: Promise<void> | undefined;
 // componentize-js reads the WIT through a jco-transpiled splicer that sees the disk only via
 // preview2-shim's preopens; preview2-shim 0.26 has none by default (0.17 maps "/").
-function ensurePreopens(): Promise<void> {
+export function ensurePreopens(): Promise<void> {
   preopensReady ??= (async () => {
     try {
       const fs = (await import('@bytecodealliance/preview2-shim/filesystem' as string)) as {

@@ -31,7 +31,7 @@ import {
   writeExternName,
   writeSort,
 } from './component-types.js';
-import { componentFromSections, isComponentBinary, Reader, type Section, sections, Writer } from './wasm-binary.js';
+import { componentFromSections, isComponentBinary, Reader, type Section, sections, Writer } from '../core/wasm-binary.js';
 
 type Item = { k: 'type'; t: DefType; idx: number } | { k: 'import'; name: ExternName; desc: ExternDesc; idx: number } | { k: 'alias'; a: Alias; idx: number };
 

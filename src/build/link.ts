@@ -9,14 +9,13 @@
 // - A dependency's wasm that exports nothing is copied into pkg/.
 // Everything else is copied to pkg/ as built.
 
-import { copyFileSync, existsSync, mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { copyFileSync, existsSync, mkdirSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { basename, join } from 'node:path';
 import type { Logger } from '../core/log.js';
 import { UnsupportedComponentError } from './component-types.js';
 import { compose, nonStandardInterfaces } from './compose.js';
 import type { ProcessDir } from './detect.js';
 import { StepFailedError } from './errors.js';
-import { sha256 } from './hash.js';
 
 export interface LinkResult {
   /** pkg/ names of the process components moved to target/api (libraries). */
@@ -43,7 +42,7 @@ function interfacesOf(bytes: Uint8Array, label: string, logger: Logger): { impor
 }
 
 function writeIfChanged(path: string, bytes: Uint8Array): void {
-  if (existsSync(path) && sha256(readFileSync(path)) === sha256(bytes)) return;
+  if (existsSync(path) && statSync(path).size === bytes.length && readFileSync(path).equals(bytes)) return;
   writeFileSync(path, bytes);
 }
 

@@ -13,7 +13,7 @@ import { StepFailedError } from './errors.js';
 import { run, tail } from './exec.js';
 import { loadJco } from './jco.js';
 import type { RustToolchain } from './rust-toolchain.js';
-import { customSectionNames } from './wasm-binary.js';
+import { customSectionNames } from '../core/wasm-binary.js';
 
 interface CargoToml {
   package?: { name?: string };

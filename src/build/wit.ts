@@ -2,12 +2,13 @@
 // own `api/*.wit` and its dependencies' APIs, all in one WIT package (API files carry no `package`
 // line, so they join hyperware:process@1.0.0 and can `include process-v1`).
 
-import { existsSync, mkdirSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { cpSync, existsSync, mkdirSync, readdirSync, readFileSync, renameSync, rmSync, writeFileSync } from 'node:fs';
 import { join, relative } from 'node:path';
+import { KIT_CACHE } from '../core/cache.js';
 import { WitError } from './errors.js';
-import { hashValue } from './hash.js';
+import { hashValue, listFiles } from './hash.js';
 import { loadJco } from './jco.js';
-import { hyperwareWitPath } from './paths.js';
+import { hyperwareWitPath, packageVersion } from './paths.js';
 
 export const DEFAULT_WORLD = 'process-v1';
 
@@ -180,4 +181,52 @@ export async function writeGuestTypes(witDir: string, world: string, outDir: str
     out.push(path);
   }
   return out.sort();
+}
+
+// What jco says about a WIT folder depends only on its content and the world: kept in
+// $KIT_CACHE/wit, so that a fresh checkout of a package (or another package from the same
+// template) neither validates its WIT nor generates its guest types again (loading jco's
+// wasm-tools alone takes about a second).
+
+function witCacheKey(world: string, wHash: string): string {
+  return hashValue({ world, wHash, jco: packageVersion('@bytecodealliance/jco') }).slice(0, 32);
+}
+
+/** validateWit, once per WIT content and world on this machine. */
+export async function validateWitOnce(witDir: string, files: WitFile[], world: string, wHash: string): Promise<void> {
+  const mark = join(KIT_CACHE, 'wit', 'valid', witCacheKey(world, wHash));
+  if (existsSync(mark)) return;
+  await validateWit(witDir, files, world);
+  try {
+    mkdirSync(join(mark, '..'), { recursive: true });
+    writeFileSync(mark, `${world}\n`);
+  } catch {
+    // only a shortcut for next time
+  }
+}
+
+/** writeGuestTypes into `outDir`, made again only when the WIT or the world changed. */
+export async function guestTypesOnce(witDir: string, world: string, wHash: string, outDir: string): Promise<string[]> {
+  const key = witCacheKey(world, wHash);
+  const stamp = `${outDir}.key`;
+  const list = () =>
+    listFiles(outDir, new Set())
+      .filter((f) => f.endsWith('.d.ts'))
+      .sort();
+  if (existsSync(stamp) && existsSync(outDir) && readFileSync(stamp, 'utf8') === key) return list();
+  const cached = join(KIT_CACHE, 'wit', 'types', key);
+  rmSync(outDir, { recursive: true, force: true });
+  if (existsSync(cached)) cpSync(cached, outDir, { recursive: true });
+  else {
+    await writeGuestTypes(witDir, world, outDir);
+    try {
+      const tmp = `${cached}.${process.pid}.tmp`;
+      cpSync(outDir, tmp, { recursive: true });
+      renameSync(tmp, cached);
+    } catch {
+      // another build stored the same types first, or the cache is not writable
+    }
+  }
+  writeFileSync(stamp, key);
+  return list();
 }

@@ -19,6 +19,7 @@ export const SUMMARY = {
   'start-package': 'Start a built Hyperware package',
   update: 'Fetch the most recent version of kit',
   'view-api': 'Fetch the list of APIs or a specific API',
+  watch: 'Build, install and reload a package on every save',
 } as const;
 
 export type CommandName = keyof typeof SUMMARY;

@@ -25,6 +25,10 @@ export default class RunTests extends KitCommand {
     json: Flags.boolean({ description: 'Print a machine-readable JSON report on stdout (progress goes to stderr)' }),
     junit: Flags.string({ description: 'Write a JUnit XML report to FILE', helpValue: '<FILE>' }),
     rerun: Flags.boolean({ description: 'Run only the test packages that failed (or did not run) last time' }),
+    release: Flags.boolean({
+      description:
+        'Build the packages with componentize-js, as `kit build` does [default: development builds, as `kit build --dev`: the same components, made in a fraction of the time]',
+    }),
   };
 
   async run(): Promise<void> {
@@ -37,7 +41,7 @@ export default class RunTests extends KitCommand {
       abort.abort(reason);
     });
     try {
-      const { code } = await runTestsCli({ path: args.path, json: flags.json, junit: flags.junit, rerun: flags.rerun, signal: abort.signal });
+      const { code } = await runTestsCli({ path: args.path, json: flags.json, junit: flags.junit, rerun: flags.rerun, release: flags.release, signal: abort.signal });
       this.exit(code);
     } finally {
       shutdown.dispose();

@@ -10,7 +10,7 @@ import { createHash } from 'node:crypto';
 import { readdir, readFile, realpath, stat } from 'node:fs/promises';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
-import { crc32 as zlibCrc32, inflateRaw, inflateRawSync } from 'node:zlib';
+import { gzipSync, crc32 as zlibCrc32, inflateRaw, inflateRawSync } from 'node:zlib';
 import { deflateSync } from 'fflate';
 
 const inflateRawAsync = promisify(inflateRaw) as (buf: Uint8Array, opts: { maxOutputLength: number }) => Promise<Buffer>;
@@ -54,20 +54,14 @@ export function sha256Hex(bytes: Uint8Array): string {
   return createHash('sha256').update(bytes).digest('hex');
 }
 
-const CRC_TABLE = (() => {
-  const t = new Uint32Array(256);
-  for (let n = 0; n < 256; n++) {
-    let c = n;
-    for (let k = 0; k < 8; k++) c = c & 1 ? 0xedb88320 ^ (c >>> 1) : c >>> 1;
-    t[n] = c >>> 0;
-  }
-  return t;
-})();
-
 function crc32(bytes: Uint8Array): number {
-  let c = 0xffffffff;
-  for (let i = 0; i < bytes.length; i++) c = CRC_TABLE[(c ^ bytes[i]) & 0xff] ^ (c >>> 8);
-  return (c ^ 0xffffffff) >>> 0;
+  return zlibCrc32(bytes);
+}
+
+/** Raw deflate and CRC-32 in one native pass (a gzip member is a 10-byte header, the deflate stream, CRC-32 and size). */
+function nativeDeflate(bytes: Uint8Array, level: number): { packed: Uint8Array; crc: number } {
+  const gz = gzipSync(bytes, { level });
+  return { packed: gz.subarray(10, gz.length - 8), crc: gz.readUInt32LE(gz.length - 8) };
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -130,14 +124,22 @@ async function collect(dir: string): Promise<ZipEntry[]> {
 }
 
 /** Zip the contents of `dir` (not `dir` itself), deterministically. */
-export async function zipDirectory(dir: string): Promise<Uint8Array> {
+export interface ZipOptions {
+  /**
+   * Native zlib at its fastest level instead of the pinned compressor: for zips that are never
+   * published (development builds), whose bytes need not be reproducible across kit versions.
+   */
+  fast?: boolean;
+}
+
+export async function zipDirectory(dir: string, opts: ZipOptions = {}): Promise<Uint8Array> {
   const st = await stat(dir).catch(() => undefined);
   if (!st?.isDirectory()) throw new Error(`cannot zip ${dir}: it is not a directory`);
-  return zipEntries(await collect(dir));
+  return zipEntries(await collect(dir), opts);
 }
 
 /** Build a deterministic zip from entries (sorted here; order given does not matter). */
-export function zipEntries(entries: readonly ZipEntry[]): Uint8Array {
+export function zipEntries(entries: readonly ZipEntry[], opts: ZipOptions = {}): Uint8Array {
   const sorted = entries
     .map((e) => {
       const path = e.isDir && !e.path.endsWith('/') ? `${e.path}/` : e.path;
@@ -155,8 +157,13 @@ export function zipEntries(entries: readonly ZipEntry[]): Uint8Array {
     const data = e.isDir ? new Uint8Array(0) : e.bytes;
     // Directories are stored, files deflated, as the zip crate does.
     const method = e.isDir ? 0 : 8;
-    const packed = method === 8 ? deflateSync(data, { level: DEFLATE_LEVEL }) : data;
-    const crc = crc32(data);
+    let packed: Uint8Array = data;
+    let crc: number;
+    if (method === 8 && opts.fast) ({ packed, crc } = nativeDeflate(data, 1));
+    else {
+      if (method === 8) packed = deflateSync(data, { level: DEFLATE_LEVEL });
+      crc = crc32(data);
+    }
     const needed = method === 8 ? 20 : 10;
     if (offset > 0xfffffffe || packed.length > 0xfffffffe || data.length > 0xfffffffe)
       throw new Error(`cannot zip ${e.path}: the archive would need zip64 (over 4 GB)`);

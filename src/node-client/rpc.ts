@@ -48,6 +48,8 @@ export interface MessageOptions {
   /** Seconds to wait for a Response; `null` sends fire-and-forget. Default 15. */
   expectsResponse?: number | null;
   blob?: Uint8Array;
+  /** The Request's metadata (e.g. the kernel's "no-revoke" for KillProcess). */
+  metadata?: string;
 }
 
 export function makeMessage(opts: MessageOptions): RpcMessage {
@@ -57,7 +59,7 @@ export function makeMessage(opts: MessageOptions): RpcMessage {
     inherit: false,
     expects_response: opts.expectsResponse === undefined ? DEFAULT_EXPECTS_RESPONSE_SECS : opts.expectsResponse,
     body: opts.body,
-    metadata: null,
+    metadata: opts.metadata ?? null,
     context: null,
     mime: RPC_BLOB_MIME,
     data: opts.blob ? Buffer.from(opts.blob).toString('base64') : null,

@@ -9,7 +9,8 @@ import { fileURLToPath } from 'node:url';
 import { keccak256 } from 'viem';
 import { describeFsError, KitError } from '../cli/errors.js';
 import { type Metadata, metadataPath, parseMetadata, readAndUpdateMetadata, zipFilename } from '../package/metadata.js';
-import { sha256Hex } from '../core/zip.js';
+import { isDevelopmentBuild } from '../core/wasm-binary.js';
+import { sha256Hex, unzip } from '../core/zip.js';
 
 export class PublishCheckError extends KitError {
   override name = 'PublishCheckError';
@@ -138,6 +139,12 @@ export async function checkPackage(dir: string, metadataUri: string, opts: { unp
   } catch (e) {
     throw new PublishCheckError(`cannot read the package zip ${zipPath}: ${describeFsError(e)}`, { hint: 'run `kit build` first' });
   }
+  const dev = developmentComponents(zip);
+  if (dev.length > 0) {
+    throw new PublishCheckError(`${zipPath} holds development builds (${dev.join(', ')}), made by \`kit build --dev\`, \`kit watch\` or \`kit run-tests\`: only a release build is published`, {
+      hint: 'run `kit build` (without --dev), put the zip hash it prints in properties.code_hashes, upload metadata.json again and publish',
+    });
+  }
   const zipHash = sha256Hex(zip);
   if (zipHash !== expected) {
     throw new PublishCheckError(
@@ -170,3 +177,14 @@ function canonical(m: Metadata): unknown {
   ];
 }
 
+
+/** The .wasm files of a package zip that development builds made. */
+export function developmentComponents(zip: Uint8Array): string[] {
+  let entries: ReturnType<typeof unzip>;
+  try {
+    entries = unzip(zip);
+  } catch {
+    return []; // not a zip kit can read: the hash check below says what is wrong
+  }
+  return entries.filter((e) => !e.isDir && e.path.endsWith('.wasm') && isDevelopmentBuild(e.bytes)).map((e) => e.path);
+}

@@ -27,6 +27,8 @@ export interface RunTestsCliOptions {
   stderr?: OutputStream;
   signal?: AbortSignal;
   kitCommand?: string[];
+  /** Build with componentize-js instead of development builds (`--release`). */
+  release?: boolean;
 }
 
 /** Runs everything; resolves with the exit status (0 only when every test passed). */
@@ -70,6 +72,7 @@ export async function runTestsCli(opts: RunTestsCliOptions): Promise<{ code: num
       signal: opts.signal,
       kitCommand: opts.kitCommand,
       runtimeBinary: runtime.kind === 'real' ? runtime.binary : undefined,
+      release: opts.release,
     });
   } finally {
     reporter.close();

@@ -11,6 +11,7 @@ import { createServer } from 'node:net';
 import { basename, dirname, join, relative, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { buildPackage } from '../build/build.js';
+import { DevBuilder } from '../build/dev/index.js';
 import { type Chain, chainUrl, probeChain, startChain } from '../chain/index.js';
 import { KitError } from '../cli/errors.js';
 import { makeMessage, sendMessage } from '../node-client/rpc.js';
@@ -79,6 +80,12 @@ export interface RunOptions {
   /** A runtime binary (tests.toml RepoPath) to run every node with Hyperdrive's command line; default: kit's embedded node. */
   runtimeBinary?: string;
   logger?: Logger;
+  /**
+   * Build with componentize-js (`kit build`) instead of development builds (`kit build --dev`):
+   * both are complete components with the same code and imports (see build/dev/), these take
+   * seconds longer per process.
+   */
+  release?: boolean;
 }
 
 class TestFailed extends Error {
@@ -160,6 +167,16 @@ async function stopGroup(child: ChildProcess, signal: NodeJS.Signals): Promise<v
 }
 
 export async function runTests(opts: RunOptions): Promise<RunResult> {
+  // One development builder for the whole run: the engine is compiled once for every package.
+  const devBuilder = opts.release ? undefined : new DevBuilder();
+  try {
+    return await runAll(opts, devBuilder);
+  } finally {
+    await devBuilder?.close();
+  }
+}
+
+async function runAll(opts: RunOptions, devBuilder: DevBuilder | undefined): Promise<RunResult> {
   const started = performance.now();
   const { config, events } = opts;
   const results: TestResult[] = [];
@@ -174,7 +191,7 @@ export async function runTests(opts: RunOptions): Promise<RunResult> {
       results.push(notRun(i, names));
       continue;
     }
-    const r = await runOne(opts, i, { ...test, test_package_paths: names });
+    const r = await runOne(opts, i, { ...test, test_package_paths: names }, devBuilder);
     results.push(r);
     events.testDone(r);
     if (r.status === 'failed') failedAlready = true;
@@ -192,7 +209,7 @@ function notRun(index: number, paths: string[]): TestResult {
   };
 }
 
-async function runOne(opts: RunOptions, index: number, test: TestConfig): Promise<TestResult> {
+async function runOne(opts: RunOptions, index: number, test: TestConfig, devBuilder: DevBuilder | undefined): Promise<TestResult> {
   const { config, events } = opts;
   const t0 = performance.now();
   const res = new Resources();
@@ -202,9 +219,13 @@ async function runOne(opts: RunOptions, index: number, test: TestConfig): Promis
     void res.cleanup(config.persist_home);
   };
   opts.signal?.addEventListener('abort', onAbort, { once: true });
+  // Set once the test is over: a boot still running in the background stops at its next step.
+  let over = false;
   const check = () => {
     if (opts.signal?.aborted) throw new Aborted(String(opts.signal.reason ?? 'aborted'));
+    if (over) throw new Aborted('the test is over');
   };
+  let booting: Promise<void> | undefined;
   try {
     check();
     const testPaths = test.test_package_paths.map((p) => resolvePackage(config, index, 'test_package_paths', p));
@@ -214,6 +235,75 @@ async function runOne(opts: RunOptions, index: number, test: TestConfig): Promis
     // 1. Ports: every node's port must be free (and the chain's free or a chain) before anything is built.
     const taken = await takenPorts(config, index);
     if (taken) throw new TestFailed({ reason: taken });
+
+    const boot = async (): Promise<void> => {
+      // 4. A fresh fake chain (an existing one on that port is used, as the real kit does).
+      events.step(index, `fake chain on port ${test.fakechain_router}`);
+      try {
+        res.chain = await startChain({ port: test.fakechain_router });
+      } catch (e) {
+        throw new TestFailed({ reason: `could not start the fake chain on port ${test.fakechain_router} (fakechain_router): ${errorText(e)}` });
+      }
+      check();
+
+      // 5. Fresh nodes, in order; the first is the master.
+      for (const n of test.nodes) {
+        check();
+        setupCheck?.();
+        const name = nodeName(n);
+        events.step(index, `booting ${name} on port ${n.port}`);
+        res.homes.push(n.home);
+        if (!config.persist_home) rmSync(n.home, { recursive: true, force: true });
+        if (opts.runtimeBinary) {
+          // The real kit's command line for a runtime (kit src/run_tests/mod.rs), plus --detached:
+          // without a pty to write Ctrl-C into, the node gets no terminal and is stopped by SIGINT.
+          const args = fakeNodeArgs({
+            home: n.home,
+            port: n.port,
+            verbosity: n.runtime_verbosity,
+            rpc: n.rpc,
+            password: n.password,
+            name,
+            fakechainPort: test.fakechain_router,
+          });
+          mkdirSync(n.home, { recursive: true });
+          const child = spawn(opts.runtimeBinary, [...args, '--detached'], { cwd: config.testDir, stdio: ['ignore', 'pipe', 'pipe'] });
+          const node = new NodeProc(name, n.port, child);
+          res.nodes.push(node);
+          await waitUntilBooted(node, opts.signal);
+          continue;
+        }
+        const args = [
+          'boot-fake-node',
+          '--detached',
+          '-p',
+          String(n.port),
+          '-o',
+          n.home,
+          '-f',
+          name,
+          '-c',
+          String(test.fakechain_router),
+          '--verbosity',
+          String(Math.min(n.runtime_verbosity, 3)),
+        ];
+        if (n.password !== undefined) args.push('--password', n.password);
+        if (n.rpc !== undefined) args.push('--rpc', n.rpc);
+        if (config.persist_home) args.push('--persist');
+        const [cmd, ...pre] = opts.kitCommand ?? [process.execPath, join(REPO, 'bin/run.js')];
+        const child = spawn(cmd, [...pre, ...args], { cwd: config.testDir, stdio: ['ignore', 'pipe', 'pipe'] });
+        const node = new NodeProc(name, n.port, child);
+        res.nodes.push(node);
+        await waitUntilBooted(node, opts.signal);
+      }
+    };
+    // Without setup scripts (which start before the chain and nodes), the chain and nodes boot
+    // while the packages build: they need nothing from the build, and each takes seconds.
+    let setupCheck: (() => void) | undefined;
+    if (test.setup_scripts.length === 0) {
+      booting = boot();
+      booting.catch(() => undefined); // awaited after the build; a build failure stops them anyway
+    }
 
     // 2. Build: dependencies first (their APIs are local dependencies of the rest), then setup
     //    and test packages. Up-to-date packages cost a hash check each.
@@ -229,6 +319,8 @@ async function runOne(opts: RunOptions, index: number, test: TestConfig): Promis
           // As the real kit: no features means "test" (templates answer the tester's Caps only then).
           features: test.features.length > 0 ? test.features.join(',') : 'test',
           skipDepsCheck: false,
+          dev: devBuilder !== undefined,
+          devBuilder,
           progress: null,
           logger: log.child('build'),
         });
@@ -259,69 +351,12 @@ async function runOne(opts: RunOptions, index: number, test: TestConfig): Promis
         if (code !== 0 && code !== null) setupFailure ??= { reason: `setup script \`${line}\` exited with status ${code}${tail(out)}` };
       });
     }
-    const setupCheck = () => {
+    setupCheck = () => {
       if (setupFailure) throw new TestFailed(setupFailure);
     };
 
-    // 4. A fresh fake chain (an existing one on that port is used, as the real kit does).
-    events.step(index, `fake chain on port ${test.fakechain_router}`);
-    try {
-      res.chain = await startChain({ port: test.fakechain_router });
-    } catch (e) {
-      throw new TestFailed({ reason: `could not start the fake chain on port ${test.fakechain_router} (fakechain_router): ${errorText(e)}` });
-    }
-    check();
-
-    // 5. Fresh nodes, in order; the first is the master.
-    for (const n of test.nodes) {
-      check();
-      setupCheck();
-      const name = nodeName(n);
-      events.step(index, `booting ${name} on port ${n.port}`);
-      res.homes.push(n.home);
-      if (!config.persist_home) rmSync(n.home, { recursive: true, force: true });
-      if (opts.runtimeBinary) {
-        // The real kit's command line for a runtime (kit src/run_tests/mod.rs), plus --detached:
-        // without a pty to write Ctrl-C into, the node gets no terminal and is stopped by SIGINT.
-        const args = fakeNodeArgs({
-          home: n.home,
-          port: n.port,
-          verbosity: n.runtime_verbosity,
-          rpc: n.rpc,
-          password: n.password,
-          name,
-          fakechainPort: test.fakechain_router,
-        });
-        mkdirSync(n.home, { recursive: true });
-        const child = spawn(opts.runtimeBinary, [...args, '--detached'], { cwd: config.testDir, stdio: ['ignore', 'pipe', 'pipe'] });
-        const node = new NodeProc(name, n.port, child);
-        res.nodes.push(node);
-        await waitUntilBooted(node, opts.signal);
-        continue;
-      }
-      const args = [
-        'boot-fake-node',
-        '--detached',
-        '-p',
-        String(n.port),
-        '-o',
-        n.home,
-        '-f',
-        name,
-        '-c',
-        String(test.fakechain_router),
-        '--verbosity',
-        String(Math.min(n.runtime_verbosity, 3)),
-      ];
-      if (n.password !== undefined) args.push('--password', n.password);
-      if (n.rpc !== undefined) args.push('--rpc', n.rpc);
-      if (config.persist_home) args.push('--persist');
-      const [cmd, ...pre] = opts.kitCommand ?? [process.execPath, join(REPO, 'bin/run.js')];
-      const child = spawn(cmd, [...pre, ...args], { cwd: config.testDir, stdio: ['ignore', 'pipe', 'pipe'] });
-      const node = new NodeProc(name, n.port, child);
-      res.nodes.push(node);
-      await waitUntilBooted(node, opts.signal);
-    }
+    // 4-5. The chain and the nodes, unless they are already booting (see above).
+    await (booting ?? boot());
     const master = res.nodes[0];
 
     // 6. Setup packages: installed on every node (started if `run`), their wasm in tester:sys/setup.
@@ -412,6 +447,8 @@ async function runOne(opts: RunOptions, index: number, test: TestConfig): Promis
     opts.signal?.removeEventListener('abort', onAbort);
     if (result.status === 'failed' || config.always_print_node_output)
       result.nodeOutput = res.nodes.map((n) => ({ name: n.name, output: collapse(n.output) }));
+    over = true;
+    await booting?.catch(() => undefined); // so that cleanup sees every node it started
     events.step(index, 'stopping nodes and chain');
     await res.cleanup(config.persist_home);
     result.ms = performance.now() - t0;

@@ -12,6 +12,9 @@ import { cpSync, existsSync, mkdirSync, readFileSync, rmSync, writeFileSync } fr
 import { createServer } from 'node:net';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
+import { buildFixture } from '../../src/build/componentize.js';
+import { isComponentBinary, isDevelopmentBuild } from '../../src/core/wasm-binary.js';
+import { componentShape } from '../../src/runtime/process/transpile.js';
 import { REPO, runKit } from '../helpers/kit.js';
 import { exited, freePort } from './helpers.js';
 
@@ -63,6 +66,18 @@ async function kitNew(dir: string, template: string): Promise<void> {
   assert.equal(r.code, 0, r.output);
 }
 
+/**
+ * run-tests installs development builds: complete components, with the types, imports, exports
+ * and code componentize-js gives the same bundle (only the memory image is made differently).
+ */
+async function assertCompleteComponent(dir: string, process: string): Promise<void> {
+  const built = new Uint8Array(readFileSync(join(dir, 'pkg', `${process}.wasm`)));
+  assert.ok(isComponentBinary(built), 'a component');
+  assert.ok(isDevelopmentBuild(built), 'made by a development build');
+  const release = await buildFixture(join(dir, 'target', 'js', `${process}.js`), { witPath: join(dir, 'target', 'wit'), worldName: 'process-v1' });
+  assert.equal(componentShape(built)?.hash, componentShape(release)?.hash, "the shape of componentize-js's component of the same bundle");
+}
+
 describe('kit run-tests', { timeout: 60 * 60_000 }, () => {
   before(() => mkdirSync(WORK, { recursive: true }));
   after(() => {
@@ -83,6 +98,7 @@ describe('kit run-tests', { timeout: 60 * 60_000 }, () => {
       if (template === 'chat') assert.match(r.output, /booting second\.dev/);
       assert.deepEqual(leftovers(dir, p), []);
       assert.equal(existsSync(join(dir, 'test', 'home', 'first')), false, 'homes are deleted (persist_home = false)');
+      if (template === 'echo') await assertCompleteComponent(dir, 'echo');
     });
   }
 

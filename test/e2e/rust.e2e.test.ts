@@ -10,7 +10,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { findRustToolchain } from '../../src/build/rust-toolchain.js';
-import { isComponentBinary } from '../../src/build/wasm-binary.js';
+import { isComponentBinary } from '../../src/core/wasm-binary.js';
 import { REPO, runKit } from '../helpers/kit.js';
 import { bootFakeNode, type FakeNode, freePort } from './helpers.js';
 

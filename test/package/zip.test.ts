@@ -106,6 +106,18 @@ describe('package zip', () => {
     }
   });
 
+  it('a development zip (fast: native zlib) holds the same entries, deflated, as the pinned one', async () => {
+    const fast = await zipDirectory(pkg, { fast: true });
+    const pinned = await zipDirectory(pkg);
+    const recs = centralRecords(fast);
+    assert.deepEqual(
+      recs.map((r) => [r.name, r.method]),
+      centralRecords(pinned).map((r) => [r.name, r.method]),
+    );
+    const read = (zip: Uint8Array) => unzip(zip).map((e) => [e.path, Buffer.from(e.bytes).toString('hex')]);
+    assert.deepEqual(read(fast), read(pinned));
+  });
+
   it('does not depend on the order entries are given in', () => {
     const e = (path: string, s: string) => ({ path, bytes: Buffer.from(s), isDir: false });
     const a = zipEntries([e('b', 'x'), e('a/c', 'y'), { path: 'a', bytes: new Uint8Array(), isDir: true }, e('1', 'z')]);

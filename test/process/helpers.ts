@@ -2,7 +2,9 @@
 // cache, and a tiny router standing in for the kernel (which is not part of this module).
 
 import { join } from 'node:path';
-import { buildFixture, repoRoot } from '../../src/build/componentize.js';
+import { buildFixture, DEFAULT_DISABLED_FEATURES, repoRoot } from '../../src/build/componentize.js';
+import { ComponentizeWorker } from '../../src/build/componentize-pool.js';
+import { DevBuilder } from '../../src/build/dev/index.js';
 import { createLogger, type Logger } from '../../src/core/log.js';
 import {
   ComponentHost,
@@ -192,4 +194,41 @@ export async function assertEchoWorks(router: Router, name = 'echo-after'): Prom
   echo.deliver(request('still alive', { id: 99n, to: addr(name), expects: 5 }));
   const reply = await router.nextSent((s) => s.km.id === 99n, 'echo reply', mark);
   return bodyOf(reply.km);
+}
+
+let devBuilder: DevBuilder | undefined;
+const devBuilt = new Map<string, Promise<Uint8Array>>();
+/**
+ * A fixture as a development build (kit build --dev) makes it: the engine is made once into
+ * test/.cache/dev-engines (by componentize-js's splicer, in a componentize child), then each
+ * source is snapshotted. Call closeDevFixtures() when done (it ends the snapshot threads).
+ */
+export function devFixture(name: string): Promise<Uint8Array> {
+  let p = devBuilt.get(name);
+  if (!p) {
+    devBuilder ??= new DevBuilder({ engineCacheDir: join(ROOT, 'test', '.cache', 'dev-engines') });
+    p = devBuilder
+      .component({
+        sourcePath: join(ROOT, 'test', 'fixtures', 'processes', `${name}.js`),
+        witPath: join(ROOT, 'wit'),
+        worldName: 'process-v1',
+        disableFeatures: DEFAULT_DISABLED_FEATURES,
+        prepareEngine: async (req) => {
+          const worker = new ComponentizeWorker();
+          try {
+            await worker.prepareEngine(req);
+          } finally {
+            worker.terminate();
+          }
+        },
+      })
+      .then((r) => r.bytes);
+    devBuilt.set(name, p);
+  }
+  return p;
+}
+
+export async function closeDevFixtures(): Promise<void> {
+  await devBuilder?.close();
+  devBuilder = undefined;
 }

@@ -15,6 +15,7 @@ import { accountAbi, HYPERACCOUNT_IMPL, HYPERMAP, hypermapAbi, MULTICALL3, multi
 import { zipEntries } from '../../src/core/zip.js';
 import { publish } from '../../src/publish/index.js';
 import { checkPackage, fetchMetadata, metadataHash } from '../../src/publish/metadata.js';
+import { DEV_BUILD_SECTION } from '../../src/core/wasm-binary.js';
 import { FAKE_NETWORK, planPublish, REAL_NETWORK } from '../../src/publish/transactions.js';
 
 const WALLET = '0xf39Fd6e51aad88F6F4ce6aB8827279cffFb92266' as Hex;
@@ -173,5 +174,32 @@ describe('kit publish: metadata checks', () => {
     assert.equal((await checkPackage(dir, `${url}/wrong-hash`, { unpublish: true })).zipHash, undefined);
     writeFileSync(join(dir, 'metadata.json'), metadata(zipHash, 'Shelf'));
     await assert.rejects(checkPackage(dir, `${url}/good`), /only lowercase letters, digits/);
+  });
+
+  it('refuses a zip of development builds (kit build --dev, kit watch, kit run-tests), whatever its hash', async () => {
+    // A component whose only section is the custom section development builds carry.
+    const custom = (name: string) => {
+      const body = [name.length, ...Buffer.from(name), ...Buffer.from('kit')];
+      return Uint8Array.from([0x00, 0x61, 0x73, 0x6d, 0x0d, 0x00, 0x01, 0x00, 0x00, body.length, ...body]);
+    };
+    const withWasm = (wasm: Uint8Array) =>
+      zipEntries([
+        { path: 'manifest.json', bytes: stringToBytes('[]'), isDir: false },
+        { path: 'shelf.wasm', bytes: wasm, isDir: false },
+      ]);
+    const devZip = withWasm(custom(DEV_BUILD_SECTION));
+    const devHash = createHash('sha256').update(devZip).digest('hex');
+    writeFileSync(join(dir, 'target', 'shelf:fake.zip'), devZip);
+    writeFileSync(join(dir, 'metadata.json'), metadata(devHash));
+    files.set('/dev', metadata(devHash));
+    await assert.rejects(checkPackage(dir, `${url}/dev`), /holds development builds \(shelf\.wasm\).*only a release build is published/);
+    // any other custom section is fine
+    const releaseZip = withWasm(custom('producers'));
+    const releaseHash = createHash('sha256').update(releaseZip).digest('hex');
+    writeFileSync(join(dir, 'target', 'shelf:fake.zip'), releaseZip);
+    writeFileSync(join(dir, 'metadata.json'), metadata(releaseHash));
+    files.set('/release', metadata(releaseHash));
+    assert.equal((await checkPackage(dir, `${url}/release`)).zipHash, releaseHash);
+    writeFileSync(join(dir, 'target', 'shelf:fake.zip'), zip);
   });
 });

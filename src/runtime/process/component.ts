@@ -6,6 +6,7 @@ import { readFileSync, renameSync, writeFileSync } from 'node:fs';
 import { Script } from 'node:vm';
 import { threadId } from 'node:worker_threads';
 import type { ArgReclaimer } from './arg-reclaim.js';
+import { applyMemoryImage, type MemoryImage } from './memory-image.js';
 import { Wasm, type WasmImports, type WasmInstance, type WasmMemory, type WasmModule } from './wasm-api.js';
 
 // jco's sync glue still probes JSPI with `try { WebAssembly.promising(f) } catch {}`. Node 20 has
@@ -64,6 +65,8 @@ export function saveCodeCache(script: Script, path: string): void {
  * Instantiates the component with `standard` as `hyperware:process/standard` and `wasi` as the
  * WASI imports. Memories the core instances export are pushed to `memories` (to tell a memory
  * exit from other traps). A `reclaimer` gets to free the guest's import arguments mid-`init`.
+ * `images` are the memory images split off `modules` (by the same names), written into each
+ * instance as soon as it exists, before any of its code runs.
  */
 export function instantiateComponent(
   glue: Glue,
@@ -72,7 +75,10 @@ export function instantiateComponent(
   wasi: Record<string, unknown>,
   memories: WasmMemory[] = [],
   reclaimer?: ArgReclaimer,
+  images: Record<string, MemoryImage> = {},
 ): ComponentRoot {
+  const imageOf = new Map<WasmModule, MemoryImage>();
+  for (const [name, image] of Object.entries(images)) if (modules[name]) imageOf.set(modules[name], image);
   return glue.instantiate(
     (name) => {
       const m = modules[name];
@@ -86,6 +92,8 @@ export function instantiateComponent(
     },
     (module, imports) => {
       const instance = new Wasm.Instance(module, imports);
+      const image = imageOf.get(module);
+      if (image) applyMemoryImage(instance.exports, image);
       for (const v of Object.values(instance.exports)) if (v instanceof Wasm.Memory) memories.push(v);
       return reclaimer ? reclaimer.adopt(module, instance) : instance;
     },

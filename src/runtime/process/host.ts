@@ -2,22 +2,23 @@
 // worker thread. The kernel starts processes, hands them messages and hears what they send;
 // this module never routes anything itself.
 //
-// Per component (by sha256): transpiled once per machine (disk cache), its core modules
-// compiled once per host and memory limit (after capping the memory section, see
-// wasm-memory.ts) and passed to workers as WasmModule objects, which V8 shares instead
-// of recompiling. Per process: one worker taken from a small pool of warm, parked workers.
+// Per component (by sha256): transpiled once per machine (disk cache, shared by components of
+// the same shape: transpile.ts), its core modules capped (wasm-memory.ts) and split into code and
+// memory image (memory-image.ts); the code compiled once per host, memory limit and code hash,
+// and passed to workers as WasmModule objects, which V8 shares instead of recompiling. Per
+// process: one worker taken from a small pool of warm, parked workers.
 
-import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { MessageChannel, type MessagePort, receiveMessageOnPort, Worker } from 'node:worker_threads';
 import { createLogger, type Logger } from '../../core/log.js';
 import type { KernelMessage, ProcessId, SendError } from '../../core/types.js';
 import { processIdToString } from '../../core/types.js';
 import { layoutRegistry } from './arg-reclaim.js';
+import { type MemoryImage, splitModule } from './memory-image.js';
 import { CTRL_BYTES, type FromWorker, mailboxKib, type StartCommand, TAKEN, TAKEN_KIB, type ToWorker, WAKE } from './protocol.js';
 import { GLUE_CACHE_NAME, sha256Hex, type Transpiled, TranspileCache } from './transpile.js';
 import { compileOptimizedFromFirstCall, Wasm, type WasmModule } from './wasm-api.js';
-import { capMemory, defaultProcessMemoryBytes } from './wasm-memory.js';
+import { capMemory, defaultProcessMemoryBytes, MemoryLimitError, WASM_PAGE_BYTES } from './wasm-memory.js';
 
 export type KernelCallOp =
   | 'get-state'
@@ -88,6 +89,15 @@ export interface StartTimings {
 
 /** wasm32's 4 GiB as on a real node, at most a quarter of this machine's memory (wasm-memory.ts). */
 export const DEFAULT_MEMORY_LIMIT_BYTES = defaultProcessMemoryBytes();
+/** Components whose compiled modules and memory images the host keeps at hand (kit watch makes one per save). */
+const RECENT_COMPONENTS = 8;
+
+interface CompiledComponent {
+  /** Core modules by the name the glue asks for. */
+  modules: Record<string, WasmModule>;
+  /** The memory images split off those modules, by the same names. */
+  images: Record<string, MemoryImage>;
+}
 /** The worker's own JS heap (the jco glue and messages in flight), separate from the guest's Wasm memory. */
 const WORKER_HEAP_MB = 128;
 
@@ -290,7 +300,10 @@ export class ComponentHost {
   private readonly transpiles: TranspileCache;
   private readonly warmWorkers: number;
   private readonly pool: Slot[] = [];
-  private readonly compiled = new Map<string, Promise<Record<string, WasmModule>>>();
+  /** Per component and memory limit: its modules and their memory images (the latest few). */
+  private readonly compiled = new Map<string, Promise<CompiledComponent>>();
+  /** Compiled code by hash and memory limit, shared by every component that has it. */
+  private readonly code = new Map<string, Promise<WasmModule>>();
   private readonly shaOf = new WeakMap<Uint8Array, string>();
   private readonly running = new Set<Instance>();
   private closed = false;
@@ -316,11 +329,11 @@ export class ComponentHost {
       this.shaOf.set(opts.wasm, sha);
     }
     let transpiled: Transpiled;
-    let modules: Record<string, WasmModule>;
+    let compiled: CompiledComponent;
     const name = processIdToString(opts.id);
     try {
       transpiled = await this.transpiles.get(sha, opts.wasm);
-      modules = await this.modules(transpiled, limit);
+      compiled = await this.modules(transpiled, limit);
     } catch (e) {
       throw new ProcessStartError(`cannot start ${name}: ${e instanceof Error ? e.message : e}`, { cause: e });
     }
@@ -371,7 +384,8 @@ export class ComponentHost {
         t: 'start',
         gluePath: transpiled.gluePath,
         glueCachePath: join(transpiled.dir, GLUE_CACHE_NAME),
-        modules,
+        modules: compiled.modules,
+        images: compiled.images,
         id: opts.id,
         node: opts.node,
         wasi: transpiled.wasi,
@@ -388,10 +402,10 @@ export class ComponentHost {
   async prepare(
     wasm: Uint8Array,
     memoryLimitBytes = DEFAULT_MEMORY_LIMIT_BYTES,
-  ): Promise<{ transpiled: Transpiled; glueCachePath: string; modules: Record<string, WasmModule> }> {
+  ): Promise<{ transpiled: Transpiled; glueCachePath: string } & CompiledComponent> {
     const transpiled = await this.transpiles.get(sha256Hex(wasm), wasm);
-    const modules = await this.modules(transpiled, memoryLimitBytes);
-    return { transpiled, glueCachePath: join(transpiled.dir, GLUE_CACHE_NAME), modules };
+    const compiled = await this.modules(transpiled, memoryLimitBytes);
+    return { transpiled, glueCachePath: join(transpiled.dir, GLUE_CACHE_NAME), ...compiled };
   }
 
   /** Kills every running process (each gets onExit killed) and stops the warm workers. */
@@ -402,24 +416,45 @@ export class ComponentHost {
     await Promise.all([...[...this.running].map((i) => i.kill()), ...pool.map((s) => s.worker.terminate())]);
   }
 
-  /** Compiled core modules for a component at a memory limit, compiled once per host. */
-  private modules(t: Transpiled, limit: number): Promise<Record<string, WasmModule>> {
+  /** A component's core modules at a memory limit: code compiled once per host, images split off. */
+  private modules(t: Transpiled, limit: number): Promise<CompiledComponent> {
     const key = `${t.sha256}:${limit}`;
     let p = this.compiled.get(key);
     if (!p) {
       p = (async () => {
         const t0 = performance.now();
         compileOptimizedFromFirstCall();
-        const out: Record<string, WasmModule> = {};
-        for (const file of t.coreFiles) {
-          const { bytes } = capMemory(new Uint8Array(readFileSync(join(t.dir, file))), limit);
-          out[file] = await Wasm.compile(bytes);
+        const out: CompiledComponent = { modules: {}, images: {} };
+        for (const core of t.cores) {
+          const bytes = core.bytes();
+          const split = splitModule(bytes, core.codeHash);
+          let module: WasmModule | undefined;
+          if (split) {
+            if (split.minPages * WASM_PAGE_BYTES > limit) throw new MemoryLimitError(split.minPages * WASM_PAGE_BYTES, limit);
+            // code that refers to its data segments (memory.init, data.drop) needs them: whole then
+            module = await this.compile(() => capMemory(split.code(), limit).bytes, split.codeSha, limit).catch(() => undefined);
+            if (module) out.images[core.name] = split.image;
+          }
+          out.modules[core.name] = module ?? (await Wasm.compile(capMemory(bytes, limit).bytes));
         }
         this.log.debug(`compiled component ${t.sha256.slice(0, 12)} in ${(performance.now() - t0).toFixed(0)} ms`);
         return out;
       })();
       this.compiled.set(key, p);
       p.catch(() => this.compiled.delete(key));
+      // each entry holds its component's memory images (megabytes): keep the latest few
+      while (this.compiled.size > RECENT_COMPONENTS) this.compiled.delete(this.compiled.keys().next().value as string);
+    }
+    return p;
+  }
+
+  private compile(bytes: () => Uint8Array, codeSha: string, limit: number): Promise<WasmModule> {
+    const key = `${codeSha}:${limit}`;
+    let p = this.code.get(key);
+    if (!p) {
+      p = (async () => Wasm.compile(bytes()))();
+      this.code.set(key, p);
+      p.catch(() => this.code.delete(key));
     }
     return p;
   }

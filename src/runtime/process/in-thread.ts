@@ -31,7 +31,7 @@ export async function runInThread(
 ): Promise<InThreadRun> {
   const quiet = createLogger({ target: 'in-thread', level: 'error', file: null, terminal: null });
   const host = new ComponentHost({ cacheDir: join(KIT_CACHE, 'components'), log: quiet, warmWorkers: 0 });
-  const { transpiled, glueCachePath, modules } = await host.prepare(wasm);
+  const { transpiled, glueCachePath, modules, images } = await host.prepare(wasm);
   await host.close();
   const { glue } = loadGlue(transpiled.gluePath, glueCachePath);
   const wasi = transpiled.wasi === 'lite' ? createWasiLite({ onStdoutLine: () => {} }).imports : {};
@@ -44,7 +44,7 @@ export async function runInThread(
   const api = new GuestApi(link, our, (returnsResult) => {
     if (opts.reclaim !== false) reclaimer.reclaim(returnsResult);
   });
-  const root = instantiateComponent(glue, modules, api.imports(), wasi, memories, reclaimer);
+  const root = instantiateComponent(glue, modules, api.imports(), wasi, memories, reclaimer, images);
   try {
     root.init(`${our.node}@${our.process.processName}:${our.process.packageName}:${our.process.publisherNode}`);
   } catch (e) {

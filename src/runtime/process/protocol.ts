@@ -7,6 +7,7 @@
 // moved and the wait returns at once.
 
 import type { KernelMessage, ProcessId, SendError } from '../../core/types.js';
+import type { MemoryImage } from './memory-image.js';
 import type { WasmModule } from './wasm-api.js';
 
 /** Index of the wake-up counter in the worker's Int32Array control block. */
@@ -36,6 +37,8 @@ export interface StartCommand {
   glueCachePath: string;
   /** Core modules by the file name the glue asks for. */
   modules: Record<string, WasmModule>;
+  /** Memory images to write into those modules' instances before they run (memory-image.ts). */
+  images: Record<string, MemoryImage>;
   id: ProcessId;
   node: string;
   wasi: WasiMode;

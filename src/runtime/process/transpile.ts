@@ -1,15 +1,23 @@
-// jco output cached on disk by the component's sha256: `<cacheDir>/jco-<version>/<sha>/` holds
-// the glue (glue.js, plus glue.v8cache once a worker has run it), the core modules and meta.json. A component is transpiled once per
-// machine; parallel hosts (test files run in parallel) race safely because each writes a
-// private folder and renames it into place. meta.json records the sha256 of the glue and of
-// each core module, checked on every load: a damaged entry is moved aside and transpiled again.
+// jco output cached on disk. jco's glue depends on a component's shape (its types, imports,
+// exports and core modules' code), not on the data its core modules hold, and the core modules
+// it emits are the component's own, byte for byte. So the glue is kept by the component's
+// *shape*: `<cacheDir>/jco-<version>/shape-<hash>/` holds glue.js (plus glue.v8cache once a
+// worker has run it) and meta.json, and the core modules are taken from the component itself.
+// Two JS processes of one world, or two `kit watch` builds of one process, share one transpile.
+// A component whose emitted modules are not its own (none seen so far) is kept whole by its
+// sha256 in `<sha>/`, with its core modules. Parallel hosts (test files run in parallel) race
+// safely because each writes a private folder and renames it into place. meta.json records the
+// sha256 of the glue and of each stored core module, checked on every load: a damaged entry is
+// moved aside and transpiled again.
 
 import { createHash } from 'node:crypto';
 import { existsSync, mkdirSync, readFileSync, renameSync, rmSync, writeFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
-import { join } from 'node:path';
+import { basename, join } from 'node:path';
 import { Worker } from 'node:worker_threads';
 import type { Logger } from '../../core/log.js';
+import { isComponentBinary, sections } from '../../core/wasm-binary.js';
+import { codeHash } from './memory-image.js';
 import type { WasiMode } from './protocol.js';
 import { wasiLiteCovers } from './wasi.js';
 
@@ -17,12 +25,21 @@ import { wasiLiteCovers } from './wasi.js';
 export const GLUE_NAME = 'glue.js';
 export const GLUE_CACHE_NAME = 'glue.v8cache';
 
+export interface CoreModule {
+  /** The file name the glue asks for. */
+  name: string;
+  bytes(): Uint8Array;
+  /** memory-image.ts's codeHash of it, when already known. */
+  codeHash?: string;
+}
+
 export interface Transpiled {
   sha256: string;
+  /** Where the glue (and its V8 code cache) is. */
   dir: string;
   gluePath: string;
-  /** Core module file names, as the glue asks for them. */
-  coreFiles: string[];
+  /** The core modules, in the glue's order. */
+  cores: CoreModule[];
   /** What the component imports (jco's import specifiers). */
   imports: string[];
   wasi: WasiMode;
@@ -31,6 +48,8 @@ export interface Transpiled {
 interface Meta {
   imports: string[];
   coreFiles: string[];
+  /** True: the core files are the component's own core modules, in order, and not stored. */
+  fromComponent?: boolean;
   ms: number;
   /** sha256 of glue.js and of each core module, when they were written. */
   files?: Record<string, string>;
@@ -85,33 +104,42 @@ export class TranspileCache {
     if (!p) {
       p = this.load(sha256, wasm);
       this.inflight.set(sha256, p);
-      p.catch(() => this.inflight.delete(sha256));
+      // only the latest few components stay: each holds its component's bytes (12 MB for JS)
+      p.then(
+        () => this.forgetOld(),
+        () => this.inflight.delete(sha256),
+      );
     }
     return p;
   }
 
+  private forgetOld(): void {
+    while (this.inflight.size > 8) this.inflight.delete(this.inflight.keys().next().value as string);
+  }
+
   private async load(sha256: string, wasm: Uint8Array): Promise<Transpiled> {
-    const dir = join(this.root, sha256);
-    const cached = this.read(sha256, dir);
-    if (cached && !('damage' in cached)) return cached;
-    mkdirSync(this.root, { recursive: true });
-    if (cached) {
-      this.log?.warning(`the transpiled component in ${dir} is damaged (${cached.damage}): transpiling it again`);
-      // Moved aside, not deleted in place: another host may be reading it right now.
-      const aside = join(this.root, `.damaged-${sha256}.${process.pid}.${Math.random().toString(36).slice(2)}`);
-      try {
-        renameSync(dir, aside);
-        rmSync(aside, { recursive: true, force: true });
-      } catch (e) {
-        if (existsSync(dir))
-          throw new TranspileError(`the transpiled component in ${dir} is damaged (${cached.damage}) and could not be replaced: ${(e as Error).message}; run \`kit reset-cache\``);
-      }
+    const shape = componentShape(wasm);
+    const byShape = shape && join(this.root, `shape-${shape.hash}`);
+    const byHash = join(this.root, sha256);
+    for (const candidate of byShape ? [byShape, byHash] : [byHash]) {
+      const cached = this.read(sha256, candidate, shape);
+      if (!cached) continue;
+      if (!('damage' in cached)) return cached;
+      this.discard(candidate, cached.damage);
     }
+    mkdirSync(this.root, { recursive: true });
     const tmp = join(this.root, `.${sha256}.${process.pid}.${Math.random().toString(36).slice(2)}`);
+    let dir = byHash;
     try {
       const meta = await runTranspile(wasm, tmp);
+      if (shape && sameModules(tmp, meta.coreFiles, shape.modules)) {
+        // Keep only the glue: the modules come from each component of this shape.
+        for (const f of meta.coreFiles) rmSync(join(tmp, f));
+        meta.fromComponent = true;
+        dir = byShape!;
+      }
       const files: Record<string, string> = {};
-      for (const name of [GLUE_NAME, ...meta.coreFiles]) files[name] = sha256Hex(readFileSync(join(tmp, name)));
+      for (const name of storedFiles(meta)) files[name] = sha256Hex(readFileSync(join(tmp, name)));
       writeFileSync(join(tmp, 'meta.json'), JSON.stringify({ ...meta, files }));
       try {
         renameSync(tmp, dir);
@@ -126,15 +154,29 @@ export class TranspileCache {
     } finally {
       rmSync(tmp, { recursive: true, force: true });
     }
-    const made = this.read(sha256, dir);
+    const made = this.read(sha256, dir, shape);
     if (!made) throw new TranspileError(`transpiled component ${sha256} vanished from ${dir}`);
     if ('damage' in made)
       throw new TranspileError(`the component transpiled just now into ${dir} reads back damaged (${made.damage}): is the disk full? run \`kit reset-cache\``);
     return made;
   }
 
-  /** The entry in `dir`: undefined when there is none, `{damage}` when it is there but not whole. */
-  private read(sha256: string, dir: string): Transpiled | { damage: string } | undefined {
+  /** A damaged entry, moved aside (not deleted in place: another host may be reading it right now). */
+  private discard(dir: string, damage: string): void {
+    this.log?.warning(`the transpiled component in ${dir} is damaged (${damage}): transpiling it again`);
+    mkdirSync(this.root, { recursive: true });
+    const aside = join(this.root, `.damaged-${basename(dir)}.${process.pid}.${Math.random().toString(36).slice(2)}`);
+    try {
+      renameSync(dir, aside);
+      rmSync(aside, { recursive: true, force: true });
+    } catch (e) {
+      if (existsSync(dir))
+        throw new TranspileError(`the transpiled component in ${dir} is damaged (${damage}) and could not be replaced: ${(e as Error).message}; run \`kit reset-cache\``);
+    }
+  }
+
+  /** The entry in `dir`: undefined when there is none (or it is for another shape), `{damage}` when it is there but not whole. */
+  private read(sha256: string, dir: string, shape?: { modules: Uint8Array[]; codeHashes: string[] }): Transpiled | { damage: string } | undefined {
     if (!existsSync(dir)) return undefined;
     let meta: Meta;
     try {
@@ -143,7 +185,7 @@ export class TranspileCache {
       return { damage: `meta.json: ${(e as Error).message}` };
     }
     if (!meta || !Array.isArray(meta.coreFiles) || !Array.isArray(meta.imports) || !meta.files) return { damage: 'meta.json is incomplete' };
-    for (const name of [GLUE_NAME, ...meta.coreFiles]) {
+    for (const name of storedFiles(meta)) {
       let actual: string;
       try {
         actual = sha256Hex(readFileSync(join(dir, name)));
@@ -152,15 +194,59 @@ export class TranspileCache {
       }
       if (actual !== meta.files[name]) return { damage: `${name} does not match its recorded sha256` };
     }
+    let cores: CoreModule[];
+    if (meta.fromComponent) {
+      if (!shape || shape.modules.length !== meta.coreFiles.length) return undefined;
+      cores = meta.coreFiles.map((name, i) => ({ name, bytes: () => shape.modules[i], codeHash: shape.codeHashes[i] }));
+    } else cores = meta.coreFiles.map((name) => ({ name, bytes: () => new Uint8Array(readFileSync(join(dir, name))) }));
     return {
       sha256,
       dir,
       gluePath: join(dir, GLUE_NAME),
-      coreFiles: meta.coreFiles,
+      cores,
       imports: meta.imports,
       wasi: wasiModeFor(meta.imports),
     };
   }
+}
+
+/**
+ * A component's core modules and the hash of its shape: every top-level section but custom ones,
+ * each core module by its code hash (memory-image.ts: without its data and its memories' initial
+ * sizes, which is what a snapshot changes). Undefined for anything that is not a well-formed component.
+ */
+export function componentShape(wasm: Uint8Array): { hash: string; modules: Uint8Array[]; codeHashes: string[] } | undefined {
+  if (!isComponentBinary(wasm)) return undefined;
+  try {
+    const h = createHash('sha256');
+    const modules: Uint8Array[] = [];
+    const codeHashes: string[] = [];
+    for (const s of sections(wasm)) {
+      if (s.id === 0) continue; // custom sections (producers, names) do not change the glue
+      h.update(Uint8Array.of(s.id));
+      if (s.id !== 1) {
+        h.update(String(s.body.length)).update(s.body);
+        continue;
+      }
+      const code = codeHash(s.body);
+      modules.push(s.body);
+      codeHashes.push(code);
+      h.update(code);
+    }
+    return { hash: h.digest('hex').slice(0, 40), modules, codeHashes };
+  } catch {
+    return undefined;
+  }
+}
+
+/** The files an entry stores: the glue, and the core modules unless they come from the component. */
+function storedFiles(meta: Meta): string[] {
+  return meta.fromComponent ? [GLUE_NAME] : [GLUE_NAME, ...meta.coreFiles];
+}
+
+function sameModules(dir: string, files: string[], modules: Uint8Array[]): boolean {
+  if (files.length !== modules.length) return false;
+  return files.every((f, i) => Buffer.from(readFileSync(join(dir, f))).equals(modules[i]));
 }
 
 function runTranspile(wasm: Uint8Array, outDir: string): Promise<Meta> {

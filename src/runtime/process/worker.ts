@@ -105,7 +105,7 @@ async function run(cmd: StartCommand): Promise<void> {
   const memories: WasmMemory[] = [];
   let root: ComponentRoot;
   try {
-    root = instantiateComponent(glue, cmd.modules, standard, wasiImports, memories, reclaimer);
+    root = instantiateComponent(glue, cmd.modules, standard, wasiImports, memories, reclaimer, cmd.images);
   } catch (e) {
     post({ t: 'start-failed', message: `cannot instantiate ${addressToString(our)}: ${describe(e)}` });
     return;

@@ -1,6 +1,7 @@
 // Reading and writing the WebAssembly binary format at the level of sections: a module's or
 // component's sections as (id, bytes) spans, LEB128 numbers and names. Enough for kit to look for
-// a custom section and to assemble a component from parts (compose.ts).
+// a custom section, to assemble a component from parts (compose.ts), to swap a core module's
+// memory image (build/dev) and to split a module's code from its data (the process host).
 
 const MAGIC = [0x00, 0x61, 0x73, 0x6d];
 
@@ -141,23 +142,81 @@ export function customSectionNames(bytes: Uint8Array): string[] {
     .map((s) => new Reader(s.body).name());
 }
 
-/** A component binary from its sections (header: `\0asm`, version 0x0d, layer 1). */
-export function componentFromSections(parts: Array<{ id: number; body: Uint8Array }>): Uint8Array {
-  const header = [...MAGIC, 0x0d, 0x00, 0x01, 0x00];
-  let size = header.length;
-  const encoded = parts.map((s) => {
-    const head = new Writer().byte(s.id).u32(s.body.length).finish();
-    size += head.length + s.body.length;
-    return [head, s.body];
-  });
+/** The bytes of `parts` one after another. */
+export function concatBytes(parts: readonly Uint8Array[]): Uint8Array {
+  let size = 0;
+  for (const p of parts) size += p.length;
   const out = new Uint8Array(size);
-  out.set(header);
-  let at = header.length;
-  for (const [head, body] of encoded) {
-    out.set(head, at);
-    at += head.length;
-    out.set(body, at);
-    at += body.length;
+  let at = 0;
+  for (const p of parts) {
+    out.set(p, at);
+    at += p.length;
   }
   return out;
+}
+
+function fromSections(header: readonly number[], parts: ReadonlyArray<{ id: number; body: Uint8Array }>): Uint8Array {
+  const chunks: Uint8Array[] = [Uint8Array.from(header)];
+  for (const s of parts) chunks.push(new Writer().byte(s.id).u32(s.body.length).finish(), s.body);
+  return concatBytes(chunks);
+}
+
+/** A component binary from its sections (header: `\0asm`, version 0x0d, layer 1). */
+export function componentFromSections(parts: ReadonlyArray<{ id: number; body: Uint8Array }>): Uint8Array {
+  return fromSections([...MAGIC, 0x0d, 0x00, 0x01, 0x00], parts);
+}
+
+/** A core module binary from its sections (header: `\0asm`, version 1). */
+export function moduleFromSections(parts: ReadonlyArray<{ id: number; body: Uint8Array }>): Uint8Array {
+  return fromSections([...MAGIC, 0x01, 0x00, 0x00, 0x00], parts);
+}
+
+/** An active data segment of memory 0: `bytes` go to `offset` when the module is instantiated. */
+export interface DataSegment {
+  offset: number;
+  bytes: Uint8Array;
+}
+
+const OP_I32_CONST = 0x41;
+const OP_END = 0x0b;
+
+/**
+ * The segments of a data section, if every one is active, on memory 0 and at an `i32.const`
+ * offset (what compilers and wizer write); undefined for anything else (passive segments,
+ * other memories, offsets from globals).
+ */
+export function readActiveDataSegments(body: Uint8Array): DataSegment[] | undefined {
+  const r = new Reader(body);
+  const n = r.u32();
+  const out: DataSegment[] = [];
+  for (let i = 0; i < n; i++) {
+    if (r.u32() !== 0) return undefined; // 1 = passive, 2 = explicit memory index
+    if (r.byte() !== OP_I32_CONST) return undefined;
+    const offset = r.s33() >>> 0;
+    if (r.byte() !== OP_END) return undefined;
+    out.push({ offset, bytes: r.take(r.u32()) });
+  }
+  return out;
+}
+
+/** A data section of active memory-0 segments. */
+export function encodeDataSection(segments: readonly DataSegment[]): Uint8Array {
+  const chunks: Uint8Array[] = [new Writer().u32(segments.length).finish()];
+  for (const s of segments) {
+    // i32.const takes a signed LEB128: offsets of 2 GiB and up are written as negatives.
+    chunks.push(new Writer().u32(0).byte(OP_I32_CONST).s33(s.offset | 0).byte(OP_END).u32(s.bytes.length).finish(), s.bytes);
+  }
+  return concatBytes(chunks);
+}
+
+/** A top-level custom section every development component carries (kit build --dev); publish refuses them. */
+export const DEV_BUILD_SECTION = 'kit-development-build';
+
+/** Whether a component was made by a development build (its last sections are checked first). */
+export function isDevelopmentBuild(bytes: Uint8Array): boolean {
+  try {
+    return customSectionNames(bytes).includes(DEV_BUILD_SECTION);
+  } catch {
+    return false;
+  }
 }
