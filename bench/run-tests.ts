@@ -58,6 +58,15 @@ export async function run(ctx: BenchContext): Promise<void> {
     const r = await kit(ctx.repo, ['new', dir, '-t', 'echo', '-l', 'typescript'], ctx.repo);
     if (r.code !== 0) throw new Error(`kit new failed: ${r.out}`);
   }
+  // By hand, kit's RPC (http-server) sends the Run to echo-test itself, which answers it only if it
+  // holds http-server's capability (every Response is capability-checked, as on Hyperdrive);
+  // under run-tests the tester asks it instead.
+  const testManifest = join(dir, 'test', 'echo-test', 'pkg', 'manifest.json');
+  const entries = JSON.parse(readFileSync(testManifest, 'utf8')) as Array<{ request_capabilities: unknown[] }>;
+  if (!entries[0].request_capabilities.includes('http-server:distro:sys')) {
+    entries[0].request_capabilities.push('http-server:distro:sys');
+    writeFileSync(testManifest, `${JSON.stringify(entries, null, 4)}\n`);
+  }
   const template = readFileSync(join(dir, 'test', 'tests.toml'), 'utf8').replace(/^(port|fakechain_router) = \d+$/gm, '$1 = PORT');
   const config = join(dir, 'test', 'bench.toml');
   const retarget = async () => {
