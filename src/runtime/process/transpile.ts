@@ -73,13 +73,18 @@ export class TranspileCache {
     this.root = join(cacheDir, `jco-${currentJcoVersion()}`);
   }
 
-  /** The transpiled component, from disk or made now. */
+  /**
+   * The transpiled component, from disk or made now. Nothing is remembered past the transpile
+   * itself: each start reads meta.json again, so a cache emptied under a running node
+   * (`kit reset-cache`) is filled again on the next start instead of pointing at deleted files.
+   */
   get(sha256: string, wasm: Uint8Array): Promise<Transpiled> {
     let p = this.inflight.get(sha256);
     if (!p) {
       p = this.load(sha256, wasm);
       this.inflight.set(sha256, p);
-      p.catch(() => this.inflight.delete(sha256));
+      const forget = () => this.inflight.delete(sha256);
+      p.then(forget, forget);
     }
     return p;
   }
