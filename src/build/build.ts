@@ -30,9 +30,10 @@ import { createProgress, formatSeconds, loggerAbove, type Progress, type Progres
 import { buildPython, checkPythonToolchain } from './python.js';
 import { buildRust, checkProcessLibVersions } from './rust.js';
 import { findRustToolchain, type RustToolchain } from './rust-toolchain.js';
+import { linkKitForEditors } from '../templates/editor.js';
 import { refuseRewrite } from './rewrite.js';
 import { type BuildState, type ProcessState, readState, writeState } from './state.js';
-import { GUEST_GLOBALS_DTS, typecheck } from './typescript.js';
+import { guestGlobalsPath, typecheck } from './typescript.js';
 import { buildUi, uiSourceHash } from './ui.js';
 import { chooseWorld, hyperwareWit, readApiWits, validateWit, type WitFile, witHash, writeGuestTypes, writeWitDir } from './wit.js';
 import { sha256Hex, zipDirectory } from '../core/zip.js';
@@ -215,6 +216,7 @@ export async function buildPackage(opts: BuildOptions = {}): Promise<BuildResult
       'Restore it (from version control, or copy the one `kit new` writes); see https://book.hyperware.ai/my_first_app/chapter_1.html#pkgmanifestjson',
     );
   const force = opts.force === true;
+  linkKitForEditors(packageDir);
 
   const state: BuildState = readState(packageDir);
   const filter = makeFilter(packageDir, opts.include, opts.exclude);
@@ -468,9 +470,7 @@ async function buildProcesses(opts: BuildOptions, ctx: Ctx): Promise<void> {
   if (tsJobs.length > 0) {
     const typesDir = join(targetDir, 'types');
     typeRoots.push(...(await writeGuestTypes(witDir, choice.world, join(typesDir, 'world'))));
-    const globals = join(typesDir, 'globals.d.ts');
-    writeFileSync(globals, GUEST_GLOBALS_DTS);
-    typeRoots.push(globals);
+    typeRoots.push(guestGlobalsPath());
   }
   const workers: ComponentizeWorker[] = [];
   let cancelled = false;

@@ -4,9 +4,11 @@
 // written, the bad inputs of issue 6 fail clearly, and no process is left behind.
 //
 // Projects live at fixed paths so that their components are reused by content across runs
-// (the bundle, and so the cache key, depends on the path from the package to kit).
+// (the bundle, and so the cache key, depends on the path from the package to kit): one path per
+// checkout, so that runs from two checkouts at once do not build in each other's folders.
 
 import assert from 'node:assert/strict';
+import { createHash } from 'node:crypto';
 import { execFileSync, spawn, spawnSync } from 'node:child_process';
 import { cpSync, existsSync, mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { createServer } from 'node:net';
@@ -15,7 +17,7 @@ import { after, before, describe, it } from 'node:test';
 import { REPO, runKit } from '../helpers/kit.js';
 import { exited, freePort } from './helpers.js';
 
-const WORK = '/tmp/kit-run-tests-e2e';
+const WORK = `/tmp/kit-run-tests-e2e-${createHash('sha256').update(REPO).digest('hex').slice(0, 8)}`;
 const TEMPLATES = ['echo', 'fibonacci', 'blank', 'chat', 'file-transfer'];
 const RUN_MS = 20 * 60_000;
 
