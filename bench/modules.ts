@@ -43,7 +43,8 @@ async function installDriver(repo: string, node: RunningNode, work: string): Pro
         on_exit: 'Restart',
         request_networking: false,
         request_capabilities: caps,
-        grant_capabilities: ['http-server:distro:sys'],
+        // every module that answers the driver (Responses are capability-checked, as on Hyperdrive)
+        grant_capabilities: caps,
         public: false,
       },
     ]),
@@ -120,6 +121,7 @@ export async function run(ctx: BenchContext): Promise<void> {
     await bench.init();
     const echo = await bench.install('echo', await buildFixture(join(ctx.repo, 'test/fixtures/processes/echo.js'), fixtureOpts(ctx.repo)));
     (node.kernel as Kernel).grant(parseProcessId(DRIVER), [messagingCap({ node: node.name, process: echo.id })]);
+    (node.kernel as Kernel).grant(echo.id, [messagingCap({ node: node.name, process: parseProcessId(DRIVER) })]);
     const echoCalls = [{ target: processIdToString(echo.id), body: 'ping' }];
 
     // kv: Set + Get per loop; sqlite: one INSERT per loop.

@@ -25,7 +25,7 @@ export interface BenchContext {
   get(name: string): number | undefined;
 }
 
-const AREAS = ['runtime', 'build', 'chain', 'net', 'modules', 'store', 'run-tests'];
+const AREAS = ['runtime', 'build', 'chain', 'net', 'modules', 'store', 'ui', 'run-tests', 'security'];
 
 async function main(): Promise<void> {
   const repo = resolve(dirname(fileURLToPath(import.meta.url)), '../..');

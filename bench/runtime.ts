@@ -214,7 +214,8 @@ export class NodeBench {
   }
 
   async init(): Promise<void> {
-    await this.kernel.addNative({ id: SENDER, handle: () => {} });
+    // Public: the processes it asks may answer it without a capability from it.
+    await this.kernel.addNative({ id: SENDER, isPublic: true, handle: () => {} });
   }
 
   private address(p: ProcessId): Address {
@@ -259,6 +260,8 @@ export class NodeBench {
   async localRoundTripUs(echo: Uint8Array, pinger: Uint8Array): Promise<number> {
     const e = await this.install('echo', echo);
     const p = await this.install('pinger', pinger, [this.address(e.id)]);
+    // The echo's Responses reach the (non-public) pinger only with the pinger's capability.
+    this.kernel.grant(e.id, [messagingCap(this.address(p.id))]);
     const batch = async (n: number): Promise<number> => {
       const body = JSON.stringify({ n, target: this.address(e.id) });
       const t0 = process.hrtime.bigint();

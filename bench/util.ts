@@ -28,7 +28,8 @@ export function median(xs: number[]): number {
  */
 export async function meshWithSender(nodes: RunningNode[], sender: ProcessId, extra: (n: RunningNode) => Capability[] = () => []): Promise<void> {
   for (const n of nodes) {
-    await (n.kernel as Kernel).addNative({ id: sender, handle: () => {} }, [
+    // Public: what it asks may answer it without a capability from it.
+    await (n.kernel as Kernel).addNative({ id: sender, isPublic: true, handle: () => {} }, [
       { issuer: { node: n.name, process: systemProcess('kernel') }, params: NETWORK_PARAMS },
       messagingCap({ node: n.name, process: systemProcess('net') }),
       netRootCap(n.name),

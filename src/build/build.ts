@@ -10,12 +10,13 @@
 // build read (process library, shared sources, npm packages, tsconfig), the WIT folder, the world,
 // the build options and the componentize-js version. Same key and same wasm on disk: skipped.
 
-import { cpSync, existsSync, mkdirSync, realpathSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { cpSync, existsSync, mkdirSync, readFileSync, realpathSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { availableParallelism } from 'node:os';
 import { isAbsolute, join, relative, resolve } from 'node:path';
 import { type Metadata, readAndUpdateMetadata, zipFilename } from '../package/metadata.js';
 import { createLogger, type Logger } from '../core/log.js';
 import { isSafeName, safeNameRule } from '../core/types.js';
+import { checkManifestText, ManifestError } from '../core/manifest.js';
 import { bundleProcess } from './bundle.js';
 import { type ComponentizeFeature, type componentizeJs, DEFAULT_DISABLED_FEATURES } from './componentize.js';
 import { resolveDependencyApis } from './deps.js';
@@ -215,6 +216,14 @@ export async function buildPackage(opts: BuildOptions = {}): Promise<BuildResult
       `${join(pkgDir, 'manifest.json')} not found: it lists the package's processes, and no node installs a package without it.`,
       'Restore it (from version control, or copy the one `kit new` writes); see https://book.hyperware.ai/my_first_app/chapter_1.html#pkgmanifestjson',
     );
+  // And it must be one a node accepts: found here, with its line and column, not at install.
+  try {
+    checkManifestText(readFileSync(join(pkgDir, 'manifest.json'), 'utf8'), join(pkgDir, 'manifest.json'));
+  } catch (e) {
+    if (e instanceof ManifestError)
+      throw new PackageLayoutError(e.message, e.hint ?? 'see https://book.hyperware.ai/my_first_app/chapter_1.html#pkgmanifestjson');
+    throw e;
+  }
   const force = opts.force === true;
   linkKitForEditors(packageDir);
 
@@ -493,7 +502,7 @@ async function buildProcesses(opts: BuildOptions, ctx: Ctx): Promise<void> {
   })();
 
   // Make the components, up to `jobs` at a time.
-  const cache = new ComponentCache(opts.componentCacheDir ?? defaultComponentCacheDir());
+  const cache = new ComponentCache(opts.componentCacheDir ?? defaultComponentCacheDir(), (m) => logger.warning(m));
   const stagingDir = join(targetDir, 'wasm');
   mkdirSync(stagingDir, { recursive: true });
   const limit = Math.max(1, opts.jobs ?? availableParallelism());

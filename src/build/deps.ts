@@ -10,8 +10,8 @@ import type { Logger } from '../core/log.js';
 import { IdParseError, parsePackageId } from '../core/types.js';
 import { DependencyError } from './errors.js';
 import { readMetadata } from '../package/metadata.js';
-import { downloadPackage } from '../package/store.js';
-import { makeMessage, NodeUnreachableError, nodeUrl, sendMessage } from '../node-client/rpc.js';
+import { downloadApi, getApiZip } from '../package/store.js';
+import { NodeUnreachableError, nodeUrl, } from '../node-client/rpc.js';
 import { KitError } from '../cli/errors.js';
 import { shippedApiDir } from './paths.js';
 import { readApiWits, type WitFile } from './wit.js';
@@ -75,11 +75,9 @@ export function apiCacheDir(packageId: string): string {
 /** Asks the node's app store for a package's API zip; returns its bytes, or why not. */
 async function fetchApi(port: number, packageName: string, publisher: string): Promise<{ zip?: Uint8Array; failure?: string; unreachable?: string }> {
   const url = nodeUrl(port);
-  const body = JSON.stringify({ GetApi: { package_name: packageName, publisher_node: publisher } });
   try {
-    const res = await sendMessage(url, makeMessage({ process: 'main:app-store:sys', body, expectsResponse: 5 }), { timeoutMs: 20_000 });
-    if (res?.blob && res.blob.length > 0) return { zip: res.blob };
-    return { failure: res?.body || 'no API in the response' };
+    const got = await getApiZip(url, `${packageName}:${publisher}`);
+    return got.zip ? { zip: got.zip } : { failure: got.answer || 'no API in the response' };
   } catch (e) {
     if (e instanceof NodeUnreachableError) return { unreachable: url };
     if (e instanceof KitError) return { failure: e.message };
@@ -130,8 +128,8 @@ export async function resolveDependencyApis(opts: DependencyOptions): Promise<De
     const cache = apiCacheDir(dep);
     let got = await fetchApi(opts.port, pkg.packageName, pkg.publisherNode);
     if (!got.zip && !got.unreachable && opts.downloadFrom) {
-      await downloadPackage({ url: nodeUrl(opts.port), packageId: dep, downloadFrom: opts.downloadFrom });
-      got = await fetchApi(opts.port, pkg.packageName, pkg.publisherNode);
+      const fetched = await downloadApi({ url: nodeUrl(opts.port), packageId: dep, downloadFrom: opts.downloadFrom, note: (t) => opts.logger.info(t) });
+      got = fetched.zip ? { zip: fetched.zip } : { failure: fetched.answer };
     }
     if (got.zip) {
       rmSync(cache, { recursive: true, force: true });

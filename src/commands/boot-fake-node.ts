@@ -1,3 +1,4 @@
+import { rmSync } from 'node:fs';
 import { Flags } from '@oclif/core';
 import { KitCommand } from '../cli/base.js';
 import { KitError } from '../cli/errors.js';
@@ -5,6 +6,7 @@ import { releaseFlag, rpcFlag, runtimePathFlag, runtimeVersionFlag, verbosityFla
 import { shutdownTrigger } from '../cli/lifecycle.js';
 import { EMBEDDED_RUNTIME_NOTE, SUMMARY } from '../cli/messages.js';
 import { createLogger } from '../core/log.js';
+import { DEFAULT_ZIP_LIMITS, ZIP_RATIO_FLOOR_BYTES } from '../core/zip.js';
 import { isSafeName, safeNameRule } from '../core/types.js';
 
 export default class BootFakeNode extends KitCommand {
@@ -56,6 +58,22 @@ export default class BootFakeNode extends KitCommand {
     release: releaseFlag,
     verbosity: verbosityFlag,
     detached: Flags.boolean({ description: 'Do not read commands from stdin (run in the background)' }),
+    expose: Flags.boolean({
+      description:
+        'Listen on every network interface (0.0.0.0), as Hyperdrive does, so other machines can reach this node (HTTP, the kit RPC and the port for other nodes). Default: this machine only (127.0.0.1)',
+    }),
+    'max-zip-bytes': Flags.integer({
+      description: 'Most bytes a package zip (or a process\'s VFS AddZip) may unpack to; bigger ones are refused with the reason',
+      default: DEFAULT_ZIP_LIMITS.maxBytes,
+      min: 1,
+      helpValue: '<BYTES>',
+    }),
+    'max-zip-ratio': Flags.integer({
+      description: `Most times its own size a zip may unpack to, once it unpacks past ${ZIP_RATIO_FLOOR_BYTES / 1024 / 1024} MiB (zip bombs)`,
+      default: DEFAULT_ZIP_LIMITS.maxRatio,
+      min: 1,
+      helpValue: '<RATIO>',
+    }),
     routers: Flags.string({
       description:
         'Boot as an indirect node: register these routers (comma-separated node names, themselves direct nodes) in ~routers instead of ~ip and ~ws-port',
@@ -104,8 +122,15 @@ export default class BootFakeNode extends KitCommand {
 
     // Loaded here, not at the top: every other command (and `kit --help`) starts without the runtime.
     const { bootNode, PortInUseError } = await import('../runtime/node.js');
-    const shutdown = shutdownTrigger();
-    let node: Awaited<ReturnType<typeof bootNode>>;
+    let node: Awaited<ReturnType<typeof bootNode>> | undefined;
+    // A second signal while stopping exits at once, but still removes a home that is not kept.
+    const shutdown = shutdownTrigger({
+      onForce: (signal) => {
+        process.stderr.write(`\ngot ${signal} again while stopping: exiting now, without finishing the clean-up\n`);
+        if (node && !flags.persist) rmSync(node.home, { recursive: true, force: true });
+        process.exit(130);
+      },
+    });
     try {
       node = await bootNode({
         home: flags.home,
@@ -113,6 +138,8 @@ export default class BootFakeNode extends KitCommand {
         name,
         password: flags.password,
         persist: flags.persist,
+        host: flags.expose ? '0.0.0.0' : '127.0.0.1',
+        zipLimits: { maxBytes: flags['max-zip-bytes'], maxRatio: flags['max-zip-ratio'] },
         fakechainPort: flags['fakechain-port'],
         rpc: flags.rpc,
         netPort: extra.wsPort,
@@ -149,7 +176,7 @@ export default class BootFakeNode extends KitCommand {
     }
 
     this.log(`fake node ${node.name} is running`);
-    this.log(`  url:  ${node.url}`);
+    this.log(`  url:  ${node.url} (its homepage; log in with the node's password)`);
     this.log(`  home: ${node.home}${flags.persist ? '' : ' (deleted on exit; keep it with --persist)'}`);
     this.log('Ctrl-C to stop');
     const reason = await shutdown.reason;

@@ -25,7 +25,7 @@ export default class ViewApi extends KitCommand {
       this.log(JSON.stringify({ ApisResponse: { apis } }, null, 2));
       return;
     }
-    const files = await getApi({ url, packageId: args.package_id, downloadFrom: flags['download-from'] });
+    const files = await getApi({ url, packageId: args.package_id, downloadFrom: flags['download-from'], note: (t) => this.log(t) });
     this.log(formatApiFiles(files));
   }
 }

@@ -2,6 +2,8 @@
 // hyperware.wit (camelCase records, `undefined` for none, `{tag, val}` variants, bigint u64),
 // so values cross into and out of process workers with no conversion.
 
+import { stringifyJsonExact } from './json.js';
+
 export interface ProcessId {
   processName: string;
   packageName: string;
@@ -200,8 +202,9 @@ export function fromUtf8(b: Uint8Array): string {
   return decoder.decode(b);
 }
 
+/** JSON bytes; a bigint (a u64 above 2^53) is written as a bare integer, as serde writes a u64. */
 export function jsonBytes(value: unknown): Uint8Array {
-  return encoder.encode(JSON.stringify(value));
+  return encoder.encode(stringifyJsonExact(value));
 }
 
 export function parseJsonBytes<T = unknown>(b: Uint8Array): T {

@@ -9,8 +9,11 @@
 import { createHash } from 'node:crypto';
 import { readdir, readFile, realpath, stat } from 'node:fs/promises';
 import { join } from 'node:path';
-import { inflateRawSync } from 'node:zlib';
+import { promisify } from 'node:util';
+import { crc32 as zlibCrc32, inflateRaw, inflateRawSync } from 'node:zlib';
 import { deflateSync } from 'fflate';
+
+const inflateRawAsync = promisify(inflateRaw) as (buf: Uint8Array, opts: { maxOutputLength: number }) => Promise<Buffer>;
 
 export interface ZipEntry {
   /** Relative path with '/' separators; directories end with '/'. */
@@ -204,16 +207,58 @@ export function zipEntries(entries: readonly ZipEntry[]): Uint8Array {
 // ---------------------------------------------------------------------------------------------
 // Reading
 
+/**
+ * How far a zip may expand. Hyperdrive sets no bound; a node we run does, so that one package (or
+ * one process's VFS AddZip) cannot fill the disk or the memory with a few megabytes of zip bomb.
+ */
+export interface ZipLimits {
+  /** Most bytes all entries together may expand to. */
+  maxBytes: number;
+  /** Most times its own size an archive may expand to, once it expands past ZIP_RATIO_FLOOR_BYTES. */
+  maxRatio: number;
+}
+
+/** 512 MiB is several times the largest real package; 100x is far above what code and UI compress to. */
+export const DEFAULT_ZIP_LIMITS: Readonly<ZipLimits> = { maxBytes: 512 * 1024 * 1024, maxRatio: 100 };
+/** Archives that expand to this much or less are never refused for their ratio (a few zero-filled files are fine). */
+export const ZIP_RATIO_FLOOR_BYTES = 32 * 1024 * 1024;
+
+/** The zip would expand past a limit of ZipLimits; the message gives the figures. */
+export class ZipLimitError extends ZipFormatError {
+  override name = 'ZipLimitError';
+}
+
 export interface UnzipOptions {
-  /** Refuse archives that would expand past this many bytes (default 1 GiB). */
+  /** Refuse archives that would expand past this many bytes (default DEFAULT_ZIP_LIMITS.maxBytes). */
   maxBytes?: number;
+  /** Refuse archives that would expand past this many times their size (default DEFAULT_ZIP_LIMITS.maxRatio). */
+  maxRatio?: number;
   /** Inflate only the entries this accepts (every name is still checked). */
   only?: (path: string) => boolean;
 }
 
-/** Read every entry of a zip. Throws ZipFormatError for a damaged zip, ZipPathError for an escaping entry. */
-export function unzip(bytes: Uint8Array, opts: UnzipOptions = {}): ZipEntry[] {
-  const maxBytes = opts.maxBytes ?? 1024 ** 3;
+function mib(n: number): string {
+  if (n < 1024 * 1024) return `${(n / 1024).toFixed(1)} KiB`;
+  return `${(n / 1024 / 1024).toFixed(1)} MiB`;
+}
+
+/** One entry as the central directory describes it, its name checked and its data located. */
+interface EntryRecord {
+  name: string;
+  isDir: boolean;
+  method: number;
+  crc: number;
+  size: number;
+  packed: Buffer;
+}
+
+/**
+ * Read and check the whole central directory before inflating anything: every name, and the
+ * declared sizes against the limits (inflating stops at the declared size, so a lie is caught there).
+ */
+function readEntries(bytes: Uint8Array, opts: UnzipOptions): EntryRecord[] {
+  const maxBytes = opts.maxBytes ?? DEFAULT_ZIP_LIMITS.maxBytes;
+  const maxRatio = opts.maxRatio ?? DEFAULT_ZIP_LIMITS.maxRatio;
   const buf = Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength);
   if (buf.length < 22) throw new ZipFormatError('not a zip: too short');
   let eocd = -1;
@@ -230,7 +275,7 @@ export function unzip(bytes: Uint8Array, opts: UnzipOptions = {}): ZipEntry[] {
   if (count === 0xffff || cdOffset === 0xffffffff) throw new ZipFormatError('zip64 archives are not supported');
   if (cdOffset + cdSize > eocd) throw new ZipFormatError('damaged zip: central directory out of range');
 
-  const entries: ZipEntry[] = [];
+  const records: EntryRecord[] = [];
   let total = 0;
   let p = cdOffset;
   for (let n = 0; n < count; n++) {
@@ -252,32 +297,85 @@ export function unzip(bytes: Uint8Array, opts: UnzipOptions = {}): ZipEntry[] {
     if (flags & 1) throw new ZipFormatError(`zip entry '${name}' is encrypted`);
     if (size === 0xffffffff || packedSize === 0xffffffff || localOffset === 0xffffffff)
       throw new ZipFormatError(`zip entry '${name}' needs zip64, which is not supported`);
+    if (method !== 0 && method !== 8)
+      throw new ZipFormatError(`zip entry '${name}' uses compression method ${method}; only stored and deflate are read`);
     total += size;
-    if (total > maxBytes) throw new ZipFormatError(`zip expands to more than ${maxBytes} bytes`);
+    if (total > maxBytes)
+      throw new ZipLimitError(`zip expands to more than ${maxBytes} bytes (${mib(maxBytes)}), the most one archive may unpack to here`);
     if (opts.only && !opts.only(name)) continue;
 
     if (localOffset + 30 > buf.length || buf.readUInt32LE(localOffset) !== SIG_LOCAL)
       throw new ZipFormatError(`damaged zip: local header of '${name}' is missing`);
     const start = localOffset + 30 + buf.readUInt16LE(localOffset + 26) + buf.readUInt16LE(localOffset + 28);
     if (start + packedSize > buf.length) throw new ZipFormatError(`damaged zip: data of '${name}' is cut off`);
-    const packed = buf.subarray(start, start + packedSize);
+    records.push({ name, isDir: name.endsWith('/'), method, crc, size, packed: buf.subarray(start, start + packedSize) });
+  }
+  if (total > ZIP_RATIO_FLOOR_BYTES && total > maxRatio * buf.length)
+    throw new ZipLimitError(
+      `zip of ${mib(buf.length)} expands to ${mib(total)}, ${Math.round(total / buf.length)} times its size; the most allowed here is ${maxRatio} times (above ${mib(ZIP_RATIO_FLOOR_BYTES)})`,
+    );
+  return records;
+}
 
-    const isDir = name.endsWith('/');
+function inflated(out: Buffer): Uint8Array {
+  return new Uint8Array(out.buffer, out.byteOffset, out.byteLength);
+}
+
+function inflateError(r: EntryRecord, e: unknown): ZipFormatError {
+  return new ZipFormatError(`damaged zip: '${r.name}' does not inflate (${(e as Error).message})`);
+}
+
+function checked(r: EntryRecord, data: Uint8Array, crc: number): ZipEntry {
+  if (crc !== r.crc) throw new ZipFormatError(`damaged zip: '${r.name}' fails its CRC check`);
+  return { path: r.name, bytes: r.isDir ? new Uint8Array(0) : data, isDir: r.isDir };
+}
+
+/** Read every entry of a zip. Throws ZipFormatError for a damaged zip (ZipLimitError over a limit), ZipPathError for an escaping entry. */
+export function unzip(bytes: Uint8Array, opts: UnzipOptions = {}): ZipEntry[] {
+  return readEntries(bytes, opts).map((r) => {
     let data: Uint8Array;
-    if (method === 0) data = new Uint8Array(packed);
-    else if (method === 8) {
+    if (r.method === 0) data = new Uint8Array(r.packed);
+    else {
       try {
         // Reading needs no pinned bytes, so it uses Node's native inflate (several times faster
         // than fflate's JS on a 12 MB component); only writing must stay on the pinned deflater.
-        const out = inflateRawSync(packed, { maxOutputLength: Math.max(size, 1) });
-        data = new Uint8Array(out.buffer, out.byteOffset, out.byteLength);
+        data = inflated(inflateRawSync(r.packed, { maxOutputLength: Math.max(r.size, 1) }));
       } catch (e) {
-        throw new ZipFormatError(`damaged zip: '${name}' does not inflate (${(e as Error).message})`);
+        throw inflateError(r, e);
       }
-    } else throw new ZipFormatError(`zip entry '${name}' uses compression method ${method}; only stored and deflate are read`);
-    if (data.length !== size) throw new ZipFormatError(`damaged zip: '${name}' has ${data.length} bytes, expected ${size}`);
-    if (crc32(data) !== crc) throw new ZipFormatError(`damaged zip: '${name}' fails its CRC check`);
-    entries.push({ path: name, bytes: isDir ? new Uint8Array(0) : data, isDir });
+    }
+    if (data.length !== r.size) throw new ZipFormatError(`damaged zip: '${r.name}' has ${data.length} bytes, expected ${r.size}`);
+    return checked(r, data, crc32(data));
+  });
+}
+
+/** Bytes of CRC computed per turn of the event loop by unzipAsync. */
+const CRC_SLICE_BYTES = 4 * 1024 * 1024;
+
+/**
+ * unzip without holding the thread: entries inflate on libuv's thread pool and their CRCs are
+ * computed a slice per turn of the event loop, so a node keeps routing messages while a big
+ * package unpacks.
+ */
+export async function unzipAsync(bytes: Uint8Array, opts: UnzipOptions = {}): Promise<ZipEntry[]> {
+  const out: ZipEntry[] = [];
+  for (const r of readEntries(bytes, opts)) {
+    let data: Uint8Array;
+    if (r.method === 0) data = new Uint8Array(r.packed);
+    else {
+      try {
+        data = inflated(await inflateRawAsync(r.packed, { maxOutputLength: Math.max(r.size, 1) }));
+      } catch (e) {
+        throw inflateError(r, e);
+      }
+    }
+    if (data.length !== r.size) throw new ZipFormatError(`damaged zip: '${r.name}' has ${data.length} bytes, expected ${r.size}`);
+    let crc = 0;
+    for (let at = 0; at < data.length; at += CRC_SLICE_BYTES) {
+      crc = zlibCrc32(data.subarray(at, at + CRC_SLICE_BYTES), crc);
+      if (at + CRC_SLICE_BYTES < data.length) await new Promise<void>((resolve) => setImmediate(resolve));
+    }
+    out.push(checked(r, data, crc));
   }
-  return entries;
+  return out;
 }

@@ -4,11 +4,14 @@
 
 import { createHash } from 'node:crypto';
 import { readFile, stat } from 'node:fs/promises';
-import { basename, join, resolve } from 'node:path';
+import { join, resolve } from 'node:path';
 import { describeFsError, KitError } from '../cli/errors.js';
 import { makeMessage, type RpcResponse, sendMessage } from '../node-client/rpc.js';
 import type { Logger } from '../core/log.js';
+import { checkManifestText, type ManifestEntry, ManifestError, underscoreHint } from '../core/manifest.js';
 import { isSafeName, safeNameRule } from '../core/types.js';
+
+export type { ManifestEntry } from '../core/manifest.js';
 import { type Metadata, packageIdString, readAndUpdateMetadata, zipFilename } from './metadata.js';
 
 export const APP_STORE_PROCESS = 'main:app-store:sys';
@@ -48,17 +51,6 @@ export interface StartPackageResult {
   zipPath: string;
 }
 
-/** One entry of pkg/manifest.json (process_lib's PackageManifestEntry). */
-export interface ManifestEntry {
-  process_name: string;
-  process_wasm_path: string;
-  on_exit: unknown;
-  request_networking: boolean;
-  request_capabilities: unknown[];
-  grant_capabilities: unknown[];
-  public: boolean;
-}
-
 export async function startPackage(opts: StartPackageOptions): Promise<StartPackageResult> {
   const packageDir = resolve(opts.packageDir);
   const pkgDir = join(packageDir, 'pkg');
@@ -85,15 +77,17 @@ export async function startPackage(opts: StartPackageOptions): Promise<StartPack
   const versionHash = createHash('sha256').update(zip).digest('hex');
 
   const newPackage = await askAppStore(opts.url, newPackageBody(metadata), zip);
-  if (field(newPackage, 'NewPackageResponse') !== 'Success') {
-    throw new AppStoreError(`Failed to add package. Got response from node: ${JSON.stringify(newPackage)}`, {
-      hint: appStoreHint(field(newPackage, 'NewPackageResponse')),
+  if (field(newPackage.answer, 'NewPackageResponse') !== 'Success') {
+    throw new AppStoreError(`Failed to add package. Got response from node: ${JSON.stringify(newPackage.answer)}`, {
+      details: nodeReason(newPackage.reason),
+      hint: newPackage.reason ? undefined : appStoreHint(field(newPackage.answer, 'NewPackageResponse')),
     });
   }
   const install = await askAppStore(opts.url, installBody(metadata, versionHash), undefined, INSTALL_EXPECTS_RESPONSE_SECS);
-  if (field(install, 'InstallResponse') !== 'Success') {
-    throw new AppStoreError(`Failed to start package. Got response from node: ${JSON.stringify(install)}`, {
-      hint: 'the node terminal (or its log) says which process failed to start',
+  if (field(install.answer, 'InstallResponse') !== 'Success') {
+    throw new AppStoreError(`Failed to start package. Got response from node: ${JSON.stringify(install.answer)}`, {
+      details: nodeReason(install.reason),
+      hint: install.reason ? undefined : 'the node terminal (or its log) says which process failed to start',
     });
   }
   opts.log?.info(`Successfully installed package ${packageId} on node at ${opts.url}`);
@@ -124,9 +118,10 @@ export async function removePackage(opts: RemovePackageOptions): Promise<{ packa
     publisher = metadata.properties.publisher;
   }
   const packageId = `${packageName}:${publisher}`;
-  const answer = await askAppStore(opts.url, { Uninstall: { package_name: packageName, publisher_node: publisher } });
+  const { answer, reason } = await askAppStore(opts.url, { Uninstall: { package_name: packageName, publisher_node: publisher } });
   if (field(answer, 'UninstallResponse') !== 'Success') {
     throw new AppStoreError(`Failed to remove package. Got response from node: ${JSON.stringify(answer)}`, {
+      details: nodeReason(reason),
       hint: `is ${packageId} installed on that node? (\`kit view-api --port <port>\` lists installed APIs)`,
     });
   }
@@ -188,28 +183,7 @@ export async function checkManifest(pkgDir: string): Promise<ManifestEntry[]> {
       hint: MANIFEST_HELP,
     });
   }
-  const entries = parseManifest(text);
-
-  for (const entry of entries) {
-    const where = `${MANIFEST_FILE} entry "${entry.process_name}"`;
-    if (!isSafeName(entry.process_name)) {
-      throw new PackageCheckError(`${where}: process_name is not Hypermap-safe: use only ${safeNameRule()}`, {
-        hint: underscoreHint(entry.process_name),
-      });
-    }
-    const path = entry.process_wasm_path;
-    if (!path.startsWith('/') || !path.endsWith('.wasm')) {
-      throw new PackageCheckError(`${where}: process_wasm_path "${path}" must start with "/" and end with ".wasm"`, {
-        hint: `write it as a path inside pkg/, e.g. "/${entry.process_name}.wasm"`,
-      });
-    }
-    const stem = basename(path).slice(0, -'.wasm'.length);
-    if (!isSafeName(stem)) {
-      throw new PackageCheckError(`${where}: wasm file name "${stem}" is not Hypermap-safe: use only ${safeNameRule()}`, {
-        hint: underscoreHint(stem),
-      });
-    }
-  }
+  const entries = parseManifest(text, manifestPath);
 
   for (const entry of entries) {
     const rel = entry.process_wasm_path.replace(/^\//, '');
@@ -232,39 +206,15 @@ export async function checkManifest(pkgDir: string): Promise<ManifestEntry[]> {
   return entries;
 }
 
-export function parseManifest(text: string): ManifestEntry[] {
-  const fail = (what: string) =>
-    new PackageCheckError(`Failed to parse required ${MANIFEST_FILE} file: ${what}`, { hint: MANIFEST_HELP });
-  let raw: unknown;
+/** Parse and check pkg/manifest.json's text; PackageCheckError says where (line and column) and what. */
+export function parseManifest(text: string, file = `pkg/${MANIFEST_FILE}`): ManifestEntry[] {
   try {
-    raw = JSON.parse(text);
+    return checkManifestText(text, file);
   } catch (e) {
-    throw fail((e as Error).message);
+    if (e instanceof ManifestError)
+      throw new PackageCheckError(`Failed to parse required ${MANIFEST_FILE} file: ${e.message}`, { hint: e.hint ?? MANIFEST_HELP });
+    throw e;
   }
-  if (!Array.isArray(raw)) throw fail('expected a list of process entries');
-  raw.forEach((entry: unknown, i) => {
-    const at = `entry ${i}`;
-    if (typeof entry !== 'object' || entry === null || Array.isArray(entry)) throw fail(`${at} is not an object`);
-    const e = entry as Record<string, unknown>;
-    for (const key of ['process_name', 'process_wasm_path'] as const) {
-      if (typeof e[key] !== 'string') throw fail(`${at}: "${key}" must be a string`);
-    }
-    for (const key of ['request_networking', 'public'] as const) {
-      if (typeof e[key] !== 'boolean') throw fail(`${at} ("${e.process_name}"): "${key}" must be true or false`);
-    }
-    for (const key of ['request_capabilities', 'grant_capabilities'] as const) {
-      if (!Array.isArray(e[key])) throw fail(`${at} ("${e.process_name}"): "${key}" must be a list`);
-    }
-    if (!isOnExit(e.on_exit)) {
-      throw fail(`${at} ("${e.process_name}"): "on_exit" must be "None", "Restart" or {"Requests": [...]}`);
-    }
-  });
-  return raw as ManifestEntry[];
-}
-
-function isOnExit(v: unknown): boolean {
-  if (v === 'None' || v === 'Restart') return true;
-  return typeof v === 'object' && v !== null && Array.isArray((v as { Requests?: unknown }).Requests);
 }
 
 function checkPackageId(metadata: Metadata): void {
@@ -277,10 +227,11 @@ function checkPackageId(metadata: Metadata): void {
   if (!isSafeName(publisher, true)) {
     throw new PackageCheckError(`metadata.json: publisher "${publisher}" is not Hypermap-safe: use only ${safeNameRule(true)}`);
   }
-}
-
-function underscoreHint(name: string): string | undefined {
-  return name.includes('_') ? `try "${name.replaceAll('_', '-')}"` : undefined;
+  if (publisher === 'sys') {
+    throw new PackageCheckError('metadata.json: publisher "sys" is reserved for the node\'s own system packages, and nodes refuse packages that claim it', {
+      hint: 'set "publisher" in metadata.json to your node name, e.g. "yourname.os"',
+    });
+  }
 }
 
 function appStoreHint(answer: unknown): string | undefined {
@@ -296,15 +247,26 @@ function appStoreHint(answer: unknown): string | undefined {
   }
 }
 
-/** Send one App Store request and read its Response body as JSON. */
-async function askAppStore(url: string, body: unknown, blob?: Uint8Array, expectsResponse?: number): Promise<unknown> {
+/**
+ * Send one App Store request: its Response body as JSON, and the reason for a failure when the
+ * node gives one. Our node puts it in the Response's blob as text/plain, leaving the body in
+ * Hyperdrive's shape (which the real kit reads); a real node sends no blob there.
+ */
+async function askAppStore(url: string, body: unknown, blob?: Uint8Array, expectsResponse?: number): Promise<{ answer: unknown; reason?: string }> {
   const message = makeMessage({ process: APP_STORE_PROCESS, body: JSON.stringify(body), blob, expectsResponse });
   const response = (await sendMessage(url, message)) as RpcResponse;
+  let answer: unknown;
   try {
-    return JSON.parse(response.body);
+    answer = JSON.parse(response.body);
   } catch {
     throw new AppStoreError(`the node's App Store answered with something that is not JSON: ${response.body.slice(0, 500)}`);
   }
+  const reason = response.blob && response.blobMime === 'text/plain' ? Buffer.from(response.blob).toString('utf8') : undefined;
+  return { answer, reason };
+}
+
+function nodeReason(reason: string | undefined): string | undefined {
+  return reason ? `the node says: ${reason}` : undefined;
 }
 
 function field(answer: unknown, key: string): unknown {

@@ -8,7 +8,7 @@ import { KitError } from '../cli/errors.js';
 import { makeMessage, type RpcResponse, sendMessage } from '../node-client/rpc.js';
 import { KIT_CACHE } from '../core/cache.js';
 import { APP_STORE_PROCESS, AppStoreError } from './start.js';
-import { downloadPackage } from './store.js';
+import { downloadApi, getApiZip } from './store.js';
 
 /** kit asks the App Store with this response timeout (seconds), as the real kit does. */
 const VIEW_API_TIMEOUT_SECS = 5;
@@ -55,21 +55,19 @@ export interface GetApiOptions {
   downloadFrom?: string;
   /** Where `<package:publisher>-api/` is made; default kit's cache folder. */
   cacheDir?: string;
+  /** Told what is done beyond asking (an install a real node needs before it serves the API). */
+  note?: (text: string) => void;
 }
 
 /** Fetch one package's API zip with GetApi, unpack it to `<cache>/<id>-api/`, return its .wit files. */
 export async function getApi(opts: GetApiOptions): Promise<ApiFile[]> {
   const { packageName, publisher } = splitPackageId(opts.packageId);
   const id = `${packageName}:${publisher}`;
-  const body = JSON.stringify({ GetApi: { package_name: packageName, publisher_node: publisher } });
-  let answer = await ask(opts.url, body);
-  if ((!answer.blob || answer.blob.length === 0) && opts.downloadFrom !== undefined) {
-    // Not here: download the published version from that node into ours, then ask again.
-    await downloadPackage({ url: opts.url, packageId: id, downloadFrom: opts.downloadFrom });
-    answer = await ask(opts.url, body);
-  }
-  if (!answer.blob || answer.blob.length === 0) {
-    throw new ViewApiError(`the node at ${opts.url} has no API for ${id} (it answered ${answer.text}).`, {
+  let answer = await getApiZip(opts.url, id, VIEW_API_TIMEOUT_SECS);
+  // Not here: download the published version from that node into ours, then ask again.
+  if (!answer.zip && opts.downloadFrom !== undefined) answer = await downloadApi({ url: opts.url, packageId: id, downloadFrom: opts.downloadFrom, note: opts.note });
+  if (!answer.zip) {
+    throw new ViewApiError(`the node at ${opts.url} has no API for ${id} (it answered ${answer.answer}).`, {
       hint: 'is the package installed there with an api/ folder? `kit view-api` lists the APIs the node has',
     });
   }
@@ -78,7 +76,7 @@ export async function getApi(opts: GetApiOptions): Promise<ApiFile[]> {
   await mkdir(dir, { recursive: true });
   let entries: Record<string, Uint8Array>;
   try {
-    entries = unzipSync(answer.blob);
+    entries = unzipSync(answer.zip);
   } catch (e) {
     throw new ViewApiError(`the API of ${id} from the node is not a readable zip: ${(e as Error).message}`, { cause: e });
   }

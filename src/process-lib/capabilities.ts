@@ -34,7 +34,10 @@ export function hasCapability(issuer: Address | string, params: unknown): boolea
   return getCapability(issuer, params) !== undefined;
 }
 
-/** Keep capabilities that came attached to a message (the kernel verifies them). */
+/**
+ * Keep capabilities, e.g. those attached to a message. The kernel adds any capability it is given,
+ * as Hyperdrive's does; what it allows is checked where it is used.
+ */
 export function saveCapabilities(caps: Capability[]): void {
   if (caps.length > 0) host.saveCapabilities(caps);
 }

@@ -58,7 +58,7 @@ export class UnexpectedResponseError extends ProcessLibError {
   }
 }
 
-/** `spawn` failed: 'name-taken' or 'no-file-at-path'. */
+/** `spawn` failed: 'no-file-at-path' (the wasm could not be read as us) or 'name-taken' (no answer). */
 export class SpawnError extends ProcessLibError {
   override name = 'SpawnError';
   constructor(
@@ -68,8 +68,8 @@ export class SpawnError extends ProcessLibError {
   ) {
     super(
       kind === 'name-taken'
-        ? `spawn: a process named '${processName}' already runs in this package; pick another name or pass none for a random one`
-        : `spawn: no wasm at '${wasmPath}' (or it would not start); the path is '<package>:<publisher>/pkg/<file>.wasm' and the file must be in the package's pkg/ folder`,
+        ? `spawn: the kernel did not answer for '${processName ?? wasmPath}' (Hyperdrive calls that NameTaken; a name in use gives back its process instead)`
+        : `spawn: could not read '${wasmPath}' through the VFS as this process: it must be a file we may read (our package's drives, or another's we hold a capability for), our manifest must request "vfs:distro:sys", and the node must be under its process limits`,
     );
   }
 }

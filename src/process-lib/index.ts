@@ -90,6 +90,7 @@ export {
 export * as eth from './modules/eth.js';
 export * as fdManager from './modules/fd-manager.js';
 export * as httpClient from './modules/http-client.js';
+export * as homepage from './modules/homepage.js';
 export * as httpServer from './modules/http-server.js';
 export * as kernel from './modules/kernel.js';
 export * as kv from './modules/kv.js';

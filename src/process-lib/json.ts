@@ -1,7 +1,9 @@
 // Bodies are bytes; most APIs put JSON in them. JSON here follows Rust serde, which the runtime
 // and other packages use: u64 as plain integers (bigint is written exactly), Vec<u8> as arrays of
-// numbers (Uint8Array is written that way), Option::None as null.
+// numbers (Uint8Array is written that way), Option::None as null. A u64 above 2^53 is read back as
+// a bigint (src/core/json.ts), so ids a module picks keep their exact value.
 
+import { isByteArray, parseJsonExact, write } from '../core/json.js';
 import { JsonDecodeError } from './errors.js';
 
 const encoder = new TextEncoder();
@@ -22,54 +24,25 @@ export function toJson(value: unknown): string {
   return text;
 }
 
-// JSON.stringify cannot write a bigint as a bare integer, hence this small writer of our own.
-function write(v: unknown): string | undefined {
-  if (v === null) return 'null';
-  switch (typeof v) {
-    case 'bigint':
-      return v.toString();
-    case 'number':
-    case 'string':
-    case 'boolean':
-      return JSON.stringify(v);
-    case 'object':
-      break;
-    default:
-      return undefined; // undefined, functions and symbols are left out, as JSON.stringify does
-  }
-  if (isBytes(v)) return `[${Array.prototype.join.call(v, ',')}]`;
-  if (Array.isArray(v)) return `[${v.map((x) => write(x) ?? 'null').join(',')}]`;
-  const withToJson = v as { toJSON?: () => unknown };
-  if (typeof withToJson.toJSON === 'function') return write(withToJson.toJSON());
-  const parts: string[] = [];
-  for (const [k, x] of Object.entries(v as Record<string, unknown>)) {
-    const w = write(x);
-    if (w !== undefined) parts.push(`${JSON.stringify(k)}:${w}`);
-  }
-  return `{${parts.join(',')}}`;
-}
-
 export function jsonBody(value: unknown): Uint8Array {
   return utf8(toJson(value));
 }
 
-/** Parse a JSON body; throws JsonDecodeError (with the text) when it is not JSON. */
+/**
+ * Parse a JSON body; throws JsonDecodeError (with the text) when it is not JSON. An integer beyond
+ * 2^53 (a u64 id) comes back as a bigint with its exact value; every other number as a number.
+ */
 export function parseJson<T = unknown>(body: Uint8Array | string): T {
   const text = typeof body === 'string' ? body : fromUtf8(body);
   try {
-    return JSON.parse(text) as T;
+    return parseJsonExact(text) as T;
   } catch (e) {
     throw new JsonDecodeError(text, e);
   }
 }
 
-/**
- * Whether a value is a byte array. Not `instanceof Uint8Array`: inside a component, byte lists
- * from the host are typed arrays that fail that check.
- */
-export function isBytes(v: unknown): v is Uint8Array {
-  return ArrayBuffer.isView(v) && !(v instanceof DataView) && (v as Uint8Array).BYTES_PER_ELEMENT === 1;
-}
+/** Whether a value is a byte array (host byte lists inside a component fail `instanceof Uint8Array`). */
+export const isBytes = isByteArray;
 
 /** Bytes from a body argument: bytes as is, strings as UTF-8. */
 export function toBytes(body: Uint8Array | string): Uint8Array {

@@ -40,7 +40,11 @@ export function setOnExit(onExit: OnExit): void {
 export interface SpawnOptions {
   /** Process name; a random number if left out. Must be Hypermap-safe (a-z, 0-9, '-'). */
   name?: string;
-  /** `<package>:<publisher>/pkg/<file>.wasm`, a wasm in a package's pkg/ drive. */
+  /**
+   * A VFS path the kernel reads as this process, e.g. `<package>:<publisher>/pkg/<file>.wasm`:
+   * any file we may read (our own drives, or another package's we hold a capability for). We
+   * need vfs:distro:sys in our request_capabilities for it.
+   */
   wasmPath: string;
   /** Default: none (the child stops for good when it returns). */
   onExit?: OnExit;
@@ -52,7 +56,12 @@ export interface SpawnOptions {
   public?: boolean;
 }
 
-/** Start a child process in our package. Throws SpawnError ('name-taken' | 'no-file-at-path'). */
+/**
+ * Start a child process in our package, as Hyperdrive's spawn does: a name already taken gives
+ * back that running process's id (it gets a "run" Request); an invalid name ends this process.
+ * Throws SpawnError 'no-file-at-path' when the wasm cannot be read as us, 'name-taken' only when
+ * the kernel does not answer. A wasm that does not compile still returns an id: the child is gone.
+ */
 export function spawn(options: SpawnOptions): ProcessId {
   if (!options.wasmPath) throw new BuildError("spawn: wasmPath is required, e.g. 'my-app:my.os/pkg/worker.wasm' (see ownWasmPath)");
   const grants = (options.grantCapabilities ?? []).map(

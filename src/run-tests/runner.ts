@@ -477,7 +477,11 @@ function portFree(port: number): Promise<boolean> {
   });
 }
 
-/** The node answers RPC and its tester's drives exist (a VFS ReadDir of tester:sys/tests works). */
+/**
+ * The node answers RPC and its tester's drives are ready for kit: the tester has made them and
+ * given the RPC (http-server) write on them, as Hyperdrive's does (write only, so a ReadDir would
+ * answer NoReadCap): a CreateDirAll of tester:sys/tests, which changes nothing, answers Ok.
+ */
 async function waitUntilBooted(node: NodeProc, signal?: AbortSignal): Promise<void> {
   const deadline = Date.now() + 120_000;
   while (Date.now() < deadline) {
@@ -489,9 +493,9 @@ async function waitUntilBooted(node: NodeProc, signal?: AbortSignal): Promise<vo
       throw new TestFailed({ reason: `could not boot ${node.name}: ${why}` });
     }
     try {
-      const msg = makeMessage({ process: 'vfs:distro:sys', body: JSON.stringify({ path: '/tester:sys/tests', action: 'ReadDir' }) });
+      const msg = makeMessage({ process: 'vfs:distro:sys', body: JSON.stringify({ path: '/tester:sys/tests', action: 'CreateDirAll' }) });
       const r = await sendMessage(node.url, msg, { timeoutMs: 15_000 });
-      if (r && !('Err' in (JSON.parse(r.body) as object))) return;
+      if (r && JSON.parse(r.body) === 'Ok') return;
     } catch {
       // not up yet
     }

@@ -4,27 +4,26 @@
 import { rmSync } from 'node:fs';
 import { readFile, realpath } from 'node:fs/promises';
 import { join, resolve, sep } from 'node:path';
-import type { KernelApi, NativeProcess } from './kernel/api.js';
+import type { KernelApi } from './kernel/api.js';
 import { Kernel } from './kernel/kernel.js';
+import { type KernelLimits, resolveLimits } from './kernel/limits.js';
 import { FileProcessStore } from './kernel/persistence.js';
 import { discardFreshHome, type PreparedHome, prepareHome, unlockHome } from './home.js';
 import { KIT_CACHE } from '../core/cache.js';
+import { DEFAULT_ZIP_LIMITS, type ZipLimits } from '../core/zip.js';
 import { createLogger, type Logger } from '../core/log.js';
 import { createEthModule } from './modules/eth/index.js';
 import { createFdManager } from './modules/fd-manager/index.js';
 import { createHttpClient } from './modules/http-client/index.js';
 import { createHttpServer } from './modules/http-server/index.js';
 import { createKv } from './modules/kv/index.js';
-import { createNetModule, netRootCap } from './modules/net/index.js';
+import { createNetModule, type NetOptions } from './modules/net/index.js';
+import { createNotifications } from './modules/notifications.js';
 import { createSqlite } from './modules/sqlite/index.js';
 import { createStateModule, FileStateStore } from './modules/state.js';
 import { createTimerModule } from './modules/timer.js';
-import { createVfs, ROOT_CAP_PARAMS as VFS_ROOT_CAP } from './modules/vfs/index.js';
-import { createAppStoreChain } from './packages/app-store/chain.js';
-import { createAppStoreDownloads } from './packages/app-store/downloads.js';
-import { createAppStore } from './packages/app-store/index.js';
-import { createHnsIndexer } from './packages/hns-indexer/index.js';
-import { createTester } from './packages/tester/index.js';
+import { createVfs } from './modules/vfs/index.js';
+import { addSystemPackages } from './packages/system.js';
 import { ComponentHost } from './process/host.js';
 import { createTerminal, type Terminal } from './terminal/index.js';
 import { type Capability, messagingCap, NETWORK_PARAMS, type ProcessId, processIdToString, systemProcess } from '../core/types.js';
@@ -47,22 +46,45 @@ export interface BootOptions {
    */
   fakechainPort?: number;
   rpc?: string;
-  /** Port for other nodes (net:distro:sys WebSockets, loopback); 0 or absent picks a free one. */
+  /** Port for other nodes (net:distro:sys WebSockets); 0 or absent picks a free one. */
   netPort?: number;
+  /**
+   * Interface the HTTP server and the net listener bind. Default 127.0.0.1, this machine only:
+   * the RPC and the net port answer anyone who can reach them, and a fake node runs on a
+   * developer's machine, often on shared networks. "0.0.0.0" listens everywhere, as Hyperdrive
+   * does. `net.host`, if given, sets the net listener's apart.
+   */
+  host?: string;
+  /** How far a package zip (or a process's VFS AddZip) may expand; DEFAULT_ZIP_LIMITS where not given. */
+  zipLimits?: Partial<ZipLimits>;
+  /**
+   * The rest of net:distro:sys's options: the interface it listens on (`host` unless set), a TCP
+   * port (`~tcp-port`; none unless set), passthroughs as a router, and the per-peer quotas.
+   */
+  net?: Pick<NetOptions, 'host' | 'tcpPort' | 'maxPassthroughs' | 'maxConnectionsPerPeer' | 'maxBufferedBytes'>;
   /** Register as an indirect node with these routers (`~routers`) instead of `~ip` + `~ws-port`. */
   routers?: string[];
   /** Terminal verbosity 0-3. */
   verbosity?: number;
   /**
-   * Hyperdrive's `--soft-ulimit`: a static open-files limit for fd-manager's budget instead of the
-   * process's real one (which is otherwise read at boot and re-read every UpdateUlimitSecs).
+   * Hyperdrive's `--soft-ulimit`: a static budget of file descriptors for fd-manager to share
+   * instead of a percentage of the process's open-files limit (read at boot and re-read every
+   * UpdateUlimitSecs).
    */
   softUlimit?: number;
+  /** Pending timers one process may have (timer:distro:sys); default 10,000. */
+  timersPerProcess?: number;
   /** Where the terminal reads commands and prints; null (or absent) for a detached node. */
   terminal?: { input: NodeJS.ReadableStream | null; output: NodeJS.WritableStream } | null;
   log?: Logger;
-  /** Called when the terminal asks to shut down (Ctrl-C, end of input). */
+  /** Called when the terminal asks to shut down (Ctrl-C, end of input) or a process sends Shutdown. */
   onExitRequested?: () => void;
+  /**
+   * Processes per node and per package, mailbox size, and each process's memory (limits.ts);
+   * unset ones come from KIT_MAX_PROCESSES, KIT_MAX_PROCESSES_PER_PACKAGE, KIT_MAILBOX_MESSAGES,
+   * KIT_MAILBOX_MB and KIT_PROCESS_MEMORY_MB, else the defaults.
+   */
+  limits?: Partial<KernelLimits>;
 }
 
 export interface RunningNode {
@@ -72,15 +94,15 @@ export interface RunningNode {
   /** http://localhost:<port> */
   readonly url: string;
   readonly kernel: KernelApi;
-  /** net:distro:sys: its WebSocket port (`~ws-port`) and networking public key (`~net-key`). */
-  readonly net: { port: number; publicKeyHex: string };
+  /** net:distro:sys: its WebSocket port (`~ws-port`), TCP port (0: none) and networking public key (`~net-key`). */
+  readonly net: { port: number; tcpPort: number; publicKeyHex: string };
   /** With fakechainPort: the chain, whether this node started it (and stops it), the name's TBA. */
   readonly fakechain?: { url: string; owned: boolean; tba: string; publicKeyHex: string };
   stop(): Promise<void>;
 }
 
-/** Runtime modules (and the terminal) may message each other, the kernel and the network. */
-const RUNTIME_MODULES = ['kernel', 'net', 'vfs', 'state', 'http-server', 'http-client', 'timer', 'eth', 'kv', 'sqlite', 'fd-manager'];
+/** Runtime modules may message each other, the kernel and the network (hyperdrive/src/state.rs). */
+const RUNTIME_MODULES = ['kernel', 'net', 'vfs', 'state', 'http-server', 'http-client', 'timer', 'eth', 'kv', 'sqlite', 'fd-manager', 'notifications'];
 
 export async function bootNode(opts: BootOptions): Promise<RunningNode> {
   const home = resolve(opts.home);
@@ -97,8 +119,14 @@ async function bootInHome(home: string, prepared: PreparedHome, opts: BootOption
   const log = opts.log ?? createLogger({ target: opts.name, terminal: null });
   const our = opts.name;
   const vfsRoot = join(home, 'vfs');
+  const listenHost = opts.host ?? '127.0.0.1';
+  const zipLimits: ZipLimits = {
+    maxBytes: opts.zipLimits?.maxBytes ?? DEFAULT_ZIP_LIMITS.maxBytes,
+    maxRatio: opts.zipLimits?.maxRatio ?? DEFAULT_ZIP_LIMITS.maxRatio,
+  };
 
-  const host = new ComponentHost({ cacheDir: join(KIT_CACHE, 'components'), log: log.child('process') });
+  const limits = resolveLimits(opts.limits);
+  const host = new ComponentHost({ cacheDir: join(KIT_CACHE, 'components'), log: log.child('process'), memoryLimitBytes: limits.processMemoryBytes });
   const state = new FileStateStore(home);
   const kernel = new Kernel({
     our,
@@ -108,6 +136,8 @@ async function bootInHome(home: string, prepared: PreparedHome, opts: BootOption
     state,
     store: opts.persist || prepared.persisted ? new FileProcessStore(home) : undefined,
     readWasm: (handle) => readVfsFile(vfsRoot, handle),
+    limits,
+    onShutdownRequested: opts.onExitRequested,
   });
 
   const addr = (p: ProcessId) => ({ node: our, process: p });
@@ -130,16 +160,20 @@ async function bootInHome(home: string, prepared: PreparedHome, opts: BootOption
   kernel.setPrinter((v, t) => terminal.print(v, t));
 
   await kernel.addNative(createStateModule(state), systemCaps);
-  await kernel.addNative(createVfs({ home }), systemCaps);
-  await kernel.addNative(createTimerModule(), systemCaps);
+  // Before kv and sqlite, which ask it for their share of file descriptors as they start.
+  await kernel.addNative(createFdManager({ staticMax: opts.softUlimit }), systemCaps);
+  await kernel.addNative(createVfs({ home, zipLimits }), systemCaps);
+  await kernel.addNative(createTimerModule({ timersPerProcess: opts.timersPerProcess }), systemCaps);
   await kernel.addNative(createKv({ home }), systemCaps);
   await kernel.addNative(createSqlite({ home }), systemCaps);
   await kernel.addNative(createHttpClient(), systemCaps);
-  await kernel.addNative(createFdManager({ ulimit: opts.softUlimit }), systemCaps);
-  const net = createNetModule({ port: opts.netPort, password: opts.password });
+  const notifications = createNotifications();
+  await kernel.addNative(notifications, systemCaps);
+  const net = createNetModule({ host: listenHost, ...opts.net, port: opts.netPort, password: opts.password });
   await kernel.addNative(net, systemCaps);
   const http = await createHttpServer({
     port: opts.port,
+    host: listenHost,
     kernel,
     fakeNode: true,
     password: opts.password,
@@ -150,29 +184,12 @@ async function bootInHome(home: string, prepared: PreparedHome, opts: BootOption
     throw e;
   });
   await kernel.addNative(http, systemCaps);
-  // The terminal acts for the user: it may message anything on this node.
-  await kernel.addNative(terminal, systemCaps);
-
-  // main:app-store:sys installs packages: it drives the kernel and the VFS, and lets
-  // http-server (the kit RPC endpoint) message it.
-  const appStore = createAppStore();
-  await kernel.addNative(appStore, systemCaps);
-  kernel.grant(systemProcess('http-server'), [messagingCap(addr(appStore.id))]);
-  // As Hyperdrive's terminal, it holds vfs root: `cat` and scripts read any package's drive.
-  kernel.grant(terminal.id, [messagingCap(addr(appStore.id)), { issuer: addr(systemProcess('vfs')), params: VFS_ROOT_CAP }]);
-
-  // Fake chain: eth always (providers from --rpc / .eth_providers); registration and hns-indexer
-  // when there is a chain port. The net module's WS port goes into `~ws-port` once it exists.
   await kernel.addNative(createEthModule({ home, fakechainPort: opts.fakechainPort, rpc: opts.rpc }), systemCaps);
-  // The rest of the App Store: downloads (zips, mirroring, fetching from other nodes) and, with a
-  // chain, chain:app-store:sys (published packages on Hypermap). kit and the terminal may ask both.
-  const addStorePart = async (part: NativeProcess) => {
-    await kernel.addNative(part, systemCaps);
-    kernel.grant(systemProcess('http-server'), [messagingCap(addr(part.id))]);
-    kernel.grant(terminal.id, [messagingCap(addr(part.id))]);
-    kernel.grant(appStore.id, [messagingCap(addr(part.id))]);
-  };
-  await addStorePart(createAppStoreDownloads());
+
+  // The system packages, natively written, each with the capabilities its real manifest gives it
+  // (system-capabilities.ts); their grants are made once all of them exist.
+  const system = await addSystemPackages(kernel, { terminal, state, notifications, zipLimits });
+  await system.addLocalParts();
   let fakechain: RunningNode['fakechain'];
   let stopChain: (() => Promise<void>) | undefined;
   if (opts.fakechainPort !== undefined) {
@@ -200,11 +217,11 @@ async function bootInHome(home: string, prepared: PreparedHome, opts: BootOption
       await host.close();
       throw e;
     }
-    await kernel.addNative(createHnsIndexer(), [...systemCaps, netRootCap(our)]);
-    await addStorePart(createAppStoreChain());
+    await system.addChainParts();
   }
+  await terminal.writePackages().catch((e) => log.warning(`could not write the terminal's scripts.json: ${(e as Error).message}`));
   // tester:tester:sys: every fake node is a simulation-mode node, where the real runtime has it too.
-  await kernel.addNative(createTester(), systemCaps);
+  await system.finish();
 
   await kernel.restore();
   http.ready();
@@ -218,20 +235,44 @@ async function bootInHome(home: string, prepared: PreparedHome, opts: BootOption
     home,
     url: `http://localhost:${http.port}`,
     kernel,
-    net: { port: net.port, publicKeyHex: net.publicKeyHex },
+    net: { port: net.port, tcpPort: net.tcpPort, publicKeyHex: net.publicKeyHex },
     fakechain,
     async stop() {
       if (stopped) return;
       stopped = true;
-      terminal.close();
-      await http.close();
-      await kernel.shutdown();
-      await host.close();
-      await stopChain?.();
-      unlockHome(home);
-      if (!opts.persist) rmSync(home, { recursive: true, force: true });
+      // Each step gets a deadline, so a stuck one (a socket, a worker) cannot keep the node
+      // from finishing: the home is unlocked (and removed unless persist) in every case.
+      try {
+        terminal.close();
+        await withDeadline(http.close(), 'http-server', log);
+        await withDeadline(kernel.shutdown(), 'the kernel', log);
+        await withDeadline(host.close(), 'the component host', log);
+        if (stopChain) await withDeadline(stopChain(), 'the fake chain', log);
+      } finally {
+        unlockHome(home);
+        if (!opts.persist) rmSync(home, { recursive: true, force: true });
+      }
     },
   };
+}
+
+/** How long one step of stopping a node may take before the stop moves on without it. */
+const STOP_STEP_DEADLINE_MS = 10_000;
+
+async function withDeadline(step: Promise<void>, what: string, log: Logger): Promise<void> {
+  let timer: NodeJS.Timeout | undefined;
+  const late = new Promise<void>((resolve) => {
+    timer = setTimeout(() => {
+      log.warning(`stopping ${what} took over ${STOP_STEP_DEADLINE_MS / 1000} s; going on without it`);
+      resolve();
+    }, STOP_STEP_DEADLINE_MS);
+    timer.unref();
+  });
+  try {
+    await Promise.race([step, late]);
+  } finally {
+    clearTimeout(timer);
+  }
 }
 
 /** Read `/pkg:pub/drive/file` under the node's vfs folder, refusing paths that leave it. */

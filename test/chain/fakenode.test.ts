@@ -41,6 +41,8 @@ function probe(name: string): NativeProcess & { got: KernelMessage[]; kernel: Ke
   let waiters: { pred: (km: KernelMessage) => boolean; res: (km: KernelMessage) => void }[] = [];
   const p = {
     id: { processName: name, packageName: 'probe', publisherNode: 'sys' } as ProcessId,
+    // public: whatever it asks may answer it (every Response is capability-checked)
+    isPublic: true,
     got,
     kernel: undefined as unknown as KernelApi,
     start(k: KernelApi) {
@@ -114,7 +116,7 @@ describe('fake node registration', () => {
     const ask = async (q: unknown) => JSON.parse(fromUtf8((await p.kernel.request(p.id, { node: b.name, process: HNS_INDEXER_PROCESS }, jsonBytes(q))).response.body));
     const head = Number(await chainClients(b.fakechain!.url).public.getBlockNumber());
     const info = await ask({ NodeInfo: { name: 'regb.dev', block: head } });
-    assert.deepEqual(info, { NodeInfo: { name: 'regb.dev', public_key: b.fakechain!.publicKeyHex, ips: [], ports: {}, routers: ['rega.dev'] } });
+    assert.deepEqual(info, { NodeInfo: { name: 'regb.dev', public_key: b.fakechain!.publicKeyHex, ips: [], ports: [], routers: ['rega.dev'] } });
     const ia = await ask({ NodeInfo: { name: 'rega.dev', block: head } });
     assert.equal(ia.NodeInfo.public_key, a.fakechain!.publicKeyHex);
     assert.deepEqual(ia.NodeInfo.ips, ['127.0.0.1']);
@@ -214,6 +216,7 @@ describe('eth:distro:sys and hns-indexer over a chain given with --rpc', () => {
     await k.addNative(net);
     const indexer = createHnsIndexer({ net: net.id });
     await k.addNative(indexer, [messagingCap({ node: node.name, process: ETH }), messagingCap({ node: node.name, process: net.id })]);
+    k.grant(ETH, [messagingCap({ node: node.name, process: indexer.id })]); // as its manifest grants eth
     await indexer.ready;
   });
   after(async () => {
@@ -261,6 +264,15 @@ describe('eth:distro:sys and hns-indexer over a chain given with --rpc', () => {
     const header = JSON.parse(fromUtf8(body(km))).Ok.result;
     assert.equal(BigInt(header.number), before + 1n);
     assert.equal(await eth({ UnsubscribeLogs: 8 }), 'Ok');
+  });
+
+  test('a sub_id above 2^53 (process_lib lets a process pick any u64) comes back in its updates digit for digit', async () => {
+    const id = 18446744073709551557n;
+    assert.equal(await eth({ SubscribeLogs: { sub_id: id, chain_id: 31337, kind: 'newHeads', params: null } }), 'Ok');
+    await chainClients(chain.url).test.mine({ blocks: 1 });
+    const km = await user.next((m) => fromUtf8(body(m)).includes(`"id":${id}`));
+    assert.match(fromUtf8(body(km)), /^\{"Ok":\{"id":18446744073709551557,/);
+    assert.equal(await eth({ UnsubscribeLogs: id }), 'Ok');
   });
 
   test('the config API needs eth\'s root capability; with it providers can be read and added', async () => {

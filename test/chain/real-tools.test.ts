@@ -152,7 +152,7 @@ describe("Hyperdrive's fake-node registration on kit's chain", () => {
 
       const head = Number(await chainClients(url).public.getBlockNumber());
       assert.deepEqual(await askIndexer(node, { NodeInfo: { name: 'hdnode.os', block: head } }), {
-        NodeInfo: { name: 'hdnode.os', public_key: '5a'.repeat(32), ips: ['127.0.0.1'], ports: { ws: 9123 }, routers: [] },
+        NodeInfo: { name: 'hdnode.os', public_key: '5a'.repeat(32), ips: ['127.0.0.1'], ports: [['ws', 9123]], routers: [] },
       });
     } finally {
       await node.stop();

@@ -1,14 +1,16 @@
 // Publishing across nodes, as a developer does it: a fake chain and two fake nodes (each its own
 // OS process), a package built and installed on the publisher's node, `kit publish` from a
 // keystore, the Hypermap entries read back with viem, the second node finding it on chain,
-// downloading it from the publisher's node (a tampered zip refused, the real one installed and
-// running), `kit view-api -d`, and `--unpublish` taking it out of the second node's listing.
+// downloading it from the publisher's node through the App Store's mirror protocol (a tampered zip
+// refused with its reason, the real one installed and running), `kit view-api -d`, an update
+// published later installed on the second node by itself (auto-update), and `--unpublish` taking it
+// out of the second node's listing.
 // Every bad input is refused with a clear error and no transaction (the nonce does not move).
 
 import assert from 'node:assert/strict';
 import { type ChildProcess, spawn } from 'node:child_process';
 import { createHash } from 'node:crypto';
-import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { createServer, type Server } from 'node:http';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -18,6 +20,8 @@ import { privateKeyToAccount } from 'viem/accounts';
 import { anvilBinary } from '../../src/chain/anvil.js';
 import { ANVIL_OWNER, ANVIL_OWNER_KEY, HYPERMAP, hypermapAbi, namehash } from '../../src/core/hypermap.js';
 import { encryptKeystore } from '../../src/publish/keystore.js';
+import { getPublished, listPublished } from '../../src/package/store.js';
+import { zipDirectory } from '../../src/core/zip.js';
 import { REPO, runKit } from '../helpers/kit.js';
 import { bootFakeNode, type FakeNode, freePort } from './helpers.js';
 
@@ -66,10 +70,8 @@ describe('kit publish and the App Store across nodes', { timeout: 20 * 60_000 },
     assert.equal(r.code, 0, `${process} ${JSON.stringify(body)}:\n${r.output}`);
     return r.stdout;
   };
-  const listed = async (port: number) => {
-    const out = await inject(port, 'chain:app-store:sys', 'GetApps');
-    return out.includes(`"package_name":"${PKG}"`);
-  };
+  // As on a real node, the RPC reaches chain:app-store:sys only through main's HTTP API.
+  const listed = async (port: number) => (await listPublished(`http://localhost:${port}`)).some((a) => a.package_id.package_name === PKG);
   const waitListed = async (port: number, want: boolean) => {
     const deadline = Date.now() + 30_000;
     while ((await listed(port)) !== want) {
@@ -208,23 +210,40 @@ describe('kit publish and the App Store across nodes', { timeout: 20 * 60_000 },
     await refused(publishArgs(`${base}/metadata.json`, otherKeystore), /already published by someone else/);
   });
 
-  it('the second node lists it, refuses a tampered zip, and installs the real one from the publisher', async () => {
+  it('the second node lists it, refuses a tampered zip with its reason, and installs the real one from the publisher', async () => {
     await waitListed(node2.port, true);
-    const app = await inject(node2.port, 'chain:app-store:sys', { GetApp: { package_name: PKG, publisher_node: PUBLISHER } });
-    assert.match(app, new RegExp(`\\["0\\.1\\.0","${zipHash}"\\]`));
-    assert.match(app, /"metadata_hash":"0x[0-9a-f]{64}"/);
+    const app = await getPublished(`http://localhost:${node2.port}`, ID);
+    assert.deepEqual(app?.metadata?.properties.code_hashes, [['0.1.0', zipHash]]);
+    assert.match(app?.metadata_hash ?? '', /^0x[0-9a-f]{64}$/);
 
-    // The publisher's node serves a zip that is not the published one: refused.
+    // The publisher's node serves a zip that is not the published one: refused, and kit says why.
     const stored = join(node1.home, 'vfs', 'app-store:sys', 'downloads', ID, `${zipHash}.zip`);
     const real = readFileSync(stored);
     const tampered = Buffer.from(real);
     tampered[tampered.length - 30] ^= 0xff;
     writeFileSync(stored, tampered);
-    const download = { LocalDownload: { package_id: { package_name: PKG, publisher_node: PUBLISHER }, download_from: PUBLISHER, desired_version_hash: zipHash } };
-    assert.match(await inject(node2.port, 'downloads:app-store:sys', download), /HashMismatch/);
+    const refusedDownload = await kit(['view-api', ID, '-p', String(node2.port), '-d', PUBLISHER]);
+    assert.notEqual(refusedDownload.code, 0, refusedDownload.output);
+    assert.match(refusedDownload.output, /Could not download shelf:fake\.dev from fake\.dev: HashMismatch/);
     const failed = await inject(node2.port, 'main:app-store:sys', { Install: { package_id: { package_name: PKG, publisher_node: PUBLISHER }, metadata: null, version_hash: zipHash } });
     assert.match(failed, /"InstallResponse":"Failure"/);
     writeFileSync(stored, real);
+
+    // A mirror that stops mirroring it refuses, and kit says so before asking for the zip (the
+    // App Store page's DELETE /downloads/:id/mirror, handed to main as http-server would).
+    const mirrorToggle = (method: string) =>
+      inject(node1.port, 'main:app-store:sys', {
+        Http: { source_socket_addr: null, method, url: `http://localhost/main:app-store:sys/downloads/${ID}/mirror`, bound_path: '/main:app-store:sys/downloads/:id/mirror', headers: {}, url_params: { id: ID }, query_params: {} },
+      });
+    assert.match(await mirrorToggle('DELETE'), /"status":200/);
+    const notMirror = await kit(['view-api', ID, '-p', String(node2.port), '-d', PUBLISHER]);
+    assert.notEqual(notMirror.code, 0, notMirror.output);
+    assert.match(notMirror.output, /fake\.dev refused: it does not mirror shelf:fake\.dev \(NotMirroring\)/);
+    assert.match(await mirrorToggle('PUT'), /"status":200/);
+    // A mirror that is not there: kit says so too.
+    const offline = await kit(['view-api', ID, '-p', String(node2.port), '-d', 'nobody.dev']);
+    assert.notEqual(offline.code, 0, offline.output);
+    assert.match(offline.output, /nobody\.dev did not answer whether it mirrors shelf:fake\.dev/);
 
     // `kit view-api -d`: node2 lacks the API, so it downloads the package from fake.dev first.
     const v = await kit(['view-api', ID, '-p', String(node2.port), '-d', PUBLISHER]);
@@ -241,6 +260,33 @@ describe('kit publish and the App Store across nodes', { timeout: 20 * 60_000 },
       if (Date.now() > deadline) throw new Error(`node1 never printed the message:\n${node1.output()}`);
       await new Promise((r) => setTimeout(r, 100));
     }
+  });
+
+  it('a new version published later is downloaded and installed on the second node by itself (auto-update)', async () => {
+    // Version 0.2.0: the same manifest, one more file; the publisher's node holds and mirrors it.
+    writeFileSync(join(dir, 'pkg', 'NOTES.txt'), 'version 0.2.0\n');
+    const zipPath = join(dir, 'target', `${PKG}:fake.zip`);
+    writeFileSync(zipPath, await zipDirectory(join(dir, 'pkg')));
+    const v2 = createHash('sha256').update(readFileSync(zipPath)).digest('hex');
+    const meta = JSON.parse(readFileSync(join(dir, 'metadata.json'), 'utf8'));
+    meta.properties.current_version = '0.2.0';
+    meta.properties.code_hashes = { '0.1.0': zipHash, '0.2.0': v2 };
+    writeFileSync(join(dir, 'metadata.json'), `${JSON.stringify(meta, null, 2)}\n`);
+    served.set('/metadata.json', readFileSync(join(dir, 'metadata.json'), 'utf8'));
+    let r = await kit(['start-package', dir, '-p', String(node1.port)]);
+    assert.equal(r.code, 0, r.output);
+    r = await kit(publishArgs(`${base}/metadata.json`));
+    assert.equal(r.code, 0, r.output);
+    // node2's chain:app-store:sys sees the new notes, downloads 0.2.0 from fake.dev and, the
+    // manifest being the installed one's, installs it (the drive keeps the installed zip).
+    const deadline = Date.now() + 120_000;
+    while (!/auto-installed update for package: shelf:fake\.dev/.test(node2.output())) {
+      if (Date.now() > deadline) throw new Error(`node2 never installed 0.2.0:\n${node2.output().slice(-3000)}`);
+      await new Promise((r) => setTimeout(r, 250));
+    }
+    const installedZip = join(node2.home, 'vfs', ID, 'pkg', `${ID}.zip`);
+    assert.equal(createHash('sha256').update(readFileSync(installedZip)).digest('hex'), v2);
+    assert.ok(existsSync(join(node2.home, 'vfs', ID, 'pkg', 'NOTES.txt')), 'the new file is in the installed drive');
   });
 
   it('--unpublish removes it from the second node\'s listing', async () => {

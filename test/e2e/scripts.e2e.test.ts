@@ -101,6 +101,13 @@ describe('terminal scripts (scripts.json)', { timeout: 30 * 60_000 }, () => {
     assert.match(listing, new RegExp(`${PKG}:${PKG}:template\\.os`));
   });
 
+  it("the book's `cat terminal:sys/pkg/scripts.json` and the system scripts work on `kit boot-fake-node`", async () => {
+    await type('cat terminal:sys/pkg/scripts.json', /"peers\.wasm": \{/);
+    await type('peers', /terminal:sys: identities of current connected peers:/);
+    await type('get-providers', /terminal:sys: Found \d+ provider\(s\):/);
+    await type('node-info:hns-indexer:sys fake.dev', /hns-indexer:sys: node info: Some\(/);
+  });
+
   it("explains what is wrong: a name not in scripts.json, a package without one, a scripts.json that does not parse", async () => {
     await type(`nope:${PKG}:template.os 1`, /error calling script: script not in scripts\.json file/);
     await type('thing:absent:nobody.os', /error calling script: no scripts manifest in package/);

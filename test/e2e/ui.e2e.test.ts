@@ -136,6 +136,18 @@ describe('a UI package in a real browser', { timeout: 900_000, skip: existsSync(
     });
   });
 
+  it('a message sent to its own node shows there (the process delivers it to itself)', async () => {
+    await step('chat-self', async () => {
+      await page1.getByLabel('Send to').fill('fake.dev');
+      await page1.getByLabel('Message').fill('a note to myself');
+      await page1.getByRole('button', { name: 'Send' }).click();
+      await page1.locator('[data-peer="fake.dev"] .message', { hasText: 'fake.dev: a note to myself' }).waitFor({ timeout: 30_000 });
+      // Kept, and the process still answers: the history has it after a reload.
+      await page1.reload();
+      await page1.locator('[data-peer="fake.dev"] .message', { hasText: 'fake.dev: a note to myself' }).waitFor();
+    });
+  });
+
   it('kit dev-ui serves the UI against the node and hot-reloads an edit without a rebuild', async () => {
     const uiPort = await freePort();
     let out = '';

@@ -28,7 +28,7 @@ describe('discovery through the fake chain', () => {
       prints.set(name, lines);
       const kernel = node.kernel as Kernel;
       kernel.setPrinter((_v, t) => lines.push(t));
-      await kernel.addNative({ id: TESTER, handle: () => {} }, [{ issuer: { node: name, process: { processName: 'kernel', packageName: 'distro', publisherNode: 'sys' } }, params: NETWORK_PARAMS }]);
+      await kernel.addNative({ id: TESTER, isPublic: true, handle: () => {} }, [{ issuer: { node: name, process: { processName: 'kernel', packageName: 'distro', publisherNode: 'sys' } }, params: NETWORK_PARAMS }]);
     }
   });
 

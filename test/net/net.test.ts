@@ -112,7 +112,8 @@ describe('net:distro:sys, two nodes', () => {
     const diag = unpack(
       (await alpha.kernel.request(TESTER, 'our@net:distro:sys', encodeNetAction({ kind: 'GetDiagnostics' }))).response.body,
     ) as { Diagnostics: string };
-    assert.match(diag.Diagnostics, /connected peers: 1 \(beta\.dev\)/);
+    assert.match(diag.Diagnostics, /we have connections with 1 peers/);
+    assert.match(diag.Diagnostics, /\n {4}beta\.dev, last message \d+s ago/);
   });
 
   it('a component on one node answers a Request from the other', async () => {
@@ -137,11 +138,12 @@ describe('net:distro:sys, two nodes', () => {
     const bigReply = await alpha.kernel.request(TESTER, `beta.dev@${id}`, big, { timeoutSecs: 10 });
     assert.deepEqual(bigReply.response.body, big);
     // Megabytes cross too; bytes go as MessagePack integers, so 0xff counts twice on the wire
-    // and 6 MB of it is over the 10 MB network limit: Offline, at once, with the reason.
+    // and 6 MB of it is over the 10 MB network limit: dropped, as Hyperdrive's net does (a
+    // process would time out); this native waiter hears why at once.
     const mb = new Uint8Array(3_000_000).fill(65);
     assert.equal((await alpha.kernel.request(TESTER, `beta.dev@${id}`, mb, { timeoutSecs: 30 })).response.body.length, mb.length);
     await assert.rejects(alpha.kernel.request(TESTER, `beta.dev@${id}`, new Uint8Array(6_000_000).fill(0xff), { timeoutSecs: 30 }), (e: unknown) => {
-      assert.ok(e instanceof SendErrorException && e.sendError.kind === 'offline');
+      assert.ok(e instanceof SendErrorException && e.sendError.kind === 'timeout' && e.code === 'too-large');
       assert.match(e.reason ?? '', /over the 10485800-byte network limit/);
       return true;
     });
@@ -400,44 +402,5 @@ describe('net:distro:sys, three nodes', () => {
     assert.equal(await hi(a, 'three.dev', 'welcome back'), 'ack');
     assert.equal(await hi(c, 'two.dev', 'back from the dead'), 'ack');
     assert.ok(c.prints.some((l) => l.includes('one.dev: welcome back')));
-  });
-});
-
-describe('net:distro:sys, an indirect node behind a router', () => {
-  const nodes: TestNode[] = [];
-
-  after(async () => {
-    for (const n of nodes) await n.node.stop();
-  });
-
-  it('is reached through its router, end to end encrypted, and answers back', async () => {
-    const router = await bootTestNode('router.dev');
-    const hidden = await bootTestNode('hidden.dev');
-    const caller = await bootTestNode('caller.dev');
-    nodes.push(router, hidden, caller);
-    const all = [router, hidden, caller];
-    feedPki(all, [router, caller]);
-    for (const n of all)
-      n.kernel.tell(
-        TESTER,
-        'our@net:distro:sys',
-        encodeHnsUpdate({ name: 'hidden.dev', publicKey: hidden.node.net.publicKeyHex, ips: [], ports: {}, routers: ['router.dev'] }),
-      );
-    // The indirect node connects to its router as soon as it learns it is indirect; until then
-    // the caller may find it Offline.
-    const deadline = Date.now() + 5000;
-    let answer = '';
-    while (!answer) {
-      try {
-        answer = await hi(caller, 'hidden.dev', 'through the router');
-      } catch (e) {
-        if (Date.now() > deadline) throw e;
-        await new Promise((r) => setTimeout(r, 100));
-      }
-    }
-    assert.equal(answer, 'ack');
-    assert.ok(hidden.prints.some((l) => l.includes('caller.dev: through the router')));
-    assert.equal(await hi(hidden, 'caller.dev', 'and back'), 'ack');
-    assert.ok(!router.prints.some((l) => l.includes('through the router')), 'the router only pipes ciphertext');
   });
 });

@@ -9,9 +9,13 @@ import { after, before, describe, it } from 'node:test';
 import { deflateSync } from 'fflate';
 import {
   checkEntryPath,
+  DEFAULT_ZIP_LIMITS,
   sha256Hex,
   unzip,
+  unzipAsync,
+  ZIP_RATIO_FLOOR_BYTES,
   ZipFormatError,
+  ZipLimitError,
   ZipPathError,
   zipDirectory,
   zipEntries,
@@ -237,5 +241,33 @@ describe('unzip', () => {
   it('refuses archives that expand beyond the limit', () => {
     const z = zipEntries([{ path: 'big', bytes: Buffer.alloc(100_000), isDir: false }]);
     assert.throws(() => unzip(z, { maxBytes: 1000 }), /more than 1000 bytes/);
+  });
+
+  it('refuses a zip bomb by its ratio, past the floor, before inflating anything', async () => {
+    const bomb = zipEntries([{ path: 'zeros', bytes: Buffer.alloc(ZIP_RATIO_FLOOR_BYTES + 1), isDir: false }]);
+    const ratio = Math.floor((ZIP_RATIO_FLOOR_BYTES + 1) / bomb.length);
+    assert.ok(ratio > DEFAULT_ZIP_LIMITS.maxRatio, `the bomb expands ${ratio} times`);
+    assert.throws(() => unzip(bomb), (e: unknown) => e instanceof ZipLimitError && /times its size; the most allowed here is 100 times/.test(e.message));
+    await assert.rejects(unzipAsync(bomb), ZipLimitError);
+    // At or below the floor a high ratio is fine (a few zero-filled files), and a limit can be raised.
+    const small = zipEntries([{ path: 'zeros', bytes: Buffer.alloc(1_000_000), isDir: false }]);
+    assert.equal(unzip(small)[0].bytes.length, 1_000_000);
+    assert.equal((await unzipAsync(bomb, { maxRatio: 1_000_000 }))[0].bytes.length, ZIP_RATIO_FLOOR_BYTES + 1);
+  });
+
+  it('unzipAsync reads what unzip reads and catches a size the directory lies about', async () => {
+    const z = Buffer.from(zipEntries([
+      { path: 'a/', bytes: new Uint8Array(0), isDir: true },
+      { path: 'a/b.txt', bytes: Buffer.from('hello'), isDir: false },
+      { path: 'c.bin', bytes: Buffer.alloc(70_000, 7), isDir: false },
+    ]));
+    assert.deepEqual(await unzipAsync(z), unzip(z));
+    // The central directory says c.bin is 10 bytes: inflating stops there and the lie is reported.
+    const cd = z.readUInt32LE(z.length - 22 + 16);
+    let p = cd;
+    for (let n = 0; n < 2; n++) p += 46 + z.readUInt16LE(p + 28) + z.readUInt16LE(p + 30) + z.readUInt16LE(p + 32);
+    z.writeUInt32LE(10, p + 24);
+    await assert.rejects(unzipAsync(z), ZipFormatError);
+    assert.throws(() => unzip(z), ZipFormatError);
   });
 });

@@ -158,9 +158,9 @@ test('spawn passes the WIT arguments and turns errors into SpawnError', () => {
   assert.equal(id.processName, '123');
   assert.deepEqual(host.spawned[0], [undefined, 'pkg:pub.os/pkg/worker.wasm', { tag: 'none' }, [], [[lib.processId('a:b:c'), '{"x":1}']], false]);
   host.spawnResult = { error: 'no-file-at-path' };
-  assert.throws(() => lib.spawn({ wasmPath: 'p:u/pkg/none.wasm' }), (e: Error) => e instanceof lib.SpawnError && e.kind === 'no-file-at-path' && /no wasm at 'p:u\/pkg\/none.wasm'/.test(e.message));
+  assert.throws(() => lib.spawn({ wasmPath: 'p:u/pkg/none.wasm' }), (e: Error) => e instanceof lib.SpawnError && e.kind === 'no-file-at-path' && /could not read 'p:u\/pkg\/none.wasm' through the VFS/.test(e.message));
   host.spawnResult = { error: 'name-taken' };
-  assert.throws(() => lib.spawn({ name: 'w', wasmPath: 'p:u/pkg/w.wasm' }), /'w' already runs/);
+  assert.throws(() => lib.spawn({ name: 'w', wasmPath: 'p:u/pkg/w.wasm' }), /the kernel did not answer for 'w'/);
   assert.equal(lib.ownWasmPath(lib.parseAddress('n.os@chat:chat:template.os'), 'w.wasm'), 'chat:template.os/pkg/w.wasm');
 });
 

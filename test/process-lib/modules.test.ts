@@ -1,10 +1,11 @@
-// The runtime-module clients: each request's target and JSON body against the book's API
-// Reference shapes, the blob where the API puts data, and how answers and errors come back.
+// The runtime-module clients: each request's target and JSON body against the shapes Hyperdrive's
+// modules read (the book's API Reference where it agrees), the blob where the API puts data, and
+// how answers and errors come back.
 import assert from 'node:assert/strict';
 import { beforeEach, test } from 'node:test';
 import { bodyJson, fake, lib } from './helpers/lib.js';
 
-const { vfs, kv, sqlite, httpServer, httpClient, timer, eth, net, kernel } = lib;
+const { vfs, kv, sqlite, httpServer, httpClient, timer, eth, net, kernel, homepage } = lib;
 let host: InstanceType<typeof fake.FakeHost>;
 const enc = (s: string) => new TextEncoder().encode(s);
 const dec = (b: Uint8Array) => new TextDecoder().decode(b);
@@ -59,16 +60,26 @@ test('vfs: requests are {path, action}, data rides in the blob', () => {
   assert.equal(file.hash().length, 32);
 });
 
-test('vfs: {"Err": ...} becomes a VfsError that explains the fix', () => {
-  answerWith({ Err: { NoCap: { action: 'Read', path: '/other:pub.os/files/x' } } });
+test('vfs: {"Err": ...} (Hyperdrive\'s VfsError) becomes a VfsError that explains the fix', () => {
+  answerWith({ Err: 'NoReadCap' });
   assert.throws(
     () => vfs.readFile('/other:pub.os/files/x'),
-    (e: Error) => e instanceof lib.VfsError && e.variant === 'NoCap' && /read or write capability/.test(e.message),
+    (e: Error) => e instanceof lib.VfsError && e.variant === 'NoReadCap' && /needs \{"kind": "read"/.test(e.message),
   );
-  answerWith({ Err: { NotFound: { path: '/pkg:pub.os/files/x' } } });
+  answerWith({ Err: 'NoWriteCap' });
+  assert.throws(() => vfs.writeFile('/other:pub.os/files/x', enc('x')), /OpenFile and CloseFile need write too/);
+  answerWith({ Err: { IOError: 'No such file or directory (os error 2)' } });
+  assert.throws(
+    () => vfs.readFile('/pkg:pub.os/files/x'),
+    (e: Error) => e instanceof lib.VfsError && lib.vfs.isNotFound(e) && /I\/O error: No such file/.test(e.message),
+  );
+  answerWith({ Err: { IOError: 'No such file or directory (os error 2)' } });
   assert.equal(vfs.exists('/pkg:pub.os/files/x'), false);
   answerWith({ Metadata: { file_type: 'File', len: 1 } });
-  assert.throws(() => vfs.openDir('/pkg:pub.os/files/x', false), /is a File, not a directory/);
+  assert.throws(
+    () => vfs.openDir('/pkg:pub.os/files/x', false),
+    (e: Error) => e instanceof lib.VfsError && /is a File, not a directory/.test(e.message) && (e.error as { IOError: string }).IOError === 'entry at path is not a directory',
+  );
   answerWith('Read');
   assert.throws(() => vfs.readDir('/pkg:pub.os/files'), (e: Error) => e instanceof lib.UnexpectedResponseError);
 });
@@ -95,13 +106,20 @@ test('kv: envelope {package_id, db, action}, keys as byte arrays, values in the 
   answerWith({ Err: 'KeyNotFound' });
   assert.equal(db.get('missing'), undefined);
   answerWith({ Err: 'NoWriteCap' });
-  assert.throws(() => db.set('k', 'v'), (e: Error) => e instanceof lib.KvError && /must grant us its capability/.test(e.message));
+  assert.throws(() => db.set('k', 'v'), (e: Error) => e instanceof lib.KvError && /have it grant us the capability/.test(e.message));
 
   answerWith({ BeginTx: { tx_id: 42 } });
   assert.equal(db.beginTx(), 42);
   answerWith('Ok');
   db.commitTx(42);
   assert.deepEqual(lastSent().body.action, { Commit: { tx_id: 42 } });
+  // a u64 id above 2^53 (Hyperdrive's are random u64s) comes back and goes out digit for digit
+  host.answer = () => ({ response: fake.response('{"BeginTx":{"tx_id":18446744073709551615}}'), blob: undefined });
+  const big = db.beginTx();
+  assert.equal(big, 18446744073709551615n);
+  answerWith('Ok');
+  db.set('k', 'v', big);
+  assert.match(dec(host.awaited.at(-1)!.request.body), /"tx_id":18446744073709551615\}/);
 });
 
 test('sqlite: statements in the body, params and rows as JSON in blobs', () => {
@@ -119,6 +137,10 @@ test('sqlite: statements in the body, params and rows as JSON in blobs', () => {
 
   answerWith({ Err: 'NotAWriteKeyword' });
   assert.throws(() => db.write('SELECT 1'), (e: Error) => e instanceof lib.SqliteError && /use read\(\) for SELECT/.test(e.message));
+  // bytes go as standard base64, which sqlite:distro:sys binds as a BLOB
+  answerWith('Ok');
+  db.write('INSERT INTO t (b) VALUES (?)', [Uint8Array.from([0, 255, 7])]);
+  assert.equal(dec(lastSent().blob!.bytes), '["AP8H"]');
 });
 
 test('http-server: Bind shapes, static content in the blob, HTTP responses', () => {
@@ -255,4 +277,36 @@ test('kernel: Debug Process and KillProcess with ids as strings', () => {
   assert.deepEqual(bodyJson(host.requests[0].request.body), {
     GrantCapabilities: { target: 'x:y:z', capabilities: [{ issuer: 'fake.dev@a:b:c', params: '"messaging"' }] },
   });
+});
+
+test('homepage: Add and Remove as process_lib sends them (src/homepage.rs), fire-and-forget to homepage:homepage:sys', () => {
+  homepage.addToHomepage('My First App', 'data:image/png;base64,AAAA', '/', '<h1>hi</h1>');
+  let sent = host.requests.at(-1)!;
+  assert.equal(lib.addressToString(sent.target), 'fake.dev@homepage:homepage:sys');
+  assert.equal(sent.request.expectsResponse, undefined);
+  assert.deepEqual(bodyJson(sent.request.body), { Add: { label: 'My First App', icon: 'data:image/png;base64,AAAA', path: '/', widget: '<h1>hi</h1>' } });
+  homepage.addToHomepage('Bare');
+  assert.deepEqual(bodyJson(host.requests.at(-1)!.request.body), { Add: { label: 'Bare', icon: null, path: null, widget: null } });
+  homepage.removeFromHomepage();
+  sent = host.requests.at(-1)!;
+  assert.equal(dec(sent.request.body), '"Remove"');
+  assert.equal(host.awaited.length, 0, 'nothing waits for an answer');
+});
+
+test('http-server: serveFile binds one file of the pkg drive at each path, cached', () => {
+  host.answer = (s) => {
+    const body = bodyJson(s.request.body) as { action?: unknown };
+    if (body.action === 'Read') return { response: fake.response('"Read"'), blob: { bytes: enc('<h1>page</h1>'), mime: undefined } };
+    return { response: fake.response(JSON.stringify(body.action === 'CreateDrive' ? 'Ok' : { Ok: null })) };
+  };
+  httpServer.serveFile('ui/index.html', ['/', '/home']);
+  const reads = host.awaited.filter((s) => (bodyJson(s.request.body) as { action?: unknown }).action === 'Read');
+  assert.deepEqual(bodyJson(reads[0].request.body), { path: '/pkg:pub.os/pkg/ui/index.html', action: 'Read' });
+  const binds = host.awaited.filter((s) => lib.addressToString(s.target) === 'fake.dev@http-server:distro:sys');
+  assert.deepEqual(
+    binds.map((b) => bodyJson(b.request.body)),
+    ['/', '/home'].map((path) => ({ Bind: { path, authenticated: true, local_only: false, cache: true } })),
+  );
+  assert.equal(dec(binds[1].blob!.bytes), '<h1>page</h1>');
+  assert.equal(binds[1].blob!.mime, 'text/html; charset=utf-8');
 });

@@ -191,16 +191,16 @@ test('a kernel call that fails without a payload ends the guest with the reason'
   assert.match(reason.kind === 'error' ? reason.message : '', /clear-state failed: disk on fire during clear-state/);
 });
 
-test('a message over MAX_MESSAGE_BYTES for another node is refused with a clear error', async () => {
+// hyperdrive/src/net/ws/utils.rs: the network drops a message over its limit and the sender
+// times out; sending it never traps the process.
+test('a message over MAX_MESSAGE_BYTES for another node is sent like any other (the network drops it)', async () => {
   const p = await router.start('probe-big', await fixture('probe'));
   const remote = { ...addr('tester'), node: 'other.dev' };
   p.deliver(request({ op: 'big', bytes: MAX_MESSAGE_BYTES + 1 }, { id: 98n, from: remote, to: addr('probe-big'), expects: 5 }));
-  const reason = await router.exitOf('probe-big');
-  assert.equal(reason.kind, 'error');
-  assert.match(reason.kind === 'error' ? reason.message : '', /response too large: 10485761 bytes .* limit is 10485760/);
-  assert.equal(
-    router.sent.filter((s) => addressToString(s.km.source) === 'fake.dev@probe-big:test:sys').length,
-    0,
-    'nothing was sent',
-  );
+  for (let i = 0; i < 500 && !router.sent.some((s) => addressToString(s.km.source) === 'fake.dev@probe-big:test:sys'); i++)
+    await new Promise((r) => setTimeout(r, 10));
+  const sent = router.sent.filter((s) => addressToString(s.km.source) === 'fake.dev@probe-big:test:sys');
+  assert.equal(sent.length, 1, 'the response went to the kernel');
+  assert.equal(sent[0].km.target.node, 'other.dev');
+  assert.equal(router.exits.get('fake.dev@probe-big:test:sys'), undefined, 'the process did not end');
 });

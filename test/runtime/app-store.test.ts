@@ -13,7 +13,7 @@ import { sha256Hex, type ZipEntry, zipEntries } from '../../src/core/zip.js';
 import type { Kernel } from '../../src/runtime/kernel/kernel.js';
 import { createLogger } from '../../src/core/log.js';
 import { bootNode, type RunningNode } from '../../src/runtime/node.js';
-import { type Capability, fromUtf8, messagingCap, parseAddress, type ProcessId } from '../../src/core/types.js';
+import { type Capability, fromUtf8, type KernelMessage, messagingCap, parseAddress, type ProcessId, parseProcessId } from '../../src/core/types.js';
 
 const OUR = 'fake.dev';
 /** The test talks as a process of its own, holding only the caps it is given here. */
@@ -35,7 +35,8 @@ function manifest(overrides: Record<string, unknown> = {}): string {
       process_wasm_path: '/echo.wasm',
       on_exit: 'Restart',
       request_networking: true,
-      request_capabilities: ['vfs:distro:sys', { process: 'timer:distro:sys', params: 'messaging' }],
+      // http-server both ways: it may message the process (kit's RPC), the process may answer it.
+      request_capabilities: ['vfs:distro:sys', 'http-server:distro:sys', { process: 'timer:distro:sys', params: 'messaging' }],
       grant_capabilities: ['http-server:distro:sys'],
       public: false,
       ...overrides,
@@ -59,6 +60,8 @@ async function boot(home: string, persist = false): Promise<TestNode> {
   // Root on vfs, to plant files where kit never could (a damaged zip in downloads).
   caps.push({ issuer: parseAddress(`${OUR}@vfs:distro:sys`), params: '{"root":true}' });
   await (node.kernel as unknown as Kernel).addNative({ id: TEST, handle() {} }, caps);
+  // ...and the app store may answer it (every Response is capability-checked).
+  (node.kernel as unknown as Kernel).grant(parseProcessId('main:app-store:sys'), [messagingCap({ node: OUR, process: TEST })]);
   return {
     node,
     lines,
@@ -153,7 +156,6 @@ describe('main:app-store:sys', { timeout: 600_000 }, () => {
       ['a wasm that is not in the zip', [file('manifest.json', manifest({ process_wasm_path: '/missing.wasm' }))], /missing\.wasm is not in the package zip/],
       ['an unsafe process name', [file('manifest.json', manifest({ process_name: 'Echo_1' })), file('echo.wasm', 'x')], /process_name/],
       ['a wasm path that climbs out', [file('manifest.json', manifest({ process_wasm_path: '/../echo.wasm' })), file('echo.wasm', 'x')], /climbs out/],
-      ['a capability that names no process', [file('manifest.json', manifest({ request_capabilities: ['vfs'] })), file('echo.wasm', 'x')], /not a process ID/],
       ['a bad on_exit', [file('manifest.json', manifest({ on_exit: 'Sometimes' })), file('echo.wasm', 'x')], /on_exit/],
       ['a damaged api.zip', [file('manifest.json', manifest()), file('echo.wasm', 'x'), file('api.zip', 'not a zip')], /api\.zip/],
     ];
@@ -249,10 +251,43 @@ describe('main:app-store:sys', { timeout: 600_000 }, () => {
       assert.equal(r?.body, 'again');
     });
 
-    it('uninstalls: process killed, drive removed, API forgotten', async () => {
+    it('uninstalls: process killed, drive removed, API forgotten, homepage told (utils.rs uninstall: RemoveOther)', async () => {
+      const told: KernelMessage[] = [];
+      const homepage: ProcessId = { processName: 'homepage', packageName: 'homepage', publisherNode: 'sys' };
+      await (t.node.kernel as unknown as Kernel).addNative({ id: homepage, handle: (km) => void told.push(km) });
       assert.deepEqual(await store({ Uninstall: PKG }), { UninstallResponse: 'Success' });
+      assert.deepEqual(
+        told.map((km) => JSON.parse(fromUtf8((km.message.val as { body: Uint8Array }).body))),
+        [{ RemoveOther: ECHO }],
+      );
+      (t.node.kernel as unknown as Kernel).table.delete('homepage:homepage:sys');
       await assertNothingInstalled();
       assert.deepEqual(await store({ Uninstall: PKG }), { UninstallResponse: 'Failure' });
+    });
+
+    it('skips malformed capability entries with a printed line and installs the rest (app-store utils.rs parse_capabilities)', async () => {
+      const bad = zipEntries([
+        file(
+          'manifest.json',
+          manifest({
+            request_capabilities: ['vfs', 42, { process: 'timer:distro:sys' }, { process: 'timer:distro:sys', params: 'messaging' }],
+            grant_capabilities: ['nope', 'http-server:distro:sys'],
+          }),
+        ),
+        file('echo.wasm', wasm),
+      ]);
+      assert.deepEqual(await newPackage(bad), { NewPackageResponse: 'Success' });
+      const before = t.lines.length;
+      assert.deepEqual(await install(bad), { InstallResponse: 'Success' });
+      const said = t.lines.slice(before).join('\n');
+      assert.match(said, /manifest requested invalid cap: "vfs"/);
+      assert.match(said, /manifest requested invalid cap: 42/);
+      assert.match(said, /manifest requested invalid cap: \{"process":"timer:distro:sys"\}/);
+      assert.match(said, new RegExp(`${ECHO} manifest tried to grant invalid cap: "nope"`));
+      // The well-formed entries were given.
+      assert.equal(await hasCap(ECHO, { issuer: `${OUR}@timer:distro:sys`, params: '"messaging"' }), true);
+      assert.equal(await hasCap('http-server:distro:sys', { issuer: `${OUR}@${ECHO}`, params: '"messaging"' }), true);
+      assert.deepEqual(await store({ Uninstall: PKG }), { UninstallResponse: 'Success' });
     });
   });
 

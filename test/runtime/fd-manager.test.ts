@@ -1,6 +1,7 @@
 // fd-manager:distro:sys inside a real kernel: processes that ask for a share of the node's
-// file-descriptor budget get `{"FdsLimit": n}`, shares shrink as more processes ask, and the
-// administrative requests report and retune.
+// file-descriptor budget (60% of the ulimit less 30) get `{"FdsLimit": n}`, half of it split evenly
+// and half by hit count as Hyperdrive's fd_manager.rs does, and the administrative requests report
+// and retune. The module side (FdLimiter) counts each handle's real descriptors.
 
 import assert from 'node:assert/strict';
 import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
@@ -54,35 +55,37 @@ describe('fd-manager:distro:sys', () => {
     rmSync(home, { recursive: true, force: true });
   });
 
-  it('gives the first process the whole budget (60% of the ulimit), then splits it', async () => {
+  it('gives the first process the whole budget (60% of the ulimit less 30), then splits it', async () => {
     kernel.tell(vfs.id, FD, '"RequestFdsLimit"');
     await tick();
-    assert.deepEqual(vfs.limits, [600]);
+    assert.deepEqual(vfs.limits, [570]);
     kernel.tell(kv.id, FD, '"RequestFdsLimit"');
     await tick();
-    assert.deepEqual(vfs.limits, [600, 300]);
-    assert.deepEqual(kv.limits, [300]);
+    assert.deepEqual(vfs.limits, [570, 285]);
+    assert.deepEqual(kv.limits, [285]);
   });
 
-  it('counts FdsLimitHit and reports with GetState and GetProcessFdLimit', async () => {
+  it('counts FdsLimitHit, re-splits half the budget by hits, and reports with GetState and GetProcessFdLimit', async () => {
     kernel.tell(kv.id, FD, '"FdsLimitHit"');
     kernel.tell(kv.id, FD, '"FdsLimitHit"');
+    // 570 / 2 evenly (142.5 each) + 285 by hits (1 : 3)
     assert.deepEqual(await ask(vfs.id, 'GetState'), {
-      GetState: { 'vfs-like:distro:sys': { limit: 300, hit_count: 0 }, 'kv-like:distro:sys': { limit: 300, hit_count: 2 } },
+      GetState: { 'vfs-like:distro:sys': { limit: 213, hit_count: 1 }, 'kv-like:distro:sys': { limit: 356, hit_count: 3 } },
     });
-    assert.deepEqual(await ask(vfs.id, { GetProcessFdLimit: 'kv-like:distro:sys' }), { GetProcessFdLimit: 300 });
+    assert.equal(kv.limits.at(-1), 356);
+    assert.deepEqual(await ask(vfs.id, { GetProcessFdLimit: 'kv-like:distro:sys' }), { GetProcessFdLimit: 356 });
     assert.deepEqual(await ask(vfs.id, { GetProcessFdLimit: 'nobody:x:y' }), { GetProcessFdLimit: 0 });
   });
 
   it('retunes with UpdateMaxFdsAsFractionOfUlimitPercentage and tells everyone their new share', async () => {
     kernel.tell(vfs.id, FD, JSON.stringify({ UpdateMaxFdsAsFractionOfUlimitPercentage: 80 }));
     await tick();
-    assert.equal(vfs.limits.at(-1), 400);
-    assert.equal(kv.limits.at(-1), 400);
+    assert.equal(vfs.limits.at(-1), 288);
+    assert.equal(kv.limits.at(-1), 481);
     kernel.tell(vfs.id, FD, JSON.stringify({ UpdateMaxFdsAsFractionOfUlimitPercentage: 500 }));
     kernel.tell(vfs.id, FD, JSON.stringify({ UpdateUpdateUlimitSecs: 60 }));
     kernel.tell(vfs.id, FD, JSON.stringify({ UpdateCullFractionDenominator: 4 }));
-    assert.deepEqual((await ask(vfs.id, 'GetState')).GetState['vfs-like:distro:sys'].limit, 400, 'over 100% is refused');
+    assert.deepEqual((await ask(vfs.id, 'GetState')).GetState['vfs-like:distro:sys'].limit, 288, 'over 100% is refused');
     assert.deepEqual([vfs.culls, kv.culls], [[4], [4]], 'the runtime modules are told the new cull fraction');
   });
 
@@ -105,11 +108,40 @@ describe('fd-manager:distro:sys', () => {
     assert.deepEqual(closed, ['a'], 'a quarter of 4 handles');
   });
 
+  it('counts the descriptors each handle holds against the share: 4 per LevelDB', async () => {
+    const closed: string[] = [];
+    const limiter = new FdLimiter(
+      () => kernel,
+      parseProcessId('leveldb-like:distro:sys'),
+      async (key) => {
+        closed.push(key);
+      },
+      4,
+    );
+    const km = (body: unknown) =>
+      ({
+        id: 1n,
+        source: FD,
+        target: FD,
+        message: { tag: 'request', val: { inherit: false, body: new TextEncoder().encode(JSON.stringify(body)), capabilities: [] } },
+      }) as unknown as KernelMessage;
+    assert.equal(limiter.takeLimit(km({ FdsLimit: 17 })), true);
+    for (const k of ['a', 'b', 'c', 'd']) await limiter.admit(k);
+    assert.deepEqual(limiter.stats(), { open: 4, fds: 16, limit: 17, hits: 0 }, 'four LevelDBs fit 17 descriptors');
+    await limiter.admit('e');
+    assert.deepEqual(closed, ['a', 'b'], 'the fifth would need 20: the older half closes');
+    assert.equal(limiter.stats().fds, 12);
+    // a smaller share closes what no longer fits at the next request
+    limiter.takeLimit(km({ FdsLimit: 8 }));
+    await limiter.enforce();
+    assert.ok(limiter.stats().fds <= 8);
+  });
+
   it('ignores malformed requests and FdsLimit sent to it, and keeps serving', async () => {
     kernel.tell(vfs.id, FD, 'not json');
     kernel.tell(vfs.id, FD, '{"FdsLimit": 5}');
     kernel.tell(vfs.id, FD, '"Nonsense"');
-    assert.equal((await ask(kv.id, { GetProcessFdLimit: 'vfs-like:distro:sys' })).GetProcessFdLimit, 400);
+    assert.equal((await ask(kv.id, { GetProcessFdLimit: 'vfs-like:distro:sys' })).GetProcessFdLimit, 288);
   });
 });
 
@@ -143,19 +175,19 @@ describe('fd-manager re-reads the open-files limit', () => {
   });
 
   it('reads the limit at start and, at the default period of an hour, not again meanwhile', () => {
-    assert.deepEqual(p.limits, [600]);
+    assert.deepEqual(p.limits, [570]);
     assert.equal(reads, 1);
   });
 
   it('after UpdateUpdateUlimitSecs re-reads on the new period and re-splits a changed limit', async () => {
     kernel.tell(p.id, FD, JSON.stringify({ UpdateUpdateUlimitSecs: 2 }));
     await until(() => reads > 2, `re-read on the new period (reads: ${reads})`);
-    assert.deepEqual(p.limits, [600], 'an unchanged limit changes no share');
+    assert.deepEqual(p.limits, [570], 'an unchanged limit changes no share');
     limit = 2000;
     await until(() => p.limits.length === 2, 'a new share after the limit changed');
-    assert.deepEqual(p.limits, [600, 1200]);
+    assert.deepEqual(p.limits, [570, 1170]);
     assert.deepEqual(JSON.parse(fromUtf8((await kernel.request(p.id, FD, '"GetState"', { timeoutSecs: 2 })).response.body)), {
-      GetState: { 'reader-like:distro:sys': { limit: 1200, hit_count: 0 } },
+      GetState: { 'reader-like:distro:sys': { limit: 1170, hit_count: 1 } },
     });
   });
 

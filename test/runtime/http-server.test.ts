@@ -85,6 +85,8 @@ describe('http-server', () => {
   let http: HttpServerModule;
   let base: string;
 
+  // A process answers http-server only holding its capability (every Response is checked).
+  const answersHttp = () => [messagingCap({ node: OUR, process: systemProcess('http-server') })];
   const systemCaps = () => [
     ...['kernel', 'http-server', 'vfs'].map((m) => messagingCap({ node: OUR, process: systemProcess(m) })),
     { issuer: { node: OUR, process: systemProcess('kernel') }, params: NETWORK_PARAMS },
@@ -130,7 +132,7 @@ describe('http-server', () => {
           k.respond(echo.id, km, JSON.stringify({ got: body }), { mime: 'application/json', bytes: utf8('{"blob":true}') });
         },
       });
-      await kernel.addNative(echo);
+      await kernel.addNative(echo, answersHttp());
 
       const res = await rpc({
         process: 'echo:test:sys',
@@ -162,14 +164,14 @@ describe('http-server', () => {
 
     it('answers a blocking request whose response has no blob with lazy_load_blob null', async () => {
       const p = recorder('plain:test:sys', { answer: (km, k) => k.respond(p.id, km, 'ok') });
-      await kernel.addNative(p);
+      await kernel.addNative(p, answersHttp());
       const res = await rpc({ process: 'plain:test:sys', expects_response: 5, body: 'x' });
       assert.deepEqual(await res.json(), { body: [...utf8('ok')], lazy_load_blob: null });
     });
 
     it('fires and forgets when expects_response is null: 200 with an empty body', async () => {
       const sink = recorder('sink:test:sys');
-      await kernel.addNative(sink);
+      await kernel.addNative(sink, answersHttp());
       const res = await rpc({ process: 'sink:test:sys', expects_response: null, body: 'note' });
       assert.equal(res.status, 200);
       assert.equal(await res.text(), '');
@@ -202,7 +204,7 @@ describe('http-server', () => {
     it('carries a blob over 10 MB to a local process, and refuses it for another node with 413', async () => {
       const big = Buffer.alloc(MAX_MESSAGE_BYTES + 1024, 'z').toString('base64');
       const sink = recorder('sink:test:sys', { answer: (km, k) => k.respond(sink.id, km, String(km.lazyLoadBlob?.bytes.length)) });
-      await kernel.addNative(sink);
+      await kernel.addNative(sink, answersHttp());
       const local = await rpc({ process: 'sink:test:sys', expects_response: 15, body: '"x"', data: big });
       assert.equal(local.status, 200);
       assert.equal(fromUtf8(Uint8Array.from(((await local.json()) as { body: number[] }).body)), String(MAX_MESSAGE_BYTES + 1024));
@@ -258,7 +260,7 @@ describe('http-server', () => {
     });
 
     it('answers 408 when no response comes within the HTTP wait or within expects_response', async () => {
-      await kernel.addNative(recorder('silent:test:sys'));
+      await kernel.addNative(recorder('silent:test:sys'), answersHttp());
       const byHeader = await rpc({ process: 'silent:test:sys', expects_response: 60 }, { 'X-Hyperware-Http-Server-Timeout': '1' });
       assert.equal(byHeader.status, 408);
       const byExpects = await rpc({ process: 'silent:test:sys', expects_response: 1 });

@@ -7,6 +7,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { ClassicLevel } from 'classic-level';
+import { parseJsonExact, stringifyJsonExact } from '../../src/core/json.js';
 import type { NativeProcess, Reply } from '../../src/runtime/kernel/api.js';
 import type { Kernel } from '../../src/runtime/kernel/kernel.js';
 import { createKv, dbCapParams } from '../../src/runtime/modules/kv/index.js';
@@ -29,9 +30,9 @@ describe('kv:distro:sys', () => {
   let kernel: Kernel;
 
   async function call(source = APP, action: unknown, o: { value?: string; db?: string; pkg?: unknown } = {}): Promise<{ body: unknown; blob?: string }> {
-    const body = JSON.stringify({ package_id: o.pkg ?? PKG, db: o.db ?? 'main', action });
+    const body = stringifyJsonExact({ package_id: o.pkg ?? PKG, db: o.db ?? 'main', action });
     const r: Reply = await kernel.request(source, KV, body, { blob: o.value === undefined ? undefined : { bytes: utf8(o.value) } });
-    return { body: JSON.parse(fromUtf8(r.response.body)), blob: r.blob && fromUtf8(r.blob.bytes) };
+    return { body: parseJsonExact(fromUtf8(r.response.body)), blob: r.blob && fromUtf8(r.blob.bytes) };
   }
   const key = (s: string) => Array.from(utf8(s));
 
@@ -40,6 +41,8 @@ describe('kv:distro:sys', () => {
     kernel = bareKernel(OUR, home);
     await kernel.addNative(createKv({ home }), [messagingCap({ node: OUR, process: parseProcessId('kernel:distro:sys') })]);
     for (const p of [APP, PEER, SPY]) await kernel.addNative(native(p), [messagingCap(KV)]);
+    // ...each granting kv, so that its answers reach them (every Response is capability-checked)
+    for (const p of [APP, PEER, SPY]) kernel.grant(KV.process, [messagingCap({ node: OUR, process: p })]);
   });
   after(async () => {
     await kernel.shutdown();
@@ -66,9 +69,9 @@ describe('kv:distro:sys', () => {
 
   it('applies a transaction only on Commit, all at once', async () => {
     await call(APP, { Set: { key: key('keep'), tx_id: null } }, { value: 'old' });
-    const begun = (await call(APP, 'BeginTx')).body as { BeginTx: { tx_id: number } };
+    const begun = (await call(APP, 'BeginTx')).body as { BeginTx: { tx_id: number | bigint } };
     const tx = begun.BeginTx.tx_id;
-    assert.equal(typeof tx, 'number');
+    assert.ok(typeof tx === 'bigint' || Number.isSafeInteger(tx), 'a u64, exact');
     assert.deepEqual((await call(APP, { Set: { key: key('a'), tx_id: tx } }, { value: '1' })).body, 'Ok');
     assert.deepEqual((await call(APP, { Delete: { key: key('keep'), tx_id: tx } })).body, 'Ok');
     assert.deepEqual((await call(APP, { Get: key('a') })).body, { Err: 'KeyNotFound' }, 'nothing lands before Commit');
@@ -96,16 +99,18 @@ describe('kv:distro:sys', () => {
     assert.deepEqual((await call(SPY, { Delete: { key: key('a'), tx_id: null } })).body, { Err: 'NoWriteCap' }, 'read does not give write');
   });
 
-  it('answers NoDb for a db that does not exist', async () => {
-    await call(PEER, 'Open', { db: 'peer-only' });
+  it('opens (creates) a db on any request from a holder of its capability: no NoDb (kv.rs: "always open to ensure db exists")', async () => {
     kernel.grant(APP, [{ issuer: KV, params: dbCapParams('read', { packageName: 'chat', publisherNode: 'template.os' }, 'nope') }]);
-    assert.deepEqual((await call(APP, { Get: key('x') }, { db: 'nope' })).body, { Err: { NoDb: [PKG, 'nope'] } });
+    assert.deepEqual((await call(APP, { Get: key('x') }, { db: 'nope' })).body, { Err: 'KeyNotFound' });
+    assert.ok(existsSync(join(home, 'kv/chat:template.os/nope')));
   });
 
   it('answers MalformedRequest to bad JSON, bad keys, unknown actions and a Set without a blob', async () => {
     const raw = async (body: string) => JSON.parse(fromUtf8((await kernel.request(APP, KV, body)).response.body));
     assert.deepEqual(await raw('not json'), { Err: 'MalformedRequest' });
-    assert.deepEqual(await raw(JSON.stringify({ package_id: PKG, db: '../escape', action: 'Open' })), { Err: 'MalformedRequest' });
+    assert.deepEqual(await raw(JSON.stringify({ package_id: 'chat:template.os', db: 'main', action: 'Open' })), { Err: 'MalformedRequest' }, 'PackageId is a struct');
+    const escaping = (await raw(JSON.stringify({ package_id: PKG, db: '../escape', action: 'Open' }))) as { Err: { IOError: string } };
+    assert.match(escaping.Err.IOError, /db "..\/escape" cannot name a folder/);
     assert.deepEqual((await call(APP, { Get: 'str' })).body, { Err: 'MalformedRequest' });
     assert.deepEqual((await call(APP, { Get: [300] })).body, { Err: 'MalformedRequest' });
     assert.deepEqual((await call(APP, 'Frobnicate')).body, { Err: 'MalformedRequest' });
@@ -113,7 +118,7 @@ describe('kv:distro:sys', () => {
     assert.ok(!existsSync(join(home, 'kv/chat:template.os/../escape')));
   });
 
-  it('keeps data on disk in a LevelDB that survives the module, and RemoveDb deletes it', async () => {
+  it('keeps data on disk in a LevelDB that survives the module, and RemoveDb empties it', async () => {
     await call(APP, 'Open', { db: 'durable' });
     assert.deepEqual((await call(APP, { Set: { key: key('k'), tx_id: null } }, { value: 'v', db: 'durable' })).body, 'Ok');
     await kernel.shutdown(); // closes the db
@@ -125,10 +130,38 @@ describe('kv:distro:sys', () => {
     kernel = bareKernel(OUR, home);
     await kernel.addNative(createKv({ home }), [messagingCap({ node: OUR, process: parseProcessId('kernel:distro:sys') })]);
     await kernel.addNative(native(APP), [messagingCap(KV), { issuer: KV, params: dbCapParams('read', { packageName: 'chat', publisherNode: 'template.os' }, 'durable') }]);
+    kernel.grant(KV.process, [messagingCap({ node: OUR, process: APP })]);
     assert.equal((await call(APP, { Get: key('k') }, { db: 'durable' })).blob, 'v');
     assert.deepEqual((await call(APP, 'RemoveDb', { db: 'durable' })).body, 'Ok');
-    assert.ok(!existsSync(dir));
-    assert.deepEqual((await call(APP, { Get: key('k') }, { db: 'durable' })).body, { Err: { NoDb: [PKG, 'durable'] } });
+    assert.deepEqual((await call(APP, { Get: key('k') }, { db: 'durable' })).body, { Err: 'KeyNotFound' });
+  });
+
+  it('sends an error even to a caller that awaits nothing, and a success only to one that awaits it (kv.rs)', async () => {
+    const own = mkdtempSync(join(tmpdir(), 'kit-kv-err-'));
+    const kv = createKv({ home: own });
+    const answers: Array<{ body: string; metadata?: string; mime?: string }> = [];
+    const k = {
+      our: OUR,
+      respond: (_from: unknown, _to: unknown, body: string, blob?: { mime?: string }, metadata?: string) => answers.push({ body, metadata, mime: blob?.mime }),
+      tell() {},
+      print() {},
+      hasCapability: () => false,
+      log: { debug() {}, info() {} },
+    } as unknown as Parameters<NonNullable<typeof kv.start>>[0];
+    await kv.start?.(k);
+    const km = (action: unknown, expects: bigint | undefined) =>
+      ({
+        id: 1n,
+        source: { node: OUR, process: APP },
+        target: KV,
+        message: { tag: 'request', val: { inherit: false, expectsResponse: expects, body: utf8(JSON.stringify({ package_id: PKG, db: 'q', action })), metadata: 'md', capabilities: [] } },
+      }) as unknown as KernelMessage;
+    await kv.handle(km({ Get: key('x') }, undefined));
+    await kv.handle(km('Open', undefined));
+    await kv.handle(km('Open', 5n));
+    assert.deepEqual(answers, [{ body: '{"Err":"NoReadCap"}', metadata: undefined, mime: undefined }, { body: '"Ok"', metadata: 'md', mime: undefined }]);
+    await kv.stop?.();
+    rmSync(own, { recursive: true, force: true });
   });
 
   it('Sets the module received before it stops are all answered and on disk', async () => {

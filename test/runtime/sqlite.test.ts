@@ -1,5 +1,7 @@
-// sqlite:distro:sys inside a real kernel: native test processes send every SqliteAction of the
-// book and check rows, WAL mode on disk, capabilities, transactions and every error variant.
+// sqlite:distro:sys inside a real kernel: native test processes send every SqliteAction and check
+// rows, WAL mode on disk, capabilities, transactions and every error variant, as Hyperdrive's
+// sqlite.rs answers them (test/conformance/sqlite.test.ts asserts the same from a component);
+// and guard.ts, which keeps a statement inside its database file, read token by token.
 
 import assert from 'node:assert/strict';
 import { existsSync, mkdtempSync, rmSync } from 'node:fs';
@@ -7,9 +9,11 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import Database from 'better-sqlite3';
+import { parseJsonExact, stringifyJsonExact } from '../../src/core/json.js';
 import type { NativeProcess } from '../../src/runtime/kernel/api.js';
 import type { Kernel } from '../../src/runtime/kernel/kernel.js';
 import { dbCapParams } from '../../src/runtime/modules/kv/index.js';
+import { refusal, tokens } from '../../src/runtime/modules/sqlite/guard.js';
 import { createSqlite } from '../../src/runtime/modules/sqlite/index.js';
 import { fromUtf8, messagingCap, parseProcessId, utf8 } from '../../src/core/types.js';
 import { bareKernel } from './helpers.js';
@@ -28,10 +32,10 @@ describe('sqlite:distro:sys', () => {
   let kernel: Kernel;
 
   async function call(source: typeof APP, action: unknown, params?: unknown[] | string, db = 'users'): Promise<{ body: unknown; rows?: unknown }> {
-    const body = JSON.stringify({ package_id: PKG, db, action });
+    const body = stringifyJsonExact({ package_id: PKG, db, action });
     const blob = params === undefined ? undefined : { bytes: utf8(typeof params === 'string' ? params : JSON.stringify(params)) };
     const r = await kernel.request(source, SQLITE, body, { blob });
-    return { body: JSON.parse(fromUtf8(r.response.body)), rows: r.blob && JSON.parse(fromUtf8(r.blob.bytes)) };
+    return { body: parseJsonExact(fromUtf8(r.response.body)), rows: r.blob && parseJsonExact(fromUtf8(r.blob.bytes)) };
   }
 
   before(async () => {
@@ -39,6 +43,8 @@ describe('sqlite:distro:sys', () => {
     kernel = bareKernel(OUR, home);
     await kernel.addNative(createSqlite({ home }), [messagingCap({ node: OUR, process: parseProcessId('kernel:distro:sys') })]);
     for (const p of [APP, SPY]) await kernel.addNative(native(p), [messagingCap(SQLITE)]);
+    // ...each granting sqlite, so that its answers reach them (every Response is capability-checked)
+    for (const p of [APP, SPY]) kernel.grant(SQLITE.process, [messagingCap({ node: OUR, process: p })]);
   });
   after(async () => {
     await kernel.shutdown();
@@ -59,8 +65,9 @@ describe('sqlite:distro:sys', () => {
   it('Write runs statements with params; Query answers Read with rows as JSON in the blob', async () => {
     assert.deepEqual((await call(APP, { Write: { statement: 'CREATE TABLE users (id INTEGER PRIMARY KEY, name TEXT, score REAL, ok INTEGER, pic BLOB)', tx_id: null } })).body, 'Ok');
     const insert = { Write: { statement: 'INSERT INTO users (name, score, ok, pic) VALUES (?, ?, ?, ?)', tx_id: null } };
-    assert.deepEqual((await call(APP, insert, ['Bob', 1.5, true, [1, 2, 3]])).body, 'Ok');
-    assert.deepEqual((await call(APP, insert, [{ Text: 'Eve' }, { Real: 2.5 }, { Boolean: false }, null])).body, 'Ok');
+    // bytes go as base64, which binds as a BLOB (sqlite.rs json_to_sqlite)
+    assert.deepEqual((await call(APP, insert, ['Bob', 1.5, true, Buffer.from([1, 2, 3]).toString('base64')])).body, 'Ok');
+    assert.deepEqual((await call(APP, insert, ['Eve', 2.5, false, null])).body, 'Ok');
     const r = await call(APP, { Query: 'SELECT id, name, score, ok, pic FROM users WHERE score > ? ORDER BY id' }, [0]);
     assert.deepEqual(r.body, 'Read');
     assert.deepEqual(r.rows, [
@@ -71,7 +78,7 @@ describe('sqlite:distro:sys', () => {
   });
 
   it('runs a transaction atomically on Commit, and nothing before', async () => {
-    const tx = ((await call(APP, 'BeginTx')).body as { BeginTx: { tx_id: number } }).BeginTx.tx_id;
+    const tx = ((await call(APP, 'BeginTx')).body as { BeginTx: { tx_id: number | bigint } }).BeginTx.tx_id;
     const ins = { Write: { statement: 'INSERT INTO users (name) VALUES (?)', tx_id: tx } };
     assert.deepEqual((await call(APP, ins, ['Steve'])).body, 'Ok');
     assert.deepEqual((await call(APP, { Query: 'SELECT count(*) AS n FROM users' })).rows, [{ n: 2 }]);
@@ -79,18 +86,19 @@ describe('sqlite:distro:sys', () => {
     assert.deepEqual((await call(APP, { Query: 'SELECT count(*) AS n FROM users' })).rows, [{ n: 3 }]);
 
     // a failing statement rolls back the whole transaction
-    const tx2 = ((await call(APP, 'BeginTx')).body as { BeginTx: { tx_id: number } }).BeginTx.tx_id;
+    const tx2 = ((await call(APP, 'BeginTx')).body as { BeginTx: { tx_id: number | bigint } }).BeginTx.tx_id;
     await call(APP, { Write: { statement: 'INSERT INTO users (name) VALUES (?)', tx_id: tx2 } }, ['Mallory']);
     await call(APP, { Write: { statement: 'INSERT INTO nowhere (x) VALUES (?)', tx_id: tx2 } }, [1]);
     const failed = (await call(APP, { Commit: { tx_id: tx2 } })).body as { Err: { RusqliteError: string } };
     assert.match(failed.Err.RusqliteError, /no such table: nowhere/);
     assert.deepEqual((await call(APP, { Query: 'SELECT count(*) AS n FROM users' })).rows, [{ n: 3 }]);
     assert.deepEqual((await call(APP, { Commit: { tx_id: 7 } })).body, { Err: { NoTx: 7 } });
-    assert.deepEqual((await call(APP, { Write: { statement: 'DELETE FROM users', tx_id: 7 } })).body, { Err: { NoTx: 7 } });
-    assert.deepEqual((await call(APP, { Query: 'SELECT count(*) AS n FROM users' })).rows, [{ n: 3 }], 'nothing written');
+    // a Write with an unknown id starts that transaction (sqlite.rs: .entry(tx_id).or_default())
+    assert.deepEqual((await call(APP, { Write: { statement: 'DELETE FROM users', tx_id: 7 } })).body, 'Ok');
+    assert.deepEqual((await call(APP, { Query: 'SELECT count(*) AS n FROM users' })).rows, [{ n: 3 }], 'nothing written before Commit');
   });
 
-  it('answers the book errors: NotAWriteKeyword, NotAReadKeyword, InvalidParameters, RusqliteError, MalformedRequest', async () => {
+  it('answers NotAWriteKeyword, NotAReadKeyword, InvalidParameters, RusqliteError, MalformedRequest', async () => {
     assert.deepEqual((await call(APP, { Write: { statement: 'SELECT 1', tx_id: null } })).body, { Err: 'NotAWriteKeyword' });
     assert.deepEqual((await call(APP, { Query: 'DELETE FROM users' })).body, { Err: 'NotAReadKeyword' });
     assert.deepEqual((await call(APP, { Query: 'SELECT ?' }, [{ nested: true }])).body, { Err: 'InvalidParameters' });
@@ -115,12 +123,64 @@ describe('sqlite:distro:sys', () => {
     assert.deepEqual((await call(SPY, { Write: { statement: 'DELETE FROM users', tx_id: null } })).body, { Err: 'NoWriteCap' });
   });
 
-  it('answers NoDb for a missing db and RemoveDb deletes the files', async () => {
+  it('creates a missing db on any request after the capability check, and RemoveDb empties one (sqlite.rs)', async () => {
     kernel.grant(APP, [{ issuer: SQLITE, params: dbCapParams('read', PKG_ID, 'ghost') }]);
-    assert.deepEqual((await call(APP, { Query: 'SELECT 1' }, undefined, 'ghost')).body, { Err: { NoDb: [PKG, 'ghost'] } });
-    assert.ok(!existsSync(join(home, 'sqlite/chat:template.os/ghost.sqlite')), 'a query does not create a db');
+    assert.deepEqual((await call(APP, { Query: 'SELECT 1 AS one' }, undefined, 'ghost')).rows, [{ one: 1 }]);
+    assert.ok(existsSync(join(home, 'sqlite/chat:template.os/ghost.sqlite')));
+    assert.deepEqual((await call(APP, 'RemoveDb', undefined, 'never-made')).body, { Err: { IOError: 'No such file or directory (os error 2)' } });
     assert.deepEqual((await call(APP, 'RemoveDb')).body, 'Ok');
-    assert.ok(!existsSync(join(home, 'sqlite/chat:template.os/users.sqlite')));
-    assert.deepEqual((await call(APP, { Query: 'SELECT 1' })).body, { Err: { NoDb: [PKG, 'users'] } });
+    assert.deepEqual((await call(APP, { Query: "SELECT count(*) AS n FROM sqlite_master WHERE name = 'users'" })).rows, [{ n: 0 }]);
+  });
+});
+
+describe('sqlite guard: one statement, read as SQLite tokenizes it', () => {
+  it('refuses ATTACH, VACUUM INTO and process-wide PRAGMAs however they are spelt', () => {
+    for (const sql of [
+      "ATTACH '/x' AS y",
+      "attach database '/x' as y",
+      "  /* c */ -- d\n ATTACH '/x' AS y",
+      "EXPLAIN ATTACH '/x' AS y",
+      "EXPLAIN QUERY PLAN ATTACH '/x' AS y",
+      "VACUUM INTO '/x'",
+      "vacuum main into '/x'",
+      "VACUUM \"main\" /* */ INTO '/x'",
+      "PRAGMA temp_store_directory = '/x'",
+      "PRAGMA main.temp_store_directory='/x'",
+      'PRAGMA [data_store_directory]',
+      'pragma "soft_heap_limit" = 1',
+      'PRAGMA hard_heap_limit=1',
+    ])
+      assert.ok(refusal(sql), sql);
+  });
+
+  it('lets everything else through, keywords inside strings, quoted names and comments included', () => {
+    for (const sql of [
+      'VACUUM',
+      'VACUUM main',
+      "SELECT 'ATTACH' AS a, \"INTO\" FROM t",
+      "INSERT INTO t VALUES ('VACUUM INTO x')",
+      'CREATE TABLE attach_log (into_x TEXT)',
+      'PRAGMA journal_mode = WAL',
+      'PRAGMA foreign_keys = ON',
+      "PRAGMA table_info('temp_store_directory')",
+      'SELECT 1 -- ATTACH',
+      "SELECT x'00' /* ATTACH */",
+    ])
+      assert.equal(refusal(sql), undefined, sql);
+  });
+
+  it('reads quotes, doubled quotes, brackets and comments as SQLite does', () => {
+    assert.deepEqual(
+      tokens("a 'b''c' \"d\"\"e\" [f g] `h` -- x\n /* y */ X'0A' ;").map((t) => [t.kind, t.text]),
+      [
+        ['word', 'a'],
+        ['quoted', "'b''c'"],
+        ['quoted', '"d""e"'],
+        ['quoted', '[f g]'],
+        ['quoted', '`h`'],
+        ['other', "X'0A'"],
+        ['other', ';'],
+      ],
+    );
   });
 });

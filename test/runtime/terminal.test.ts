@@ -154,8 +154,16 @@ describe('terminal', () => {
     assert.match(out, /terminal:sys: Awaiting response for 5s\n/);
     assert.match(out, /terminal:sys: echo: \{"some payload": "value"\}\n/);
     const km = echo.received[0];
-    assert.equal(km.source.process.processName, 'terminal');
+    // As Hyperdrive's m (terminal/m/src/lib.rs): a `<u64>:terminal:sys` script that attaches every
+    // capability it holds (try_attach_all; m is a root script, so the terminal's).
+    assert.match(km.source.process.processName, /^\d+$/);
+    assert.equal(`${km.source.process.packageName}:${km.source.process.publisherNode}`, 'terminal:sys');
     assert.equal(km.target.node, OUR);
+    const attached = (km.message.val as { capabilities: Array<{ issuer: { process: ProcessId }; params: string }> }).capabilities;
+    assert.ok(
+      attached.some((c) => c.issuer.process.processName === 'kernel' && c.params === NETWORK_PARAMS),
+      'the terminal\'s network capability is attached',
+    );
   });
 
   it('m without -a sends and prints nothing; m explains timeouts, offline nodes and bad addresses', async () => {
@@ -193,7 +201,7 @@ describe('terminal', () => {
       const req = JSON.parse(fromUtf8((km.message.val as { body: Uint8Array }).body));
       if (req.path === '/terminal:sys/pkg/scripts.json' && req.action === 'Read')
         k.respond(vfs.id, km, jsonBytes('Read'), { bytes: utf8('{"m.wasm": {}}') });
-      else k.respond(vfs.id, km, jsonBytes({ Err: { NotFound: { path: req.path } } }));
+      else k.respond(vfs.id, km, jsonBytes({ Err: { IOError: 'No such file or directory (os error 2)' } }));
     });
     await kernel.addNative(vfs);
     await type('cat /terminal:sys/pkg/scripts.json', 'terminal:sys: {"m.wasm": {}}');
@@ -271,7 +279,7 @@ describe('terminal', () => {
       const req = JSON.parse(fromUtf8((km.message.val as { body: Uint8Array }).body));
       const file = files[req.path];
       if (file !== undefined && req.action === 'Read') k.respond(vfs.id, km, jsonBytes('Read'), { bytes: utf8(file) });
-      else k.respond(vfs.id, km, jsonBytes({ Err: { NotFound: { path: req.path } } }));
+      else k.respond(vfs.id, km, jsonBytes({ Err: { IOError: 'No such file or directory (os error 2)' } }));
     });
     await kernel.addNative(vfs);
     const sink = recorder('sink:test:sys');
@@ -314,6 +322,7 @@ describe('terminal', () => {
   it('answers EditAlias requests from terminal scripts', async () => {
     const script = recorder('123:terminal:sys');
     await kernel.addNative(script, [messagingCap({ node: OUR, process: TERMINAL_ID })]);
+    kernel.grant(TERMINAL_ID, [messagingCap({ node: OUR, process: script.id })]); // so the answer reaches it
     const reply = await kernel.request(
       script.id,
       'our@terminal:terminal:sys',
@@ -327,6 +336,7 @@ describe('terminal', () => {
   it('Terminal API: a process holding the capability runs a command line as if typed and gets its output back', async () => {
     const app = recorder('app:test.os:sys');
     await kernel.addNative(app, [messagingCap({ node: OUR, process: TERMINAL_ID })]);
+    kernel.grant(TERMINAL_ID, [messagingCap({ node: OUR, process: app.id })]); // as a package grants terminal
     const echoed = await kernel.request(app.id, 'our@terminal:terminal:sys', 'echo from a process', { timeoutSecs: 5 });
     assert.equal(fromUtf8(echoed.response.body), 'from a process');
     assert.match(printed, /terminal:sys: from a process\n/, 'the output shows on the node terminal too');
@@ -336,7 +346,7 @@ describe('terminal', () => {
     assert.equal(fromUtf8(sent.response.body), '', 'm without -a prints nothing');
     await waitFor(() => sink.received.length > 0);
     assert.equal(fromUtf8((sink.received[0].message.val as { body: Uint8Array }).body), 'hello');
-    assert.equal(sink.received[0].source.process.processName, 'terminal', 'the terminal sends it, as when typed');
+    assert.equal(sink.received[0].source.process.packageName, 'terminal', 'm sends it as a terminal:sys script, as when typed');
     const bad = await kernel.request(app.id, 'our@terminal:terminal:sys', 'nonsense args', { timeoutSecs: 5 });
     assert.match(fromUtf8(bad.response.body), /^error calling script: 'nonsense' not found, either as an alias or process ID/);
     assert.match(printed, /terminal:sys: error calling script: 'nonsense' not found/);
@@ -362,6 +372,7 @@ describe('terminal', () => {
     assert.doesNotMatch(printed, /remote/);
     const capped = recorder('capped:test.os:sys');
     await kernel.addNative(capped, [messagingCap({ node: OUR, process: TERMINAL_ID })]);
+    kernel.grant(TERMINAL_ID, [messagingCap({ node: OUR, process: capped.id })]);
     const r = await kernel.request(capped.id, 'our@terminal:terminal:sys', new Uint8Array([0xff, 0xfe]), { timeoutSecs: 5 });
     assert.match(fromUtf8(r.response.body), /not UTF-8 text/);
     const j = await kernel.request(capped.id, 'our@terminal:terminal:sys', '{"Frobnicate": 1}', { timeoutSecs: 5 });

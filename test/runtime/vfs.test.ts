@@ -1,5 +1,7 @@
-// vfs:distro:sys with a small stand-in for the kernel: every action of the book's VFS API, its
-// JSON answers and errors, capability rules, and confinement to the drive.
+// vfs:distro:sys with a small stand-in for the kernel: every action, its JSON answers and errors
+// as Hyperdrive's (hyperdrive/src/vfs.rs; test/conformance/vfs.test.ts asserts the same from a
+// component), capability rules, and what is ours: confinement to the drive through symlinks and
+// zip entries, and no allocation for a ReadExact past the end.
 
 import assert from 'node:assert/strict';
 import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
@@ -153,16 +155,14 @@ describe('vfs:distro:sys', () => {
     await ok(APP, '/chat:template.os/data/big.bin', 'RemoveFile');
   });
 
-  it('answers BadBytes when Write has no blob, NotFound for a missing file', async () => {
-    assert.deepEqual((await call(APP, '/chat:template.os/data/x', 'Write'))?.body, {
-      Err: { BadBytes: { action: 'Write', path: '/chat:template.os/data/x' } },
-    });
+  it('answers NoBlob when Write has no blob, IOError with the OS text for a missing file', async () => {
+    assert.deepEqual((await call(APP, '/chat:template.os/data/x', 'Write'))?.body, { Err: 'NoBlob' });
     assert.deepEqual((await call(APP, '/chat:template.os/data/missing', 'Read'))?.body, {
-      Err: { NotFound: { path: '/chat:template.os/data/missing' } },
+      Err: { IOError: 'No such file or directory (os error 2)' },
     });
   });
 
-  it('keeps a cursor per process and file for Seek, ReadExact, WriteAll, ReadToEnd', async () => {
+  it('keeps one cursor per file, shared by every process, for Seek, ReadExact, WriteAll, ReadToEnd', async () => {
     const f = '/chat:template.os/data/cursor.bin';
     await ok(APP, f, { OpenFile: { create: true } });
     await ok(APP, f, 'WriteAll', { blob: utf8('abcdef') });
@@ -176,21 +176,22 @@ describe('vfs:distro:sys', () => {
     assert.equal(fromUtf8(r!.blob!), 'efgh');
     assert.deepEqual((await call(APP, f, { Seek: { End: -2 } }))?.body, { SeekFrom: { new_offset: 6 } });
     assert.deepEqual((await call(APP, f, 'ReadToString'))?.body, { ReadToString: 'gh' });
-    // Another process of the same package has its own cursor, at 0.
+    // Another process of the same package reads on from the same cursor.
+    await call(APP, f, { Seek: { Start: 0 } });
     const sibling = 'worker:chat:template.os';
     assert.equal(fromUtf8((await call(sibling, f, { ReadExact: { length: 2 } }))!.blob!), 'ab');
-    // Reading past the end is an error, and the cursor does not move.
-    const past = (await call(sibling, f, { ReadExact: { length: 100 } }))?.body as { Err: { IOError: { error: string } } };
-    assert.match(past.Err.IOError.error, /failed to fill whole buffer/);
-    assert.deepEqual((await call(APP, f, { Seek: { Current: -100 } }))?.body, {
-      Err: { IOError: { error: 'invalid seek to a negative position', path: f } },
-    });
+    assert.deepEqual((await call(APP, f, { Seek: { Current: 0 } }))?.body, { SeekFrom: { new_offset: 2 } });
+    // Reading past the end is std's error; a huge length is refused before anything is allocated.
+    assert.deepEqual((await call(sibling, f, { ReadExact: { length: 100 } }))?.body, { Err: { IOError: 'failed to fill whole buffer' } });
+    const huge = await call(sibling, '', '', { raw: `{"path": "${f}", "action": {"ReadExact": {"length": 18446744073709551615}}}` });
+    assert.deepEqual(huge?.body, { Err: { IOError: 'failed to fill whole buffer' } });
+    assert.deepEqual((await call(APP, f, { Seek: { Current: -100 } }))?.body, { Err: { IOError: 'Invalid argument (os error 22)' } });
     await ok(APP, f, 'CloseFile');
   });
 
   it('opens without create only an existing file; CreateFile truncates', async () => {
     const f = '/chat:template.os/data/new.txt';
-    assert.deepEqual((await call(APP, f, { OpenFile: { create: false } }))?.body, { Err: { NotFound: { path: f } } });
+    assert.deepEqual((await call(APP, f, { OpenFile: { create: false } }))?.body, { Err: { IOError: 'No such file or directory (os error 2)' } });
     await ok(APP, f, 'Write', { blob: utf8('12345') });
     await ok(APP, f, { OpenFile: { create: true } });
     assert.deepEqual((await call(APP, f, 'Len'))?.body, { Len: 5 }, 'OpenFile never truncates');
@@ -205,14 +206,10 @@ describe('vfs:distro:sys', () => {
 
   it('makes, lists, renames, copies and removes', async () => {
     const d = '/chat:template.os/data';
-    assert.deepEqual((await call(APP, `${d}/a/b`, 'CreateDir'))?.body, {
-      Err: { CreateDirError: { path: `${d}/a/b`, error: 'the parent directory does not exist; use CreateDirAll' } },
-    });
+    assert.deepEqual((await call(APP, `${d}/a/b`, 'CreateDir'))?.body, { Err: { IOError: 'No such file or directory (os error 2)' } });
     await ok(APP, `${d}/a/b`, 'CreateDirAll');
     await ok(APP, `${d}/a/c`, 'CreateDir');
-    assert.deepEqual((await call(APP, `${d}/a/c`, 'CreateDir'))?.body, {
-      Err: { CreateDirError: { path: `${d}/a/c`, error: 'already exists' } },
-    });
+    assert.deepEqual((await call(APP, `${d}/a/c`, 'CreateDir'))?.body, { Err: { IOError: 'File exists (os error 17)' } });
     await ok(APP, `${d}/a/f.txt`, 'Write', { blob: utf8('f') });
     assert.deepEqual((await call(APP, `${d}/a`, 'ReadDir'))?.body, {
       ReadDir: [
@@ -226,15 +223,14 @@ describe('vfs:distro:sys', () => {
     assert.ok(existsSync(join(home, 'vfs/chat:template.os/data/a/b/g.txt')));
     assert.ok(existsSync(join(home, 'vfs/chat:template.os/data/a/c/h.txt')));
     assert.ok(!existsSync(join(home, 'vfs/chat:template.os/data/a/f.txt')));
-    const notEmpty = (await call(APP, `${d}/a/c`, 'RemoveDir'))?.body as { Err: { IOError: { error: string } } };
-    assert.equal(notEmpty.Err.IOError.error, 'directory not empty');
+    assert.deepEqual((await call(APP, `${d}/a/c`, 'RemoveDir'))?.body, { Err: { IOError: 'Directory not empty (os error 39)' } });
     await ok(APP, `${d}/a/c/h.txt`, 'RemoveFile');
     await ok(APP, `${d}/a/c`, 'RemoveDir');
     await ok(APP, `${d}/a`, 'RemoveDirAll');
     assert.ok(!existsSync(join(home, 'vfs/chat:template.os/data/a')));
   });
 
-  it('unpacks a zip with AddZip and refuses one with an escaping entry', async () => {
+  it('unpacks a zip with AddZip and refuses one with an escaping entry (ours: Hyperdrive writes it)', async () => {
     const zip = zipEntries([
       { path: 'manifest.json', bytes: utf8('[]'), isDir: false },
       { path: 'ui/', bytes: new Uint8Array(), isDir: true },
@@ -247,50 +243,42 @@ describe('vfs:distro:sys', () => {
     const evil = Buffer.from(zipEntries([{ path: 'aa/evil.txt', bytes: utf8('x'), isDir: false }]));
     evil.write('../evil.txt', evil.indexOf('aa/evil.txt'));
     evil.write('../evil.txt', evil.lastIndexOf('aa/evil.txt'));
-    const r = (await call(APP, '/chat:template.os/pkg', 'AddZip', { blob: evil }))?.body as { Err: { BadRequest: { error: string } } };
-    assert.match(r.Err.BadRequest.error, /\.\.\/evil\.txt/);
+    const r = (await call(APP, '/chat:template.os/pkg', 'AddZip', { blob: evil }))?.body as { Err: { ParseError: { error: string } } };
+    assert.match(r.Err.ParseError.error, /\.\.\/evil\.txt/);
     assert.ok(!existsSync(join(home, 'vfs/chat:template.os/evil.txt')));
   });
 
   it('refuses other packages without a capability, and honours read, write and root caps', async () => {
     const f = '/chat:template.os/data/hello.txt';
-    assert.deepEqual((await call(OTHER, f, 'Read'))?.body, { Err: { NoCap: { action: 'Read', path: f } } });
+    assert.deepEqual((await call(OTHER, f, 'Read'))?.body, { Err: 'NoReadCap' });
     kernel.grant(OTHER, driveCap('read', '/chat:template.os/data'));
     assert.equal((await call(OTHER, f, 'Read'))?.body, 'Read');
-    assert.deepEqual((await call(OTHER, f, 'Write', { blob: utf8('pwned') }))?.body, {
-      Err: { NoCap: { action: 'Write', path: f } },
-    });
+    assert.deepEqual((await call(OTHER, f, 'Write', { blob: utf8('pwned') }))?.body, { Err: 'NoWriteCap' });
     kernel.grant(OTHER, driveCap('write', '/chat:template.os/data'));
     await ok(OTHER, '/chat:template.os/data/from-other.txt', 'Write', { blob: utf8('hi') });
     // A cap on one drive says nothing about another drive of the same package.
-    assert.deepEqual((await call(OTHER, '/chat:template.os/pkg/manifest.json', 'Read'))?.body, {
-      Err: { NoCap: { action: 'Read', path: '/chat:template.os/pkg/manifest.json' } },
-    });
+    assert.deepEqual((await call(OTHER, '/chat:template.os/pkg/manifest.json', 'Read'))?.body, { Err: 'NoReadCap' });
     // A cap issued by someone other than vfs is worth nothing.
     kernel.grant(OTHER, { issuer: { node: OUR, process: parseProcessId('app:chat:template.os') }, params: '{"root":true}' });
-    assert.equal(errKind(await call(OTHER, '/chat:template.os/pkg/manifest.json', 'Read')), 'NoCap');
+    assert.deepEqual((await call(OTHER, '/chat:template.os/pkg/manifest.json', 'Read'))?.body, { Err: 'NoReadCap' });
     kernel.grant(OTHER, { issuer: vfsAddr, params: '{"root":true}' });
     assert.equal((await call(OTHER, '/chat:template.os/pkg/manifest.json', 'Read'))?.body, 'Read');
   });
 
   it('lets only root create a drive for another package', async () => {
     const p = '/chat:template.os/stolen';
-    assert.deepEqual((await call('x:intruder:evil.os', p, 'CreateDrive'))?.body, {
-      Err: { NoCap: { action: 'CreateDrive', path: p } },
-    });
+    assert.deepEqual((await call('x:intruder:evil.os', p, 'CreateDrive'))?.body, { Err: 'NoWriteCap' });
     assert.ok(!existsSync(join(home, 'vfs/chat:template.os/stolen')));
     await ok(OTHER, p, 'CreateDrive'); // OTHER holds root by now
     const last = JSON.parse(kernel.told.at(-1)!.body).GrantCapabilities;
     assert.equal(last.target, OTHER);
   });
 
-  it('never leaves the drive: .. segments, bad package IDs and symlinks out are refused', async () => {
-    for (const bad of ['/chat:template.os/data/../pkg/manifest.json', '/chat:template.os/../../etc/passwd']) {
-      const r = (await call(APP, bad, 'Read'))?.body as { Err: { ParseError: { path: string } } };
-      assert.equal(r.Err.ParseError.path, bad);
-    }
-    assert.equal(errKind(await call(APP, '/not-a-package/data/x', 'Read')), 'ParseError');
-    assert.equal(errKind(await call(APP, '/chat:template.os', 'ReadDir')), 'ParseError');
+  it('never leaves the VFS or (ours) the drive: .. out of the VFS, bad package IDs and symlinks out are refused', async () => {
+    assert.equal((await call(APP, '/chat:template.os/data/../pkg/manifest.json', 'Read'))?.body, 'Read', '.. inside the VFS is fine');
+    assert.deepEqual((await call(APP, '/chat:template.os/../../etc/passwd', 'Read'))?.body, { Err: 'MalformedRequest' });
+    assert.deepEqual((await call(APP, '/not-a-package/data/x', 'Read'))?.body, { Err: 'MalformedRequest' });
+    assert.deepEqual((await call(APP, '/chat:template.os', 'ReadDir'))?.body, { Err: 'NoReadCap' }, 'listing a package is for root');
 
     const outside = mkdtempSync(join(tmpdir(), 'kit-vfs-outside-'));
     try {
@@ -317,11 +305,10 @@ describe('vfs:distro:sys', () => {
     }
   });
 
-  it('answers bad JSON and unknown actions with errors that say what was expected', async () => {
-    const r = (await call(APP, '', '', { raw: 'not json' }))?.body as { Err: { BadJson: { error: string } } };
-    assert.match(r.Err.BadJson.error, /"path"/);
-    const u = (await call(APP, '/chat:template.os/data/x', 'Explode'))?.body as { Err: { BadRequest: { error: string } } };
-    assert.match(u.Err.BadRequest.error, /unknown VFS action "Explode"/);
+  it('answers bad JSON and unknown actions MalformedRequest, as serde does', async () => {
+    assert.deepEqual((await call(APP, '', '', { raw: 'not json' }))?.body, { Err: 'MalformedRequest' });
+    assert.deepEqual((await call(APP, '/chat:template.os/data/x', 'Explode'))?.body, { Err: 'MalformedRequest' });
+    assert.deepEqual((await call(APP, '/chat:template.os/data/hello.txt', { SetLen: 2 ** 53 + 2 }))?.body, { Err: { IOError: 'File too large (os error 27)' } });
   });
 
   it('sends errors only to callers that expect a response, and ignores other nodes', async () => {
@@ -333,10 +320,13 @@ describe('vfs:distro:sys', () => {
     assert.ok(!existsSync(join(home, 'vfs/chat:template.os/data/remote.txt')));
   });
 
-  it('lets runtime modules (e.g. the RPC endpoint) use any drive', async () => {
-    await ok('http-server:distro:sys', '/tester:sys/tests/a.wasm', 'CreateDrive');
+  it('checks runtime modules like any process; only the kernel goes unchecked (vfs.rs: source != KERNEL_PROCESS_ID)', async () => {
+    assert.deepEqual((await call('http-server:distro:sys', '/tester:sys/tests/a.wasm', 'CreateDrive'))?.body, { Err: 'NoWriteCap' });
+    await ok('kernel:distro:sys', '/tester:sys/tests', 'CreateDrive');
+    kernel.grant('http-server:distro:sys', driveCap('write', '/tester:sys/tests'));
     await ok('http-server:distro:sys', '/tester:sys/tests/a.wasm', 'Write', { blob: utf8('wasm') });
-    assert.deepEqual((await call('http-server:distro:sys', '/tester:sys/tests', 'ReadDir'))?.body, {
+    assert.deepEqual((await call('http-server:distro:sys', '/tester:sys/tests', 'ReadDir'))?.body, { Err: 'NoReadCap' });
+    assert.deepEqual((await call('kernel:distro:sys', '/tester:sys/tests', 'ReadDir'))?.body, {
       ReadDir: [{ path: 'tester:sys/tests/a.wasm', file_type: 'File' }],
     });
   });

@@ -122,7 +122,9 @@ test('blank: the test passes; when it fails it names the file and line, and the 
   assert.ok(bad.prints.some((p) => p.endsWith(`${err.Run.Err.file}:${err.Run.Err.line}:${err.Run.Err.column}: public flag: got true, expected false`)));
 });
 
-/** An in-memory vfs:distro:sys for one node. */
+/** An in-memory vfs:distro:sys for one node, answering in Hyperdrive's shapes. */
+const ENOENT = 'No such file or directory (os error 2)';
+
 function vfsStandIn(files: Map<string, Uint8Array>) {
   return (_source: Address, request: WitRequest, blob?: LazyLoadBlob) => {
     const { path: raw, action } = JSON.parse(text(request.body)) as { path: string; action: unknown };
@@ -145,16 +147,16 @@ function vfsStandIn(files: Map<string, Uint8Array>) {
         return answerJson('Ok');
       }
       case 'Read':
-        return files.has(path) ? answerJson('Read', files.get(path)) : answerJson({ Err: { NotFound: { path } } });
+        return files.has(path) ? answerJson('Read', files.get(path)) : answerJson({ Err: { IOError: ENOENT } });
       case 'Metadata':
-        return files.has(path) ? answerJson({ Metadata: { file_type: 'File', len: files.get(path)!.length } }) : answerJson({ Err: { NotFound: { path } } });
+        return files.has(path) ? answerJson({ Metadata: { file_type: 'File', len: files.get(path)!.length } }) : answerJson({ Err: { IOError: ENOENT } });
       case 'ReadDir':
         return answerJson({ ReadDir: [...files.keys()].filter((f) => f.startsWith(`${path}/`)).map((f) => ({ path: f, file_type: 'File' })) });
       case 'RemoveFile':
         files.delete(path);
         return answerJson('Ok');
       default:
-        return answerJson({ Err: { Other: { error: `not in this stand-in: ${JSON.stringify(action)}` } } });
+        throw new Error(`vfs action not in this stand-in: ${JSON.stringify(action)}`);
     }
   };
 }

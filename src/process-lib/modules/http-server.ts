@@ -9,7 +9,7 @@ import { jsonBody, toBytes } from '../json.js';
 import { type Message, Response } from '../message.js';
 import { callModule, describeVariant, tellModule } from './call.js';
 
-export { mimeFor, serveUi } from './serve-ui.js';
+export { mimeFor, serveFile, serveUi } from './serve-ui.js';
 
 export type WsMessageType = 'Text' | 'Binary' | 'Ping' | 'Pong' | 'Close';
 

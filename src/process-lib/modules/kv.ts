@@ -1,6 +1,8 @@
-// Client for `kv:distro:sys` (book: KV API). A database belongs to the package that opened it;
-// other packages need its read/write capability. Keys travel in the body as byte arrays, values
-// in the blob.
+// Client for `kv:distro:sys` (book: KV API; shapes as Hyperdrive's lib/src/kv.rs). A database
+// belongs to the package that opened it; every action but Open needs its read (Get) or write
+// capability, which Open grants the opener and other packages must be granted. Any request from
+// a holder opens the db, so none answers NoDb. Keys travel in the body as byte arrays, values in
+// the blob. Transaction ids are random u64s, a bigint when past 2^53: keep what beginTx returns.
 
 import type { PackageId } from '../../core/types.js';
 import { KvError } from '../errors.js';
@@ -8,14 +10,34 @@ import { packageIdJson, packageIdToString } from '../ids.js';
 import { jsonBody, parseJson, toBytes } from '../json.js';
 import { callModule, describeVariant, expectUnit, expectVariant } from './call.js';
 
+/** A u64 transaction id: a number, or a bigint past 2^53 (written exactly either way). */
+export type TxId = number | bigint;
+
 export type KvAction =
   | 'Open'
   | 'RemoveDb'
-  | { Set: { key: number[]; tx_id: number | null } }
-  | { Delete: { key: number[]; tx_id: number | null } }
+  | { Set: { key: number[]; tx_id: TxId | null } }
+  | { Delete: { key: number[]; tx_id: TxId | null } }
   | { Get: number[] }
   | 'BeginTx'
-  | { Commit: { tx_id: number } };
+  | { Commit: { tx_id: TxId } };
+
+/**
+ * KvError as Hyperdrive sends it: "KeyNotFound", "NoWriteCap", "NoReadCap", "MismatchingPackageId",
+ * "AddCapFailed", "MalformedRequest", {"NoTx": id}, {"RocksDBError": text}, {"IOError": text}
+ * ({"NoDb": [package_id, db]} exists in the type but is never sent).
+ */
+export type KvErrorVariant =
+  | 'KeyNotFound'
+  | 'NoWriteCap'
+  | 'NoReadCap'
+  | 'MismatchingPackageId'
+  | 'AddCapFailed'
+  | 'MalformedRequest'
+  | { NoTx: TxId }
+  | { NoDb: [{ package_name: string; publisher_node: string }, string] }
+  | { RocksDBError: string }
+  | { IOError: string };
 
 export interface KvRequest {
   package_id: { package_name: string; publisher_node: string };
@@ -39,10 +61,12 @@ function kvError(pkg: PackageId, db: string) {
     const v = describeVariant(err);
     const hint =
       err === 'NoWriteCap' || err === 'NoReadCap'
-        ? ': the database belongs to another package, which must grant us its capability'
+        ? ': open the db first (Open grants its opener both), or, for another package, have it grant us the capability'
         : err === 'MismatchingPackageId'
           ? ': a process can only open or remove databases of its own package'
-          : '';
+          : err === 'MalformedRequest'
+            ? ': the request is not a KvRequest (or Set came without its value in the blob)'
+            : '';
     return new KvError('kv', err, `${v} (db ${db} of ${packageIdToString(pkg)})${hint}`);
   };
 }
@@ -92,24 +116,24 @@ export class Kv {
     return v === undefined ? undefined : parseJson<T>(v);
   }
 
-  set(key: Key, value: Uint8Array | string, txId?: number): void {
+  set(key: Key, value: Uint8Array | string, txId?: TxId): void {
     expectUnit('kv', this.call({ Set: { key: keyBytes(key), tx_id: txId ?? null } }, toBytes(value)).value, 'Ok');
   }
 
-  setJson(key: Key, value: unknown, txId?: number): void {
+  setJson(key: Key, value: unknown, txId?: TxId): void {
     this.set(key, jsonBody(value), txId);
   }
 
-  delete(key: Key, txId?: number): void {
+  delete(key: Key, txId?: TxId): void {
     expectUnit('kv', this.call({ Delete: { key: keyBytes(key), tx_id: txId ?? null } }).value, 'Ok');
   }
 
   /** Start a transaction; pass its id to set/delete, then commitTx. */
-  beginTx(): number {
-    return expectVariant<{ tx_id: number }>('kv', this.call('BeginTx').value, 'BeginTx').tx_id;
+  beginTx(): TxId {
+    return expectVariant<{ tx_id: TxId }>('kv', this.call('BeginTx').value, 'BeginTx').tx_id;
   }
 
-  commitTx(txId: number): void {
+  commitTx(txId: TxId): void {
     expectUnit('kv', this.call({ Commit: { tx_id: txId } }).value, 'Ok');
   }
 }

@@ -9,33 +9,9 @@ import { HttpServerError } from '../errors.js';
 import { packageOf } from '../ids.js';
 import { our } from '../message.js';
 import { createDrive, readDir, readFile } from './vfs.js';
+import { mimeFor } from '../../core/mime.js';
 
-const MIME: Record<string, string> = {
-  html: 'text/html; charset=utf-8',
-  js: 'text/javascript; charset=utf-8',
-  mjs: 'text/javascript; charset=utf-8',
-  css: 'text/css; charset=utf-8',
-  json: 'application/json',
-  map: 'application/json',
-  svg: 'image/svg+xml',
-  png: 'image/png',
-  jpg: 'image/jpeg',
-  jpeg: 'image/jpeg',
-  gif: 'image/gif',
-  webp: 'image/webp',
-  ico: 'image/x-icon',
-  woff: 'font/woff',
-  woff2: 'font/woff2',
-  ttf: 'font/ttf',
-  txt: 'text/plain; charset=utf-8',
-  wasm: 'application/wasm',
-};
-
-/** The Content-Type for a file name, by extension (application/octet-stream when unknown). */
-export function mimeFor(name: string): string {
-  const dot = name.lastIndexOf('.');
-  return MIME[dot < 0 ? '' : name.slice(dot + 1).toLowerCase()] ?? 'application/octet-stream';
-}
+export { mimeFor };
 
 function bindStatic(path: string, bytes: Uint8Array, mime: string, options: BindOptions): void {
   const { value } = callModule('http-server', bindAction(path, options, true), (err) => new HttpServerError('http-server', err, String(err)), {
@@ -78,4 +54,15 @@ export function serveUi(directory = 'ui', roots: string[] = ['/'], options: Bind
     }
   }
   return bound;
+}
+
+/**
+ * Serve one file of the package's `pkg` drive (e.g. `ui/index.html`) at each of `paths`, as
+ * process_lib's `serve_file`: cached by http-server, authenticated by default.
+ */
+export function serveFile(filePath: string, paths: string[], options: BindOptions = {}): void {
+  const drive = createDrive(packageOf(our()), 'pkg');
+  const full = `${drive}/${filePath.replace(/^\/+/, '')}`;
+  const bytes = readFile(full);
+  for (const path of paths) bindStatic(path, bytes, mimeFor(full), options);
 }

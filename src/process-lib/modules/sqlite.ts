@@ -1,22 +1,68 @@
-// Client for `sqlite:distro:sys` (book: SQLite API). Statements go in the body; their parameters
-// (a JSON array) and query results (a JSON array of row objects) travel in the blob.
+// Client for `sqlite:distro:sys` (book: SQLite API; shapes as Hyperdrive's lib/src/sqlite.rs).
+// Statements go in the body, one per request; their parameters (a JSON array) and query results
+// (a JSON array of row objects) travel in the blob. As on Hyperdrive, a string parameter that is
+// valid standard base64 is stored as a BLOB (so "test" is a 3-byte blob, not text): bytes go as
+// Uint8Array (sent as base64), and text that might look like base64 is safer in SQL than as a
+// parameter. Blob columns come back as base64 strings. Transaction ids are random u64s, a bigint
+// when past 2^53: keep what beginTx returns.
 
 import type { PackageId } from '../../core/types.js';
 import { SqliteError } from '../errors.js';
 import { packageIdJson, packageIdToString } from '../ids.js';
-import { jsonBody, parseJson } from '../json.js';
+import { isBytes, jsonBody, parseJson } from '../json.js';
 import { callModule, describeVariant, expectUnit, expectVariant } from './call.js';
 
 export type SqlParam = null | boolean | number | bigint | string | Uint8Array;
 export type Row = Record<string, unknown>;
 
+/** A u64 transaction id: a number, or a bigint past 2^53 (written exactly either way). */
+export type TxId = number | bigint;
+
 export type SqliteAction =
   | 'Open'
   | 'RemoveDb'
-  | { Write: { statement: string; tx_id: number | null } }
+  | { Write: { statement: string; tx_id: TxId | null } }
   | { Query: string }
   | 'BeginTx'
-  | { Commit: { tx_id: number } };
+  | { Commit: { tx_id: TxId } };
+
+/**
+ * SqliteError as Hyperdrive sends it: "NoWriteCap", "NoReadCap", "MismatchingPackageId",
+ * "AddCapFailed", "NotAWriteKeyword", "NotAReadKeyword", "InvalidParameters", "MalformedRequest",
+ * {"NoTx": id}, {"RusqliteError": text}, {"IOError": text} ({"NoDb": ...} is never sent).
+ */
+export type SqliteErrorVariant =
+  | 'NoWriteCap'
+  | 'NoReadCap'
+  | 'MismatchingPackageId'
+  | 'AddCapFailed'
+  | 'NotAWriteKeyword'
+  | 'NotAReadKeyword'
+  | 'InvalidParameters'
+  | 'MalformedRequest'
+  | { NoTx: TxId }
+  | { NoDb: [{ package_name: string; publisher_node: string }, string] }
+  | { RusqliteError: string }
+  | { IOError: string };
+
+const B64 = 'ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/';
+
+/** Standard base64 with padding (no Buffer inside a component). */
+export function toBase64(bytes: Uint8Array): string {
+  let out = '';
+  for (let i = 0; i < bytes.length; i += 3) {
+    const n = (bytes[i] << 16) | ((bytes[i + 1] ?? 0) << 8) | (bytes[i + 2] ?? 0);
+    out += B64[(n >> 18) & 63] + B64[(n >> 12) & 63];
+    out += i + 1 < bytes.length ? B64[(n >> 6) & 63] : '=';
+    out += i + 2 < bytes.length ? B64[n & 63] : '=';
+  }
+  return out;
+}
+
+/** Parameters as sqlite:distro:sys reads them: bytes as base64 (bound as a BLOB). */
+function paramsJson(params: SqlParam[]): unknown[] {
+  return params.map((p) => (isBytes(p) ? toBase64(p) : p));
+}
 
 export interface SqliteRequest {
   package_id: { package_name: string; publisher_node: string };
@@ -37,8 +83,10 @@ function sqliteError(pkg: PackageId, db: string) {
         : err === 'NotAReadKeyword'
           ? ': read() takes SELECT (or WITH ... SELECT); use write() to change data'
           : err === 'NoWriteCap' || err === 'NoReadCap'
-            ? ': the database belongs to another package, which must grant us its capability'
-            : '';
+            ? ': open the db first (Open grants its opener both), or, for another package, have it grant us the capability'
+            : err === 'InvalidParameters'
+              ? ': parameters are a JSON array of numbers, strings, booleans, null or bytes (no arrays or objects)'
+              : '';
     return new SqliteError('sqlite', err, `${describeVariant(err)} (db ${db} of ${packageIdToString(pkg)})${hint}`);
   };
 }
@@ -65,7 +113,7 @@ export class Sqlite {
   call(action: SqliteAction, params?: SqlParam[]) {
     return callModule('sqlite', sqliteRequest(this.packageId, this.db, action), sqliteError(this.packageId, this.db), {
       timeout: this.timeout,
-      blob: params === undefined ? undefined : { bytes: jsonBody(params), mime: undefined },
+      blob: params === undefined ? undefined : { bytes: jsonBody(paramsJson(params)), mime: undefined },
     });
   }
 
@@ -77,16 +125,16 @@ export class Sqlite {
     return blob === undefined ? [] : parseJson<Row[]>(blob.bytes);
   }
 
-  /** Run INSERT/UPDATE/DELETE/CREATE..., optionally inside a transaction. */
-  write(statement: string, params: SqlParam[] = [], txId?: number): void {
+  /** Run one INSERT/UPDATE/DELETE/CREATE..., optionally inside a transaction (an unknown id starts one). */
+  write(statement: string, params: SqlParam[] = [], txId?: TxId): void {
     expectUnit('sqlite', this.call({ Write: { statement, tx_id: txId ?? null } }, params).value, 'Ok');
   }
 
-  beginTx(): number {
-    return expectVariant<{ tx_id: number }>('sqlite', this.call('BeginTx').value, 'BeginTx').tx_id;
+  beginTx(): TxId {
+    return expectVariant<{ tx_id: TxId }>('sqlite', this.call('BeginTx').value, 'BeginTx').tx_id;
   }
 
-  commitTx(txId: number): void {
+  commitTx(txId: TxId): void {
     expectUnit('sqlite', this.call({ Commit: { tx_id: txId } }).value, 'Ok');
   }
 }

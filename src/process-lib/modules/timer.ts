@@ -1,34 +1,37 @@
-// Client for `timer:distro:sys` (book: Timer API). `{"SetTimer": ms}` is answered with an empty
-// Response after `ms` milliseconds. The timer is public: no capability needed.
+// Client for `timer:distro:sys` (book: Timer API). `{"SetTimer": ms}` (a u64) is answered with an
+// empty Response after `ms` milliseconds. The timer is public: no capability needed. A request it
+// cannot read gets no answer (as on Hyperdrive); over the node's timers-per-process limit a
+// request is refused at once with `{"Err": why}`, which timerError reads.
 
 import type { Message } from '../message.js';
 import { Request } from '../message.js';
 import { ourModule } from './call.js';
 
-export type TimerAction = 'Debug' | { SetTimer: number };
+export type TimerAction = 'Debug' | { SetTimer: number | bigint };
 
-export function timerAction(ms: number): TimerAction {
-  if (!(Number.isInteger(ms) && ms >= 0)) throw new RangeError(`timer: milliseconds must be a whole number >= 0, got ${ms}`);
+export function timerAction(ms: number | bigint): TimerAction {
+  const ok = typeof ms === 'bigint' ? ms >= 0n && ms < 1n << 64n : Number.isSafeInteger(ms) && ms >= 0;
+  if (!ok) throw new RangeError(`timer: milliseconds must be a whole number from 0 to 2^64-1, got ${ms}`);
   return { SetTimer: ms };
 }
 
 /** Seconds to wait for a timer's Response: a little over the timer itself. */
-export function timeoutFor(ms: number): number {
-  return Math.ceil(ms / 1000) + 1;
+export function timeoutFor(ms: number | bigint): number {
+  return Number((BigInt(ms) + 999n) / 1000n) + 1;
 }
 
 /**
  * Set a timer without blocking. Its (empty) Response arrives through awaitMessage() from
  * timer:distro:sys, carrying `context` so several timers can be told apart.
  */
-export function setTimer(ms: number, context?: Uint8Array | string): void {
+export function setTimer(ms: number | bigint, context?: Uint8Array | string): void {
   const r = Request.to(ourModule('timer')).json(timerAction(ms)).expectsResponse(timeoutFor(ms));
   if (context !== undefined) r.context(context);
   r.send();
 }
 
 /** Block for `ms` milliseconds (other messages that arrive meanwhile wait in the queue). */
-export function sleep(ms: number): void {
+export function sleep(ms: number | bigint): void {
   const reply = Request.to(ourModule('timer')).json(timerAction(ms)).sendAndAwaitResponse(timeoutFor(ms));
   const why = timerError(reply);
   if (why !== undefined) throw new Error(`timer: ${why}`);
@@ -44,7 +47,7 @@ export function isTimer(message: Message): boolean {
   return fromTimer(message) && message.body.length === 0;
 }
 
-/** Why the timer module refused a request, for its (non-empty) `{"Err": why}` Response; else undefined. */
+/** Why the timer module refused a request (over the timers-per-process limit), from its non-empty `{"Err": why}`; else undefined. */
 export function timerError(message: Message): string | undefined {
   if (!fromTimer(message) || message.body.length === 0) return undefined;
   let err: unknown;

@@ -1,6 +1,9 @@
-// Client for `vfs:distro:sys` (book: VFS API). Paths are `/<package>:<publisher>/<drive>/<rest>`
-// (the leading '/' is optional). A process may use the drives of its own package freely; other
-// drives need a capability `{"kind": "read"|"write", "drive": "/pkg:pub/drive"}` from vfs.
+// Client for `vfs:distro:sys`, in the shapes Hyperdrive uses (lib/src/vfs.rs; the book's VFS API
+// page is out of date). Paths are `/<package>:<publisher>/<drive>/<rest>` (the leading '/' is
+// optional; `..` may step up within the VFS). A process may use the drives of its own package
+// freely; on other drives read actions need `{"kind": "read", "drive": "/pkg:pub/drive"}` from vfs
+// and every other action (OpenFile and CloseFile too) `{"kind": "write", ...}`. A file has one
+// cursor, shared by every process that uses it.
 
 import type { PackageId } from '../../core/types.js';
 import { VfsError } from '../errors.js';
@@ -8,7 +11,8 @@ import { packageIdToString } from '../ids.js';
 import { fromUtf8 } from '../json.js';
 import { type CallOptions, callModule, describeVariant, expectUnit, expectVariant } from './call.js';
 
-export type SeekFrom = { Start: number } | { End: number } | { Current: number };
+/** u64 / i64 offsets: a number, or a bigint past 2^53. */
+export type SeekFrom = { Start: number | bigint } | { End: number | bigint } | { Current: number | bigint };
 
 export type VfsAction =
   | 'CreateDrive'
@@ -24,7 +28,7 @@ export type VfsAction =
   | 'Read'
   | 'ReadDir'
   | 'ReadToEnd'
-  | { ReadExact: { length: number } }
+  | { ReadExact: { length: number | bigint } }
   | 'ReadToString'
   | { Seek: SeekFrom }
   | 'RemoveFile'
@@ -35,7 +39,7 @@ export type VfsAction =
   | 'AddZip'
   | { CopyFile: { new_path: string } }
   | 'Len'
-  | { SetLen: number }
+  | { SetLen: number | bigint }
   | 'Hash';
 
 export type FileType = 'File' | 'Directory' | 'Symlink' | 'Other';
@@ -63,30 +67,53 @@ export function vfsRequest(path: string, action: VfsAction): VfsRequest {
 
 const DEFAULT_TIMEOUT = 5;
 
+/**
+ * VfsError as Hyperdrive sends it: "NoWriteCap", "NoReadCap", "AddCapFailed", "MalformedRequest",
+ * "NoBlob", "UnzipError", {"ParseError": {"error", "path"}} or {"IOError": "<OS text>"} (a missing
+ * file is {"IOError": "No such file or directory (os error 2)"}).
+ */
+export type VfsErrorVariant =
+  | 'NoWriteCap'
+  | 'NoReadCap'
+  | 'AddCapFailed'
+  | 'MalformedRequest'
+  | 'NoBlob'
+  | 'UnzipError'
+  | { ParseError: { error: string; path: string } }
+  | { IOError: string };
+
 function vfsError(path: string) {
   return (err: unknown) => new VfsError('vfs', err, `${describeVfsError(err)} (path ${path})`);
 }
 
 function describeVfsError(err: unknown): string {
-  const [variant, fields] =
-    err !== null && typeof err === 'object' ? (Object.entries(err)[0] ?? ['?', {}]) : [String(err), {}];
-  const f = (fields ?? {}) as Record<string, string>;
-  switch (variant) {
-    case 'NoCap':
-      return `no capability for ${f.action} at ${f.path}: a process may use its own package's drives; for others it needs the drive's read or write capability`;
-    case 'BadBytes':
-      return `${f.action} at ${f.path} needs the bytes in a blob`;
-    case 'NotFound':
-      return `file not found at ${f.path}`;
-    case 'ParseError':
-      return `bad path ${f.path} (${f.error}): paths look like /<package>:<publisher>/<drive>/<file>`;
-    case 'IOError':
-      return `I/O error at ${f.path}: ${f.error}`;
-    case 'CreateDirError':
-      return `could not create directory ${f.path}: ${f.error}`;
+  if (err !== null && typeof err === 'object') {
+    const [variant, fields] = Object.entries(err)[0] ?? ['?', undefined];
+    if (variant === 'IOError') return `I/O error: ${String(fields)}`;
+    if (variant === 'ParseError') {
+      const f = (fields ?? {}) as { error?: string; path?: string };
+      return `could not use ${f.path}: ${f.error}`;
+    }
+    return describeVariant(err);
+  }
+  switch (err) {
+    case 'NoReadCap':
+      return "no read capability for this drive: a process may use its own package's drives; for another's it needs {\"kind\": \"read\", \"drive\": ...} from vfs (or root)";
+    case 'NoWriteCap':
+      return "no write capability for this drive: a process may use its own package's drives; for another's it needs {\"kind\": \"write\", \"drive\": ...} from vfs (or root); OpenFile and CloseFile need write too";
+    case 'NoBlob':
+      return 'this action needs the bytes in a blob';
+    case 'MalformedRequest':
+      return 'the request is not a VfsRequest, or the path is not /<package>:<publisher>/<drive>/...';
     default:
       return describeVariant(err);
   }
+}
+
+/** Whether a VfsError says nothing is at the path (Hyperdrive's IOError for ENOENT). */
+export function isNotFound(e: unknown): boolean {
+  if (!(e instanceof VfsError) || e.variant !== 'IOError') return false;
+  return /\(os error 2\)$/.test(String((e.error as { IOError?: unknown }).IOError));
 }
 
 function call(path: string, action: VfsAction, timeout: number, bytes?: Uint8Array) {
@@ -126,13 +153,13 @@ export function metadata(path: string, timeout = DEFAULT_TIMEOUT): FileMetadata 
   return expectVariant<FileMetadata>('vfs', call(path, 'Metadata', timeout).value, 'Metadata');
 }
 
-/** Whether something exists at `path` (NotFound and I/O errors count as no). */
+/** Whether something exists at `path` (an IOError, such as "No such file or directory", counts as no). */
 export function exists(path: string, timeout = DEFAULT_TIMEOUT): boolean {
   try {
     metadata(path, timeout);
     return true;
   } catch (e) {
-    if (e instanceof VfsError && (e.variant === 'NotFound' || e.variant === 'IOError')) return false;
+    if (e instanceof VfsError && e.variant === 'IOError') return false;
     throw e;
   }
 }
@@ -187,12 +214,13 @@ export function openDir(path: string, create: boolean, timeout = DEFAULT_TIMEOUT
   } else {
     const m = metadata(path, timeout);
     if (m.file_type !== 'Directory')
-      throw new VfsError('vfs', { NotADirectory: { path } }, `${path} is a ${m.file_type}, not a directory`);
+      // process_lib's open_dir answers this IOError.
+      throw new VfsError('vfs', { IOError: 'entry at path is not a directory' }, `${path} is a ${m.file_type}, not a directory`);
   }
   return new Directory(path, timeout);
 }
 
-/** A file in the VFS. Reads and writes at the cursor use the file handle the VFS keeps open. */
+/** A file in the VFS. Reads and writes at the cursor use the one handle (and cursor) the VFS keeps per file. */
 export class File {
   constructor(
     readonly path: string,
@@ -216,7 +244,7 @@ export class File {
   }
 
   /** `length` bytes from the cursor. */
-  readExact(length: number): Uint8Array {
+  readExact(length: number | bigint): Uint8Array {
     const { value, message } = call(this.path, { ReadExact: { length } }, this.timeout);
     expectUnit('vfs', value, 'Read');
     return message.blob()?.bytes ?? new Uint8Array(0);
@@ -243,7 +271,7 @@ export class File {
     return v.new_offset;
   }
 
-  setLen(length: number): void {
+  setLen(length: number | bigint): void {
     callOk(this.path, { SetLen: length }, this.timeout);
   }
 
@@ -268,7 +296,7 @@ export class File {
     removeFile(this.path, this.timeout);
   }
 
-  /** Drop the handle the VFS keeps open for this file (the cursor starts again at 0). */
+  /** Drop the handle the VFS keeps open for this file (the cursor starts again at 0); needs write. */
   close(): void {
     callOk(this.path, 'CloseFile', this.timeout);
   }

@@ -27,7 +27,7 @@ export class SendErrorException extends Error {
    * a caller immediately instead of letting it hang until a timeout.
    */
   readonly reason?: string;
-  /** 'not-found' | 'no-capability' | 'offline' | 'timeout' | 'too-large' */
+  /** 'not-found' | 'no-capability' | 'offline' | 'timeout' | 'too-large' | 'mailbox-full' | 'died' */
   readonly code: string;
   constructor(readonly sendError: SendError, code?: string, reason?: string) {
     super(reason ?? `send error: ${sendError.kind}`);
@@ -54,11 +54,21 @@ export interface KernelApi {
   ): Promise<Reply>;
   /** Send a Request that expects no Response. */
   tell(source: ProcessId, target: Address | string, body: Uint8Array | string, opts?: RequestOptions): void;
-  /** Answer `to` (a Request this process received) from `from`: goes to its rsvp, else its source, same id. */
-  respond(from: ProcessId, to: KernelMessage, body: Uint8Array | string, blob?: LazyLoadBlob): void;
+  /**
+   * Answer `to` (a Request this process received) from `from`: goes to its rsvp, else its source,
+   * same id. `metadata` is the Response's (runtime modules echo the Request's, as Hyperdrive's do).
+   */
+  respond(from: ProcessId, to: KernelMessage, body: Uint8Array | string, blob?: LazyLoadBlob, metadata?: string): void;
   hasCapability(holder: ProcessId, cap: Capability): boolean;
   /** A line on the node's terminal at a verbosity (0 always shown). */
   print(verbosity: number, text: string): void;
+  /**
+   * Start a short-lived native process (e.g. the App Store's `<u64>:app-store:sys` transfer
+   * workers, which Hyperdrive spawns as Wasm): OnExit None, never persisted, gone at `exitNative`.
+   */
+  spawnNative?(native: NativeProcess, caps: Capability[]): Promise<void>;
+  /** A process started with `spawnNative` ends: it leaves the table and its capabilities are revoked. */
+  exitNative?(id: ProcessId): void;
 }
 
 /**

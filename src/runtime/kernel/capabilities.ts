@@ -21,6 +21,11 @@ export class CapabilitySet {
     return this.caps.has(capabilityKey(cap));
   }
 
+  /** `has` for a key made once with capabilityKey: what the per-message checks use. */
+  hasKey(key: string): boolean {
+    return this.caps.has(key);
+  }
+
   /** Remove every capability issued by `issuer` (an address string); returns how many went. */
   revokeIssuer(issuer: string): number {
     let n = 0;

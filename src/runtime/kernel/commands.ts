@@ -11,6 +11,7 @@ import {
   parseProcessId,
   processIdToString,
   systemProcess,
+  utf8,
 } from '../../core/types.js';
 import { errorMessage, type KernelInternals } from './entry.js';
 import { type CapabilityJson, capabilityFromJson, type OnExitJson, onExitFromJson } from './json.js';
@@ -20,8 +21,10 @@ const KERNEL = systemProcess('kernel');
 export async function runKernelCommand(k: KernelInternals, km: KernelMessage): Promise<void> {
   if (km.message.tag !== 'request') return;
   const expects = km.message.val.expectsResponse !== undefined;
-  const reply = (value: unknown) => {
-    if (expects) k.respond(KERNEL, km, jsonBytes(value));
+  // A failure's reason rides along as a text/plain blob (Hyperdrive's body has none; callers that
+  // do not look, ignore it): the App Store passes it on to kit.
+  const reply = (value: unknown, reason?: string) => {
+    if (expects) k.respond(KERNEL, km, jsonBytes(value), reason === undefined ? undefined : { mime: 'text/plain', bytes: utf8(reason) });
   };
   let cmd: unknown;
   try {
@@ -46,15 +49,22 @@ export async function runKernelCommand(k: KernelInternals, km: KernelMessage): P
     try {
       const id = parseProcessId(ip.id);
       const key = processIdToString(id);
-      if (!km.lazyLoadBlob) throw new Error('InitializeProcess needs the wasm as its blob');
+      if (!km.lazyLoadBlob) throw new Error('process startup requires bytes (the wasm as the blob)');
       if (!isSafeProcessId(id)) throw new Error(`${key} is not a Hypermap-safe process ID`);
-      const existing = k.table.get(key);
-      if (existing?.running || existing?.native) throw new Error(`${key} is already running`);
       const fromKernel = senderKey === 'kernel:distro:sys';
       const initial = (ip.initial_capabilities ?? []).map(capabilityFromJson);
       const caps = initial.filter((cap) => fromKernel || sender?.caps.has(cap));
       if (caps.length < initial.length)
-        k.print(2, `kernel: dropped ${initial.length - caps.length} initial capabilities ${senderKey} does not hold`);
+        k.print(0, `kernel: InitializeProcess caller ${senderKey} doesn't have ${initial.length - caps.length} of the capabilities it passed`);
+      // The initializer gets the new process's messaging capability, even if it then fails.
+      const msgCap = messagingCap(k.addr(id));
+      if (sender) {
+        sender.caps.add(msgCap);
+        k.persistIfNeeded(sender);
+      }
+      if (k.table.has(key)) throw new Error(`process with ID ${key} already exists`);
+      const over = k.overProcessLimit(id);
+      if (over) throw new Error(over);
       const entry = k.newEntry(id, {
         isPublic: !!ip.public,
         onExit: onExitFromJson(ip.on_exit),
@@ -63,18 +73,13 @@ export async function runKernelCommand(k: KernelInternals, km: KernelMessage): P
         caps,
       });
       entry.wasm = km.lazyLoadBlob.bytes;
-      entry.caps.add(messagingCap(k.addr(id)));
-      if (existing) for (const old of existing.caps.list()) entry.caps.add(old);
+      entry.caps.add(msgCap);
       k.table.set(key, entry);
-      if (sender && !fromKernel) {
-        sender.caps.add(messagingCap(k.addr(id)));
-        k.persistIfNeeded(sender);
-      }
       k.persistIfNeeded(entry);
       reply('InitializedProcess');
     } catch (e) {
       k.print(0, `kernel: InitializeProcess failed: ${errorMessage(e)}`);
-      reply('InitializeProcessError');
+      reply('InitializeProcessError', errorMessage(e));
     }
     return;
   }
@@ -82,10 +87,13 @@ export async function runKernelCommand(k: KernelInternals, km: KernelMessage): P
     const key = String(c.RunProcess);
     const e = k.table.get(key);
     if (!e || e.native || !e.wasm) {
+      k.print(0, `kernel: no such process ${key} to run`);
       reply('RunProcessError');
       return;
     }
-    if (e.running) {
+    if (e.started) {
+      // Hyperdrive sends a running process another "run" Request, which it receives like any other.
+      k.tell(KERNEL, k.addr(e.id), 'run');
       reply('StartedProcess');
       return;
     }
@@ -94,7 +102,7 @@ export async function runKernelCommand(k: KernelInternals, km: KernelMessage): P
       reply('StartedProcess');
     } catch (err) {
       k.print(0, `kernel: could not start ${key}: ${errorMessage(err)}`);
-      reply('RunProcessError');
+      reply('RunProcessError', `could not start ${key}: ${errorMessage(err)}`);
     }
     return;
   }
@@ -143,6 +151,10 @@ export async function runKernelCommand(k: KernelInternals, km: KernelMessage): P
     }
     return;
   }
-  if (cmd === 'Booted' || cmd === 'Shutdown') return; // runtime-only commands
+  if (cmd === 'Shutdown') {
+    k.requestShutdown(senderKey);
+    return;
+  }
+  if (cmd === 'Booted') return; // the runtime's own: processes here run as they are started
   k.print(0, `kernel: unknown command from ${addressToString(km.source)}: ${fromUtf8(km.message.val.body).slice(0, 200)}`);
 }

@@ -33,11 +33,13 @@ import { SendErrorException } from './api.js';
 import { CapabilitySet } from './capabilities.js';
 import { capabilityFromJson, capabilityToJson, onExitFromJson, onExitToJson } from './json.js';
 import type { ExitReason, KernelCallOp, ProcessEvents } from '../process/host.js';
+import { defaultLimits, type KernelLimits, LIMIT_ENV } from './limits.js';
 import type { ProcessStore, StoredProcess } from './persistence.js';
 import { RestartBackoff } from './restart.js';
 import { processCall } from './calls.js';
 import { runKernelCommand } from './commands.js';
-import { errorMessage, type KernelInternals, type Outstanding, type ProcessEntry } from './entry.js';
+import { errorMessage, type KernelInternals, missingGrantHint, type ProcessEntry } from './entry.js';
+import { OutstandingRequests, type Waiter } from './outstanding.js';
 
 // ---------------------------------------------------------------------------
 // What the kernel needs from the component host (src/runtime/process/host.ts), structurally.
@@ -49,6 +51,8 @@ export interface RunningProcess {
   deliver(km: KernelMessage): void;
   deliverSendError(id: bigint, error: SendError, context: Uint8Array | undefined): void;
   kill(): Promise<void>;
+  /** Messages delivered that the process has not taken yet, and their size (when the runner knows). */
+  backlog?(): { messages: number; bytes: number };
 }
 
 export interface ProcessRunner {
@@ -76,10 +80,17 @@ export interface KernelOptions {
   print?: (verbosity: number, text: string) => void;
   /** For tests: the clock behind restart back-off. */
   now?: () => number;
+  /** Process counts and mailbox bounds (limits.ts); defaults when absent. */
+  limits?: KernelLimits;
+  /** A process sent the Kernel API's Shutdown: stop the node (absent: the request is only printed). */
+  onShutdownRequested?: () => void;
 }
 
 const KERNEL = systemProcess('kernel');
-/** Modules that may send without existing in the table, as in Hyperdrive. */
+/**
+ * kernel, state and vfs may message any local process without a capability, and may send without
+ * being in the table (hyperdrive/src/kernel/mod.rs, the local capability check).
+ */
 const PRIVILEGED = new Set(['kernel:distro:sys', 'state:distro:sys', 'vfs:distro:sys']);
 
 function bodyOf(m: Message): Uint8Array {
@@ -92,7 +103,7 @@ export class Kernel implements KernelApi, KernelInternals {
   readonly home: string;
   readonly log: Logger;
   readonly table = new Map<string, ProcessEntry>();
-  private readonly outstanding = new Map<string, Outstanding>();
+  private readonly outstanding: OutstandingRequests;
   private readonly runner: ProcessRunner;
   readonly stateStore: StateStore;
   readonly store?: ProcessStore;
@@ -103,6 +114,15 @@ export class Kernel implements KernelApi, KernelInternals {
   private readonly saved: Record<string, StoredProcess>;
   /** The networking capability, checked on every remote message both ways: built once. */
   private readonly networkCap: Capability;
+  private readonly networkKey: string;
+  readonly limits: KernelLimits;
+  private readonly onShutdownRequested?: () => void;
+  /** Restart back-off per process id; kept across restarts and reinstalls, as Hyperdrive keeps it. */
+  private readonly backoffs = new Map<string, RestartBackoff>();
+  /** Crashed processes waiting out their back-off (absent from the table meanwhile). */
+  private readonly restarts = new Map<string, { timer: NodeJS.Timeout; at: number }>();
+  /** (requester, responder) pairs already told about a Response dropped for want of a capability. */
+  private readonly hinted = new Set<string>();
 
   constructor(opts: KernelOptions) {
     this.our = opts.our;
@@ -114,6 +134,12 @@ export class Kernel implements KernelApi, KernelInternals {
     this.readWasm = opts.readWasm;
     this.now = opts.now ?? Date.now;
     this.networkCap = { issuer: this.addr(KERNEL), params: NETWORK_PARAMS };
+    this.networkKey = capabilityKey(this.networkCap);
+    this.outstanding = new OutstandingRequests(this.our, (requester, id, error, context) =>
+      this.table.get(requester)?.running?.deliverSendError(id, error, context),
+    );
+    this.limits = opts.limits ?? defaultLimits();
+    this.onShutdownRequested = opts.onShutdownRequested;
     this.printer = opts.print ?? ((_v, t) => this.log.info(t));
     // What the last run saved, taken before boot-time grants rewrite the modules' entries.
     this.saved = this.store?.load() ?? {};
@@ -186,12 +212,12 @@ export class Kernel implements KernelApi, KernelInternals {
     };
   }
 
-  respond(from: ProcessId, to: KernelMessage, body: Uint8Array | string, blob?: LazyLoadBlob): void {
+  respond(from: ProcessId, to: KernelMessage, body: Uint8Array | string, blob?: LazyLoadBlob, metadata?: string): void {
     const target = to.rsvp ?? to.source;
     const response: Response = {
       inherit: false,
       body: typeof body === 'string' ? utf8(body) : body,
-      metadata: undefined,
+      metadata,
       capabilities: [],
     };
     this.route(
@@ -210,19 +236,20 @@ export class Kernel implements KernelApi, KernelInternals {
     id: ProcessId,
     o: { isPublic: boolean; onExit?: OnExit; wasmHandle?: string; witVersion?: number; caps?: Capability[] },
   ): ProcessEntry {
+    const key = processIdToString(id);
     return {
       id,
-      key: processIdToString(id),
+      key,
       wasmHandle: o.wasmHandle ?? '',
       witVersion: o.witVersion,
       onExit: o.onExit ?? { tag: 'restart' },
       isPublic: o.isPublic,
       caps: new CapabilitySet(o.caps ?? []),
-      received: new Set(),
+      msgKey: capabilityKey(messagingCap(this.addr(id))),
+      privileged: PRIVILEGED.has(key),
       started: false,
       buffered: [],
       killing: false,
-      backoff: new RestartBackoff(this.now),
     };
   }
 
@@ -233,6 +260,23 @@ export class Kernel implements KernelApi, KernelInternals {
     entry.started = true;
     this.table.set(entry.key, entry);
     await native.start?.(this);
+  }
+
+  async spawnNative(native: NativeProcess, caps: Capability[]): Promise<void> {
+    const key = processIdToString(native.id);
+    if (this.table.has(key)) throw new Error(`process ${key} already exists`);
+    const entry = this.newEntry(native.id, { isPublic: !!native.isPublic, onExit: { tag: 'none' }, caps });
+    entry.native = native;
+    entry.started = true;
+    this.table.set(key, entry);
+    await native.start?.(this);
+  }
+
+  exitNative(id: ProcessId): void {
+    const e = this.table.get(processIdToString(id));
+    if (!e?.native || e.onExit.tag !== 'none') return;
+    this.removeProcess(e, true);
+    Promise.resolve(e.native.stop?.()).catch(() => {});
   }
 
   grant(target: ProcessId, caps: Capability[]): void {
@@ -259,12 +303,13 @@ export class Kernel implements KernelApi, KernelInternals {
   route(
     km: KernelMessage,
     context: Uint8Array | undefined,
-    waiter?: { resolve: (r: Reply) => void; reject: (e: SendErrorException) => void },
+    waiter?: Waiter,
   ): void {
     if (km.source.node === 'our') km.source = { ...km.source, node: this.our };
     if (km.target.node === 'our') km.target = { ...km.target, node: this.our };
     const msg = km.message;
     const isRequest = msg.tag === 'request';
+    const local = km.source.node === this.our;
     const sourceKey = processIdToString(km.source.process);
     const sourceEntry = this.table.get(sourceKey);
 
@@ -277,14 +322,7 @@ export class Kernel implements KernelApi, KernelInternals {
         sourceEntry.running.deliverSendError(km.id, error, context);
     };
 
-    if (km.source.node === this.our) {
-      // The 10 MB limit is the network's (one WebSocket frame); local messages carry whole
-      // components (12 MB from componentize-js) to the kernel and the VFS, as on Hyperdrive.
-      const size = bodyOf(msg).length + (km.lazyLoadBlob?.bytes.length ?? 0);
-      if (size > MAX_MESSAGE_BYTES && km.target.node !== this.our) {
-        fail('timeout', 'too-large', `message of ${size} bytes is over the ${MAX_MESSAGE_BYTES}-byte network limit`);
-        return;
-      }
+    if (local) {
       if (!sourceEntry && !PRIVILEGED.has(sourceKey)) {
         fail('timeout', 'not-found', `sender ${sourceKey} is not a running process`);
         return;
@@ -303,47 +341,72 @@ export class Kernel implements KernelApi, KernelInternals {
 
     // Outgoing over the network.
     if (km.target.node !== this.our) {
-      if (km.source.node !== this.our) return; // we do not relay for others here
-      if (!sourceEntry?.caps.has(this.networkCap) && !PRIVILEGED.has(sourceKey)) {
-        if (!sourceEntry?.native) {
-          fail('timeout', 'no-capability', `${sourceKey} lacks the networking capability`);
-          return;
-        }
+      if (!local) return; // we do not relay for others here
+      if (!sourceEntry?.caps.hasKey(this.networkKey) && !PRIVILEGED.has(sourceKey) && !sourceEntry?.native) {
+        fail('timeout', 'no-capability', `${sourceKey} lacks the networking capability`);
+        return;
+      }
+      // Over the network's limit, Hyperdrive's net drops the message and its sender times out
+      // (net.ts does the same); a native waiter (the HTTP RPC) hears why at once instead.
+      const size = waiter ? bodyOf(msg).length + (km.lazyLoadBlob?.bytes.length ?? 0) : 0;
+      if (size > MAX_MESSAGE_BYTES) {
+        fail('timeout', 'too-large', `message of ${size} bytes is over the ${MAX_MESSAGE_BYTES}-byte network limit`);
+        return;
       }
       const net = this.table.get('net:distro:sys');
       if (!net) {
         fail('offline', 'offline', `${km.target.node} is unreachable: this node has no networking`);
         return;
       }
-      this.track(km, context, waiter);
+      this.outstanding.track(km, context, waiter, undefined);
       this.deliver(net, km);
       return;
     }
 
     const targetKey = processIdToString(km.target.process);
     let target = this.table.get(targetKey);
-    if (!target && km.target.process.processName === 'kernel' && km.source.node === this.our) target = this.table.get('kernel:distro:sys');
+    if (!target && km.target.process.processName === 'kernel' && local) target = this.table.get('kernel:distro:sys');
     if (!target) {
-      fail('timeout', 'not-found', `process ${targetKey} not found on ${this.our}`);
+      const restart = this.restarts.get(targetKey);
+      fail(
+        'timeout',
+        'not-found',
+        restart
+          ? `${targetKey} crashed and restarts in ${Math.max(0, Math.ceil((restart.at - this.now()) / 1000))} s`
+          : `process ${targetKey} not found on ${this.our}`,
+      );
       return;
     }
 
-    if (km.source.node !== this.our) {
+    if (!local) {
       // Incoming from the network: the target must hold the networking capability.
-      if (!target.native && !target.caps.has(this.networkCap)) {
+      if (!target.native && !target.caps.hasKey(this.networkKey)) {
         this.log.debug(`dropped remote message to ${targetKey}: it lacks the networking capability`);
         return;
       }
-    } else if (isRequest && !PRIVILEGED.has(sourceKey) && !target.isPublic) {
-      const cap = messagingCap(this.addr(target.id));
-      if (!sourceEntry?.caps.has(cap)) {
+    } else if (!target.isPublic && sourceEntry && !sourceEntry.privileged && !sourceEntry.caps.hasKey(target.msgKey)) {
+      // Every local message, Request or Response: the source must hold a messaging capability
+      // issued by the target, unless the target is public (hyperdrive/src/kernel/mod.rs).
+      if (!isRequest) this.dropResponse(km, sourceEntry, target);
+      else {
+        // A runtime module's Request to a package (an eth subscription update, http-server's
+        // RPC) is refused for the same missing grant: say it once too.
+        if (sourceEntry.native && !target.native && target.id.publisherNode !== 'sys')
+          this.hintOnce(target.key, sourceEntry.key, missingGrantHint(target, sourceEntry, 'Request'));
         fail('timeout', 'no-capability', `${sourceKey} has no capability to message ${targetKey}`);
-        return;
       }
+      return;
     }
 
     if (isRequest) {
-      this.track(km, context, waiter);
+      if (!target.native && !target.privileged) {
+        const full = this.mailboxFull(target);
+        if (full) {
+          fail('timeout', 'mailbox-full', full);
+          return;
+        }
+      }
+      this.outstanding.track(km, context, waiter, target.key);
       if (target.key === 'kernel:distro:sys') {
         runKernelCommand(this, km).catch((e) => this.log.error(`kernel command failed: ${errorMessage(e)}`));
         return;
@@ -353,14 +416,11 @@ export class Kernel implements KernelApi, KernelInternals {
     }
 
     // A Response goes only to a matching outstanding Request.
-    const key = `${targetKey}/${km.id}`;
-    const out = this.outstanding.get(key);
+    const out = this.outstanding.take(targetKey, km.id);
     if (!out) {
       this.log.debug(`dropped response ${km.id} to ${targetKey}: no outstanding request`);
       return;
     }
-    this.outstanding.delete(key);
-    if (out.timer) clearTimeout(out.timer);
     if (out.resolve) {
       out.resolve({ source: km.source, response: msg.val[0], blob: km.lazyLoadBlob });
       return;
@@ -370,56 +430,73 @@ export class Kernel implements KernelApi, KernelInternals {
   }
 
   /**
+   * A Response whose responder holds no capability from the requester is dropped, as on
+   * Hyperdrive, where the requester then times out. Beyond the real node: one line on the
+   * terminal per (requester, responder) says which grant is missing, and a native waiter (the
+   * HTTP RPC) is answered at once with it.
+   */
+  private dropResponse(km: KernelMessage, responder: ProcessEntry, requester: ProcessEntry): void {
+    if (!this.outstanding.get(requester.key, km.id)) {
+      this.log.debug(`dropped response ${km.id} from ${responder.key} to ${requester.key}: no capability, and no outstanding request`);
+      return;
+    }
+    const hint = missingGrantHint(requester, responder);
+    this.hintOnce(requester.key, responder.key, hint);
+    // A process's Request stays outstanding and times out, as on Hyperdrive.
+    this.outstanding.rejectNative(requester.key, km.id, 'no-capability', hint);
+  }
+
+  /** Print `hint` on the terminal the first time `receiver` misses a message from `sender`. */
+  private hintOnce(receiver: string, sender: string, hint: string): void {
+    const pair = `${receiver} ${sender}`;
+    if (this.hinted.has(pair)) return;
+    this.hinted.add(pair);
+    this.print(0, hint);
+  }
+
+  /** Why a Request to `target` is refused because its mailbox is full, or undefined. */
+  private mailboxFull(target: ProcessEntry): string | undefined {
+    const b = target.running?.backlog?.() ?? { messages: target.buffered.length, bytes: 0 };
+    if (b.messages < this.limits.mailboxMessages && b.bytes < this.limits.mailboxBytes) {
+      target.mailboxWarned = false;
+      return undefined;
+    }
+    const reason =
+      `${target.key}'s mailbox is full (${b.messages} messages, ${(b.bytes / 1048576).toFixed(1)} MiB not yet received): ` +
+      `it is not receiving fast enough. The limits are ${this.limits.mailboxMessages} messages and ` +
+      `${this.limits.mailboxBytes / 1048576} MiB (${LIMIT_ENV.mailboxMessages}, ${LIMIT_ENV.mailboxBytes})`;
+    if (!target.mailboxWarned) {
+      target.mailboxWarned = true;
+      this.print(0, `kernel: refusing Requests until it catches up: ${reason}`);
+    }
+    return reason;
+  }
+
+  /**
    * For `net:distro:sys`: a Request it could not deliver (peer not in the PKI, connection or
    * handshake failed) goes back to its sender as an Offline SendError, now instead of at timeout.
    */
   returnOffline(km: KernelMessage, reason: string): void {
-    const msg = km.message;
-    if (msg.tag !== 'request' || km.source.node !== this.our) return;
-    const requester = processIdToString(km.source.process);
-    const key = `${requester}/${km.id}`;
-    const out = this.outstanding.get(key);
-    if (!out) return; // fire-and-forget, already answered or timed out
-    this.outstanding.delete(key);
-    if (out.timer) clearTimeout(out.timer);
-    const error: SendError = { kind: 'offline', target: km.target, message: msg, lazyLoadBlob: km.lazyLoadBlob };
-    if (out.reject) out.reject(new SendErrorException(error, 'offline', reason));
-    else this.table.get(requester)?.running?.deliverSendError(km.id, error, out.context);
+    this.outstanding.returnOffline(km, reason);
   }
 
-  /** Remember a Request that expects a Response, and return it as a Timeout when its time is up. */
-  private track(
-    km: KernelMessage,
-    context: Uint8Array | undefined,
-    waiter?: { resolve: (r: Reply) => void; reject: (e: SendErrorException) => void },
-  ): void {
-    const msg = km.message;
-    if (msg.tag !== 'request' || msg.val.expectsResponse === undefined) return;
-    if (km.source.node !== this.our) return;
-    const requester = processIdToString(km.source.process);
-    // Only the party named in rsvp (normally the sender) gets the Response.
-    if (km.rsvp && processIdToString(km.rsvp.process) !== requester) return;
-    const key = `${requester}/${km.id}`;
-    const out: Outstanding = {
-      requester,
-      target: km.target,
-      request: msg.val,
-      blob: km.lazyLoadBlob,
-      context,
-      resolve: waiter?.resolve,
-      reject: waiter?.reject,
-    };
-    // setTimeout cannot wait past 2^31-1 ms (about 24 days); longer waits are as good as forever.
-    const ms = Math.min(Number(msg.val.expectsResponse) * 1000, 2 ** 31 - 1);
-    out.timer = setTimeout(() => {
-      if (this.outstanding.get(key) !== out) return;
-      this.outstanding.delete(key);
-      const error: SendError = { kind: 'timeout', target: km.target, message: msg, lazyLoadBlob: km.lazyLoadBlob };
-      if (out.reject) out.reject(new SendErrorException(error, 'timeout', `no response from ${addressToString(km.target)} within ${ms / 1000} s`));
-      else this.table.get(requester)?.running?.deliverSendError(km.id, error, out.context);
-    }, ms);
-    out.timer.unref?.();
-    this.outstanding.set(key, out);
+  /**
+   * For `net:distro:sys`: it dropped a message over the network's size limit, as Hyperdrive's net
+   * does. A process that sent it waits out its timeout, as there; a native waiter (the HTTP RPC)
+   * hears why at once.
+   */
+  returnTooLarge(km: KernelMessage, reason: string): void {
+    if (km.message.tag !== 'request' || km.source.node !== this.our) return;
+    this.outstanding.rejectNative(processIdToString(km.source.process), km.id, 'too-large', reason);
+  }
+
+  /**
+   * Beyond Hyperdrive (where the requester waits out its timeout): a native waiter on a Request to
+   * a process that just ended (the HTTP RPC, the tester) is told at once why. Processes keep the
+   * real behaviour and time out.
+   */
+  private failWaitersOn(key: string, why: string): void {
+    this.outstanding.failWaitersOn(key, why);
   }
 
   private deliver(target: ProcessEntry, km: KernelMessage): void {
@@ -433,8 +510,6 @@ export class Kernel implements KernelApi, KernelInternals {
       }
       return;
     }
-    const caps = km.message.tag === 'request' ? km.message.val.capabilities : km.message.val[0].capabilities;
-    for (const c of caps) target.received.add(capabilityKey(c));
     if (!target.started || !target.running) {
       target.buffered.push(km);
       return;
@@ -444,11 +519,20 @@ export class Kernel implements KernelApi, KernelInternals {
 
   // ---- process lifecycle -------------------------------------------------------------------
 
+  private backoffOf(key: string): RestartBackoff {
+    let b = this.backoffs.get(key);
+    if (!b) {
+      b = new RestartBackoff(this.now);
+      this.backoffs.set(key, b);
+    }
+    return b;
+  }
+
   async startProcess(e: ProcessEntry): Promise<void> {
     if (!e.wasm) throw new Error(`no wasm for ${e.key}`);
     e.started = true;
     e.killing = false;
-    e.backoff.started();
+    this.backoffOf(e.key).started();
     const running = await this.runner.start({ id: e.id, node: this.our, wasm: e.wasm, events: this.eventsFor(e) });
     if (this.table.get(e.key) !== e) {
       await running.kill();
@@ -458,6 +542,30 @@ export class Kernel implements KernelApi, KernelInternals {
     const queued = e.buffered;
     e.buffered = [];
     for (const km of queued) running.deliver(km);
+  }
+
+  /** Why another Wasm process of `id`'s package may not start now, or undefined if it may. */
+  overProcessLimit(id: ProcessId): string | undefined {
+    let all = 0;
+    let ofPackage = 0;
+    for (const e of this.table.values()) {
+      if (e.native || e.key === 'kernel:distro:sys') continue;
+      all++;
+      if (e.id.packageName === id.packageName && e.id.publisherNode === id.publisherNode) ofPackage++;
+    }
+    const pkg = `${id.packageName}:${id.publisherNode}`;
+    if (all >= this.limits.maxProcesses)
+      return `this node already runs ${all} processes, its limit (${LIMIT_ENV.maxProcesses} raises it)`;
+    if (ofPackage >= this.limits.maxProcessesPerPackage)
+      return `package ${pkg} already runs ${ofPackage} processes, the limit per package (${LIMIT_ENV.maxProcessesPerPackage} raises it)`;
+    return undefined;
+  }
+
+  requestShutdown(by: string): void {
+    if (this.onShutdownRequested) {
+      this.print(0, `kernel: ${by} asked the node to shut down; shutting down`);
+      this.onShutdownRequested();
+    } else this.print(0, `kernel: ${by} asked the node to shut down; this node is run by another command, which stops it`);
   }
 
   private eventsFor(e: ProcessEntry): ProcessEvents {
@@ -478,23 +586,45 @@ export class Kernel implements KernelApi, KernelInternals {
     e.running = undefined;
     if (this.shuttingDown || e.killing || this.table.get(e.key) !== e) return;
     const address = addressToString(this.addr(e.id));
-    if (reason.kind === 'error' || reason.kind === 'memory')
-      this.print(0, `process ${address} ended with error:\n${reason.message}`);
+    const failed = reason.kind === 'error' || reason.kind === 'memory';
+    if (failed) this.print(0, `process ${address} ended with error:\n${reason.message}`);
     else this.log.debug(`process ${address} returned`);
+    const ended = failed ? `${e.key} ended with an error before answering: ${reason.message}` : `${e.key} returned before answering`;
 
     const onExit = e.onExit;
     if (onExit.tag === 'restart') {
-      const delay = e.backoff.nextDelayMs();
-      e.started = false;
-      this.log.info(`restarting ${e.key} ${delay === 0 ? 'now' : `in ${delay} ms`}`);
-      e.restartTimer = setTimeout(() => {
-        e.restartTimer = undefined;
-        if (this.table.get(e.key) !== e || e.killing) return;
-        this.startProcess(e).catch((err) => this.print(0, `could not restart ${e.key}: ${errorMessage(err)}`));
-      }, delay);
-      e.restartTimer.unref?.();
+      const delay = this.backoffOf(e.key).nextDelayMs();
+      // Hyperdrive kills the process (without revoking what it issued) and initializes it again
+      // after the back-off: meanwhile it is absent, and Requests to it fail at once.
+      this.table.delete(e.key);
+      this.failWaitersOn(e.key, `${ended}; it restarts ${delay === 0 ? 'now' : `in ${delay / 1000} s`}`);
+      this.print(1, `kernel: restarting ${e.key} ${delay === 0 ? 'now' : `in ${delay / 1000} s`}`);
+      const restart = () => {
+        this.restarts.delete(e.key);
+        if (this.shuttingDown || this.table.has(e.key)) return; // reinstalled meanwhile
+        const fresh = this.newEntry(e.id, {
+          isPublic: e.isPublic,
+          onExit: e.onExit,
+          wasmHandle: e.wasmHandle,
+          witVersion: e.witVersion,
+          caps: e.caps.list(),
+        });
+        fresh.wasm = e.wasm;
+        this.table.set(e.key, fresh);
+        this.startProcess(fresh).catch((err) => {
+          this.print(0, `could not restart ${e.key}: ${errorMessage(err)}`);
+          if (this.table.get(e.key) === fresh) this.table.delete(e.key);
+        });
+      };
+      if (delay === 0) restart();
+      else {
+        const timer = setTimeout(restart, delay);
+        timer.unref?.();
+        this.restarts.set(e.key, { timer, at: this.now() + delay });
+      }
       return;
     }
+    this.failWaitersOn(e.key, ended);
     if (onExit.tag === 'requests') {
       for (const [target, request, blob] of onExit.val) {
         this.route(
@@ -506,8 +636,15 @@ export class Kernel implements KernelApi, KernelInternals {
     this.removeProcess(e, true);
   }
 
+  cancelRestart(key: string): boolean {
+    const r = this.restarts.get(key);
+    if (!r) return false;
+    clearTimeout(r.timer);
+    this.restarts.delete(key);
+    return true;
+  }
+
   removeProcess(e: ProcessEntry, revoke: boolean): void {
-    if (e.restartTimer) clearTimeout(e.restartTimer);
     this.table.delete(e.key);
     if (revoke) {
       const issuer = addressToString(this.addr(e.id));
@@ -518,9 +655,21 @@ export class Kernel implements KernelApi, KernelInternals {
 
   async killProcess(key: string, revoke = true): Promise<boolean> {
     const e = this.table.get(key);
-    if (!e || e.native || key === 'kernel:distro:sys') return false;
+    if (!e) {
+      // Killed during its restart back-off: it stays dead (Hyperdrive would still bring it back).
+      if (this.cancelRestart(key)) {
+        if (revoke) {
+          const issuer = `${this.our}@${key}`;
+          for (const other of this.table.values()) if (other.caps.revokeIssuer(issuer) > 0) this.persistIfNeeded(other);
+        }
+        this.store?.remove(key);
+      }
+      return false;
+    }
+    if (e.native || key === 'kernel:distro:sys') return false;
     e.killing = true;
     this.removeProcess(e, revoke);
+    this.failWaitersOn(key, `${key} was killed before answering`);
     const running = e.running;
     e.running = undefined;
     if (running) await running.kill();
@@ -589,11 +738,11 @@ export class Kernel implements KernelApi, KernelInternals {
 
   async shutdown(): Promise<void> {
     this.shuttingDown = true;
-    for (const out of this.outstanding.values()) if (out.timer) clearTimeout(out.timer);
     this.outstanding.clear();
     const stops: Promise<unknown>[] = [];
+    for (const r of this.restarts.values()) clearTimeout(r.timer);
+    this.restarts.clear();
     for (const e of this.table.values()) {
-      if (e.restartTimer) clearTimeout(e.restartTimer);
       if (e.running) stops.push(e.running.kill().catch(() => {}));
       if (e.native?.stop) stops.push(Promise.resolve(e.native.stop()).catch(() => {}));
     }

@@ -1,18 +1,25 @@
-// state:distro:sys — per-process state on disk, one file per process under `<home>/state/`.
-// The kernel uses the store directly for get/set/clear-state; distro:sys processes may also
-// message it with StateAction JSON (GetState / SetState / DeleteState).
+// state:distro:sys — per-process state on disk, one file per process under `<home>/state/`. The
+// kernel uses the store directly for get/set/clear-state; as on Hyperdrive (hyperdrive/src/state.rs,
+// lib/src/state.rs) processes of distro:sys and terminal:sys may also message it with StateAction
+// JSON: GetState / SetState / DeleteState (a process id each) and Backup, which copies the kernel's
+// persisted data (the process map and every process's state) to `<home>/kernel/backup/`, replacing
+// the last backup. Requests from anyone else are ignored.
 
-import { mkdirSync, readFileSync, renameSync, rmSync, writeFileSync } from 'node:fs';
+import { cpSync, existsSync, mkdirSync, readdirSync, readFileSync, renameSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
+import { fromUtf8, type KernelMessage, systemProcess } from '../../core/types.js';
 import type { KernelApi, NativeProcess } from '../kernel/api.js';
 import type { StateStore } from '../kernel/kernel.js';
-import { fromUtf8, type KernelMessage, systemProcess } from '../../core/types.js';
+import { ioErrorText } from './os-error.js';
+
+const STATE_DIR = 'state';
+const BACKUP_DIR = join('kernel', 'backup');
 
 export class FileStateStore implements StateStore {
-  private readonly dir: string;
+  readonly dir: string;
 
-  constructor(home: string) {
-    this.dir = join(home, 'state');
+  constructor(readonly home: string) {
+    this.dir = join(home, STATE_DIR);
     mkdirSync(this.dir, { recursive: true });
   }
 
@@ -38,9 +45,54 @@ export class FileStateStore implements StateStore {
   delete(id: string): void {
     rmSync(this.file(id), { force: true });
   }
+
+  /** Copy the kernel's persisted data (kernel/ but the backup itself, state/) to kernel/backup/. */
+  backup(): void {
+    const target = join(this.home, BACKUP_DIR);
+    rmSync(target, { recursive: true, force: true });
+    const staging = `${target}.tmp`;
+    rmSync(staging, { recursive: true, force: true });
+    mkdirSync(staging, { recursive: true });
+    const kernelDir = join(this.home, 'kernel');
+    if (existsSync(kernelDir))
+      for (const entry of readdirSync(kernelDir))
+        if (entry !== 'backup' && entry !== 'backup.tmp') cpSync(join(kernelDir, entry), join(staging, entry), { recursive: true });
+    cpSync(this.dir, join(staging, STATE_DIR), { recursive: true });
+    renameSync(staging, target);
+  }
 }
 
-export function createStateModule(store: StateStore): NativeProcess {
+/** A ProcessId as Hyperdrive's serde reads it: "process:package:publisher", three non-empty parts. */
+function processIdString(v: unknown): string | undefined {
+  if (typeof v !== 'string') return undefined;
+  const parts = v.split(':');
+  return parts.length === 3 && parts.every((p) => p !== '') ? v : undefined;
+}
+
+type StateAction = { GetState: string } | { SetState: string } | { DeleteState: string } | 'Backup';
+
+/** StateAction as serde reads it; a string saying why not otherwise. */
+function parseAction(body: Uint8Array): StateAction | string {
+  let v: unknown;
+  try {
+    v = JSON.parse(fromUtf8(body));
+  } catch (e) {
+    return (e as Error).message;
+  }
+  if (v === 'Backup') return 'Backup';
+  if (v && typeof v === 'object' && !Array.isArray(v) && Object.keys(v).length === 1) {
+    const [tag, arg] = Object.entries(v as Record<string, unknown>)[0];
+    if (tag === 'Backup' && arg === null) return 'Backup';
+    if (tag === 'GetState' || tag === 'SetState' || tag === 'DeleteState') {
+      const id = processIdString(arg);
+      if (id !== undefined) return { [tag]: id } as StateAction;
+      return `${tag} takes a process id "process:package:publisher", got ${JSON.stringify(arg)}`;
+    }
+  }
+  return `expected {"GetState"|"SetState"|"DeleteState": "process:package:publisher"} or "Backup", got ${fromUtf8(body).slice(0, 100)}`;
+}
+
+export function createStateModule(store: FileStateStore): NativeProcess {
   let kernel: KernelApi;
   const id = systemProcess('state');
   return {
@@ -49,26 +101,46 @@ export function createStateModule(store: StateStore): NativeProcess {
       kernel = k;
     },
     handle(km: KernelMessage) {
-      if (km.message.tag !== 'request' || km.source.node !== kernel.our) return;
-      const pkg = `${km.source.process.packageName}:${km.source.process.publisherNode}`;
-      if (pkg !== 'distro:sys' && pkg !== 'terminal:sys') return;
-      let action: Record<string, string>;
-      try {
-        action = JSON.parse(fromUtf8(km.message.val.body));
-      } catch {
-        kernel.respond(id, km, JSON.stringify({ Err: { BadBytes: { action: 'parse' } } }));
+      if (km.message.tag !== 'request') return;
+      const src = km.source.process;
+      if (km.source.node !== kernel.our || !((src.packageName === 'distro' || src.packageName === 'terminal') && src.publisherNode === 'sys')) {
+        kernel.print(1, `state: got request from ${km.source.node}@${src.processName}:${src.packageName}:${src.publisherNode}, but requests must come from kernel or terminal`);
         return;
       }
-      if (action.GetState) {
+      const req = km.message.val;
+      // Errors always go back (state.rs); successes to a caller that awaits them, with its metadata.
+      const fail = (err: unknown) => kernel.respond(id, km, JSON.stringify({ Err: err }));
+      const ok = (body: string, bytes?: Uint8Array) => {
+        if (req.expectsResponse === undefined && km.rsvp === undefined) return;
+        kernel.respond(id, km, body, bytes && { mime: 'application/octet-stream', bytes }, req.metadata);
+      };
+      const action = parseAction(req.body);
+      if (typeof action === 'string' && action !== 'Backup') {
+        fail({ BadJson: { error: `parse into StateAction failed: ${action}` } });
+        return;
+      }
+      if (action === 'Backup') {
+        try {
+          store.backup();
+        } catch (e) {
+          fail({ IOError: { error: ioErrorText(e) } });
+          return;
+        }
+        ok('"Backup"');
+      } else if ('GetState' in action) {
         const bytes = store.get(action.GetState);
-        if (bytes) kernel.respond(id, km, '"GetState"', { bytes });
-        else kernel.respond(id, km, JSON.stringify({ Err: { NotFound: { process_id: action.GetState } } }));
-      } else if (action.SetState) {
-        if (km.lazyLoadBlob) store.set(action.SetState, km.lazyLoadBlob.bytes);
-        kernel.respond(id, km, '"SetState"');
-      } else if (action.DeleteState) {
+        if (bytes) ok('"GetState"', bytes);
+        else fail({ NotFound: { process_id: action.GetState } });
+      } else if ('SetState' in action) {
+        if (!km.lazyLoadBlob) {
+          fail({ BadBytes: { action: 'SetState' } });
+          return;
+        }
+        store.set(action.SetState, km.lazyLoadBlob.bytes);
+        ok('"SetState"');
+      } else {
         store.delete(action.DeleteState);
-        kernel.respond(id, km, '"DeleteState"');
+        ok('"DeleteState"');
       }
     },
   };

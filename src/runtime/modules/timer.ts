@@ -1,18 +1,31 @@
-// timer:distro:sys — `{"SetTimer": <ms>}` answers with an empty Response after that many
-// milliseconds (0 answers at once); `"Debug"` prints every active timer on the node's terminal:
-// who set it, when it pops and how long is left, and whether the setter awaits the Response.
-// Anything else (not JSON, a negative or fractional duration) sets no timer and, if the sender
-// awaits a Response, is answered at once with `{"Err": "<why>"}`: never empty, so it cannot be
-// taken for a pop, and the caller learns what was wrong instead of timing out (Hyperdrive only
-// prints it). Public, local only.
+// timer:distro:sys, as Hyperdrive's (hyperdrive/src/timer.rs): `{"SetTimer": <ms>}` (a u64) is
+// answered with an empty Response after that many milliseconds (0 answers at once), however long
+// that is: Node's setTimeout stops at 2^31-1 ms (about 24.8 days), so longer timers wait in steps.
+// `"Debug"` prints every pending timer on the node's terminal: who set it, when it pops and how
+// long is left, and whether the setter awaits the Response. A request that is not a TimerAction
+// is ignored, as Hyperdrive ignores it (the setter would time out there too), with a line on the
+// terminal saying what to send instead. Beyond Hyperdrive, one process may have at most
+// `timersPerProcess` timers pending (each costs memory); over that, a request that awaits a
+// Response gets `{"Err": why}` at once (never empty, so it cannot be taken for a pop). Public,
+// local only.
 
+import { isU64, parseJsonExact } from '../../core/json.js';
+import { addressToString, fromUtf8, type KernelMessage, processIdToString, systemProcess } from '../../core/types.js';
 import type { KernelApi, NativeProcess } from '../kernel/api.js';
-import { addressToString, fromUtf8, type KernelMessage, systemProcess } from '../../core/types.js';
+
+/** setTimeout's longest wait. */
+const MAX_TIMEOUT_MS = 2 ** 31 - 1;
+/** Past this a timer never pops in practice (the largest time a JS Date holds). */
+const NEVER_MS = 8.64e15;
+/** Default for TimerModuleOptions.timersPerProcess: about 25 MB of pending timers per process. */
+export const DEFAULT_TIMERS_PER_PROCESS = 10_000;
 
 interface ActiveTimer {
-  handle: NodeJS.Timeout;
+  handle?: NodeJS.Timeout;
   setter: string;
-  ms: number;
+  owner: string;
+  ms: bigint;
+  /** Wall-clock time it pops (Infinity: never in practice). */
   popAt: number;
   /** Seconds the setter waits for the Response; undefined: it expects none. */
   awaitSecs: bigint | undefined;
@@ -21,23 +34,32 @@ interface ActiveTimer {
 export interface TimerModuleOptions {
   /** For tests: the clock behind the times Debug prints. */
   now?: () => number;
+  /** For tests: the monotonic clock (ms) long timers measure what is left by; default performance.now. */
+  monotonic?: () => number;
+  /** Pending timers one process may have; default DEFAULT_TIMERS_PER_PROCESS. */
+  timersPerProcess?: number;
 }
 
 export function createTimerModule(opts: TimerModuleOptions = {}): NativeProcess & { pending(): number } {
   let kernel: KernelApi;
   const now = opts.now ?? Date.now;
+  const monotonic = opts.monotonic ?? (() => performance.now());
+  const quota = opts.timersPerProcess ?? DEFAULT_TIMERS_PER_PROCESS;
   const id = systemProcess('timer');
   const timers = new Set<ActiveTimer>();
+  const perProcess = new Map<string, number>();
+  /** Processes told they are over the quota, until they are under it again (one terminal line each time). */
+  const warned = new Set<string>();
 
   function describe(t: ActiveTimer, at: number): string {
-    const left = Math.max(0, t.popAt - at);
+    const when = Number.isFinite(t.popAt) ? `pops at ${new Date(t.popAt).toISOString()} (in ${Math.max(0, t.popAt - at)} ms)` : 'never pops in practice';
     const waits =
       t.awaitSecs === undefined
         ? 'the setter expects no Response (the pop goes nowhere)'
-        : Number(t.awaitSecs) * 1000 < t.ms
+        : t.awaitSecs * 1000n < t.ms
           ? `the setter awaits the Response but gives up after ${t.awaitSecs} s, before it pops`
           : `the setter awaits the Response (timeout ${t.awaitSecs} s)`;
-    return `  ${t.setter}: ${t.ms} ms timer pops at ${new Date(t.popAt).toISOString()} (in ${left} ms); ${waits}`;
+    return `  ${t.setter}: ${t.ms} ms timer ${when}; ${waits}`;
   }
 
   function debug(): void {
@@ -45,6 +67,59 @@ export function createTimerModule(opts: TimerModuleOptions = {}): NativeProcess 
     const list = [...timers].sort((a, b) => a.popAt - b.popAt);
     const head = `timer: ${list.length} pending timer${list.length === 1 ? '' : 's'}`;
     kernel.print(0, list.length === 0 ? head : `${head}:\n${list.map((t) => describe(t, at)).join('\n')}`);
+  }
+
+  function forget(t: ActiveTimer): void {
+    timers.delete(t);
+    const left = (perProcess.get(t.owner) ?? 1) - 1;
+    if (left > 0) perProcess.set(t.owner, left);
+    else perProcess.delete(t.owner);
+    if (left < quota) warned.delete(t.owner);
+  }
+
+  /** Wait `ms` in steps setTimeout can take, then answer. */
+  function arm(t: ActiveTimer, km: KernelMessage, dueMono: number): void {
+    const left = dueMono - monotonic();
+    if (left > MAX_TIMEOUT_MS) {
+      t.handle = setTimeout(() => arm(t, km, dueMono), MAX_TIMEOUT_MS);
+      return;
+    }
+    t.handle = setTimeout(
+      () => {
+        forget(t);
+        kernel.respond(id, km, new Uint8Array());
+      },
+      Math.max(0, left),
+    );
+  }
+
+  function setTimer(km: KernelMessage, ms: bigint, awaitSecs: bigint | undefined): void {
+    if (ms === 0n) {
+      kernel.respond(id, km, new Uint8Array());
+      return;
+    }
+    const owner = processIdToString(km.source.process);
+    const count = perProcess.get(owner) ?? 0;
+    if (count >= quota) {
+      const why = `${owner} already has ${count} pending timers, the most this node allows one process (timersPerProcess); wait for some to pop`;
+      if (!warned.has(owner)) {
+        warned.add(owner);
+        kernel.print(0, `timer: ${why}. Further requests over the limit are refused.`);
+      }
+      if (awaitSecs !== undefined) kernel.respond(id, km, JSON.stringify({ Err: why }));
+      return;
+    }
+    perProcess.set(owner, count + 1);
+    const never = ms > BigInt(NEVER_MS);
+    const t: ActiveTimer = {
+      setter: addressToString(km.source),
+      owner,
+      ms,
+      popAt: never ? Number.POSITIVE_INFINITY : now() + Number(ms),
+      awaitSecs,
+    };
+    timers.add(t);
+    if (!never) arm(t, km, monotonic() + Number(ms));
   }
 
   return {
@@ -56,47 +131,32 @@ export function createTimerModule(opts: TimerModuleOptions = {}): NativeProcess 
     pending: () => timers.size,
     handle(km: KernelMessage) {
       if (km.message.tag !== 'request' || km.source.node !== kernel.our) return;
-      const refuse = (why: string) => {
-        kernel.print(1, `timer: ${why} (from ${addressToString(km.source)})`);
-        if (km.message.tag === 'request' && km.message.val.expectsResponse !== undefined) kernel.respond(id, km, JSON.stringify({ Err: why }));
-      };
+      const text = fromUtf8(km.message.val.body);
       let action: unknown;
       try {
-        action = JSON.parse(fromUtf8(km.message.val.body));
+        action = parseJsonExact(text);
       } catch {
-        refuse('the request is not JSON: send {"SetTimer": <milliseconds>} or "Debug"');
-        return;
+        action = undefined;
       }
-      if (action === 'Debug') {
+      if (action === 'Debug' || (action && typeof action === 'object' && 'Debug' in action && (action as { Debug: unknown }).Debug === null)) {
         debug();
         return;
       }
-      const ms = (action as { SetTimer?: unknown })?.SetTimer;
-      if (typeof ms !== 'number' || !Number.isInteger(ms) || ms < 0) {
-        refuse(`expected {"SetTimer": <whole milliseconds >= 0>} or "Debug", got ${JSON.stringify(action)}`);
+      const ms = (action as { SetTimer?: unknown } | null)?.SetTimer;
+      if (!action || typeof action !== 'object' || Object.keys(action).length !== 1 || !isU64(ms)) {
+        const shown = text.length > 120 ? `${text.slice(0, 120)}...` : text;
+        kernel.print(
+          0,
+          `timer: ignored a request from ${addressToString(km.source)} that is not a TimerAction (${JSON.stringify(shown)}): send {"SetTimer": <whole milliseconds, 0 or more>} or "Debug"`,
+        );
         return;
       }
-      if (ms === 0) {
-        kernel.respond(id, km, new Uint8Array());
-        return;
-      }
-      const setAt = now();
-      const t: ActiveTimer = {
-        // setTimeout cannot wait past 2^31-1 ms (about 24 days); such timers pop then.
-        handle: setTimeout(() => {
-          timers.delete(t);
-          kernel.respond(id, km, new Uint8Array());
-        }, Math.min(ms, 2 ** 31 - 1)),
-        setter: addressToString(km.source),
-        ms,
-        popAt: setAt + ms,
-        awaitSecs: km.message.val.expectsResponse,
-      };
-      timers.add(t);
+      setTimer(km, BigInt(ms), km.message.val.expectsResponse);
     },
     stop() {
       for (const t of timers) clearTimeout(t.handle);
       timers.clear();
+      perProcess.clear();
     },
   };
 }

@@ -9,7 +9,6 @@ import {
   addressToString,
   type KernelMessage,
   type LazyLoadBlob,
-  MAX_MESSAGE_BYTES,
   type Message,
   randomU64,
   type Request,
@@ -17,12 +16,14 @@ import {
   type SendError,
   sameAddress,
 } from '../../core/types.js';
-import type { FromWorker, ToWorker } from './protocol.js';
+import { type FromWorker, mailboxKib, type ToWorker } from './protocol.js';
 
 /** How the guest reaches the host: `pull` blocks until the host sends something. */
 export interface Link {
   pull(): ToWorker;
   post(msg: FromWorker): void;
+  /** A message left the mailbox (the guest took it, or dropped it as unwanted); `kib` its size. */
+  taken?(kib: number): void;
 }
 
 /**
@@ -72,6 +73,7 @@ export class GuestApi {
     for (;;) {
       const m = this.link.pull();
       if (this.wanted(m)) return m as Incoming;
+      if (m.t === 'msg') this.link.taken?.(mailboxKib(m.km));
     }
   }
 
@@ -92,6 +94,7 @@ export class GuestApi {
       return { err: [item.error, item.context] };
     }
     const km = item.km;
+    this.link.taken?.(mailboxKib(km));
     if (km.lazyLoadBlob) {
       this.lastBlob = km.lazyLoadBlob;
       this.lastMessageBlobbed = true;
@@ -141,7 +144,6 @@ export class GuestApi {
       while (this.outstanding.has(id));
     }
     const lazyLoadBlob = blob ?? (request.inherit ? this.lastBlob : undefined);
-    if (target.node !== this.our.node) checkSize('request', request.body, lazyLoadBlob);
     if (expects) this.outstanding.set(id, prompting);
     // rsvp: we want the Response ourselves; else an inheriting Request passes its asker's rsvp on
     const rsvp = expects ? this.our : request.inherit && prompting ? prompting.rsvp : undefined;
@@ -168,8 +170,6 @@ export class GuestApi {
       return;
     }
     const lazyLoadBlob = response.inherit ? this.lastBlob : blob;
-    // The 10 MB limit is the network's; local messages may carry whole components.
-    if ((prompting.rsvp ?? prompting.source).node !== this.our.node) checkSize('response', response.body, lazyLoadBlob);
     this.link.post({
       t: 'send',
       km: {
@@ -278,12 +278,4 @@ export class GuestApi {
       },
     };
   }
-}
-
-function checkSize(kind: string, body: Uint8Array, blob: LazyLoadBlob | undefined): void {
-  const size = body.length + (blob?.bytes.length ?? 0);
-  if (size > MAX_MESSAGE_BYTES)
-    throw new GuestApiError(
-      `${kind} too large: ${size} bytes of body and blob, the limit is ${MAX_MESSAGE_BYTES} bytes; send it in smaller pieces`,
-    );
 }

@@ -14,10 +14,10 @@ import { createLogger, type Logger } from '../../core/log.js';
 import type { KernelMessage, ProcessId, SendError } from '../../core/types.js';
 import { processIdToString } from '../../core/types.js';
 import { layoutRegistry } from './arg-reclaim.js';
-import { CTRL_BYTES, type FromWorker, type StartCommand, type ToWorker, WAKE } from './protocol.js';
+import { CTRL_BYTES, type FromWorker, mailboxKib, type StartCommand, TAKEN, TAKEN_KIB, type ToWorker, WAKE } from './protocol.js';
 import { GLUE_CACHE_NAME, sha256Hex, type Transpiled, TranspileCache } from './transpile.js';
 import { compileOptimizedFromFirstCall, Wasm, type WasmModule } from './wasm-api.js';
-import { capMemory } from './wasm-memory.js';
+import { capMemory, defaultProcessMemoryBytes } from './wasm-memory.js';
 
 export type KernelCallOp =
   | 'get-state'
@@ -59,7 +59,7 @@ export interface StartOptions {
   id: ProcessId;
   node: string; // the process's address is node@id
   wasm: Uint8Array; // the component bytes
-  memoryLimitBytes?: number; // default 256 MiB
+  memoryLimitBytes?: number; // default: the host's (see DEFAULT_MEMORY_LIMIT_BYTES)
   events: ProcessEvents;
 }
 
@@ -73,6 +73,8 @@ export interface ProcessInstance {
   kill(): Promise<void>;
   /** Whether the process has ended (returned, failed or was killed). */
   readonly exited: boolean;
+  /** Messages delivered that the guest has not taken yet, and their size. */
+  backlog(): { messages: number; bytes: number };
   /** Milliseconds from start() to init() being entered, and the parts of it inside the worker. */
   readonly timings: StartTimings;
 }
@@ -84,7 +86,8 @@ export interface StartTimings {
   warmWorker: boolean;
 }
 
-export const DEFAULT_MEMORY_LIMIT_BYTES = 256 * 1024 * 1024;
+/** wasm32's 4 GiB as on a real node, at most a quarter of this machine's memory (wasm-memory.ts). */
+export const DEFAULT_MEMORY_LIMIT_BYTES = defaultProcessMemoryBytes();
 /** The worker's own JS heap (the jco glue and messages in flight), separate from the guest's Wasm memory. */
 const WORKER_HEAP_MB = 128;
 
@@ -161,6 +164,9 @@ class Instance implements ProcessInstance {
   started = false;
   timings: StartTimings = { totalMs: 0, importMs: 0, instantiateMs: 0, warmWorker: false };
   private ended = false;
+  /** Messages and KiB handed to the worker; wrap at 2^32 like the worker's TAKEN counters. */
+  private delivered = 0;
+  private deliveredKib = 0;
 
   constructor(
     readonly id: ProcessId,
@@ -175,7 +181,17 @@ class Instance implements ProcessInstance {
       this.dropped('message');
       return;
     }
+    this.delivered = (this.delivered + 1) | 0;
+    this.deliveredKib = (this.deliveredKib + mailboxKib(km)) | 0;
     this.slot.send({ t: 'msg', km });
+  }
+
+  backlog(): { messages: number; bytes: number } {
+    const ctrl = this.slot.ctrl;
+    return {
+      messages: (this.delivered - Atomics.load(ctrl, TAKEN)) | 0,
+      bytes: ((this.deliveredKib - Atomics.load(ctrl, TAKEN_KIB)) | 0) * 1024,
+    };
   }
 
   deliverSendError(id: bigint, error: SendError, context: Uint8Array | undefined): void {
@@ -278,9 +294,12 @@ export class ComponentHost {
   private readonly shaOf = new WeakMap<Uint8Array, string>();
   private readonly running = new Set<Instance>();
   private closed = false;
+  /** Each process's linear memory cap unless its start() says otherwise. */
+  private readonly memoryLimitBytes: number;
 
-  constructor(opts: { cacheDir: string; log?: Logger; warmWorkers?: number }) {
+  constructor(opts: { cacheDir: string; log?: Logger; warmWorkers?: number; memoryLimitBytes?: number }) {
     this.log = opts.log ?? createLogger({ target: 'kit::process-host' });
+    this.memoryLimitBytes = opts.memoryLimitBytes ?? DEFAULT_MEMORY_LIMIT_BYTES;
     this.transpiles = new TranspileCache(opts.cacheDir, this.log);
     this.warmWorkers = Math.max(0, opts.warmWorkers ?? 2);
     this.refill();
@@ -290,7 +309,7 @@ export class ComponentHost {
   async start(opts: StartOptions): Promise<ProcessInstance> {
     if (this.closed) throw new HostClosedError();
     const t0 = performance.now();
-    const limit = opts.memoryLimitBytes ?? DEFAULT_MEMORY_LIMIT_BYTES;
+    const limit = opts.memoryLimitBytes ?? this.memoryLimitBytes;
     let sha = this.shaOf.get(opts.wasm);
     if (!sha) {
       sha = sha256Hex(opts.wasm);

@@ -11,7 +11,21 @@ import type { WasmModule } from './wasm-api.js';
 
 /** Index of the wake-up counter in the worker's Int32Array control block. */
 export const WAKE = 0;
-export const CTRL_BYTES = 4;
+/**
+ * Messages the guest has taken out of its mailbox (received, or dropped as unwanted), and their
+ * size in KiB: the host subtracts them from what it delivered to know how full the mailbox is.
+ * Both wrap around at 2^32 and are compared with wrapping arithmetic.
+ */
+export const TAKEN = 1;
+export const TAKEN_KIB = 2;
+export const CTRL_BYTES = 12;
+
+/** A message's size as both ends of the mailbox count it: body and blob, in whole KiB. */
+export function mailboxKib(km: KernelMessage): number {
+  const m = km.message;
+  const body = m.tag === 'request' ? m.val.body.length : m.val[0].body.length;
+  return Math.ceil((body + (km.lazyLoadBlob?.bytes.length ?? 0)) / 1024);
+}
 
 export type WasiMode = 'none' | 'lite' | 'shim';
 

@@ -1,7 +1,8 @@
 // jco output cached on disk by the component's sha256: `<cacheDir>/jco-<version>/<sha>/` holds
 // the glue (glue.js, plus glue.v8cache once a worker has run it), the core modules and meta.json. A component is transpiled once per
 // machine; parallel hosts (test files run in parallel) race safely because each writes a
-// private folder and renames it into place.
+// private folder and renames it into place. meta.json records the sha256 of the glue and of
+// each core module, checked on every load: a damaged entry is moved aside and transpiled again.
 
 import { createHash } from 'node:crypto';
 import { existsSync, mkdirSync, readFileSync, renameSync, rmSync, writeFileSync } from 'node:fs';
@@ -31,7 +32,12 @@ interface Meta {
   imports: string[];
   coreFiles: string[];
   ms: number;
+  /** sha256 of glue.js and of each core module, when they were written. */
+  files?: Record<string, string>;
 }
+
+/** The layout of an entry; entries of an older layout (no `files` in meta.json) are not read. */
+const LAYOUT = 'v2';
 
 export class TranspileError extends Error {
   override name = 'TranspileError';
@@ -70,7 +76,7 @@ export class TranspileCache {
     cacheDir: string,
     private readonly log?: Logger,
   ) {
-    this.root = join(cacheDir, `jco-${currentJcoVersion()}`);
+    this.root = join(cacheDir, `jco-${currentJcoVersion()}-${LAYOUT}`);
   }
 
   /**
@@ -92,12 +98,26 @@ export class TranspileCache {
   private async load(sha256: string, wasm: Uint8Array): Promise<Transpiled> {
     const dir = join(this.root, sha256);
     const cached = this.read(sha256, dir);
-    if (cached) return cached;
+    if (cached && !('damage' in cached)) return cached;
     mkdirSync(this.root, { recursive: true });
+    if (cached) {
+      this.log?.warning(`the transpiled component in ${dir} is damaged (${cached.damage}): transpiling it again`);
+      // Moved aside, not deleted in place: another host may be reading it right now.
+      const aside = join(this.root, `.damaged-${sha256}.${process.pid}.${Math.random().toString(36).slice(2)}`);
+      try {
+        renameSync(dir, aside);
+        rmSync(aside, { recursive: true, force: true });
+      } catch (e) {
+        if (existsSync(dir))
+          throw new TranspileError(`the transpiled component in ${dir} is damaged (${cached.damage}) and could not be replaced: ${(e as Error).message}; run \`kit reset-cache\``);
+      }
+    }
     const tmp = join(this.root, `.${sha256}.${process.pid}.${Math.random().toString(36).slice(2)}`);
     try {
       const meta = await runTranspile(wasm, tmp);
-      writeFileSync(join(tmp, 'meta.json'), JSON.stringify(meta));
+      const files: Record<string, string> = {};
+      for (const name of [GLUE_NAME, ...meta.coreFiles]) files[name] = sha256Hex(readFileSync(join(tmp, name)));
+      writeFileSync(join(tmp, 'meta.json'), JSON.stringify({ ...meta, files }));
       try {
         renameSync(tmp, dir);
       } catch (e) {
@@ -113,15 +133,29 @@ export class TranspileCache {
     }
     const made = this.read(sha256, dir);
     if (!made) throw new TranspileError(`transpiled component ${sha256} vanished from ${dir}`);
+    if ('damage' in made)
+      throw new TranspileError(`the component transpiled just now into ${dir} reads back damaged (${made.damage}): is the disk full? run \`kit reset-cache\``);
     return made;
   }
 
-  private read(sha256: string, dir: string): Transpiled | undefined {
+  /** The entry in `dir`: undefined when there is none, `{damage}` when it is there but not whole. */
+  private read(sha256: string, dir: string): Transpiled | { damage: string } | undefined {
+    if (!existsSync(dir)) return undefined;
     let meta: Meta;
     try {
       meta = JSON.parse(readFileSync(join(dir, 'meta.json'), 'utf8')) as Meta;
-    } catch {
-      return undefined;
+    } catch (e) {
+      return { damage: `meta.json: ${(e as Error).message}` };
+    }
+    if (!meta || !Array.isArray(meta.coreFiles) || !Array.isArray(meta.imports) || !meta.files) return { damage: 'meta.json is incomplete' };
+    for (const name of [GLUE_NAME, ...meta.coreFiles]) {
+      let actual: string;
+      try {
+        actual = sha256Hex(readFileSync(join(dir, name)));
+      } catch {
+        return { damage: `${name} is missing` };
+      }
+      if (actual !== meta.files[name]) return { damage: `${name} does not match its recorded sha256` };
     }
     return {
       sha256,

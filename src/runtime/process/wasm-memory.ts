@@ -4,7 +4,21 @@
 // defines has a maximum: `memory.grow` past it fails, the guest's allocator returns null, and
 // the guest aborts on its own (a trap we then report as `memory`). Nothing is checked per call.
 
+import { totalmem } from 'node:os';
+
 export const WASM_PAGE_BYTES = 65536;
+/** wasm32's whole address space, and wasmtime's default maximum: what a real node allows. */
+export const WASM32_MAX_MEMORY_BYTES = 65536 * WASM_PAGE_BYTES;
+
+/**
+ * The default cap on one process's memory: wasm32's 4 GiB, so nothing that runs on a real node
+ * traps here, but at most a quarter of this machine's memory (and at least 256 MiB), so one
+ * runaway process leaves the machine standing.
+ */
+export function defaultProcessMemoryBytes(machineBytes = totalmem()): number {
+  const quarter = Math.floor(machineBytes / 4 / WASM_PAGE_BYTES) * WASM_PAGE_BYTES;
+  return Math.max(256 * 1048576, Math.min(WASM32_MAX_MEMORY_BYTES, quarter));
+}
 
 const SECTION_IMPORT = 2;
 const SECTION_MEMORY = 5;

@@ -12,7 +12,7 @@ import { type Address, addressToString } from '../../core/types.js';
 import { ArgReclaimer, useLayoutRegistry } from './arg-reclaim.js';
 import { type ComponentRoot, instantiateComponent, type LoadedGlue, loadGlue, saveCodeCache } from './component.js';
 import { GuestApi, GuestApiError } from './guest.js';
-import { type ExitWire, type FromWorker, type StartCommand, type ToWorker, WAKE } from './protocol.js';
+import { type ExitWire, type FromWorker, type StartCommand, TAKEN, TAKEN_KIB, type ToWorker, WAKE } from './protocol.js';
 import { createWasiLite, WasiExit, type WasiLite } from './wasi.js';
 import { Wasm, type WasmMemory } from './wasm-api.js';
 
@@ -83,6 +83,10 @@ async function run(cmd: StartCommand): Promise<void> {
   const link = {
     pull: () => pull() as ToWorker,
     post,
+    taken: (kib: number) => {
+      Atomics.add(ctrl, TAKEN, 1);
+      Atomics.add(ctrl, TAKEN_KIB, kib);
+    },
   };
   const reclaimer = new ArgReclaimer();
   const api = new GuestApi(link, our, (returnsResult) => reclaimer.reclaim(returnsResult));

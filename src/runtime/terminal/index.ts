@@ -1,10 +1,12 @@
 // The node's terminal (book "Terminal", interop §11). It prints the node's printouts as
 // Hyperdrive's terminal does (`<Weekday> HH:MM <text>`, shown when at or under the verbosity)
-// and runs the lines typed on its input. Hyperdrive runs each command as a Wasm script; here the
-// built-in ones (m, top, cat, echo, alias, kill, hi, help) run natively, as terminal:terminal:sys,
-// and print what the scripts would print, prefixed `terminal:sys: ` like any process printout.
-// Any other `name:pkg:pub args` (or alias) runs that package's script from pkg/scripts.json
-// (scripts.ts), as Hyperdrive's terminal does.
+// and runs the lines typed on its input. Hyperdrive runs each command as a Wasm script; here
+// top, cat, echo, alias, kill, hi and help run natively, as terminal:terminal:sys, and print what
+// the scripts would print, prefixed `terminal:sys: ` like any process printout; m and the other
+// scripts of the terminal:sys and hns-indexer:sys packages (peers, get-providers, node-info, ...)
+// run natively as their own `<u64>:<package>` processes (native-scripts.ts). Any other
+// `name:pkg:pub args` (or alias) runs that package's script from pkg/scripts.json (scripts.ts), as
+// Hyperdrive's terminal does.
 // Terminal API (book "Terminal API"): a local process holding the messaging capability for
 // terminal:terminal:sys (it is not public, so the kernel refuses everyone else) sends a command
 // line as a UTF-8 Request body, and it runs exactly as if typed. Hyperdrive answers nothing; here
@@ -24,13 +26,13 @@ import {
   type KernelMessage,
   messagingCap,
   type ProcessId,
-  parseAddress,
   parseJsonBytes,
   parseProcessId,
   processIdToString,
   systemProcess,
 } from '../../core/types.js';
-import { colourFor, formatPrintout, formatProcess, type ProcessInfo, parseMArgs, tokenize } from './format.js';
+import { colourFor, formatPrintout, formatProcess, type ProcessInfo } from './format.js';
+import { nativeScript, runNativeScript, writeScriptsJson } from './native-scripts.js';
 import { runScript, ScriptError } from './scripts.js';
 
 export { formatPrintout, parseMArgs, timestamp, tokenize } from './format.js';
@@ -63,10 +65,11 @@ export interface Terminal extends NativeProcess {
   run(line: string): Promise<string>;
   /** Stop reading input (does not call onExit). */
   close(): void;
+  /** Write the terminal:sys and hns-indexer:sys scripts.json into the VFS (once vfs runs). */
+  writePackages(): Promise<void>;
 }
 
 const USAGE = 'Usage:';
-const M_USAGE = `${USAGE} m <target> <body> [-a <await_time>]`;
 const HI_USAGE = `${USAGE} hi <node_id> <message>`;
 const ALIAS_USAGE = `${USAGE} alias <alias_name> <process_id>`;
 const CAT_USAGE = `${USAGE} cat <file_path>`;
@@ -82,11 +85,29 @@ const COMMANDS = [
   '  kill <process-id>               stop a process',
   '  hi <node> <message>             send a message to another node',
   '  help                            this list',
+  '  peers | peer <node> | net-diagnostics            the network: connected peers, one identity, diagnostics',
+  '  get-providers | add-node-provider | add-rpcurl-provider | remove-provider   eth providers',
+  '  clear-state <process-id>        delete a process\'s saved state',
+  '  hfetch:terminal:sys             this node at a glance; namehash-to-name:terminal:sys <hash> names a namehash',
+  '  node-info:hns-indexer:sys <node> | state:hns-indexer:sys | reset:hns-indexer:sys | get-block:hns-indexer:sys [chain]',
   '  <alias | process-id> [args]     run that script of its package (pkg/scripts.json) with args',
 ].join('\n');
 
-const BUILTINS = ['m', 'top', 'cat', 'echo', 'alias', 'kill', 'hi', 'help'] as const;
+const BUILTINS = ['top', 'cat', 'echo', 'alias', 'kill', 'hi', 'help'] as const;
 type Builtin = (typeof BUILTINS)[number];
+/** The aliases Hyperdrive's terminal sets at every start (terminal/src/lib.rs), all `<name>:terminal:sys`. */
+const DEFAULT_ALIASES = [
+  ...BUILTINS,
+  'm',
+  'add-node-provider',
+  'add-rpcurl-provider',
+  'clear-state',
+  'get-providers',
+  'net-diagnostics',
+  'peer',
+  'peers',
+  'remove-provider',
+];
 
 const KERNEL = systemProcess('kernel');
 const VFS = systemProcess('vfs');
@@ -235,10 +256,15 @@ class NodeTerminal implements Terminal {
     }
   }
 
-  /** What a script would print: a verbosity-0 printout from package terminal:sys. */
-  private say(text: string): void {
+  /** What a script would print: a verbosity-0 printout from its package (terminal:sys unless said). */
+  private say(text: string, pkg = 'terminal:sys'): void {
     this.captured.getStore()?.push(text);
-    this.print(0, `terminal:sys: ${text}`);
+    this.print(0, `${pkg}: ${text}`);
+  }
+
+  /** The terminal:sys and hns-indexer:sys packages' scripts.json, in the VFS as on a real node. */
+  async writePackages(): Promise<void> {
+    await writeScriptsJson(this.kernel, this.id);
   }
 
   private prompt(): void {
@@ -295,8 +321,6 @@ class NodeTerminal implements Terminal {
 
   private builtin(name: Builtin, args: string): Promise<void> | void {
     switch (name) {
-      case 'm':
-        return this.m(args);
       case 'top':
         return this.top(args);
       case 'cat':
@@ -319,41 +343,6 @@ class NodeTerminal implements Terminal {
   private request(target: Address | ProcessId, body: Uint8Array | string, timeoutSecs: number): Promise<Reply> {
     const address = 'process' in target ? target : { node: this.kernel.our, process: target };
     return this.kernel.request(this.id, address, body, { timeoutSecs });
-  }
-
-  private async m(args: string): Promise<void> {
-    if (!args.trim()) return this.say(`Send a request to a process.\n${M_USAGE}`);
-    const parsed = parseMArgs(tokenize(args));
-    if (typeof parsed === 'string') return this.say(`Failed to parse args: ${parsed}.\n${M_USAGE}`);
-    let target: Address;
-    try {
-      target = parseAddress(parsed.target);
-    } catch {
-      return this.say(`Invalid address: "${parsed.target}"\n${M_USAGE}`);
-    }
-    if (target.node === 'our') target = { ...target, node: this.kernel.our };
-    // The real kernel drops a message to a missing local process with a silent Timeout; a typo
-    // deserves a word instead.
-    if (target.node === this.kernel.our && (await this.processInfo(target.process)) === null)
-      return this.say(`No process ${processIdToString(target.process)} on this node: check the name (\`top\` lists the running processes)`);
-    if (parsed.awaitSecs === undefined) {
-      // As the real `m`: still await (so a refusal is not left dangling) but print nothing.
-      this.request(target, parsed.body, 5).catch(() => {});
-      return;
-    }
-    this.say(`Awaiting response for ${parsed.awaitSecs}s`);
-    try {
-      const reply = await this.request(target, parsed.body, parsed.awaitSecs);
-      const text = fromUtf8(reply.response.body);
-      if (text.length > 0) this.say(text);
-    } catch (e) {
-      if (!(e instanceof SendErrorException)) throw e;
-      this.say(
-        e.sendError.kind === 'offline'
-          ? 'Failed to send message because the target is offline'
-          : 'Target did not send response in time, try increasing the await time',
-      );
-    }
   }
 
   private async kernelDebug(query: unknown): Promise<unknown> {
@@ -488,6 +477,11 @@ class NodeTerminal implements Terminal {
    * package without that script but with that process running gets args as a Request body.
    */
   private async script(pid: ProcessId, args: string): Promise<void> {
+    if (nativeScript(pid)) {
+      const pkg = `${pid.packageName}:${pid.publisherNode}`;
+      await runNativeScript(this.kernel, this.id, pid, args, (text) => this.say(text, pkg));
+      return;
+    }
     try {
       const id = await runScript(this.kernel, this.id, pid, args);
       this.print(2, `terminal:sys: started script ${processIdToString(pid)} as ${id}`);
@@ -527,7 +521,7 @@ class NodeTerminal implements Terminal {
       }
     }
     // The built-in aliases are re-added at every start, as by the real terminal.
-    for (const b of BUILTINS) this.aliases.set(b, { processName: b, packageName: 'terminal', publisherNode: 'sys' });
+    for (const b of DEFAULT_ALIASES) this.aliases.set(b, { processName: b, packageName: 'terminal', publisherNode: 'sys' });
   }
 
   private saveAliases(): void {

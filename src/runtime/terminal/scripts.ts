@@ -95,6 +95,37 @@ function capabilityEntry(entry: string | { process: string; params: unknown }): 
   }
 }
 
+/**
+ * A script's capabilities, as Hyperdrive's terminal gives them: first the grants (capabilities
+ * issued by the script, at `scriptAddress`, to the processes it lists), then what it gets: the
+ * requested capabilities, messaging the terminal, networking if asked, and with `root` every
+ * capability the terminal holds.
+ */
+export async function scriptCapabilities(kernel: KernelApi, terminal: ProcessId, scriptAddress: string, entry: ScriptEntry): Promise<CapabilityJson[]> {
+  const our = kernel.our;
+  for (const g of entry.grant_capabilities ?? []) {
+    const cap = capabilityEntry(g);
+    if (cap)
+      kernel.tell(terminal, { node: our, process: KERNEL }, jsonBytes({ GrantCapabilities: { target: processIdToString(cap.process), capabilities: [{ issuer: scriptAddress, params: cap.params }] } }));
+  }
+  const caps = new Map<string, CapabilityJson>();
+  const add = (c: CapabilityJson) => caps.set(`${c.issuer} ${c.params}`, c);
+  for (const r of entry.request_capabilities ?? []) {
+    const cap = capabilityEntry(r);
+    if (cap) add({ issuer: `${our}@${processIdToString(cap.process)}`, params: cap.params });
+  }
+  add({ issuer: `${our}@${processIdToString(terminal)}`, params: MESSAGING });
+  if (entry.request_networking) add({ issuer: `${our}@kernel:distro:sys`, params: NETWORK_PARAMS });
+  if (entry.root) {
+    const info = await kernel
+      .request(terminal, { node: our, process: KERNEL }, jsonBytes({ Debug: { Process: processIdToString(terminal) } }), { timeoutSecs: STEP_TIMEOUT_SECS })
+      .catch(() => undefined);
+    const mine = info ? (JSON.parse(fromUtf8(info.response.body)) as { Debug?: { Process?: { capabilities?: CapabilityJson[] } | null } }) : undefined;
+    for (const c of mine?.Debug?.Process?.capabilities ?? []) add(c);
+  }
+  return [...caps.values()];
+}
+
 /** Run script `script` (`name:pkg:pub`) with `args`, as `terminal`; resolves with the new process's ID. */
 export async function runScript(kernel: KernelApi, terminal: ProcessId, script: ProcessId, args: string): Promise<string> {
   const our = kernel.our;
@@ -124,30 +155,9 @@ export async function runScript(kernel: KernelApi, terminal: ProcessId, script: 
 
   // 3. A fresh process ID for every run.
   const id = `${randomBytes(8).readBigUInt64BE()}:${pkg}`;
-  const idAddress = `${our}@${id}`;
 
-  // 4. What the script grants: capabilities issued by it, to the listed processes.
-  for (const g of entry.grant_capabilities ?? []) {
-    const cap = capabilityEntry(g);
-    if (cap)
-      kernel.tell(terminal, { node: our, process: KERNEL }, jsonBytes({ GrantCapabilities: { target: processIdToString(cap.process), capabilities: [{ issuer: idAddress, params: cap.params }] } }));
-  }
-
-  // 5. What it gets: the requested capabilities, messaging the terminal, networking, and with
-  //    `root` every capability the terminal holds.
-  const caps = new Map<string, CapabilityJson>();
-  const add = (c: CapabilityJson) => caps.set(`${c.issuer} ${c.params}`, c);
-  for (const r of entry.request_capabilities ?? []) {
-    const cap = capabilityEntry(r);
-    if (cap) add({ issuer: `${our}@${processIdToString(cap.process)}`, params: cap.params });
-  }
-  add({ issuer: `${our}@${processIdToString(terminal)}`, params: MESSAGING });
-  if (entry.request_networking) add({ issuer: `${our}@kernel:distro:sys`, params: NETWORK_PARAMS });
-  if (entry.root) {
-    const info = await ask(KERNEL, { Debug: { Process: processIdToString(terminal) } }).catch(() => undefined);
-    const mine = info ? (JSON.parse(fromUtf8(info.response.body)) as { Debug?: { Process?: { capabilities?: CapabilityJson[] } | null } }) : undefined;
-    for (const c of mine?.Debug?.Process?.capabilities ?? []) add(c);
-  }
+  // 4-5. What it grants and what it gets.
+  const caps = await scriptCapabilities(kernel, terminal, `${our}@${id}`, entry);
 
   // 6. Initialize (OnExit None: a script runs once), give it its capabilities, run it.
   const kernelStep = async (body: unknown, expected: string, blob?: LazyLoadBlob, timeoutSecs?: number) => {
@@ -176,7 +186,7 @@ export async function runScript(kernel: KernelApi, terminal: ProcessId, script: 
   );
   // The kernel takes initial capabilities only when the sender holds them; the terminal, like
   // Hyperdrive's (which the kernel trusts), grants them instead.
-  kernel.tell(terminal, { node: our, process: KERNEL }, jsonBytes({ GrantCapabilities: { target: id, capabilities: [...caps.values()] } }));
+  kernel.tell(terminal, { node: our, process: KERNEL }, jsonBytes({ GrantCapabilities: { target: id, capabilities: caps } }));
   try {
     await kernelStep({ RunProcess: id }, 'StartedProcess', undefined, RUN_TIMEOUT_SECS);
   } catch (e) {

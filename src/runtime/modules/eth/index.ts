@@ -7,8 +7,9 @@
 import { existsSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { createPublicClient, http, type PublicClient } from 'viem';
+import { isU64 as isExactU64, parseJsonExact } from '../../../core/json.js';
 import type { KernelApi, NativeProcess } from '../../kernel/api.js';
-import { type Address, addressToString, fromUtf8, jsonBytes, type KernelMessage, MESSAGING_PARAMS, systemProcess } from '../../../core/types.js';
+import { type Address, addressToString, fromUtf8, jsonBytes, type KernelMessage, systemProcess } from '../../../core/types.js';
 import { type Authorization, authorizationHeader, insertProvider, isU64, type ProviderConfig, parseProviderConfig, providerName } from './providers.js';
 
 export type { Authorization, NodeOrRpcUrl, ProviderConfig } from './providers.js';
@@ -71,7 +72,8 @@ const SUBSCRIPTION_KINDS = new Set(['newHeads', 'logs', 'newPendingTransactions'
 
 interface Subscription {
   owner: Address;
-  id: number;
+  /** The u64 the subscriber picked (a bigint above 2^53: kept exact). */
+  id: number | bigint;
   chainId: number;
   kind: 'logs' | 'newHeads';
   filter: Record<string, unknown>;
@@ -147,7 +149,8 @@ class EthModule implements NativeProcess {
     // Hyperdrive reads the body as IncomingReq (untagged): EthAction, EthConfigAction, a
     // subscription update from a remote provider (ignored here), or a sub keepalive (a bare u64).
     const key = typeof action === 'string' ? action : action && typeof action === 'object' && !Array.isArray(action) ? Object.keys(action)[0] : undefined;
-    const val = key && typeof action === 'object' ? (action as Record<string, unknown>)[key] : undefined;
+    let val = key && typeof action === 'object' ? (action as Record<string, unknown>)[key] : undefined;
+    if (key === 'SubscribeLogs' || key === 'UnsubscribeLogs') val = withExactSubId(km.message.val.body, key, val);
     const single = typeof action === 'string' || (key !== undefined && Object.keys(action as object).length === 1);
     try {
       if (single && (key === 'Request' || key === 'SubscribeLogs' || key === 'UnsubscribeLogs') && isEthAction(key, val)) {
@@ -184,7 +187,7 @@ class EthModule implements NativeProcess {
   private async ethAction(km: KernelMessage, key: string, val: unknown): Promise<void> {
     if (key === 'UnsubscribeLogs') {
       // Hyperdrive: unsubscribing from a subscription that does not exist is MalformedRequest.
-      if (!this.subs.delete(subKey(km.source, val as number))) {
+      if (!this.subs.delete(subKey(km.source, val as number | bigint))) {
         this.reply(km, { Err: 'MalformedRequest' });
         return;
       }
@@ -192,7 +195,7 @@ class EthModule implements NativeProcess {
       this.reply(km, 'Ok');
       return;
     }
-    const v = val as { chain_id: number; method?: string; params: unknown; sub_id?: number; kind?: string };
+    const v = val as { chain_id: number; method?: string; params: unknown; sub_id?: number | bigint; kind?: string };
 
     if (key === 'Request') {
       const method = v.method as string;
@@ -211,7 +214,7 @@ class EthModule implements NativeProcess {
     }
 
     // SubscribeLogs
-    const id = v.sub_id as number;
+    const id = v.sub_id as number | bigint;
     const kind = v.kind;
     const client = this.clientFor(v.chain_id);
     if (!client) {
@@ -237,12 +240,8 @@ class EthModule implements NativeProcess {
       this.reply(km, { Err: 'NoRpcForChain' });
       return;
     }
-    // Updates are Requests to the subscriber: like the real runtime module, eth may message any
-    // local process it serves, so it takes the messaging capability it needs from the kernel.
-    const cap = { issuer: km.source, params: MESSAGING_PARAMS };
-    if (!this.kernel.hasCapability(this.id, cap)) {
-      this.kernel.tell(this.id, 'kernel:distro:sys', jsonBytes({ GrantCapabilities: { target: 'eth:distro:sys', capabilities: [{ issuer: addressToString(km.source), params: MESSAGING_PARAMS }] } }));
-    }
+    // Updates are Requests to the subscriber: they reach it only if it granted eth:distro:sys a
+    // capability (grant_capabilities), as on Hyperdrive.
     // Like an eth_subscribe: only blocks after now.
     this.subs.set(subKey(km.source, id), { owner: km.source, id, chainId: v.chain_id, kind, filter, lastBlock: head });
     this.schedule();
@@ -467,7 +466,17 @@ const CONFIG_ACTIONS = new Set([
   'GetState',
 ]);
 
-function subKey(a: Address, id: number): string {
+/** The sub_id of (Un)SubscribeLogs as its exact u64 (JSON.parse rounds one above 2^53). */
+function withExactSubId(body: Uint8Array, key: string, val: unknown): unknown {
+  try {
+    const exact = (parseJsonExact(fromUtf8(body)) as Record<string, unknown>)[key];
+    if (key === 'UnsubscribeLogs') return exact;
+    if (val && typeof val === 'object' && exact && typeof exact === 'object') return { ...val, sub_id: (exact as { sub_id?: unknown }).sub_id };
+  } catch {}
+  return val;
+}
+
+function subKey(a: Address, id: number | bigint): string {
   return `${addressToString(a)}#${id}`;
 }
 
@@ -498,13 +507,13 @@ function parseConfigAction(key: string, val: unknown): { value: unknown } | unde
 
 /** Whether `val` is the payload serde would accept for the EthAction `key`. */
 function isEthAction(key: string, val: unknown): boolean {
-  if (key === 'UnsubscribeLogs') return isU64(val);
+  if (key === 'UnsubscribeLogs') return isExactU64(val);
   if (!val || typeof val !== 'object' || Array.isArray(val)) return false;
   const v = val as Record<string, unknown>;
   // serde_json::Value fields must be present (null is a value).
   if (!isU64(v.chain_id) || !('params' in v)) return false;
   if (key === 'Request') return typeof v.method === 'string';
-  return isU64(v.sub_id) && typeof v.kind === 'string' && SUBSCRIPTION_KINDS.has(v.kind);
+  return isExactU64(v.sub_id) && typeof v.kind === 'string' && SUBSCRIPTION_KINDS.has(v.kind);
 }
 
 /** An EthSubResult: `{"Ok": {"id", "result"}}` or `{"Err": {"id", "error"}}`. */

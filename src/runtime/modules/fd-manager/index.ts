@@ -1,22 +1,34 @@
 // fd-manager:distro:sys — shares the node's file-descriptor budget among the processes that ask
-// for a share (Hyperdrive's FdManagerRequest, interop §10.1). The budget is a percentage of the
-// open-files limit, split evenly among registered processes; each gets `{"FdsLimit": n}` as a
-// Request whenever its share changes. `FdsLimitHit` is counted; `GetState` and
-// `GetProcessFdLimit` report. Only requests from our node are served. The open-files limit is
-// re-read every `UpdateUpdateUlimitSecs` (sic: Hyperdrive's name) seconds, an hour by default, by
-// a timer that does not keep Node alive; when it changed, the budget is recomputed and re-split.
+// for a share, as Hyperdrive's (hyperdrive/src/fd_manager.rs, lib/src/fd_manager.rs). The budget
+// is a percentage of the open-files limit less 30 kept for the system, or a static maximum
+// (Hyperdrive's --soft-ulimit). Half of it is split evenly among the registered processes, the
+// other half by how often each hit its limit (every registration counts as one hit), and each is
+// sent `{"FdsLimit": n}` as a Request whenever the shares are recomputed: on a registration and on
+// every `FdsLimitHit`. `GetState` and `GetProcessFdLimit` report. Only requests from our node are
+// served. The open-files limit is re-read every `UpdateUpdateUlimitSecs` (sic: Hyperdrive's name)
+// seconds, an hour by default, by a timer that does not keep Node alive; when it changed, the
+// budget is recomputed and re-split.
 
+import { parseJsonExact } from '../../../core/json.js';
+import { fromUtf8, type KernelMessage, parseProcessId, type ProcessId, processIdToString, systemProcess } from '../../../core/types.js';
 import type { KernelApi, NativeProcess } from '../../kernel/api.js';
 import { readOpenFilesLimit } from './ulimit.js';
-import { fromUtf8, type KernelMessage, parseProcessId, type ProcessId, processIdToString, systemProcess } from '../../../core/types.js';
 
 export const FD_MANAGER_PROCESS: ProcessId = systemProcess('fd-manager');
 
-/** Hyperdrive's defaults: 60% of the ulimit, re-read hourly, cull half on a hit. */
+/**
+ * Hyperdrive's defaults but the percentage: Hyperdrive gives its modules 90% of the ulimit; this
+ * node runs in Node.js, whose own descriptors (worker threads, sockets, the chain's connections,
+ * the component cache) need more of the rest, so 60%. Re-read hourly, cull half on a hit.
+ */
 const DEFAULTS = { percentage: 60, updateUlimitSecs: 3600, cullFractionDenominator: 2 };
+/** Descriptors kept out of the budget for the system (Hyperdrive's SYS_RESERVED_FDS). */
+const SYS_RESERVED_FDS = 30;
 
 export interface FdManagerOptions {
-  /** A static open-files limit instead of the real one (Hyperdrive's --soft-ulimit). */
+  /** Hyperdrive's --soft-ulimit: a static budget of descriptors instead of a share of the ulimit. */
+  staticMax?: number;
+  /** A fixed open-files limit instead of the real one (for tests). */
   ulimit?: number;
   /** Where the open-files limit is read from, at start and then periodically; default the real soft limit. */
   readUlimit?: () => number;
@@ -40,26 +52,34 @@ export function createFdManager(opts: FdManagerOptions = {}): FdManagerModule {
   const fixed = opts.ulimit;
   const readUlimit = opts.readUlimit ?? (fixed !== undefined ? () => fixed : () => readOpenFilesLimit());
   const secondMs = opts.secondMs ?? 1000;
+  const staticMax = opts.staticMax;
   let ulimit = readUlimit();
   let rereadTimer: NodeJS.Timeout | undefined;
   const config = { ...DEFAULTS };
   const registered = new Map<string, { id: ProcessId; node: string; hitCount: number; limit: number }>();
   let kernel!: KernelApi;
 
-  const maxFds = () => Math.floor((ulimit * config.percentage) / 100);
+  const maxFds = () =>
+    staticMax !== undefined ? staticMax : Math.max(1, Math.floor((ulimit * config.percentage) / 100) - SYS_RESERVED_FDS);
 
-  /** Re-split the budget and tell every process whose share changed. */
+  /**
+   * Hyperdrive's update_all_fds_limits: half the budget evenly, half by hit count; then every
+   * registered process is told its share.
+   */
   function rebalance(): void {
-    const share = registered.size === 0 ? 0 : Math.max(1, Math.floor(maxFds() / registered.size));
+    const half = maxFds() / 2;
+    const hits = [...registered.values()].reduce((n, p) => n + p.hitCount, 0);
+    const even = half / Math.max(registered.size, 1);
+    const perHit = half / Math.max(hits, 1);
     for (const p of registered.values()) {
-      if (p.limit === share) continue;
-      p.limit = share;
-      kernel.tell(FD_MANAGER_PROCESS, { node: p.node, process: p.id }, JSON.stringify({ FdsLimit: share }));
+      p.limit = Math.floor(even + perHit * p.hitCount);
+      kernel.tell(FD_MANAGER_PROCESS, { node: p.node, process: p.id }, JSON.stringify({ FdsLimit: p.limit }));
     }
   }
 
   /** Re-read the open-files limit; if it changed, recompute the budget and re-split it. */
   function rereadUlimit(): void {
+    if (staticMax !== undefined) return;
     let now: number;
     try {
       now = readUlimit();
@@ -77,6 +97,7 @@ export function createFdManager(opts: FdManagerOptions = {}): FdManagerModule {
   /** (Re)start the periodic re-read at the current period. */
   function scheduleReread(): void {
     if (rereadTimer) clearInterval(rereadTimer);
+    if (staticMax !== undefined) return;
     // setInterval cannot wait past 2^31-1 ms (about 24 days).
     rereadTimer = setInterval(rereadUlimit, Math.min(config.updateUlimitSecs * secondMs, 2 ** 31 - 1));
     rereadTimer.unref();
@@ -85,7 +106,7 @@ export function createFdManager(opts: FdManagerOptions = {}): FdManagerModule {
   function describeConfig(key: keyof typeof config): string {
     switch (key) {
       case 'percentage':
-        return `the node's budget is now ${config.percentage}% of ${ulimit} open files (${maxFds()})`;
+        return `the node's budget is now ${config.percentage}% of ${ulimit} open files less ${SYS_RESERVED_FDS} (${maxFds()})`;
       case 'updateUlimitSecs':
         return `re-reading the open-files limit every ${config.updateUlimitSecs} s`;
       case 'cullFractionDenominator':
@@ -95,7 +116,7 @@ export function createFdManager(opts: FdManagerOptions = {}): FdManagerModule {
 
   /**
    * Runtime modules that keep handles (kv, sqlite) cull by the node's fraction: they are told it
-   * privately (Hyperdrive has no message for this; user processes never get it).
+   * privately (Hyperdrive ignores UpdateCullFractionDenominator; user processes never get this).
    */
   function tellCull(p: { id: ProcessId; node: string }): void {
     if (p.id.packageName !== 'distro' || p.id.publisherNode !== 'sys' || p.node !== kernel.our) return;
@@ -108,37 +129,40 @@ export function createFdManager(opts: FdManagerOptions = {}): FdManagerModule {
   function handle(km: KernelMessage): undefined {
     if (km.message.tag !== 'request' || km.source.node !== kernel.our) return;
     const source = processIdToString(km.source.process);
+    const raw = fromUtf8(km.message.val.body);
+    const bad = (why = 'not an FdManagerRequest'): undefined => {
+      kernel.print(1, `fd-manager: ignoring a request from ${source} (${why}): ${raw.slice(0, 200)}`);
+    };
     let action: unknown;
     try {
-      action = JSON.parse(fromUtf8(km.message.val.body));
+      action = parseJsonExact(raw);
     } catch {
-      kernel.print(1, `fd-manager: ignoring a request from ${source} that is not JSON`);
-      return;
+      return bad('not JSON');
     }
     const [name, arg] =
-      typeof action === 'string' ? [action, undefined] : Object.entries((action ?? {}) as Record<string, unknown>)[0] ?? [];
-    const answer = (body: unknown) => kernel.respond(FD_MANAGER_PROCESS, km, JSON.stringify(body));
+      typeof action === 'string'
+        ? [action, undefined]
+        : action && typeof action === 'object' && !Array.isArray(action) && Object.keys(action).length === 1
+          ? Object.entries(action as Record<string, unknown>)[0]
+          : [];
+    // GetState and GetProcessFdLimit answer only a caller that awaits the answer (fd_manager.rs).
+    const answer = (body: unknown) => {
+      if (km.message.tag === 'request' && km.message.val.expectsResponse !== undefined)
+        kernel.respond(FD_MANAGER_PROCESS, km, JSON.stringify(body));
+    };
     const setNumber = (key: keyof typeof config): undefined => {
-      if (typeof arg !== 'number' || !Number.isInteger(arg) || arg <= 0) return bad();
+      if (typeof arg !== 'number' || !Number.isInteger(arg) || arg <= 0) return bad('expected a whole number above 0');
       config[key] = arg;
       kernel.print(1, `fd-manager: ${describeConfig(key)}`);
       if (key === 'cullFractionDenominator') for (const p of registered.values()) tellCull(p);
       if (key === 'updateUlimitSecs') scheduleReread();
-      rebalance();
-    };
-    const raw = fromUtf8(km.message.val.body);
-    const bad = (): undefined => {
-      kernel.print(1, `fd-manager: malformed request from ${source}: ${raw.slice(0, 200)}`);
+      if (key === 'percentage') rebalance();
     };
 
     switch (name) {
       case 'RequestFdsLimit': {
-        const have = registered.get(source);
-        if (have) {
-          kernel.tell(FD_MANAGER_PROCESS, km.source, JSON.stringify({ FdsLimit: have.limit }));
-          return;
-        }
-        const p = { id: km.source.process, node: km.source.node, hitCount: 0, limit: -1 };
+        // A (re-)registration starts over with one hit, as in Hyperdrive.
+        const p = { id: km.source.process, node: km.source.node, hitCount: 1, limit: 0 };
         registered.set(source, p);
         if (config.cullFractionDenominator !== DEFAULTS.cullFractionDenominator) tellCull(p);
         rebalance();
@@ -147,11 +171,12 @@ export function createFdManager(opts: FdManagerOptions = {}): FdManagerModule {
       case 'FdsLimitHit': {
         const p = registered.get(source);
         if (p) p.hitCount++;
+        kernel.print(2, `fd-manager: ${source} hit its fd limit`);
+        rebalance();
         return;
       }
       case 'FdsLimit':
-        kernel.print(1, `fd-manager: ${source} sent FdsLimit, which only fd-manager sends`);
-        return;
+        return bad('FdsLimit is sent by fd-manager, not to it');
       case 'GetState':
         answer({ GetState: state() });
         return;
@@ -167,9 +192,12 @@ export function createFdManager(opts: FdManagerOptions = {}): FdManagerModule {
         return;
       }
       case 'UpdateMaxFdsAsFractionOfUlimitPercentage':
-        if (typeof arg === 'number' && arg > 100) return bad();
+        // A static budget has no percentage (Hyperdrive answers BadRequest).
+        if (staticMax !== undefined) return bad('the budget is static (--soft-ulimit)');
+        if (typeof arg === 'number' && arg > 100) return bad('a percentage is at most 100');
         return setNumber('percentage');
       case 'UpdateUpdateUlimitSecs':
+        if (staticMax !== undefined) return bad('the budget is static (--soft-ulimit)');
         return setNumber('updateUlimitSecs');
       case 'UpdateCullFractionDenominator':
         return setNumber('cullFractionDenominator');

@@ -1,23 +1,30 @@
 // The module side of fd-manager (Hyperdrive's fd_manager protocol): a runtime module that keeps
 // handles open (kv's LevelDB folders, sqlite's connections) asks fd-manager for its share with
-// "RequestFdsLimit", is told `{"FdsLimit": n}` (again whenever the share changes), and keeps at
-// most n handles open: when it needs one more, it closes the least recently used half (the
-// default cull fraction, 1/2) and reports "FdsLimitHit". Closed handles reopen on their next use,
-// so processes see no difference; no process can make the node hold more than the budget.
+// "RequestFdsLimit" when it starts, as Hyperdrive's kv and sqlite do, is told `{"FdsLimit": n}`
+// (again whenever the share changes) and keeps at most n file descriptors open. Hyperdrive's
+// modules count one per handle; here each handle counts the descriptors it really holds
+// (measured: a LevelDB database 4 (LOCK, LOG, MANIFEST, the write-ahead log; its tables are
+// mmapped), a SQLite database in WAL mode 3 (the db, -wal, -shm)), so no package can open its way
+// past the module's share and starve the others of descriptors. When one more handle would not
+// fit, the least recently used half (the default cull fraction, 1/2) closes and "FdsLimitHit" is
+// reported. Closed handles reopen on their next use, so processes see no difference.
 
-import type { KernelApi } from '../../kernel/api.js';
+import { parseJsonExact } from '../../../core/json.js';
 import { fromUtf8, type KernelMessage, type ProcessId, processIdToString, systemProcess } from '../../../core/types.js';
+import type { KernelApi } from '../../kernel/api.js';
 
 const FD_MANAGER = systemProcess('fd-manager');
 /** Hyperdrive's default; fd-manager's UpdateCullFractionDenominator changes it node-wide. */
 const CULL_FRACTION_DENOMINATOR = 2;
 
+/** Descriptors one open handle holds (measured on Linux; see the header). */
+export const FDS_PER_HANDLE = { leveldb: 4, sqliteWal: 3 } as const;
+
 export class FdLimiter {
-  /** Until fd-manager answers there is no limit. */
+  /** The share in descriptors; until fd-manager answers there is no limit. */
   private limit: number | undefined;
   /** Open handles, least recently used first (Map keeps insertion order). */
   private readonly lru = new Map<string, true>();
-  private asked = false;
   private hits = 0;
   private cullDenominator = CULL_FRACTION_DENOMINATOR;
 
@@ -26,20 +33,39 @@ export class FdLimiter {
     private readonly self: ProcessId,
     /** Close one handle (the caller's map entry too). */
     private readonly closeHandle: (key: string) => Promise<void>,
+    /** Descriptors each handle holds. */
+    readonly fdsPerHandle = 1,
   ) {}
 
-  /** fd-manager's `{"FdsLimit": n}` to this module: take it and answer true; false for anything else. */
+  /** Register with fd-manager (Hyperdrive's modules do at boot). */
+  start(): void {
+    const k = this.kernel();
+    k.tell(this.self, { node: k.our, process: FD_MANAGER }, JSON.stringify('RequestFdsLimit'));
+  }
+
+  /**
+   * A Request from fd-manager: take `{"FdsLimit": n}` and answer true; false for anyone else's
+   * message, which the module serves. What no longer fits closes at the module's next request
+   * (`enforce`, inside its queue, so no handle closes under a request using it).
+   */
   takeLimit(km: KernelMessage): boolean {
     if (km.message.tag !== 'request' || processIdToString(km.source.process) !== 'fd-manager:distro:sys') return false;
     try {
-      const v = JSON.parse(fromUtf8(km.message.val.body)) as { FdsLimit?: unknown; CullFractionDenominator?: unknown };
-      if (typeof v?.FdsLimit === 'number' && Number.isInteger(v.FdsLimit) && v.FdsLimit > 0) this.limit = v.FdsLimit;
+      const v = parseJsonExact(fromUtf8(km.message.val.body)) as { FdsLimit?: unknown; CullFractionDenominator?: unknown };
+      if (typeof v?.FdsLimit === 'number' && Number.isInteger(v.FdsLimit) && v.FdsLimit >= 0) {
+        this.limit = v.FdsLimit;
+      }
       const d = v?.CullFractionDenominator;
       if (typeof d === 'number' && Number.isInteger(d) && d > 0) this.cullDenominator = d;
     } catch {
       // not JSON: nothing fd-manager would send
     }
     return true;
+  }
+
+  /** Handles that fit the share (at least one: a module must be able to serve at all). */
+  capacity(): number | undefined {
+    return this.limit === undefined ? undefined : Math.max(1, Math.floor(this.limit / this.fdsPerHandle));
   }
 
   /** `key` was used: it becomes the most recently used. */
@@ -51,7 +77,6 @@ export class FdLimiter {
 
   /** Make room for a new handle `key` (call before opening it), then count it. */
   async admit(key: string): Promise<void> {
-    this.ask();
     await this.enforce(1);
     this.lru.set(key, true);
   }
@@ -61,11 +86,11 @@ export class FdLimiter {
     this.lru.delete(key);
   }
 
-  /** Close handles until `room` more fit under the limit (none if there is no limit yet). */
+  /** Close handles until `room` more fit under the share (none if there is no share yet). */
   async enforce(room = 0): Promise<void> {
-    const limit = this.limit;
-    if (limit === undefined || this.lru.size + room <= limit) return;
-    const overBy = this.lru.size + room - limit;
+    const capacity = this.capacity();
+    if (capacity === undefined || this.lru.size + room <= capacity) return;
+    const overBy = this.lru.size + room - capacity;
     const cull = Math.min(this.lru.size, Math.max(overBy, Math.ceil(this.lru.size / this.cullDenominator)));
     const victims = [...this.lru.keys()].slice(0, cull);
     for (const key of victims) {
@@ -74,19 +99,15 @@ export class FdLimiter {
     }
     this.hits++;
     const k = this.kernel();
-    k.print(2, `${this.self.processName}: over its ${limit} open handles; closed ${victims.length} least recently used`);
+    k.print(
+      2,
+      `${this.self.processName}: over its share of ${this.limit} file descriptors (${capacity} handles of ${this.fdsPerHandle}); closed ${victims.length} least recently used`,
+    );
     k.tell(this.self, { node: k.our, process: FD_MANAGER }, JSON.stringify('FdsLimitHit'));
   }
 
-  /** Open handles counted, the limit (undefined: none yet) and how often it was hit. */
-  stats(): { open: number; limit: number | undefined; hits: number } {
-    return { open: this.lru.size, limit: this.limit, hits: this.hits };
-  }
-
-  private ask(): void {
-    if (this.asked) return;
-    this.asked = true;
-    const k = this.kernel();
-    k.tell(this.self, { node: k.our, process: FD_MANAGER }, JSON.stringify('RequestFdsLimit'));
+  /** Open handles, the descriptors they hold, the share (undefined: none yet) and how often it was hit. */
+  stats(): { open: number; fds: number; limit: number | undefined; hits: number } {
+    return { open: this.lru.size, fds: this.lru.size * this.fdsPerHandle, limit: this.limit, hits: this.hits };
   }
 }

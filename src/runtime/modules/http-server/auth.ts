@@ -86,10 +86,59 @@ export function loginRedirect(pathAndQuery: string): string {
   return `/login?redirect=${encodeURIComponent(pathAndQuery)}`;
 }
 
-/** Only same-site paths are followed after login (an open redirect would leak the login). */
+/**
+ * Only same-origin paths are followed after login (an open redirect would hand the login to
+ * another site). Browsers drop tabs and newlines anywhere in a URL and read a backslash as `/`,
+ * so `/<TAB>/evil` or `/\evil` would become `//evil`, another host: any control character,
+ * backslash or a second leading slash sends the browser home instead. Other characters a header
+ * cannot carry as they are (spaces, non-ASCII) are percent-encoded.
+ */
 export function safeRedirect(target: string | null | undefined): string {
-  if (!target?.startsWith('/') || target.startsWith('//') || target.includes('\\')) return '/';
-  return target;
+  if (!target?.startsWith('/') || target.startsWith('//')) return '/';
+  if (/[\u0000-\u001f\u007f\\]/.test(target)) return '/';
+  try {
+    return target.replace(/[^\u0021-\u007e]/gu, (c) => encodeURIComponent(c));
+  } catch {
+    return '/'; // a lone surrogate: no URL
+  }
+}
+
+/** Wrong passwords one client may try per LOGIN_WINDOW_MS before /login answers 429. */
+export const LOGIN_FAILURES_PER_WINDOW = 10;
+export const LOGIN_WINDOW_MS = 60_000;
+
+/**
+ * Counts wrong passwords per client address over a sliding window. Hyperdrive has no limit;
+ * without one a page or a LAN peer can try a thousand passwords a second.
+ */
+export class LoginThrottle {
+  private readonly failures = new Map<string, number[]>();
+
+  constructor(
+    private readonly perWindow = LOGIN_FAILURES_PER_WINDOW,
+    private readonly windowMs = LOGIN_WINDOW_MS,
+  ) {}
+
+  /** Seconds until `client` may try again, or 0 when it may now. */
+  retryAfterSecs(client: string, now = Date.now()): number {
+    const recent = this.recent(client, now);
+    if (recent.length < this.perWindow) return 0;
+    return Math.max(1, Math.ceil((recent[0] + this.windowMs - now) / 1000));
+  }
+
+  failed(client: string, now = Date.now()): void {
+    const recent = this.recent(client, now);
+    recent.push(now);
+    this.failures.set(client, recent);
+    // Bounded memory: forget the oldest clients past a few thousand.
+    if (this.failures.size > 4096) this.failures.delete(this.failures.keys().next().value as string);
+  }
+
+  private recent(client: string, now: number): number[] {
+    const kept = (this.failures.get(client) ?? []).filter((t) => now - t < this.windowMs);
+    if (kept.length === 0) this.failures.delete(client);
+    return kept;
+  }
 }
 
 export interface LoginAttempt {

@@ -31,12 +31,12 @@ import {
   systemProcess,
 } from '../../../core/types.js';
 import type { NetKey } from '../../../core/net-key.js';
-import { authCookie, createNodeAuth, LOGIN_BODY_LIMIT, loginPage, parseLogin, safeRedirect } from './auth.js';
+import { authCookie, createNodeAuth, LOGIN_BODY_LIMIT, LoginThrottle, loginPage, parseLogin, safeRedirect } from './auth.js';
 import { type Binding, formatPathWithProcess, normalizePath, RouteTable, secureSubdomain } from './bindings.js';
 import { HttpListenError, PortInUseError, RpcFormatError } from './errors.js';
 import { ExtensionSockets } from './ext-ws.js';
 import { encodeKeyfile } from './keyfile.js';
-import { encodeRpcResponse, parseRpcMessage, RPC_BODY_LIMIT } from './rpc.js';
+import { parseRpcMessage, RPC_BODY_LIMIT, rpcCallerProblem, sendRpcResponse } from './rpc.js';
 
 import {
   cookieValue,
@@ -58,6 +58,7 @@ export { encodeRpcResponse, parseRpcMessage, RPC_BODY_LIMIT } from './rpc.js';
 
 export const HTTP_SERVER_ID: ProcessId = systemProcess('http-server');
 const RPC_PATH = '/rpc:distro:sys/message';
+const LOOPBACK = '127.0.0.1';
 /** Hyperdrive's HTTP wait for a Response: 15 s, or 600 s in a fake-node (simulation-mode) build. */
 const HTTP_TIMEOUT_SECS = 15;
 const FAKE_NODE_HTTP_TIMEOUT_SECS = 600;
@@ -65,13 +66,17 @@ const FAKE_NODE_HTTP_TIMEOUT_SECS = 600;
 const MAX_WAIT_SECS = 2_000_000;
 /** Hyperdrive serves at most this many WebSockets at once. */
 const MAX_WEBSOCKETS = 128;
+/** How long a refused upgrade's answer may take to leave before its socket is destroyed. */
+const UPGRADE_REFUSAL_GRACE_MS = 2_000;
+/** Shutdown waits at most this long for connections to finish before it stops waiting. */
+const CLOSE_GRACE_MS = 2_000;
 const WS_TYPES = new Set(['Text', 'Binary', 'Ping', 'Pong', 'Close']);
 const STATUS_TEXT: Record<number, string> = { 401: 'Unauthorized', 403: 'Forbidden', 404: 'Not Found', 500: 'Internal Server Error', 503: 'Service Unavailable' };
-const PROXY_HEADERS = ['x-forwarded-for', 'x-forwarded-proto', 'x-forwarded-host', 'x-real-ip'];
+const PROXY_HEADERS = ['forwarded', 'x-forwarded-for', 'x-forwarded-proto', 'x-forwarded-host', 'x-real-ip'];
 
 export interface HttpServerOptions {
   port: number;
-  /** Interface to listen on; default all interfaces (as Hyperdrive: 0.0.0.0). */
+  /** Interface to listen on; default 127.0.0.1, this machine only (Hyperdrive listens on 0.0.0.0). */
   host?: string;
   kernel: KernelApi;
   /** Fake nodes wait 600 s for a Response by default, real ones 15 s. */
@@ -125,6 +130,7 @@ export async function createHttpServer(opts: HttpServerOptions): Promise<HttpSer
     keyfile ??= encodeKeyfile({ username: our, routers: parts.routers, netKey: parts.netKey, jwtSecret, fileKey: randomBytes(32), password: opts.password ?? 'secret' });
     return keyfile;
   };
+  const loginThrottle = new LoginThrottle();
   const authenticate = opts.authenticate ?? ((token: string, label: string) => auth.verify(token, label));
   const bindings = new RouteTable<Binding>();
   const wsBindings = new RouteTable<WsBinding>();
@@ -133,6 +139,8 @@ export async function createHttpServer(opts: HttpServerOptions): Promise<HttpSer
   const extensions = new ExtensionSockets(kernel, HTTP_SERVER_ID);
   const secureSubdomains = new Set<string>();
   const waits = new Set<NodeJS.Timeout>();
+  /** Upgraded sockets not yet closed (refused ones included): shutdown destroys any left. */
+  const upgrading = new Set<Duplex>();
   let started = false;
   let closed = false;
 
@@ -141,22 +149,52 @@ export async function createHttpServer(opts: HttpServerOptions): Promise<HttpSer
   const server: Server = createServer((req, res) => {
     serve(req, res).catch((e) => {
       if (e instanceof HttpError) return sendText(res, e.status, e.message, e.headers);
+      // A client that went away mid-request (slowloris, a closed tab) is no error of ours.
+      if (res.destroyed || req.socket.destroyed || (e as NodeJS.ErrnoException)?.code === 'ECONNRESET') {
+        kernel.print(2, `http-server: ${req.method} ${req.url} abandoned by the client: ${errorText(e)}`);
+        return;
+      }
       kernel.log.error(`http-server: ${req.method} ${req.url} failed: ${errorText(e)}`);
       if (!res.headersSent) sendText(res, 500, `internal error: ${errorText(e)}`);
       else res.destroy();
     });
   });
   server.on('upgrade', (req, socket, head) => {
+    // Node hands an upgraded socket over with no 'error' listener: attach one before anything can
+    // arrive on it, or a reset (or any socket error) is an unhandled error that ends the node.
+    socket.on('error', () => socket.destroy());
+    upgrading.add(socket);
+    socket.once('close', () => upgrading.delete(socket));
     try {
       upgrade(req, socket, head);
     } catch (e) {
       const status = e instanceof HttpError ? e.status : 500;
-      const body = `${errorText(e)}\n`;
-      socket.end(
-        `HTTP/1.1 ${status} ${STATUS_TEXT[status] ?? 'Error'}\r\nContent-Type: text/plain\r\nContent-Length: ${Buffer.byteLength(body)}\r\nConnection: close\r\n\r\n${body}`,
-      );
+      refuseUpgrade(socket, status, errorText(e));
     }
   });
+
+  /**
+   * Answer a refused upgrade and let the socket go. Nothing reads an upgraded socket, so a client
+   * that keeps it open (or sends more bytes) would hold it, and server.close(), for good: it is
+   * destroyed once the answer is written, or after UPGRADE_REFUSAL_GRACE_MS at the latest.
+   */
+  function refuseUpgrade(socket: Duplex, status: number, text: string): void {
+    const body = `${text}\n`;
+    socket.once('finish', () => socket.destroy());
+    setTimeout(() => socket.destroy(), UPGRADE_REFUSAL_GRACE_MS).unref();
+    socket.end(
+      `HTTP/1.1 ${status} ${STATUS_TEXT[status] ?? 'Error'}\r\nContent-Type: text/plain\r\nContent-Length: ${Buffer.byteLength(body)}\r\nConnection: close\r\n\r\n${body}`,
+    );
+  }
+
+  /**
+   * A frame ws refuses (too large, bad UTF-8, RSV bits, unknown opcode...) arrives as 'error' after
+   * ws has already sent the close frame with the RFC 6455 code (1009, 1007, 1002): the socket then
+   * closes on its own. Every WebSocket gets this listener before it can receive a byte.
+   */
+  function onWebSocketError(ws: WebSocket, path: string): void {
+    ws.on('error', (e) => kernel.print(2, `http-server: WebSocket at ${path} closed: ${errorText(e)}`));
+  }
 
   /** Accept a WebSocket on a WebSocketBind path and open a channel to the bound process. */
   function upgrade(req: IncomingMessage, socket: Duplex, head: Buffer): void {
@@ -182,8 +220,11 @@ export async function createHttpServer(opts: HttpServerOptions): Promise<HttpSer
     if (b.extension && !isLoopback(req.socket.remoteAddress))
       throw new HttpError(403, `${path} is an extension WebSocket: only a client on this machine (localhost) may connect`);
     if (!started) throw new HttpError(503, 'the node is still booting: try again in a moment');
-    if (channels.size >= MAX_WEBSOCKETS) throw new HttpError(503, `this node already has ${MAX_WEBSOCKETS} WebSockets open; try again later`);
-    wss.handleUpgrade(req, socket, head, (ws) => openChannel(ws, req, app, pathWithoutProcess(path, app), !!b.extension));
+    if (wss.clients.size >= MAX_WEBSOCKETS) throw new HttpError(503, `this node already has ${MAX_WEBSOCKETS} WebSockets open; try again later`);
+    wss.handleUpgrade(req, socket, head, (ws) => {
+      onWebSocketError(ws, path);
+      openChannel(ws, req, app, pathWithoutProcess(path, app), !!b.extension);
+    });
   }
 
   /**
@@ -232,7 +273,6 @@ export async function createHttpServer(opts: HttpServerOptions): Promise<HttpSer
     });
     ws.on('ping', (data) => push('Ping', new Uint8Array(data)));
     ws.on('pong', (data) => push('Pong', new Uint8Array(data)));
-    ws.on('error', () => ws.terminate());
     ws.on('close', (code, reason) => {
       // 1006: the connection ended without a Close frame; otherwise the client sent one.
       if (code !== 1006) push('Close', new Uint8Array(reason));
@@ -250,8 +290,9 @@ export async function createHttpServer(opts: HttpServerOptions): Promise<HttpSer
    */
   function registerAtRoot(req: IncomingMessage, socket: Duplex, head: Buffer): void {
     if (!started) throw new HttpError(503, 'the node is still booting: try again in a moment');
-    if (channels.size >= MAX_WEBSOCKETS) throw new HttpError(503, `this node already has ${MAX_WEBSOCKETS} WebSockets open; try again later`);
+    if (wss.clients.size >= MAX_WEBSOCKETS) throw new HttpError(503, `this node already has ${MAX_WEBSOCKETS} WebSockets open; try again later`);
     wss.handleUpgrade(req, socket, head, (ws) => {
+      onWebSocketError(ws, '/');
       const refuse = (why: string) => {
         kernel.print(1, `http-server: WsRegister refused: ${why}`);
         ws.close(1008, why.slice(0, 120)); // a close reason is at most 123 bytes
@@ -305,6 +346,11 @@ export async function createHttpServer(opts: HttpServerOptions): Promise<HttpSer
   async function serveRpc(req: IncomingMessage, res: ServerResponse): Promise<void> {
     if (req.method !== 'POST') throw new HttpError(405, `${RPC_PATH} takes POST requests only`, { Allow: 'POST' });
     checkLocal(req, RPC_PATH);
+    const refused = rpcCallerProblem(req.headers);
+    if (refused) {
+      kernel.print(1, `http-server: refused an RPC: ${refused}`);
+      throw new HttpError(403, refused);
+    }
     if (!started) throw new HttpError(503, 'the node is still booting: try again in a moment');
     const raw = await readBody(req, RPC_BODY_LIMIT);
     let msg: ReturnType<typeof parseRpcMessage>;
@@ -327,7 +373,7 @@ export async function createHttpServer(opts: HttpServerOptions): Promise<HttpSer
       kernel.request(HTTP_SERVER_ID, msg.target, msg.body, { ...sendOpts, timeoutSecs: Math.min(msg.expectsResponse, MAX_WAIT_SECS) }),
       httpWaitSecs(req),
     );
-    sendBody(res, 200, 'text/html', encodeRpcResponse(reply));
+    await sendRpcResponse(res, reply);
   }
 
   async function serveBound(req: IncomingMessage, res: ServerResponse, url: { pathname: string; search: string }, path: string): Promise<void> {
@@ -453,11 +499,18 @@ export async function createHttpServer(opts: HttpServerOptions): Promise<HttpSer
     const redirect = safeRedirect(redirectParam);
     if (req.method === 'GET' || req.method === 'HEAD') return sendBody(res, 200, 'text/html; charset=utf-8', loginPage(our, redirect));
     if (req.method !== 'POST') throw new HttpError(405, '/login takes GET (the page) or POST (the password)', { Allow: 'GET, POST' });
+    const client = req.socket.remoteAddress ?? '?';
+    const wait = loginThrottle.retryAfterSecs(client);
+    if (wait > 0) {
+      req.resume();
+      throw new HttpError(429, `too many wrong passwords from ${client}: try again in ${wait} s`, { 'Retry-After': String(wait) });
+    }
     const raw = fromUtf8(await readBody(req, LOGIN_BODY_LIMIT));
     const attempt = parseLogin(headerValue(req, 'content-type'), raw);
     if (!attempt || attempt.password === undefined)
       throw new HttpError(400, 'POST /login takes JSON {"password_hash": "<password>", "subdomain": null} or the form field password');
     if (!auth.checkPassword(attempt.password)) {
+      loginThrottle.failed(client);
       kernel.print(1, 'http-server: failed login (wrong password)');
       if (attempt.form) return sendBody(res, 401, 'text/html; charset=utf-8', loginPage(our, redirect, 'Wrong password; try again.', attempt.subdomain));
       throw new HttpError(401, `wrong password for ${our}`);
@@ -664,7 +717,7 @@ export async function createHttpServer(opts: HttpServerOptions): Promise<HttpSer
     };
     server.once('error', onError);
     server.once('listening', onListening);
-    server.listen(opts.port, opts.host);
+    server.listen(opts.port, opts.host ?? LOOPBACK);
   });
   server.on('error', (e) => kernel.log.error(`http-server: ${errorText(e)}`));
   const port = (server.address() as AddressInfo).port;
@@ -677,9 +730,18 @@ export async function createHttpServer(opts: HttpServerOptions): Promise<HttpSer
     for (const ch of channels.values()) ch.ws.terminate();
     channels.clear();
     extensions.clear();
+    // Sockets still registering at `/`, or half closed, count as connections too: end them all.
+    for (const ws of wss.clients) ws.terminate();
+    for (const socket of upgrading) socket.destroy();
+    upgrading.clear();
     wss.close();
     await new Promise<void>((resolve) => {
-      server.close(() => resolve());
+      const grace = setTimeout(resolve, CLOSE_GRACE_MS);
+      grace.unref();
+      server.close(() => {
+        clearTimeout(grace);
+        resolve();
+      });
       server.closeAllConnections();
     });
   };

@@ -1,6 +1,7 @@
 // The kit RPC endpoint's wire format (interop §1.2-1.3): the RpcMessage JSON a client POSTs to
 // `/rpc:distro:sys/message`, and the `{"body": [...], "lazy_load_blob": ...}` answer.
 
+import type { IncomingHttpHeaders, ServerResponse } from 'node:http';
 import type { Reply } from '../../kernel/api.js';
 import { type Address, IdParseError, type LazyLoadBlob, MAX_RPC_MESSAGE_BYTES, parseProcessId, utf8 } from '../../../core/types.js';
 import { RpcFormatError } from './errors.js';
@@ -90,19 +91,127 @@ export function parseRpcMessage(raw: Uint8Array, our: string): RpcMessage {
   };
 }
 
-function byteArray(b: Uint8Array): string {
-  return `[${b.join(',')}]`;
+/** "0" .. "255" as ASCII, for writing byte arrays as JSON number arrays without strings. */
+const DECIMAL: Buffer[] = Array.from({ length: 256 }, (_, i) => Buffer.from(String(i), 'latin1'));
+
+/**
+ * Input bytes per piece of a streamed answer: a multiple of 3, so each piece's base64 stands alone,
+ * and small enough (about 230 KB of JSON out) that encoding one piece never holds the thread long.
+ */
+export const RPC_PIECE_BYTES = 3 * 16 * 1024;
+
+/** Append `bytes` to a JSON number array being written (`first`: nothing is in it yet). */
+function numberArrayPiece(bytes: Uint8Array, first: boolean): Buffer {
+  const out = Buffer.allocUnsafe(bytes.length * 4);
+  let at = 0;
+  for (let i = 0; i < bytes.length; i++) {
+    if (i > 0 || !first) out[at++] = 44; // ','
+    const d = DECIMAL[bytes[i]];
+    out[at++] = d[0];
+    if (d.length > 1) out[at++] = d[1];
+    if (d.length > 2) out[at++] = d[2];
+  }
+  return out.subarray(0, at);
+}
+
+/** Pieces of `[n,n,...]` for `bytes`, RPC_PIECE_BYTES of input at a time. */
+function* numberArray(bytes: Uint8Array, map: (piece: Uint8Array) => Uint8Array = (p) => p): Generator<Buffer> {
+  yield Buffer.from('[');
+  for (let at = 0; at < bytes.length; at += RPC_PIECE_BYTES) yield numberArrayPiece(map(bytes.subarray(at, at + RPC_PIECE_BYTES)), at === 0);
+  yield Buffer.from(']');
+}
+
+/** The ASCII bytes of `piece` in standard base64 (whole only when piece.length is a multiple of 3 or it is the last). */
+function base64Ascii(piece: Uint8Array): Uint8Array {
+  return Buffer.from(Buffer.from(piece.buffer, piece.byteOffset, piece.byteLength).toString('base64'), 'latin1');
 }
 
 /**
- * The 200 answer to a blocking RPC. The blob is double-encoded as the real node does it:
- * bytes -> standard base64 text -> the ASCII bytes of that text as a number array.
+ * The 200 answer to a blocking RPC, as pieces of at most about 1 MB: the real node's
+ * `{"body": [..], "lazy_load_blob": {"mime", "bytes": [..]}}`, the blob double-encoded as it does
+ * it (bytes -> standard base64 text -> the ASCII bytes of that text as a number array). Written
+ * piece by piece, a big answer never becomes one giant string (V8 cannot hold ~400 MB of it) and
+ * never holds the thread that routes messages for long.
  */
-export function encodeRpcResponse(reply: Reply): string {
-  let blob = 'null';
-  if (reply.blob) {
-    const b64 = Buffer.from(reply.blob.bytes.buffer, reply.blob.bytes.byteOffset, reply.blob.bytes.byteLength).toString('base64');
-    blob = `{"mime":${JSON.stringify(reply.blob.mime ?? null)},"bytes":${byteArray(Buffer.from(b64, 'latin1'))}}`;
+export function* rpcResponsePieces(reply: Reply): Generator<Buffer> {
+  yield Buffer.from('{"body":');
+  yield* numberArray(reply.response.body);
+  yield Buffer.from(',"lazy_load_blob":');
+  if (!reply.blob) yield Buffer.from('null');
+  else {
+    yield Buffer.from(`{"mime":${JSON.stringify(reply.blob.mime ?? null)},"bytes":`);
+    yield* numberArray(reply.blob.bytes, base64Ascii);
+    yield Buffer.from('}');
   }
-  return `{"body":${byteArray(reply.response.body)},"lazy_load_blob":${blob}}`;
+  yield Buffer.from('}');
+}
+
+/** Input bytes of an answer (body and blob) from which it is streamed rather than built at once. */
+export const RPC_STREAM_FROM_BYTES = 256 * 1024;
+
+/** The whole answer at once (small answers; tests). */
+export function encodeRpcResponse(reply: Reply): string {
+  return Buffer.concat([...rpcResponsePieces(reply)]).toString('latin1');
+}
+
+/**
+ * Send the answer: at once when small, else streamed (chunked) piece by piece, waiting for the
+ * client to take each piece and for a turn of the event loop before encoding the next, so other
+ * messages keep moving while a big answer goes out. A client that leaves stops the encoding.
+ */
+export async function sendRpcResponse(res: ServerResponse, reply: Reply): Promise<void> {
+  const size = reply.response.body.length + (reply.blob?.bytes.length ?? 0);
+  if (size < RPC_STREAM_FROM_BYTES) {
+    const whole = Buffer.concat([...rpcResponsePieces(reply)]);
+    res.writeHead(200, { 'Content-Type': 'text/html', 'Content-Length': whole.length });
+    res.end(whole);
+    return;
+  }
+  res.writeHead(200, { 'Content-Type': 'text/html' });
+  for (const piece of rpcResponsePieces(reply)) {
+    if (res.destroyed) return;
+    if (!res.write(piece)) await drainedOrClosed(res);
+    // Always a turn of the event loop too: a socket that takes each write at once emits 'drain'
+    // from process.nextTick, and awaiting only that would never let other I/O in.
+    await new Promise<void>((resolve) => setImmediate(resolve));
+  }
+  res.end();
+}
+
+function drainedOrClosed(res: ServerResponse): Promise<void> {
+  return new Promise((resolve) => {
+    const done = () => {
+      res.off('drain', done);
+      res.off('close', done);
+      resolve();
+    };
+    res.once('drain', done);
+    res.once('close', done);
+  });
+}
+
+/** `localhost`, `*.localhost`, 127.0.0.0/8 or [::1], with or without a port. */
+export function isLoopbackHost(host: string): boolean {
+  const name = host.startsWith('[') ? host.slice(0, host.indexOf(']') + 1) : host.replace(/:\d*$/, '');
+  const lower = name.toLowerCase();
+  return lower === 'localhost' || lower.endsWith('.localhost') || /^127(\.\d{1,3}){3}$/.test(lower) || lower === '[::1]';
+}
+
+/**
+ * Why the RPC refuses this caller, or undefined. The RPC drives the whole node (kill, grant,
+ * install), so only a program on this machine may call it, never a web page: a page on any
+ * origin can POST text/plain without a preflight, and a DNS-rebinding page even reaches
+ * localhost under its own name. So the Host must name this machine, and there must be no
+ * Origin (browsers add one to every POST; kit, curl and scripts send none). Hyperdrive checks
+ * neither; the real kit sends neither, so it is unaffected.
+ */
+export function rpcCallerProblem(headers: IncomingHttpHeaders): string | undefined {
+  const host = headers.host;
+  if (host !== undefined && !isLoopbackHost(host))
+    return `the RPC answers only requests addressed to this machine (localhost, 127.0.0.1 or [::1]), not to Host ${JSON.stringify(host.slice(0, 100))}`;
+  const origin = headers.origin;
+  const fetchSite = headers['sec-fetch-site'];
+  if (origin !== undefined || (fetchSite !== undefined && fetchSite !== 'none'))
+    return `the RPC does not answer web pages (this request came from ${origin ? `Origin ${JSON.stringify(origin.slice(0, 100))}` : 'a browser'}); send it from a program on this machine, e.g. kit inject-message`;
+  return undefined;
 }

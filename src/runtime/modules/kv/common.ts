@@ -1,8 +1,9 @@
-// What kv:distro:sys and sqlite:distro:sys share (book: KV API, SQLite API): the request
-// envelope `{"package_id", "db", "action"}`, the read/write capabilities they issue, the
-// GrantCapabilities that hands them to a db's opener, and one-at-a-time serving.
+// What kv:distro:sys and sqlite:distro:sys share, as Hyperdrive's kv.rs and sqlite.rs have it:
+// the request envelope `{"package_id": {"package_name", "publisher_node"}, "db", "action"}`, the
+// read/write capabilities they issue, the GrantCapabilities that hands them to a db's opener,
+// transaction ids (random u64s, one table for every db) and one-at-a-time serving.
 
-import type { KernelApi } from '../../kernel/api.js';
+import { isU64, parseJsonExact, stringifyJsonExact } from '../../../core/json.js';
 import {
   type Address,
   type Capability,
@@ -11,8 +12,10 @@ import {
   type PackageId,
   type ProcessId,
   processIdToString,
+  randomU64,
   systemProcess,
 } from '../../../core/types.js';
+import type { KernelApi } from '../../kernel/api.js';
 
 /** PackageId as serde writes it inside these modules' JSON. */
 export interface PackageIdJson {
@@ -29,7 +32,7 @@ export interface DbEnvelope {
 /** Thrown while serving; `json` is the error variant answered as `{"Err": json}`. */
 export class DbFailure extends Error {
   constructor(readonly json: unknown) {
-    super(typeof json === 'string' ? json : JSON.stringify(json));
+    super(typeof json === 'string' ? json : stringifyJsonExact(json));
   }
 }
 
@@ -37,64 +40,99 @@ export function packageIdJson(p: PackageId): PackageIdJson {
   return { package_name: p.packageName, publisher_node: p.publisherNode };
 }
 
-/** Accept `{"package_name","publisher_node"}` (serde) or `"pkg:pub"`. */
+/** serde's PackageId: `{"package_name","publisher_node"}` (or, as serde reads any struct, `[name, publisher]`). */
 function parsePackageId(v: unknown): PackageId | undefined {
-  if (typeof v === 'string') {
-    const [packageName, publisherNode, ...rest] = v.split(':');
-    return packageName && publisherNode && rest.length === 0 ? { packageName, publisherNode } : undefined;
+  if (Array.isArray(v)) {
+    if (v.length === 2 && typeof v[0] === 'string' && typeof v[1] === 'string') return { packageName: v[0], publisherNode: v[1] };
+    return undefined;
   }
   if (v && typeof v === 'object') {
     const o = v as Record<string, unknown>;
-    if (typeof o.package_name === 'string' && typeof o.publisher_node === 'string' && o.package_name && o.publisher_node)
+    if (typeof o.package_name === 'string' && typeof o.publisher_node === 'string')
       return { packageName: o.package_name, publisherNode: o.publisher_node };
   }
   return undefined;
 }
 
-/** A db name becomes a folder or file name: no separators, no dot-only names. */
-export function isSafeDbName(db: string): boolean {
-  return db.length > 0 && db.length <= 255 && !/[/\\\0]/.test(db) && db !== '.' && db !== '..';
+const UNSAFE_NAME = /[/\\\0]/;
+
+function unsafeName(s: string): boolean {
+  return s === '' || s === '.' || s === '..' || s.length > 255 || UNSAFE_NAME.test(s);
 }
 
-/** Parse the envelope; undefined if it is not one (the caller answers MalformedRequest). */
+/**
+ * Why a db key may not become a folder name, or undefined. Hyperdrive joins the names onto its
+ * directory unchecked (a db named "../../x" lands outside it); here they must be plain names.
+ */
+export function unsafeDbKey(pkg: PackageId, db: string): string | undefined {
+  for (const [what, name] of [
+    ['package_name', pkg.packageName],
+    ['publisher_node', pkg.publisherNode],
+    ['db', db],
+  ] as const)
+    if (unsafeName(name))
+      return `${what} ${JSON.stringify(name)} cannot name a folder: it must be 1-255 characters with no '/', '\\' or NUL, and not '.' or '..'`;
+  return undefined;
+}
+
+/** Parse the envelope as serde reads KvRequest / SqliteRequest; undefined if it is not one (MalformedRequest). */
 export function parseEnvelope(body: Uint8Array): DbEnvelope | undefined {
   let v: unknown;
   try {
-    v = JSON.parse(fromUtf8(body));
+    v = parseJsonExact(fromUtf8(body));
   } catch {
     return undefined;
   }
-  if (!v || typeof v !== 'object') return undefined;
+  if (!v || typeof v !== 'object' || Array.isArray(v)) return undefined;
   const o = v as Record<string, unknown>;
   const pkg = parsePackageId(o.package_id);
-  if (!pkg || typeof o.db !== 'string' || !isSafeDbName(o.db) || o.action === undefined) return undefined;
+  if (!pkg || typeof o.db !== 'string' || o.action === undefined) return undefined;
   return { pkg, db: o.db, action: o.action };
 }
 
-/** `Name` for a unit variant or `{"Name": payload}`; undefined otherwise. */
+/** `Name` for a unit variant (also `{"Name": null}`, which serde reads too) or `{"Name": payload}`. */
 export function variant(action: unknown): [string, unknown] | undefined {
   if (typeof action === 'string') return [action, undefined];
   if (action && typeof action === 'object' && !Array.isArray(action)) {
     const entries = Object.entries(action as Record<string, unknown>);
-    if (entries.length === 1) return entries[0] as [string, unknown];
+    if (entries.length === 1) return [entries[0][0], entries[0][1] === null ? undefined : entries[0][1]];
   }
   return undefined;
 }
 
-/** An optional u64 transaction id (`null`/absent → undefined); throws on anything else. */
-export function optionalTxId(v: unknown, malformed: () => DbFailure): number | undefined {
+/** A struct variant's fields, by name or (as serde also reads them) by position. */
+export function structFields(v: unknown, names: string[]): Record<string, unknown> | undefined {
+  if (Array.isArray(v)) return v.length <= names.length ? Object.fromEntries(names.map((n, i) => [n, v[i]])) : undefined;
+  if (v && typeof v === 'object') return v as Record<string, unknown>;
+  return undefined;
+}
+
+/** A transaction id: a u64 (bigint above 2^53) kept as its decimal text, so number and bigint forms meet. */
+export type TxKey = string;
+
+/** An `Option<u64>` tx id (`null`/absent -> undefined); throws `malformed()` on anything else. */
+export function optionalTxId(v: unknown, malformed: () => DbFailure): TxKey | undefined {
   if (v === null || v === undefined) return undefined;
-  if (typeof v === 'number' && Number.isSafeInteger(v) && v >= 0) return v;
+  if (isU64(v)) return String(v);
   throw malformed();
 }
 
 /** The `{"Commit": {"tx_id": n}}` argument of kv and sqlite: the id is required. */
-export function commitTxId(arg: unknown, malformed: () => DbFailure): number {
-  const a = arg as { tx_id?: unknown } | undefined;
-  if (!a || typeof a !== 'object') throw malformed();
-  const txId = optionalTxId(a.tx_id, malformed);
+export function commitTxId(arg: unknown, malformed: () => DbFailure): TxKey {
+  const txId = optionalTxId(structFields(arg, ['tx_id'])?.tx_id, malformed);
   if (txId === undefined) throw malformed();
   return txId;
+}
+
+/** A tx id as it goes back in JSON: a number while exact, else a bigint (written bare). */
+export function txIdJson(id: TxKey): number | bigint {
+  const n = Number(id);
+  return Number.isSafeInteger(n) ? n : BigInt(id);
+}
+
+/** A new transaction id: a random u64, as Hyperdrive's `rand::random::<u64>()`. */
+export function newTxId(): TxKey {
+  return randomU64().toString();
 }
 
 export const dbKeyString = (pkg: PackageId, db: string) => `${pkg.packageName}:${pkg.publisherNode}/${db}`;
@@ -128,13 +166,12 @@ export class DbCaps {
     return { issuer: this.issuer(), params };
   }
 
+  /** Whether `source` holds the capability; no process is exempt (Hyperdrive's kv exempts none). */
   holds(source: ProcessId, kind: 'read' | 'write', pkg: PackageId, db: string): boolean {
-    // Runtime modules act for the node.
-    if (source.packageName === 'distro' && source.publisherNode === 'sys') return true;
     return this.kernel.hasCapability(source, this.cap(kind, pkg, db));
   }
 
-  /** Give the opener read and write through the kernel, as Hyperdrive does (GrantCapabilities). */
+  /** Give the opener read and write through the kernel, as Hyperdrive does on Open. */
   grantOpener(target: ProcessId, pkg: PackageId, db: string): void {
     const issuer = `${this.kernel.our}@${processIdToString(this.module)}`;
     const body = {
@@ -150,20 +187,20 @@ export class DbCaps {
 export const samePackage = (source: ProcessId, pkg: PackageId) =>
   source.packageName === pkg.packageName && source.publisherNode === pkg.publisherNode;
 
-/** A random u64 that stays exact in JSON numbers (≤ 2^53-1). */
-export function newTxId(): number {
-  return Math.floor(Math.random() * Number.MAX_SAFE_INTEGER);
-}
-
 /** What serving a request produced: the answer's body and blob. */
 export interface Served {
   body: unknown;
   blob?: Uint8Array;
 }
 
+/** The mime Hyperdrive puts on every blob its kv and sqlite answer with. */
+const OCTET_STREAM = 'application/octet-stream';
+
 /**
- * Serve requests from our node one at a time and answer `{"Err": ...}` on failure. A caller that
- * does not wait for a Response gets none.
+ * Serve requests from our node one at a time. A success goes back, with the Request's metadata
+ * and any blob as application/octet-stream, to a caller that awaits it (or to the rsvp); an error
+ * goes back as `{"Err": ...}` always, even to a caller that awaits nothing, as Hyperdrive's kv and
+ * sqlite send it.
  */
 export function serialServer(
   kernel: () => KernelApi,
@@ -171,20 +208,27 @@ export function serialServer(
   perform: (km: KernelMessage) => Promise<Served>,
 ): ((km: KernelMessage) => Promise<void>) & { idle(): Promise<void> } {
   let queue: Promise<void> = Promise.resolve();
+  const name = id.processName;
   const serve = (km: KernelMessage): Promise<void> => {
     const k = kernel();
-    if (km.message.tag !== 'request' || km.source.node !== k.our) return Promise.resolve();
-    const wants = km.message.val.expectsResponse !== undefined || km.rsvp !== undefined;
+    if (km.message.tag !== 'request') return Promise.resolve();
+    if (km.source.node !== k.our) {
+      k.print(1, `${name}: got request from ${km.source.node}, but requests must come from our node ${k.our}`);
+      return Promise.resolve();
+    }
+    const req = km.message.val;
     const next = queue.then(async () => {
       let out: Served;
       try {
         out = await perform(km);
       } catch (e) {
         const json = e instanceof DbFailure ? e.json : { IOError: e instanceof Error ? e.message : String(e) };
-        k.log.debug(`${processIdToString(id)}: request from ${processIdToString(km.source.process)} failed: ${JSON.stringify(json)}`);
-        out = { body: { Err: json } };
+        k.log.debug(`${name}: request from ${processIdToString(km.source.process)} failed: ${stringifyJsonExact(json)}`);
+        k.respond(id, km, stringifyJsonExact({ Err: json }));
+        return;
       }
-      if (wants) k.respond(id, km, JSON.stringify(out.body), out.blob ? { bytes: out.blob } : undefined);
+      if (req.expectsResponse === undefined && km.rsvp === undefined) return;
+      k.respond(id, km, stringifyJsonExact(out.body), out.blob ? { mime: OCTET_STREAM, bytes: out.blob } : undefined, req.metadata);
     });
     queue = next.catch(() => {});
     return next;

@@ -1,28 +1,33 @@
-// kv:distro:sys — key-value databases (book: KV API; interop §10.1) on LevelDB (classic-level),
-// one folder per db at `<home>/kv/<package>:<publisher>/<db>`. Opening a db of one's own package
-// grants the opener read and write capabilities; everyone else needs them granted. Keys travel
-// in the body as byte arrays, values in the blob. Transactions are buffered and applied as one
-// atomic batch on Commit.
+// kv:distro:sys — key-value databases on LevelDB (classic-level), one folder per db at
+// `<home>/kv/<package>:<publisher>/<db>`, answering as Hyperdrive's kv (hyperdrive/src/kv.rs,
+// lib/src/kv.rs). Open (own package only) grants the opener read and write; every other action
+// needs the capability, whoever asks. After that check every request opens the db, so a db exists
+// once anyone with a capability touches it (no NoDb). Keys travel in the body as byte arrays,
+// values in the blob. Transaction ids are global: Set/Delete with a tx id queue on that tx
+// whatever their db, and Commit applies the queue to its own db as one atomic batch.
 
-import { existsSync } from 'node:fs';
 import { mkdir, rm } from 'node:fs/promises';
 import { join } from 'node:path';
 import { ClassicLevel } from 'classic-level';
-import type { KernelApi, NativeProcess } from '../../kernel/api.js';
-import { FdLimiter } from '../fd-manager/limiter.js';
 import { type KernelMessage, type PackageId, type ProcessId, systemProcess } from '../../../core/types.js';
+import type { KernelApi, NativeProcess } from '../../kernel/api.js';
+import { FDS_PER_HANDLE, FdLimiter } from '../fd-manager/limiter.js';
+import { ioErrorText } from '../os-error.js';
 import {
+  commitTxId,
   DbCaps,
   DbFailure,
   dbKeyString,
   newTxId,
-  commitTxId,
   optionalTxId,
-  packageIdJson,
   parseEnvelope,
-  samePackage,
   type Served,
+  samePackage,
   serialServer,
+  structFields,
+  type TxKey,
+  txIdJson,
+  unsafeDbKey,
   variant,
 } from './common.js';
 
@@ -43,24 +48,33 @@ function keyOf(v: unknown): Uint8Array {
 export interface KvModule extends NativeProcess {
   /** Open databases (for tests and fd accounting). */
   openCount(): number;
+  /** The fd-manager side: open handles, the descriptors they hold, the share. */
+  fdStats(): ReturnType<FdLimiter['stats']>;
 }
 
 export function createKv(opts: { home: string }): KvModule {
   const root = join(opts.home, 'kv');
   const open = new Map<string, Db>();
-  const txs = new Map<number, { dbKey: string; ops: Op[] }>();
+  /** Every open transaction, whatever its db (Hyperdrive keeps one table). */
+  const txs = new Map<TxKey, Op[]>();
   let kernel!: KernelApi;
   let caps!: DbCaps;
-  // Open handles count against the share fd-manager gives this module; the least recently used close first.
-  const limiter = new FdLimiter(() => kernel, KV_PROCESS, async (key) => {
-    const h = open.get(key);
-    open.delete(key);
-    await h?.close();
-  });
+  // Each open LevelDB holds 4 descriptors, counted against the share fd-manager gives this module.
+  const limiter = new FdLimiter(
+    () => kernel,
+    KV_PROCESS,
+    async (key) => {
+      const h = open.get(key);
+      open.delete(key);
+      await h?.close();
+    },
+    FDS_PER_HANDLE.leveldb,
+  );
 
   const dirOf = (pkg: PackageId, db: string) => join(root, `${pkg.packageName}:${pkg.publisherNode}`, db);
 
-  async function openDb(pkg: PackageId, db: string, create: boolean): Promise<Db | undefined> {
+  /** Hyperdrive's open_db: the open handle, or the folder created and opened. */
+  async function openDb(pkg: PackageId, db: string): Promise<Db> {
     const key = dbKeyString(pkg, db);
     const have = open.get(key);
     if (have) {
@@ -68,18 +82,27 @@ export function createKv(opts: { home: string }): KvModule {
       return have;
     }
     const dir = dirOf(pkg, db);
-    if (!create && !existsSync(dir)) return undefined;
-    await mkdir(dir, { recursive: true });
+    await mkdir(dir, { recursive: true }).catch((e) => {
+      throw new DbFailure({ IOError: ioErrorText(e) });
+    });
     await limiter.admit(key);
     const level: Db = new ClassicLevel<Uint8Array, Uint8Array>(dir, { keyEncoding: 'view', valueEncoding: 'view' });
     try {
       await level.open();
     } catch (e) {
       limiter.forget(key);
-      throw new DbFailure({ RocksDBError: `cannot open ${db}: ${(e as Error).message}` });
+      const cause = (e as { cause?: Error }).cause;
+      throw new DbFailure({ RocksDBError: `${(e as Error).message}${cause ? `: ${cause.message}` : ''}` });
     }
     open.set(key, level);
     return level;
+  }
+
+  async function closeDb(key: string): Promise<void> {
+    const h = open.get(key);
+    open.delete(key);
+    limiter.forget(key);
+    await h?.close();
   }
 
   async function perform(km: KernelMessage): Promise<Served> {
@@ -90,89 +113,98 @@ export function createKv(opts: { home: string }): KvModule {
     const { pkg, db } = env;
     const source = km.source.process;
     const [name, arg] = v;
-    await limiter.enforce(); // the share may have shrunk since the last request
-    const need = (kind: 'read' | 'write') => {
-      if (!caps.holds(source, kind, pkg, db)) throw new DbFailure(kind === 'read' ? 'NoReadCap' : 'NoWriteCap');
-    };
-    const existing = async () => {
-      const level = await openDb(pkg, db, false);
-      if (!level) throw new DbFailure({ NoDb: [packageIdJson(pkg), db] });
-      return level;
-    };
     const dbKey = dbKeyString(pkg, db);
 
+    // Decode the action fully first: serde refuses a malformed one before anything happens.
+    let action:
+      | { name: 'Open' | 'RemoveDb' | 'BeginTx' }
+      | { name: 'Set' | 'Delete'; key: Uint8Array; txId: TxKey | undefined }
+      | { name: 'Get'; key: Uint8Array }
+      | { name: 'Commit'; txId: TxKey };
     switch (name) {
-      case 'Open': {
+      case 'Open':
+      case 'RemoveDb':
+      case 'BeginTx':
         if (arg !== undefined) throw malformed();
-        if (!samePackage(source, pkg)) throw new DbFailure('MismatchingPackageId');
-        await openDb(pkg, db, true);
-        caps.grantOpener(source, pkg, db);
-        return { body: 'Ok' };
+        action = { name };
+        break;
+      case 'Set':
+      case 'Delete': {
+        const f = structFields(arg, ['key', 'tx_id']);
+        if (!f) throw malformed();
+        action = { name, key: keyOf(f.key), txId: optionalTxId(f.tx_id, malformed) };
+        break;
       }
-      case 'RemoveDb': {
-        if (arg !== undefined) throw malformed();
-        if (!samePackage(source, pkg)) throw new DbFailure('MismatchingPackageId');
-        await open.get(dbKey)?.close();
-        open.delete(dbKey);
-        limiter.forget(dbKey);
-        for (const [id, tx] of txs) if (tx.dbKey === dbKey) txs.delete(id);
-        await rm(dirOf(pkg, db), { recursive: true, force: true });
+      case 'Get':
+        action = { name, key: keyOf(arg) };
+        break;
+      case 'Commit':
+        action = { name, txId: commitTxId(arg, malformed) };
+        break;
+      default:
+        throw malformed();
+    }
+
+    // check_caps (kv.rs): Open and RemoveDb for the db's own package; the rest by capability.
+    if (action.name === 'Open' || action.name === 'RemoveDb') {
+      if (!samePackage(source, pkg)) throw new DbFailure('MismatchingPackageId');
+    } else if (!caps.holds(source, action.name === 'Get' ? 'read' : 'write', pkg, db)) {
+      throw new DbFailure(action.name === 'Get' ? 'NoReadCap' : 'NoWriteCap');
+    }
+    const unsafe = unsafeDbKey(pkg, db);
+    if (unsafe) throw new DbFailure({ IOError: unsafe });
+    await limiter.enforce(); // the share may have shrunk since the last request
+    if (action.name === 'Open') caps.grantOpener(source, pkg, db);
+    if (action.name === 'RemoveDb') {
+      await closeDb(dbKey);
+      await rm(dirOf(pkg, db), { recursive: true }).catch((e) => {
+        throw new DbFailure({ IOError: ioErrorText(e) });
+      });
+    }
+    // "always open to ensure db exists" (kv.rs): a removed db comes back empty.
+    const level = await openDb(pkg, db);
+
+    switch (action.name) {
+      case 'Open':
+      case 'RemoveDb':
         return { body: 'Ok' };
+      case 'Get': {
+        // LevelDB reads are served from memory or the block cache: synchronously, without the
+        // thread-pool round trip of get().
+        const value = level.getSync(action.key);
+        if (value === undefined) throw new DbFailure('KeyNotFound');
+        return { body: { Get: Array.from(action.key) }, blob: value };
+      }
+      case 'BeginTx': {
+        const id = newTxId();
+        txs.set(id, []);
+        return { body: { BeginTx: { tx_id: txIdJson(id) } } };
       }
       case 'Set':
       case 'Delete': {
-        const a = arg as { key?: unknown; tx_id?: unknown } | undefined;
-        if (!a || typeof a !== 'object') throw malformed();
-        const key = keyOf(a.key);
-        const txId = optionalTxId(a.tx_id, malformed);
-        need('write');
         let op: Op;
-        if (name === 'Set') {
+        if (action.name === 'Set') {
           const value = km.lazyLoadBlob?.bytes;
           if (!value) throw malformed(); // the value must come in the blob
-          op = { type: 'put', key, value };
-        } else op = { type: 'del', key };
-        const level = await existing();
-        if (txId !== undefined) {
-          const tx = txs.get(txId);
-          if (!tx || tx.dbKey !== dbKey) throw new DbFailure({ NoTx: txId });
-          tx.ops.push(op);
+          op = { type: 'put', key: action.key, value };
+        } else op = { type: 'del', key: action.key };
+        if (action.txId !== undefined) {
+          const tx = txs.get(action.txId);
+          if (!tx) throw new DbFailure({ NoTx: txIdJson(action.txId) });
+          tx.push(op);
         } else if (op.type === 'put') await level.put(op.key, op.value);
         else await level.del(op.key);
         // answered once LevelDB has the write: an Ok that a crash could still undo would lose data
         return { body: 'Ok' };
       }
-      case 'Get': {
-        const key = keyOf(arg);
-        need('read');
-        const level = await existing();
-        // LevelDB reads are served from memory or the block cache: synchronously, without the
-        // thread-pool round trip of get().
-        const value = level.getSync(key);
-        if (value === undefined) throw new DbFailure('KeyNotFound');
-        return { body: { Get: Array.from(key) }, blob: value };
-      }
-      case 'BeginTx': {
-        if (arg !== undefined) throw malformed();
-        need('write');
-        await existing();
-        const id = newTxId();
-        txs.set(id, { dbKey, ops: [] });
-        return { body: { BeginTx: { tx_id: id } } };
-      }
       case 'Commit': {
-        const txId = commitTxId(arg, malformed);
-        need('write');
-        const level = await existing();
-        const tx = txs.get(txId);
-        if (!tx || tx.dbKey !== dbKey) throw new DbFailure({ NoTx: txId });
-        txs.delete(txId);
+        const ops = txs.get(action.txId);
+        if (!ops) throw new DbFailure({ NoTx: txIdJson(action.txId) });
+        txs.delete(action.txId);
         // One LevelDB batch: all of the transaction lands, or none of it.
-        await level.batch(tx.ops);
+        await level.batch(ops);
         return { body: 'Ok' };
       }
-      default:
-        throw malformed();
     }
   }
 
@@ -184,9 +216,11 @@ export function createKv(opts: { home: string }): KvModule {
       kernel = k;
       caps = new DbCaps(k, KV_PROCESS);
       await mkdir(root, { recursive: true });
+      limiter.start();
     },
     handle,
     openCount: () => open.size,
+    fdStats: () => limiter.stats(),
     async stop() {
       await serve.idle(); // requests already received finish first
       txs.clear();

@@ -276,11 +276,24 @@ export function* chunks(framed: Uint8Array, size: number): Generator<Uint8Array>
   for (let o = 0; o < framed.length; o += size) yield framed.subarray(o, Math.min(o + size, framed.length));
 }
 
+/** A peer went over one of this node's quotas (not the protocol's): worth a line in the log. */
+export class QuotaError extends WireError {
+  override name = 'QuotaError';
+}
+
+/** A connection is dropped for announcing a message larger than it may buffer. */
+export function overBuffer(bytes: number, limit: number): QuotaError {
+  return new QuotaError(`peer announced a ${bytes}-byte message, over this node's limit of ${limit} bytes buffered per connection (NetOptions.maxBufferedBytes)`);
+}
+
 /** Reassembles length-prefixed messages from decrypted chunks. */
 export class Reassembler {
   private parts: Uint8Array[] = [];
   private have = 0;
   private need = -1;
+
+  /** `limit`: the largest message taken (this node's per-connection buffer may be below the network's). */
+  constructor(private readonly limit = MAX_WIRE_MESSAGE) {}
 
   /** Feed one decrypted chunk; returns every message it completes. Throws WireError on a bad length. */
   push(chunk: Uint8Array): Uint8Array[] {
@@ -298,6 +311,7 @@ export class Reassembler {
         const head = this.take(4);
         this.need = new DataView(head.buffer, head.byteOffset, 4).getUint32(0, false);
         if (this.need > MAX_WIRE_MESSAGE) throw new WireError(`peer announced a ${this.need}-byte message, over the ${MAX_WIRE_MESSAGE}-byte limit`);
+        if (this.need > this.limit) throw overBuffer(this.need, this.limit);
       }
       if (this.have < this.need) return done;
       done.push(this.take(this.need));

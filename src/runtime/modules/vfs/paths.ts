@@ -1,5 +1,8 @@
-// VFS paths: `/<package>:<publisher>/<drive>/<rest...>` mapped onto `<home>/vfs/...`, with no way
-// out of the drive (no `..`, and symlinks are resolved before anything is touched).
+// VFS paths: `/<package>:<publisher>/<drive>/<rest...>` mapped onto `<home>/vfs/...`, read as
+// Hyperdrive reads them (hyperdrive/src/vfs.rs parse_package_and_drive, normalize_relative_path):
+// empty and `.` segments vanish, `..` steps up and may not step out of the VFS root, fewer than
+// two segments or a first segment that is not a package id is MalformedRequest. Beyond Hyperdrive,
+// a symlink is never followed out of its drive.
 
 import { lstat, realpath } from 'node:fs/promises';
 import { dirname, join, sep } from 'node:path';
@@ -21,17 +24,29 @@ export interface VfsPath {
   driveAbs: string;
 }
 
+/** The segments of `raw` below the VFS root with `.`, `..` and empty ones resolved; MalformedRequest if it leaves the root. */
+export function normalizeSegments(raw: string): string[] {
+  const out: string[] = [];
+  for (const s of raw.split('/')) {
+    if (s === '' || s === '.') continue;
+    if (s === '..') {
+      if (out.length === 0) throw vfsErr.malformed();
+      out.pop();
+    } else out.push(s);
+  }
+  return out;
+}
+
+/** Hyperdrive's PackageId::from_str: exactly two non-empty parts around one ':'. */
+function isPackageId(s: string): boolean {
+  const parts = s.split(':');
+  return parts.length === 2 && parts[0] !== '' && parts[1] !== '';
+}
+
 export function parseVfsPath(root: string, raw: string): VfsPath {
-  if (raw.includes('\0')) throw vfsErr.parse(raw, 'path contains a NUL byte');
-  const trimmed = raw.replace(/^\/+/, '').replace(/\/+$/, '');
-  const segments = trimmed.split('/');
-  if (segments.some((s) => s === '')) throw vfsErr.parse(raw, 'path has an empty segment (//)');
-  if (segments.some((s) => s === '.' || s === '..')) throw vfsErr.parse(raw, "path may not contain '.' or '..' segments");
+  const segments = normalizeSegments(raw);
+  if (segments.length < 2 || !isPackageId(segments[0])) throw vfsErr.malformed();
   const [packageId, drive, ...rest] = segments;
-  const parts = packageId.split(':');
-  if (parts.length !== 2 || !parts[0] || !parts[1])
-    throw vfsErr.parse(raw, `'${packageId}' is not a package ID: paths start with /<package>:<publisher>/<drive>`);
-  if (!drive) throw vfsErr.parse(raw, 'path names no drive: expected /<package>:<publisher>/<drive>/...');
   const driveAbs = join(root, packageId, drive);
   return {
     vfs: `/${segments.join('/')}`,
@@ -48,7 +63,7 @@ function code(e: unknown): string | undefined {
   return (e as NodeJS.ErrnoException)?.code;
 }
 
-function inside(path: string, dir: string): boolean {
+export function inside(path: string, dir: string): boolean {
   return path === dir || path.startsWith(dir.endsWith(sep) ? dir : dir + sep);
 }
 
@@ -59,7 +74,7 @@ async function nearestReal(abs: string, vfs: string): Promise<string> {
     try {
       return await realpath(p);
     } catch (e) {
-      if (code(e) !== 'ENOENT') throw vfsErr.io(vfs, (e as Error).message);
+      if (code(e) !== 'ENOENT') throw vfsErr.io(code(e) ?? (e as Error).message);
       const isLink = await lstat(p).then(
         (s) => s.isSymbolicLink(),
         () => false,
@@ -77,6 +92,7 @@ async function nearestReal(abs: string, vfs: string): Promise<string> {
  * exist yet, outside the VFS root. `realRoot` is the real path of `<home>/vfs`.
  */
 export async function confine(p: VfsPath, realRoot: string): Promise<void> {
+  if (p.abs.includes('\0')) throw vfsErr.io('file name contained an unexpected NUL byte');
   let bound = realRoot;
   try {
     bound = await realpath(p.driveAbs);
@@ -84,5 +100,5 @@ export async function confine(p: VfsPath, realRoot: string): Promise<void> {
     // no drive yet: the VFS root bounds it
   }
   const real = await nearestReal(p.abs, p.vfs);
-  if (!inside(real, bound)) throw vfsErr.parse(p.vfs, `path resolves outside its drive ${p.drivePath}`);
+  if (!inside(real, bound)) throw vfsErr.parse(p.vfs, `path resolves outside its drive ${p.drivePath} (kit's node follows no symlink out of a drive)`);
 }

@@ -1,7 +1,12 @@
-// The VFS wire format (book: VFS API; interop §10.7), as serde writes it: unit variants as bare
-// strings, the others as single-key objects, u64 as JSON numbers.
+// The VFS wire format as Hyperdrive's serde reads and writes it (hyperdrive/lib/src/vfs.rs,
+// process_lib src/vfs/mod.rs): unit variants as bare strings, the others as single-key objects,
+// u64 as JSON numbers (bigint above 2^53, src/core/json.ts). A request serde could not read is
+// answered MalformedRequest, as Hyperdrive does.
 
-export type SeekFrom = { Start: number } | { End: number } | { Current: number };
+import { isI64, isU64 } from '../../../core/json.js';
+import { ioErrorText, isErrnoCode, osErrorText } from '../os-error.js';
+
+export type SeekFrom = { Start: bigint } | { End: bigint } | { Current: bigint };
 
 export type VfsAction =
   | { kind: 'CreateDrive' }
@@ -17,7 +22,7 @@ export type VfsAction =
   | { kind: 'Read' }
   | { kind: 'ReadDir' }
   | { kind: 'ReadToEnd' }
-  | { kind: 'ReadExact'; length: number }
+  | { kind: 'ReadExact'; length: bigint }
   | { kind: 'ReadToString' }
   | { kind: 'Seek'; seek: SeekFrom }
   | { kind: 'RemoveFile' }
@@ -28,7 +33,7 @@ export type VfsAction =
   | { kind: 'AddZip' }
   | { kind: 'CopyFile'; newPath: string }
   | { kind: 'Len' }
-  | { kind: 'SetLen'; length: number }
+  | { kind: 'SetLen'; length: bigint }
   | { kind: 'Hash' };
 
 export type VfsActionKind = VfsAction['kind'];
@@ -56,18 +61,16 @@ const UNIT_ACTIONS = new Set<string>([
   'Hash',
 ]);
 
-/** VfsError, exactly the book's variants and fields. */
+/** VfsError exactly as serde writes Hyperdrive's enum. */
 export type VfsErrorJson =
-  | { NoCap: { action: string; path: string } }
-  | { BadBytes: { action: string; path: string } }
-  | { BadRequest: { error: string } }
+  | 'NoWriteCap'
+  | 'NoReadCap'
+  | 'AddCapFailed'
+  | 'MalformedRequest'
+  | 'NoBlob'
   | { ParseError: { error: string; path: string } }
-  | { IOError: { error: string; path: string } }
-  | { CapChannelFail: { error: string } }
-  | { BadJson: { error: string } }
-  | { NotFound: { path: string } }
-  | { CreateDirError: { path: string; error: string } }
-  | { Other: { error: string } };
+  | { IOError: string }
+  | 'UnzipError';
 
 /** Thrown inside the VFS to become an `{"Err": ...}` answer. */
 export class VfsFailure extends Error {
@@ -78,30 +81,50 @@ export class VfsFailure extends Error {
 }
 
 export const vfsErr = {
-  noCap: (action: string, path: string) => new VfsFailure({ NoCap: { action, path } }),
-  badBytes: (action: string, path: string) => new VfsFailure({ BadBytes: { action, path } }),
-  badRequest: (error: string) => new VfsFailure({ BadRequest: { error } }),
+  noWriteCap: () => new VfsFailure('NoWriteCap'),
+  noReadCap: () => new VfsFailure('NoReadCap'),
+  malformed: () => new VfsFailure('MalformedRequest'),
+  noBlob: () => new VfsFailure('NoBlob'),
+  unzip: () => new VfsFailure('UnzipError'),
   parse: (path: string, error: string) => new VfsFailure({ ParseError: { error, path } }),
-  io: (path: string, error: string) => new VfsFailure({ IOError: { error, path } }),
-  badJson: (error: string) => new VfsFailure({ BadJson: { error } }),
-  notFound: (path: string) => new VfsFailure({ NotFound: { path } }),
-  createDir: (path: string, error: string) => new VfsFailure({ CreateDirError: { path, error } }),
+  /** IOError with Rust's text for an errno code ("ENOENT") or a plain message. */
+  io: (codeOrText: string) => new VfsFailure({ IOError: isErrnoCode(codeOrText) ? osErrorText(codeOrText) : codeOrText }),
 };
 
-function u64(v: unknown, what: string): number {
-  if (typeof v !== 'number' || !Number.isSafeInteger(v) || v < 0)
-    throw vfsErr.badRequest(`${what} must be a non-negative integer, got ${JSON.stringify(v)}`);
+/** Whether a VfsError (as JSON) says nothing is at the path: Hyperdrive's IOError for ENOENT. */
+export function isNotFoundError(err: unknown): boolean {
+  return !!err && typeof err === 'object' && (err as { IOError?: unknown }).IOError === osErrorText('ENOENT');
+}
+
+/** A file-system error as the IOError a Rust process would get; other failures pass through. */
+export function ioFailure(e: unknown): VfsFailure {
+  if (e instanceof VfsFailure) return e;
+  return new VfsFailure({ IOError: ioErrorText(e) });
+}
+
+function u64(v: unknown): bigint {
+  if (!isU64(v)) throw vfsErr.malformed();
+  return BigInt(v);
+}
+
+function i64(v: unknown): bigint {
+  if (!isI64(v)) throw vfsErr.malformed();
+  return BigInt(v);
+}
+
+function str(v: unknown): string {
+  if (typeof v !== 'string') throw vfsErr.malformed();
   return v;
 }
 
-function i64(v: unknown, what: string): number {
-  if (typeof v !== 'number' || !Number.isSafeInteger(v)) throw vfsErr.badRequest(`${what} must be an integer, got ${JSON.stringify(v)}`);
-  return v;
-}
-
-function str(v: unknown, what: string): string {
-  if (typeof v !== 'string') throw vfsErr.badRequest(`${what} must be a string, got ${JSON.stringify(v)}`);
-  return v;
+/** A struct variant's fields, by name or (as serde also reads them) by position. */
+function fields(v: unknown, names: string[]): Record<string, unknown> {
+  if (Array.isArray(v)) {
+    if (v.length !== names.length) throw vfsErr.malformed();
+    return Object.fromEntries(names.map((n, i) => [n, v[i]]));
+  }
+  if (!v || typeof v !== 'object') throw vfsErr.malformed();
+  return v as Record<string, unknown>;
 }
 
 function parseSeek(v: unknown): SeekFrom {
@@ -109,61 +132,67 @@ function parseSeek(v: unknown): SeekFrom {
     const o = v as Record<string, unknown>;
     const keys = Object.keys(o);
     if (keys.length === 1) {
-      if (keys[0] === 'Start') return { Start: u64(o.Start, 'Seek Start') };
-      if (keys[0] === 'End') return { End: i64(o.End, 'Seek End') };
-      if (keys[0] === 'Current') return { Current: i64(o.Current, 'Seek Current') };
+      if (keys[0] === 'Start') return { Start: u64(o.Start) };
+      if (keys[0] === 'End') return { End: i64(o.End) };
+      if (keys[0] === 'Current') return { Current: i64(o.Current) };
     }
   }
-  throw vfsErr.badRequest(`Seek takes {"Start": n}, {"End": i} or {"Current": i}, got ${JSON.stringify(v)}`);
+  throw vfsErr.malformed();
 }
 
-/** Decode the `action` field of a VfsRequest. */
+/** Decode the `action` field of a VfsRequest as serde does; MalformedRequest otherwise. */
 export function parseAction(v: unknown): VfsAction {
   if (typeof v === 'string') {
     if (UNIT_ACTIONS.has(v)) return { kind: v } as VfsAction;
-    throw vfsErr.badRequest(`unknown VFS action ${JSON.stringify(v)}`);
+    throw vfsErr.malformed();
   }
-  if (v && typeof v === 'object' && !Array.isArray(v) && Object.keys(v).length === 1) {
-    const [tag, val] = Object.entries(v as Record<string, unknown>)[0];
-    const fields = (val ?? {}) as Record<string, unknown>;
-    switch (tag) {
-      case 'OpenFile':
-        if (typeof fields.create !== 'boolean') throw vfsErr.badRequest('OpenFile takes {"create": true|false}');
-        return { kind: 'OpenFile', create: fields.create };
-      case 'ReadExact':
-        return { kind: 'ReadExact', length: u64(fields.length, 'ReadExact length') };
-      case 'Seek':
-        return { kind: 'Seek', seek: parseSeek(val) };
-      case 'Rename':
-        return { kind: 'Rename', newPath: str(fields.new_path, 'Rename new_path') };
-      case 'CopyFile':
-        return { kind: 'CopyFile', newPath: str(fields.new_path, 'CopyFile new_path') };
-      case 'SetLen':
-        return { kind: 'SetLen', length: u64(val, 'SetLen') };
-      default:
-        if (UNIT_ACTIONS.has(tag)) return { kind: tag } as VfsAction;
+  if (!v || typeof v !== 'object' || Array.isArray(v) || Object.keys(v).length !== 1) throw vfsErr.malformed();
+  const [tag, val] = Object.entries(v as Record<string, unknown>)[0];
+  switch (tag) {
+    case 'OpenFile': {
+      const f = fields(val, ['create']);
+      if (typeof f.create !== 'boolean') throw vfsErr.malformed();
+      return { kind: 'OpenFile', create: f.create };
     }
+    case 'ReadExact':
+      return { kind: 'ReadExact', length: u64(fields(val, ['length']).length) };
+    case 'Seek':
+      return { kind: 'Seek', seek: parseSeek(val) };
+    case 'Rename':
+      return { kind: 'Rename', newPath: str(fields(val, ['new_path']).new_path) };
+    case 'CopyFile':
+      return { kind: 'CopyFile', newPath: str(fields(val, ['new_path']).new_path) };
+    case 'SetLen':
+      return { kind: 'SetLen', length: u64(val) };
+    default:
+      // serde takes a unit variant written as {"Name": null} too.
+      if (UNIT_ACTIONS.has(tag) && val === null) return { kind: tag } as VfsAction;
+      throw vfsErr.malformed();
   }
-  throw vfsErr.badRequest(`unknown VFS action ${JSON.stringify(v)}`);
 }
 
-/** What an action needs on the drive it touches: a read or a write capability. */
-export function accessOf(a: VfsAction): 'read' | 'write' {
+/**
+ * The capability an action needs on the drive it names (hyperdrive/src/vfs.rs check_caps):
+ * 'read' exactly for the read group, 'write' for the rest; Rename and CopyFile need write on both
+ * drives; CreateDrive needs to be the drive's package or hold root.
+ */
+export function accessOf(a: VfsAction): 'read' | 'write' | 'two-drives' | 'create-drive' {
   switch (a.kind) {
     case 'Read':
     case 'ReadDir':
-    case 'ReadToEnd':
     case 'ReadExact':
+    case 'ReadToEnd':
     case 'ReadToString':
     case 'Seek':
     case 'Hash':
     case 'Metadata':
     case 'Len':
-    case 'CloseFile':
-    case 'CopyFile': // the source; the destination needs write
       return 'read';
-    case 'OpenFile':
-      return a.create ? 'write' : 'read';
+    case 'CopyFile':
+    case 'Rename':
+      return 'two-drives';
+    case 'CreateDrive':
+      return 'create-drive';
     default:
       return 'write';
   }

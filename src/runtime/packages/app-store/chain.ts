@@ -5,9 +5,13 @@
 // Requests (local only), as the app-store:sys-v1 `chain` interface:
 //   {"GetApp": package_id} -> {"GetApp": onchain-app | null}     "GetApps" -> {"GetApps": [...]}
 //   "GetOurApps" -> {"GetOurApps": [...]}   {"StartAutoUpdate": id} -> "AutoUpdateStarted"
-//   {"StopAutoUpdate": id} -> "AutoUpdateStopped"   "Reset" -> "ResetOk"
-// onchain-app = {package_id, tba, metadata_uri, metadata_hash, metadata, auto_update}; metadata
-// has code_hashes as [version, hash] pairs.
+//   {"StopAutoUpdate": id} -> "AutoUpdateStopped" (either: {"Err": "NoPackage"} if not listed)
+//   "Reset" -> "ResetOk"
+// onchain-app = {package_id, tba, metadata_uri, metadata_hash, metadata, auto_update,
+// binding_power}; metadata has code_hashes as [version, hash] pairs. When a package that
+// auto-updates is published again, downloads:app-store:sys gets {"AutoUpdate": {package_id,
+// metadata}} (hyperdrive/packages/app-store/chain/src/lib.rs). Which packages auto-update is kept in
+// the VFS, so a --persist node remembers it.
 
 import { readFile } from 'node:fs/promises';
 import { fileURLToPath } from 'node:url';
@@ -16,8 +20,8 @@ import { HYPERMAP, hypermapAbi, namehash } from '../../../core/hypermap.js';
 import type { KernelApi, NativeProcess } from '../../kernel/api.js';
 import { askEth, FAKE_CHAIN_ID, followHypermapLogs, type RpcLog } from '../../modules/eth/ask.js';
 import type { Logger } from '../../../core/log.js';
-import { fromUtf8, type KernelMessage, type ProcessId, } from '../../../core/types.js';
-import { answer } from './native.js';
+import { fromUtf8, type KernelMessage, type ProcessId } from '../../../core/types.js';
+import { answer, grantVfsRoot, VfsCallError, vfsCall } from './native.js';
 import { type PackageIdJson, packageIdString, parsePackageIdJson } from './plan.js';
 
 export const CHAIN_PROCESS: ProcessId = { processName: 'chain', packageName: 'app-store', publisherNode: 'sys' };
@@ -26,6 +30,8 @@ const SUB_ID = 2;
 const URI_LABEL = '~metadata-uri';
 const HASH_LABEL = '~metadata-hash';
 const FETCH_TIMEOUT_MS = 30_000;
+const AUTO_UPDATE_FILE = '/app-store:sys/state/auto-update.json';
+const DOWNLOADS: ProcessId = { processName: 'downloads', packageName: 'app-store', publisherNode: 'sys' };
 
 
 export interface OnchainApp {
@@ -35,6 +41,8 @@ export interface OnchainApp {
   metadata_hash: string;
   metadata: unknown | null;
   auto_update: boolean;
+  /** Hypermap bindings are not modelled here: always null. */
+  binding_power: string | null;
 }
 
 export function createAppStoreChain(): NativeProcess & { ready: Promise<void> } {
@@ -59,6 +67,8 @@ class Chain implements NativeProcess {
   /** Logs are applied one at a time, in order (metadata fetches included). */
   private queue: Promise<void> = Promise.resolve();
   private lastBlock = 0n;
+  /** Set once the logs that were on chain at boot are applied: later publishes start auto-updates. */
+  private caughtUp = false;
   private resolveReady!: () => void;
   readonly ready = new Promise<void>((r) => {
     this.resolveReady = r;
@@ -67,7 +77,25 @@ class Chain implements NativeProcess {
   start(kernel: KernelApi): void {
     this.kernel = kernel;
     this.log = kernel.log.child('app-store-chain');
-    void this.follow().catch((e) => this.log.warning(`cannot follow Hypermap: ${(e as Error).message}`));
+    grantVfsRoot(kernel, this.id);
+    void this.loadAutoUpdate()
+      .then(() => this.follow())
+      .catch((e) => this.log.warning(`cannot follow Hypermap: ${(e as Error).message}`));
+  }
+
+  private async loadAutoUpdate(): Promise<void> {
+    try {
+      const r = await vfsCall(this.kernel, this.id, AUTO_UPDATE_FILE, 'Read');
+      const list = JSON.parse(fromUtf8(r.blob ?? new Uint8Array())) as unknown;
+      if (Array.isArray(list)) for (const p of list) if (typeof p === 'string') this.autoUpdate.add(p);
+    } catch (e) {
+      if (!(e instanceof VfsCallError)) throw e;
+    }
+  }
+
+  private async saveAutoUpdate(): Promise<void> {
+    await vfsCall(this.kernel, this.id, '/app-store:sys/state', 'CreateDrive');
+    await vfsCall(this.kernel, this.id, AUTO_UPDATE_FILE, 'Write', new TextEncoder().encode(JSON.stringify([...this.autoUpdate].sort())));
   }
 
   private eth(action: unknown): Promise<unknown> {
@@ -77,6 +105,7 @@ class Chain implements NativeProcess {
   private async follow(): Promise<void> {
     for (const log of await followHypermapLogs(this.kernel, this.id, SUB_ID)) this.enqueue(log);
     await this.queue;
+    this.caughtUp = true;
     this.resolveReady();
   }
 
@@ -117,10 +146,12 @@ class Chain implements NativeProcess {
       if ('StartAutoUpdate' in r || 'StopAutoUpdate' in r) {
         const start = 'StartAutoUpdate' in r;
         const pkg = packageIdString(parsePackageIdJson(start ? r.StartAutoUpdate : r.StopAutoUpdate));
+        const app = this.apps.get(pkg);
+        if (!app) return answer(this.kernel, this.id, km, { Err: 'NoPackage' });
+        app.auto_update = start;
         if (start) this.autoUpdate.add(pkg);
         else this.autoUpdate.delete(pkg);
-        const app = this.apps.get(pkg);
-        if (app) app.auto_update = start;
+        await this.saveAutoUpdate().catch((e) => this.log.warning(`could not save the auto-update list: ${(e as Error).message}`));
         return answer(this.kernel, this.id, km, start ? 'AutoUpdateStarted' : 'AutoUpdateStopped');
       }
     } catch (e) {
@@ -216,8 +247,13 @@ class Chain implements NativeProcess {
       this.log.warning(`${pkg}: cannot use metadata at ${uri}: ${(e as Error).message}`);
     }
     const tba = await this.tbaOf(entry).catch(() => '0x');
-    this.apps.set(pkg, { package_id: pkgJson, tba, metadata_uri: uri, metadata_hash: hash, metadata, auto_update: this.autoUpdate.has(pkg) });
+    const autoUpdate = this.autoUpdate.has(pkg);
+    this.apps.set(pkg, { package_id: pkgJson, tba, metadata_uri: uri, metadata_hash: hash, metadata, auto_update: autoUpdate, binding_power: null });
     this.log.info(`${pkg} published (metadata ${metadata ? 'ok' : 'missing'})`);
+    if (this.caughtUp && autoUpdate && metadata) {
+      this.kernel.print(0, `kicking off auto-update for ${pkg}`);
+      this.kernel.tell(this.id, { node: this.kernel.our, process: DOWNLOADS }, JSON.stringify({ AutoUpdate: { package_id: pkgJson, metadata } }));
+    }
   }
 
   private async tbaOf(entry: string): Promise<string> {

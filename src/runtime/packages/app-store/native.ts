@@ -2,6 +2,7 @@
 // exceptions that keep the VFS error), and answer a Request only if it wants an answer.
 
 import { type KernelApi, SendErrorException } from '../../kernel/api.js';
+import { isNotFoundError } from '../../modules/vfs/index.js';
 import { type KernelMessage, type LazyLoadBlob, type ProcessId, parseJsonBytes, systemProcess } from '../../../core/types.js';
 
 export class VfsCallError extends Error {
@@ -13,8 +14,7 @@ export class VfsCallError extends Error {
     super(message);
   }
   get notFound(): boolean {
-    const v = this.vfsError;
-    return !!v && typeof v === 'object' && 'NotFound' in v;
+    return isNotFoundError(this.vfsError);
   }
 }
 

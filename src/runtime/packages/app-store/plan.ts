@@ -2,7 +2,7 @@
 // inside the drive, manifest.json parses and is well formed, every wasm it names is in the zip,
 // every capability names a valid process. The result is the complete install plan (interop §2.5).
 
-import { checkEntryPath, unzip, ZipFormatError, ZipPathError } from '../../../core/zip.js';
+import { checkEntryPath, type UnzipOptions, type ZipEntry, type ZipLimits, unzipAsync, ZipFormatError, ZipLimitError, ZipPathError } from '../../../core/zip.js';
 import type { CapabilityJson, OnExitJson } from '../../kernel/json.js';
 import { isSafeName, parseProcessId, safeNameRule } from '../../../core/types.js';
 
@@ -38,6 +38,8 @@ export interface InstallPlan {
   /** pkg/api.zip, if the package has one. */
   apiZip?: Uint8Array;
   processes: PlannedProcess[];
+  /** Capability entries left out, as the lines Hyperdrive prints for them. */
+  skipped: string[];
 }
 
 export function parsePackageIdJson(v: unknown): PackageIdJson {
@@ -55,6 +57,37 @@ export function packageIdString(p: PackageIdJson): string {
   return `${p.package_name}:${p.publisher_node}`;
 }
 
+/** The publisher of the node's own packages (distro:sys, app-store:sys, tester:sys...). */
+const SYSTEM_PUBLISHER = 'sys';
+
+/**
+ * Refuse a package that claims the system publisher: runtime modules and system packages are
+ * trusted by name (vfs, kv and sqlite treat `distro:sys` as themselves, `app-store:sys` owns the
+ * store's files), so a package called that would get their rights. Hyperdrive does not check
+ * this; we do.
+ */
+export function checkNotSystemPackage(p: PackageIdJson): void {
+  if (p.publisher_node === SYSTEM_PUBLISHER)
+    throw new InstallCheckError(
+      `${packageIdString(p)} uses the publisher "${SYSTEM_PUBLISHER}", which is reserved for the node's own system packages (distro:sys, app-store:sys, tester:sys...) and would get their rights; publish it under your own node name instead (e.g. ${p.package_name}:yourname.os, the "publisher" in metadata.json)`,
+    );
+}
+
+/** Unzip a package (or its api.zip) within `limits`, turning zip problems into InstallCheckErrors that say what to do. */
+async function unzipPackage(zip: Uint8Array, limits: ZipLimits | undefined, what: string, only?: UnzipOptions['only']): Promise<ZipEntry[]> {
+  try {
+    return await unzipAsync(zip, { ...limits, only });
+  } catch (e) {
+    if (e instanceof ZipLimitError)
+      throw new InstallCheckError(
+        `${what}: ${e.message}; if the package really is this big, boot the node with higher limits (kit boot-fake-node --max-zip-bytes / --max-zip-ratio)`,
+      );
+    if (e instanceof ZipPathError) throw new InstallCheckError(`${what}: ${e.message} (kit build never writes such an entry: something else made or changed this zip)`);
+    if (e instanceof ZipFormatError) throw new InstallCheckError(`${what}: ${e.message}`);
+    throw e;
+  }
+}
+
 function checkOnExit(v: unknown, where: string): OnExitJson {
   if (v === 'None' || v === 'Restart') return v;
   if (v && typeof v === 'object' && Array.isArray((v as { Requests?: unknown }).Requests)) return v as OnExitJson;
@@ -63,24 +96,28 @@ function checkOnExit(v: unknown, where: string): OnExitJson {
 
 /**
  * A manifest capability: a process ID string (the messaging cap of that process) or
- * `{"process": "p:k:pub", "params": <any JSON>}` (params re-serialised compactly).
+ * `{"process": "p:k:pub", "params": <any JSON>}` (params re-serialised compactly). Anything else
+ * is undefined: Hyperdrive's app store skips such an entry with a printed line and installs the rest
+ * (app-store/src/utils.rs parse_capabilities).
  */
-export function manifestCapability(our: string, item: unknown, where: string): { process: string; cap: CapabilityJson } {
+export function manifestCapability(our: string, item: unknown): { process: string; cap: CapabilityJson } | undefined {
   let process: string;
   let params: string;
   if (typeof item === 'string') {
     process = item;
     params = '"messaging"';
-  } else if (item && typeof item === 'object' && typeof (item as { process?: unknown }).process === 'string') {
-    process = (item as { process: string }).process;
-    params = JSON.stringify((item as { params?: unknown }).params ?? null);
+  } else if (item && typeof item === 'object' && !Array.isArray(item)) {
+    const o = item as { process?: unknown; params?: unknown };
+    if (typeof o.process !== 'string' || !('params' in o)) return undefined;
+    process = o.process;
+    params = JSON.stringify(o.params);
   } else {
-    throw new InstallCheckError(`${where}: a capability is a process ID string or {"process": ..., "params": ...}, got ${JSON.stringify(item)}`);
+    return undefined;
   }
   try {
     parseProcessId(process);
-  } catch (e) {
-    throw new InstallCheckError(`${where}: ${(e as Error).message}`);
+  } catch {
+    return undefined;
   }
   return { process, cap: { issuer: `${our}@${process}`, params } };
 }
@@ -98,15 +135,10 @@ function list(v: unknown, field: string, where: string): unknown[] {
 }
 
 /** Check a package zip completely and plan its install; throws InstallCheckError saying what is wrong. */
-export function planInstall(our: string, pkg: PackageIdJson, zip: Uint8Array): InstallPlan {
+export async function planInstall(our: string, pkg: PackageIdJson, zip: Uint8Array, limits?: ZipLimits): Promise<InstallPlan> {
+  checkNotSystemPackage(pkg);
   const packageId = packageIdString(pkg);
-  let entries: ReturnType<typeof unzip>;
-  try {
-    entries = unzip(zip);
-  } catch (e) {
-    if (e instanceof ZipPathError || e instanceof ZipFormatError) throw new InstallCheckError(e.message);
-    throw e;
-  }
+  const entries = await unzipPackage(zip, limits, 'the package zip');
   const files = new Map(entries.filter((e) => !e.isDir).map((e) => [e.path, e.bytes]));
 
   const manifest = files.get('manifest.json');
@@ -120,17 +152,12 @@ export function planInstall(our: string, pkg: PackageIdJson, zip: Uint8Array): I
   if (!Array.isArray(raw)) throw new InstallCheckError('manifest.json must be a list of process entries');
 
   const apiZip = files.get('api.zip');
-  if (apiZip) {
-    try {
-      unzip(apiZip);
-    } catch (e) {
-      throw new InstallCheckError(`api.zip: ${(e as Error).message}`);
-    }
-  }
+  if (apiZip) await unzipPackage(apiZip, limits, 'api.zip');
 
   const drive = `/${packageId}/pkg`;
   const vfs = `${our}@vfs:distro:sys`;
   const seen = new Set<string>();
+  const skipped: string[] = [];
   const processes: PlannedProcess[] = raw.map((entry: unknown, i: number) => {
     const where = `manifest.json entry ${i}`;
     if (!entry || typeof entry !== 'object') throw new InstallCheckError(`${where} is not an object`);
@@ -151,18 +178,23 @@ export function planInstall(our: string, pkg: PackageIdJson, zip: Uint8Array): I
     if (!wasm) throw new InstallCheckError(`${where}: ${e.process_wasm_path} is not in the package zip; run \`kit build\` first`);
     const id = `${e.process_name}:${packageId}`;
 
-    const capabilities = list(e.request_capabilities, 'request_capabilities', where).map(
-      (c) => manifestCapability(our, c, `${where} request_capabilities`).cap,
-    );
+    const capabilities: CapabilityJson[] = [];
+    for (const c of list(e.request_capabilities, 'request_capabilities', where)) {
+      const parsed = manifestCapability(our, c);
+      if (parsed) capabilities.push(parsed.cap);
+      else skipped.push(`manifest requested invalid cap: ${JSON.stringify(c)}`);
+    }
     if (bool(e.request_networking, 'request_networking', where))
       capabilities.push({ issuer: `${our}@kernel:distro:sys`, params: '"network"' });
     for (const kind of ['read', 'write'])
       capabilities.push({ issuer: vfs, params: JSON.stringify({ kind, drive }) });
 
-    const grants = list(e.grant_capabilities, 'grant_capabilities', where).map((g) => {
-      const { process, cap } = manifestCapability(our, g, `${where} grant_capabilities`);
-      return { target: process, capability: { issuer: `${our}@${id}`, params: cap.params } };
-    });
+    const grants: PlannedProcess['grants'] = [];
+    for (const g of list(e.grant_capabilities, 'grant_capabilities', where)) {
+      const parsed = manifestCapability(our, g);
+      if (parsed) grants.push({ target: parsed.process, capability: { issuer: `${our}@${id}`, params: parsed.cap.params } });
+      else skipped.push(`${id} manifest tried to grant invalid cap: ${JSON.stringify(g)}`);
+    }
 
     return {
       id,
@@ -174,18 +206,12 @@ export function planInstall(our: string, pkg: PackageIdJson, zip: Uint8Array): I
       grants,
     };
   });
-  return { packageId, manifest, apiZip, processes };
+  return { packageId, manifest, apiZip, processes, skipped };
 }
 
 /** The manifest.json of a package zip, checked only to be JSON (what NewPackage needs). */
-export function readManifest(zip: Uint8Array): Uint8Array {
-  let entries: ReturnType<typeof unzip>;
-  try {
-    entries = unzip(zip, { only: (path) => path === 'manifest.json' });
-  } catch (e) {
-    if (e instanceof ZipPathError || e instanceof ZipFormatError) throw new InstallCheckError(e.message);
-    throw e;
-  }
+export async function readManifest(zip: Uint8Array, limits?: ZipLimits): Promise<Uint8Array> {
+  const entries = await unzipPackage(zip, limits, 'the package zip', (path) => path === 'manifest.json');
   const manifest = entries.find((e) => e.path === 'manifest.json' && !e.isDir);
   if (!manifest) throw new InstallCheckError('the package zip has no manifest.json at its root');
   try {

@@ -48,6 +48,13 @@ function record(archive: Archive, node: string, entry: ChatMessage): void {
 
 /** Send `text` to the chat process on `target`; recorded once it has it. */
 function send(our: Address, archive: Archive, target: string, text: string): void {
+  if (target === our.node) {
+    // A note to ourselves: delivered here, as a message from another node would be (a process
+    // cannot await a Response from itself).
+    println(`${our.node}: ${text}`);
+    record(archive, our.node, { author: our.node, content: text });
+    return;
+  }
   const reply = Request.to({ node: target, process: PEER_PROCESS })
     .json({ Send: { target, message: text } } satisfies ChatRequest)
     .sendAndAwaitResponse(5)
