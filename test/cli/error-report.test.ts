@@ -7,6 +7,7 @@ import { describe, test } from 'node:test';
 import { colorEnabled } from '../../src/cli/errors.js';
 import { reportError } from '../../src/cli/report.js';
 import { KitError } from '../../src/cli/errors.js';
+import { closestCommands } from '../../src/cli/not-found.js';
 import { kit } from './helpers/cli.js';
 
 const NO_STACK = /^\s+at /m;
@@ -33,6 +34,14 @@ describe('errors on their way out of kit', () => {
     const r = await kit(['frobnicate']);
     assert.equal(r.code, 2);
     assert.equal(r.stderr, 'Error: command frobnicate not found\nhint: run `kit --help` to list the commands\n');
+  });
+
+  test('a mistyped command: "did you mean", as clap says it in the real kit', async () => {
+    const r = await kit(['bulid']);
+    assert.equal(r.code, 2);
+    assert.equal(r.stderr, 'Error: command bulid not found\nhint: did you mean `kit build`?\n');
+    assert.deepEqual(closestCommands('star-package', ['start-package', 'remove-package', 'new']), ['start-package']);
+    assert.deepEqual(closestCommands('xyz', ['new', 'build']), [], 'nothing near: no guess');
   });
 
   test('a KitError from a command: message and hint, exit 1, no stack', async () => {
