@@ -72,9 +72,10 @@ export async function startPackage(opts: StartPackageOptions): Promise<StartPack
   await checkManifest(pkgDir);
 
   const packageId = packageIdString(metadata);
-  opts.log?.info(packageId);
   const zip = new Uint8Array(await readFile(zipPath));
   const versionHash = createHash('sha256').update(zip).digest('hex');
+  // The real kit prints the bare package id here; a newcomer read it as a stray line.
+  opts.log?.info(`installing ${packageId} version ${versionHash.slice(0, 12)} on node at ${opts.url}`);
 
   const newPackage = await askAppStore(opts.url, newPackageBody(metadata), zip);
   if (field(newPackage.answer, 'NewPackageResponse') !== 'Success') {

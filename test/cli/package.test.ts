@@ -76,7 +76,10 @@ describe('kit start-package / remove-package', () => {
     const dir = await makePackage(root);
     const r = await kit(['start-package', dir, '-p', String(node.port)]);
     assert.equal(r.code, 0, r.stderr);
-    assert.match(r.stdout, /^chat:template\.os$/m);
+    const zipHash = createHash('sha256')
+      .update(await readFile(join(dir, 'target', 'chat:template.zip')))
+      .digest('hex');
+    assert.match(r.stdout, new RegExp(`^installing chat:template\\.os version ${zipHash.slice(0, 12)} on node at ${node.url}$`, 'm'));
     assert.match(r.stdout, new RegExp(`Successfully installed package chat:template.os on node at ${node.url}`));
 
     assert.equal(node.received.length, 2);
