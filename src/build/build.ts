@@ -28,6 +28,7 @@ import { BuildError, CompileError, FlagError, PackageLayoutError, StepFailedErro
 import { hashFile, hashFiles, hashValue, listFiles, sha256 } from './hash.js';
 import { packageVersion } from './paths.js';
 import { createProgress, formatSeconds, loggerAbove, type Progress, type ProgressStream } from './progress.js';
+import { lockBuild } from './lock.js';
 import { buildPython, checkPythonToolchain } from './python.js';
 import { buildRust, checkProcessLibVersions } from './rust.js';
 import { findRustToolchain, type RustToolchain } from './rust-toolchain.js';
@@ -195,6 +196,17 @@ function dirHash(dir: string): string {
 }
 
 export async function buildPackage(opts: BuildOptions = {}): Promise<BuildResult> {
+  const packageDir = resolvePackageDir(opts.dir);
+  // Not a package (no metadata.json): buildLocked says so, and nothing is written there.
+  const release = existsSync(join(packageDir, 'metadata.json')) ? lockBuild(packageDir) : () => {};
+  try {
+    return await buildLocked(opts);
+  } finally {
+    release();
+  }
+}
+
+async function buildLocked(opts: BuildOptions): Promise<BuildResult> {
   const t0 = performance.now();
   if (opts.noUi && opts.uiOnly) throw new FlagError('Cannot set both --no-ui and --ui-only.', 'Use one of them.');
   const baseLogger = opts.logger ?? createLogger({ target: 'kit::build' });
