@@ -4,7 +4,9 @@
 // (cli/report.ts): oclif's own errors as kit's, a bug with its stack.
 
 import { Command, Errors } from '@oclif/core';
+import { format, inspect } from 'node:util';
 import { createLogger, type Logger } from '../core/log.js';
+import { writeLine } from '../core/prompt-line.js';
 import { colorEnabled, formatKitError, formatProblem, KitError } from './errors.js';
 import { NOT_YET_AVAILABLE_HINT, notYetAvailableMessage } from './messages.js';
 
@@ -15,6 +17,12 @@ export abstract class KitCommand extends Command {
   protected get kitLog(): Logger {
     this.logger ??= createLogger({ target: `kit::${this.id ?? 'command'}` });
     return this.logger;
+  }
+
+  /** A line on stdout; above the node's prompt while one shows (boot-fake-node's banner). */
+  override log(message = '', ...args: unknown[]): void {
+    if (this.jsonEnabled()) return;
+    writeLine(process.stdout, format(typeof message === 'string' ? message : inspect(message), ...args));
   }
 
   /** A warning in kit's shape (`warning: ...`, coloured on a terminal), also in the log file. */

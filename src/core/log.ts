@@ -5,6 +5,7 @@
 import { appendFileSync, mkdirSync } from 'node:fs';
 import { dirname } from 'node:path';
 import { KIT_CACHE } from './cache.js';
+import { writeLine } from './prompt-line.js';
 
 export type LogLevel = 'debug' | 'info' | 'warning' | 'error';
 
@@ -38,8 +39,7 @@ export interface LoggerOptions {
 }
 
 function defaultTerminal(level: LogLevel, line: string): void {
-  if (level === 'error') process.stderr.write(`${line}\n`);
-  else process.stdout.write(`${line}\n`);
+  writeLine(level === 'error' ? process.stderr : process.stdout, line);
 }
 
 export function createLogger(opts: LoggerOptions = {}): Logger {
