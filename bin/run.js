@@ -4,7 +4,7 @@
 import { readdirSync, readFileSync, statSync, unlinkSync } from 'node:fs';
 import { dirname, join, relative } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { execute } from '@oclif/core';
+import { flush, run } from '@oclif/core';
 
 const root = dirname(dirname(fileURLToPath(import.meta.url)));
 const pjson = JSON.parse(readFileSync(join(root, 'package.json'), 'utf8'));
@@ -18,15 +18,20 @@ if (args.length === 1 && (args[0] === '-v' || args[0] === '--version')) {
 
 dropStaleManifest();
 
-await execute({
-  args,
-  // `-h` works like `--help` everywhere, and `kit --help` lists each command once with its aliases,
-  // as in the real kit.
-  loadOptions: {
-    root,
-    pjson: { ...pjson, oclif: { ...pjson.oclif, additionalHelpFlags: ['-h'], helpClass: './dist/src/cli/help.js' } },
-  },
-});
+// `-h` works like `--help` everywhere, and `kit --help` lists each command once with its aliases,
+// as in the real kit.
+const loadOptions = {
+  root,
+  pjson: { ...pjson, oclif: { ...pjson.oclif, additionalHelpFlags: ['-h'], helpClass: './dist/src/cli/help.js' } },
+};
+try {
+  await run(args, loadOptions);
+  await flush();
+} catch (err) {
+  // Everything a command did not handle (oclif's parse errors, a bug) leaves in kit's one shape.
+  const { reportError } = await import('../dist/src/cli/report.js');
+  process.exit(reportError(err));
+}
 
 // oclif trusts oclif.manifest.json over the compiled commands. After a bare `tsc` (no postbuild)
 // the manifest can miss a new command or hold old flags; without it oclif reads the commands

@@ -29,12 +29,14 @@ import { BuildError, CompileError, FlagError, PackageLayoutError, StepFailedErro
 import { hashFile, hashFiles, hashValue, listFiles, sha256 } from './hash.js';
 import { packageVersion } from './paths.js';
 import { createProgress, formatSeconds, loggerAbove, type Progress, type ProgressStream } from './progress.js';
+import { lockBuild } from './lock.js';
 import { buildPython, checkPythonToolchain } from './python.js';
 import { buildRust, checkProcessLibVersions } from './rust.js';
 import { findRustToolchain, type RustToolchain } from './rust-toolchain.js';
+import { linkKitForEditors } from '../templates/editor.js';
 import { refuseRewrite } from './rewrite.js';
 import { type BuildState, type ProcessState, readState, writeState } from './state.js';
-import { GUEST_GLOBALS_DTS, typecheck } from './typescript.js';
+import { guestGlobalsPath, typecheck } from './typescript.js';
 import { buildUi, uiSourceHash } from './ui.js';
 import { chooseWorld, guestTypesOnce, hyperwareWit, readApiWits, validateWitOnce, type WitFile, witHash, writeWitDir } from './wit.js';
 import { sha256Hex, zipDirectory } from '../core/zip.js';
@@ -204,6 +206,17 @@ function dirHash(dir: string): string {
 }
 
 export async function buildPackage(opts: BuildOptions = {}): Promise<BuildResult> {
+  const packageDir = resolvePackageDir(opts.dir);
+  // Not a package (no metadata.json): buildLocked says so, and nothing is written there.
+  const release = existsSync(join(packageDir, 'metadata.json')) ? lockBuild(packageDir) : () => {};
+  try {
+    return await buildLocked(opts);
+  } finally {
+    release();
+  }
+}
+
+async function buildLocked(opts: BuildOptions): Promise<BuildResult> {
   const t0 = performance.now();
   if (opts.noUi && opts.uiOnly) throw new FlagError('Cannot set both --no-ui and --ui-only.', 'Use one of them.');
   const baseLogger = opts.logger ?? createLogger({ target: 'kit::build' });
@@ -234,6 +247,7 @@ export async function buildPackage(opts: BuildOptions = {}): Promise<BuildResult
     throw e;
   }
   const force = opts.force === true;
+  linkKitForEditors(packageDir);
 
   const state: BuildState = readState(packageDir);
   const filter = makeFilter(packageDir, opts.include, opts.exclude);
@@ -510,9 +524,7 @@ async function buildProcesses(opts: BuildOptions, ctx: Ctx): Promise<void> {
   if (tsJobs.length > 0) {
     const typesDir = join(targetDir, 'types');
     typeRoots.push(...(await guestTypesOnce(witDir, choice.world, wHash, join(typesDir, 'world'))));
-    const globals = join(typesDir, 'globals.d.ts');
-    writeFileSync(globals, GUEST_GLOBALS_DTS);
-    typeRoots.push(globals);
+    typeRoots.push(guestGlobalsPath());
   }
   const workers: ComponentizeWorker[] = [];
   let devBuilder: DevBuilder | undefined;

@@ -2,10 +2,10 @@
 // the process library (`kit/process`) and any npm packages it imports. The world's imports
 // (`hyperware:process/...`) stay as imports: componentize-js binds them to the component's.
 
-import { mkdirSync } from 'node:fs';
-import { dirname, isAbsolute, join } from 'node:path';
+import { mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { dirname, isAbsolute, join, relative, resolve, sep } from 'node:path';
 import { CompileError } from './errors.js';
-import { processLibEntry } from './paths.js';
+import { kitRoot, processLibEntry } from './paths.js';
 
 export interface BundleInput {
   packageDir: string;
@@ -42,7 +42,9 @@ export async function bundleProcess(input: BundleInput): Promise<BundleResult> {
       metafile: true,
       logLevel: 'silent',
       legalComments: 'none',
-      sourcemap: false,
+      // Written for embedSourceMap; the bundle itself carries no sourceMappingURL comment.
+      sourcemap: 'external',
+      sourcesContent: false,
       charset: 'utf8',
     });
   } catch (e) {
@@ -59,8 +61,40 @@ export async function bundleProcess(input: BundleInput): Promise<BundleResult> {
       }),
     );
   }
+  embedSourceMap(input.outFile, input.packageDir);
   const inputs = Object.keys(result.metafile.inputs)
     .filter((p) => !p.includes(':') || isAbsolute(p))
     .map((p) => (isAbsolute(p) ? p : join(input.packageDir, p)));
   return { inputs };
+}
+
+/** The global the process library's test helpers read the map from (src/process-lib/testing.ts). */
+const KIT_SOURCE_MAP = '__KIT_SOURCE_MAP__';
+
+/**
+ * When the bundle uses the test helpers (they name KIT_SOURCE_MAP, and esbuild drops them from any
+ * bundle that does not call them), append its source map as that global, so that a failed
+ * assertion is reported at the test's own file and line. Appending keeps every line of the bundle
+ * where the map says it is. Sources are given relative to the package; kit's own (the process
+ * library, through dist's maps back to src/) as `kit/...`, which the helpers skip to find the
+ * test's own frame.
+ */
+function embedSourceMap(outFile: string, packageDir: string): void {
+  const mapFile = `${outFile}.map`;
+  try {
+    const code = readFileSync(outFile, 'utf8');
+    if (!code.includes(KIT_SOURCE_MAP)) return;
+    const map = JSON.parse(readFileSync(mapFile, 'utf8')) as { sources: string[]; mappings: string };
+    const kit = kitRoot();
+    const sources = map.sources.map((s) => {
+      const abs = resolve(dirname(outFile), s);
+      const inKit = relative(kit, abs).split(sep).join('/');
+      if (/^(src|dist)\//.test(inKit)) return `kit/${inKit}`;
+      return relative(packageDir, abs).split(sep).join('/');
+    });
+    const embedded = JSON.stringify({ sources, mappings: map.mappings });
+    writeFileSync(outFile, `${code.endsWith('\n') ? code : `${code}\n`}globalThis.${KIT_SOURCE_MAP} = ${embedded};\n`);
+  } finally {
+    rmSync(mapFile, { force: true });
+  }
 }

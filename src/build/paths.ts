@@ -7,6 +7,14 @@ import { fileURLToPath } from 'node:url';
 
 let root: string | undefined;
 
+/**
+ * Whether a package.json (or a registry manifest) is this kit's: an oclif CLI whose bin is `kit`
+ * and that exports `./process`. Its npm name is not the test: "kit" on npm is another project.
+ */
+export function isKitManifest(manifest: { oclif?: { bin?: string }; exports?: Record<string, unknown> } | undefined): boolean {
+  return manifest?.oclif?.bin === 'kit' && manifest.exports?.['./process'] !== undefined;
+}
+
 /** kit's installation root (the folder holding its package.json). */
 export function kitRoot(): string {
   if (root) return root;
@@ -15,7 +23,7 @@ export function kitRoot(): string {
     const pj = join(dir, 'package.json');
     if (existsSync(pj)) {
       try {
-        if (JSON.parse(readFileSync(pj, 'utf8')).name === 'kit') {
+        if (isKitManifest(JSON.parse(readFileSync(pj, 'utf8')))) {
           root = dir;
           return dir;
         }

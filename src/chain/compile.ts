@@ -1,6 +1,7 @@
 // Compile contracts/*.sol with the `solc` npm package. Artifacts (ABI + runtime bytecode) are build
 // outputs cached under KIT_CACHE by a hash of the sources and the compiler version, so only the
-// first run after a contract change pays for the (slow, wasm) compiler.
+// first run after a contract change pays for the (slow, wasm) compiler. `npm run build` also writes
+// them next to this file (contracts.json), so an installed kit needs no solc (a dev dependency).
 
 import { createHash } from 'node:crypto';
 import { existsSync, mkdirSync, readdirSync, readFileSync, renameSync, writeFileSync } from 'node:fs';
@@ -41,9 +42,36 @@ function readSources(): Record<string, string> {
   return out;
 }
 
-function solcVersion(): string {
+interface ShippedArtifacts {
+  /** contractsHash() when they were compiled. */
+  hash: string;
+  solc: string;
+  artifacts: Artifacts;
+}
+
+const SHIPPED = fileURLToPath(new URL('./contracts.json', import.meta.url));
+
+function readShipped(): ShippedArtifacts | undefined {
+  try {
+    return JSON.parse(readFileSync(SHIPPED, 'utf8')) as ShippedArtifacts;
+  } catch {
+    return undefined;
+  }
+}
+
+function installedSolc(): { version: string; compile(input: string): string } | undefined {
   const req = createRequire(import.meta.url);
-  return (req('solc/package.json') as { version: string }).version;
+  try {
+    const version = (req('solc/package.json') as { version: string }).version;
+    return { version, compile: (input) => (req('solc') as { compile(input: string): string }).compile(input) };
+  } catch {
+    return undefined;
+  }
+}
+
+/** The compiler's version: the installed solc's, else the one the shipped artifacts were made with. */
+function solcVersion(): string {
+  return installedSolc()?.version ?? readShipped()?.solc ?? 'none';
 }
 
 /** A hash of everything that decides the artifacts (sources + compiler); also keys the chain state cache. */
@@ -67,6 +95,11 @@ export function loadArtifacts(): Artifacts {
     memo = { hash, artifacts };
     return artifacts;
   }
+  const shipped = readShipped();
+  if (shipped?.hash === hash) {
+    memo = { hash, artifacts: shipped.artifacts };
+    return shipped.artifacts;
+  }
   const artifacts = compile(readSources());
   mkdirSync(cacheDir, { recursive: true });
   const tmp = `${file}.${process.pid}.tmp`;
@@ -76,14 +109,24 @@ export function loadArtifacts(): Artifacts {
   return artifacts;
 }
 
+/** `npm run build`: the artifacts next to this module, for installs without solc; returns the path. */
+export function writeShippedArtifacts(): string {
+  const shipped: ShippedArtifacts = { hash: contractsHash(), solc: solcVersion(), artifacts: loadArtifacts() };
+  writeFileSync(SHIPPED, `${JSON.stringify(shipped)}\n`);
+  return SHIPPED;
+}
+
 interface SolcOutput {
   errors?: { severity: string; formattedMessage: string }[];
   contracts: Record<string, Record<string, { abi: unknown[]; evm: { bytecode: { object: string }; deployedBytecode: { object: string } } }>>;
 }
 
 function compile(sources: Record<string, string>): Artifacts {
-  const req = createRequire(import.meta.url);
-  const solc = req('solc') as { compile(input: string): string };
+  const solc = installedSolc();
+  if (!solc)
+    throw new ContractCompileError(
+      `kit's contracts/ differ from the ones this kit was built with (${SHIPPED}), and solc, which compiles them, is a development dependency that is not installed here: reinstall kit, or run \`npm install && npm run build\` in a source checkout`,
+    );
   const input = {
     language: 'Solidity',
     sources: Object.fromEntries(Object.entries(sources).map(([k, v]) => [k, { content: v }])),

@@ -3,7 +3,7 @@ import { execa } from 'execa';
 import { KitCommand } from '../cli/base.js';
 import { KitError } from '../cli/errors.js';
 import { SUMMARY } from '../cli/messages.js';
-import { checkForUpdate, installKind, npmInstallArgs } from '../update/index.js';
+import { checkForUpdate, installKind, npmHasAllowScripts, npmInstallArgs, scriptsToAllow } from '../update/index.js';
 
 export default class Update extends KitCommand {
   static override summary = SUMMARY.update;
@@ -37,7 +37,8 @@ export default class Update extends KitCommand {
       this.log(`  git -C ${kind.dir} pull origin ${flags.branch} && npm --prefix ${kind.dir} ci && npm --prefix ${kind.dir} run build`);
       return;
     }
-    const args = npmInstallArgs(status.name, status.latest, kind, argv as string[]);
+    const allow = kind.kind === 'global' && (await npmHasAllowScripts()) ? scriptsToAllow() : [];
+    const args = npmInstallArgs(status.name, status.latest, kind, argv as string[], allow);
     this.log(`Updating: npm ${args.join(' ')}${kind.kind === 'project' ? ` (in ${kind.dir})` : ''}`);
     const r = await execa('npm', args, { cwd: kind.kind === 'project' ? kind.dir : undefined, stdio: 'inherit', reject: false });
     if (r.exitCode !== 0) {

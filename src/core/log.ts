@@ -5,6 +5,7 @@
 import { appendFileSync, mkdirSync } from 'node:fs';
 import { dirname } from 'node:path';
 import { KIT_CACHE } from './cache.js';
+import { writeLine } from './prompt-line.js';
 
 export type LogLevel = 'debug' | 'info' | 'warning' | 'error';
 
@@ -38,8 +39,7 @@ export interface LoggerOptions {
 }
 
 function defaultTerminal(level: LogLevel, line: string): void {
-  if (level === 'error') process.stderr.write(`${line}\n`);
-  else process.stdout.write(`${line}\n`);
+  writeLine(level === 'error' ? process.stderr : process.stdout, line);
 }
 
 export function createLogger(opts: LoggerOptions = {}): Logger {
@@ -49,17 +49,28 @@ export function createLogger(opts: LoggerOptions = {}): Logger {
   let fileReady = false;
   let fileBroken = false;
 
+  const append = (line: string) => {
+    if (!fileReady) {
+      mkdirSync(dirname(file as string), { recursive: true });
+      fileReady = true;
+    }
+    appendFileSync(file as string, line);
+  };
   const write = (target: string, lvl: LogLevel, msg: string, fields?: Record<string, unknown>) => {
     if (file && !fileBroken) {
+      const rec = { timestamp: new Date().toISOString(), level: lvl.toUpperCase(), target, message: msg, ...fields };
+      const line = `${JSON.stringify(rec, (_k, v) => (typeof v === 'bigint' ? v.toString() : v))}\n`;
       try {
-        if (!fileReady) {
-          mkdirSync(dirname(file), { recursive: true });
-          fileReady = true;
+        append(line);
+      } catch (e) {
+        // The folder can vanish under a long-running node (`kit reset-cache`): make it again once.
+        fileReady = false;
+        try {
+          if ((e as NodeJS.ErrnoException).code !== 'ENOENT') throw e;
+          append(line);
+        } catch {
+          fileBroken = true; // a log file we cannot write must never stop the tool
         }
-        const rec = { timestamp: new Date().toISOString(), level: lvl.toUpperCase(), target, message: msg, ...fields };
-        appendFileSync(file, `${JSON.stringify(rec, (_k, v) => (typeof v === 'bigint' ? v.toString() : v))}\n`);
-      } catch {
-        fileBroken = true; // a log file we cannot write must never stop the tool
       }
     }
     if (terminal && RANK[lvl] >= RANK[level]) terminal(lvl, lvl === 'debug' ? `[debug] ${msg}` : msg);

@@ -16,6 +16,27 @@ import { type Metadata, packageIdString, readAndUpdateMetadata, zipFilename } fr
 
 export const APP_STORE_PROCESS = 'main:app-store:sys';
 const MANIFEST_FILE = 'manifest.json';
+/** How long start-package waits for a package's UI to be bound after the install. */
+const UI_BIND_WAIT_MS = 15_000;
+
+/** Whether one of `urls` answers with anything but 404 (nothing bound there) within `ms`. */
+async function untilBound(urls: string[], ms: number): Promise<boolean> {
+  const deadline = Date.now() + ms;
+  for (;;) {
+    for (const url of urls) {
+      const status = await fetch(url, { redirect: 'manual', signal: AbortSignal.timeout(2000) }).then(
+        async (r) => {
+          await r.body?.cancel();
+          return r.status;
+        },
+        () => 404,
+      );
+      if (status !== 404) return true;
+    }
+    if (Date.now() > deadline) return false;
+    await new Promise((r) => setTimeout(r, 200));
+  }
+}
 /**
  * kit sends Install with 15 s; a fake node transpiles each new component on install (seconds
  * each, more on a loaded machine), so allow longer. A real node's HTTP wait stays 15 s regardless.
@@ -69,12 +90,13 @@ export async function startPackage(opts: StartPackageOptions): Promise<StartPack
       hint: 'Try `kit build`ing package first.',
     });
   }
-  await checkManifest(pkgDir);
+  const manifest = await checkManifest(pkgDir);
 
   const packageId = packageIdString(metadata);
-  opts.log?.info(packageId);
   const zip = new Uint8Array(await readFile(zipPath));
   const versionHash = createHash('sha256').update(zip).digest('hex');
+  // The real kit prints the bare package id here; a newcomer read it as a stray line.
+  opts.log?.info(`installing ${packageId} version ${versionHash.slice(0, 12)} on node at ${opts.url}`);
 
   const newPackage = await askAppStore(opts.url, newPackageBody(metadata), zip);
   if (field(newPackage.answer, 'NewPackageResponse') !== 'Success') {
@@ -89,6 +111,12 @@ export async function startPackage(opts: StartPackageOptions): Promise<StartPack
       details: nodeReason(install.reason),
       hint: install.reason ? undefined : 'the node terminal (or its log) says which process failed to start',
     });
+  }
+  // The node answers Install once the processes are started, before they bind their paths: a
+  // package with a UI returns when its page answers, so the URL works as soon as kit is done.
+  if (await isDir(join(pkgDir, 'ui'))) {
+    const pages = manifest.map((p) => `${opts.url}/${p.process_name}:${packageId}/`);
+    if (!(await untilBound(pages, UI_BIND_WAIT_MS))) opts.log?.info(`the UI is not bound yet at ${pages.join(' or ')}: the process may still be starting`);
   }
   opts.log?.info(`Successfully installed package ${packageId} on node at ${opts.url}`);
   return { packageId, versionHash, zipPath };

@@ -1,7 +1,7 @@
-// `kit view-api` and `kit reset-cache` (interop §9.1, §9.4): list the APIs a node's App Store
-// holds, or fetch one package's api.zip, unpack it into kit's cache and return its WIT files.
+// `kit view-api` (interop §9.1): list the APIs a node's App Store holds, or fetch one package's
+// api.zip, unpack it into kit's cache and return its WIT files.
 
-import { mkdir, readdir, rm, stat, writeFile } from 'node:fs/promises';
+import { mkdir, rm, writeFile } from 'node:fs/promises';
 import { dirname, join, resolve, sep } from 'node:path';
 import { unzipSync } from 'fflate';
 import { KitError } from '../cli/errors.js';
@@ -95,26 +95,6 @@ export async function getApi(opts: GetApiOptions): Promise<ApiFile[]> {
 /** kit's text for one API: every file as `<path>\n\n<contents>`. */
 export function formatApiFiles(files: ApiFile[]): string {
   return files.map((f) => `${f.path}\n\n${f.text}`).join('\n');
-}
-
-/** Remove everything in kit's cache folder (keeps the folder). Returns how many entries went. */
-export async function resetCache(cacheDir: string = KIT_CACHE): Promise<{ dir: string; removed: number }> {
-  const dir = resolve(cacheDir);
-  if (dir === sep || dir === resolve(process.env.HOME ?? sep)) {
-    throw new KitError(`refusing to empty ${dir}: KIT_CACHE points at a folder that is not a cache`, {
-      hint: 'unset KIT_CACHE or point it at a dedicated folder',
-    });
-  }
-  let names: string[];
-  try {
-    if (!(await stat(dir)).isDirectory()) throw new KitError(`${dir} (KIT_CACHE) is not a folder`);
-    names = await readdir(dir);
-  } catch (e) {
-    if ((e as NodeJS.ErrnoException).code === 'ENOENT') return { dir, removed: 0 };
-    throw e;
-  }
-  for (const name of names) await rm(join(dir, name), { recursive: true, force: true });
-  return { dir, removed: names.length };
 }
 
 interface Answer {

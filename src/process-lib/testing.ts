@@ -29,21 +29,126 @@ export interface SourceLocation {
   column: number;
 }
 
+/** A stack frame's location: the file as the stack names it, line and column 1-based. */
+interface Frame {
+  file: string;
+  line: number;
+  column: number;
+}
+
+/** Every frame of a SpiderMonkey (`fn@file:line:col`, what components run) or V8 (`    at fn (file:line:col)`) stack. */
+function stackFrames(stack: string | undefined): Frame[] {
+  const frames: Frame[] = [];
+  for (const raw of (stack ?? '').split('\n')) {
+    const m = /(?:@|\(|at )([^@()\s]*?):(\d+):(\d+)\)?\s*$/.exec(raw.trim());
+    if (m) frames.push({ file: m[1], line: Number(m[2]), column: Number(m[3]) });
+  }
+  return frames;
+}
+
+function baseName(file: string): string {
+  return file.split(/[/\\]/).pop() || file;
+}
+
 /**
  * The source location of stack frame `skip` (0 = the innermost) in an Error's stack, for both
- * SpiderMonkey (`fn@file:line:col`, what components run) and V8 (`    at fn (file:line:col)`).
- * File names are shortened to their last path segment.
+ * SpiderMonkey and V8, in the bundle that runs. File names are shortened to their last path segment.
  */
 export function parseStackLocation(stack: string | undefined, skip = 0): SourceLocation | undefined {
-  if (!stack) return undefined;
-  const frames: SourceLocation[] = [];
-  for (const raw of stack.split('\n')) {
-    const m = /(?:@|\(|at )([^@()\s]*?):(\d+):(\d+)\)?\s*$/.exec(raw.trim());
-    if (!m) continue;
-    const file = m[1].split(/[/\\]/).pop() || m[1];
-    frames.push({ file, line: Number(m[2]), column: Number(m[3]) });
+  const frames = stackFrames(stack);
+  const f = frames[skip] ?? frames[frames.length - 1];
+  return f && { file: baseName(f.file), line: f.line, column: f.column };
+}
+
+/**
+ * What `kit build` appends to a bundle that uses these helpers: esbuild's source map of it, with
+ * `sources` relative to the package (kit's own files as `kit/...`), so that a failure is reported
+ * at the line of the test's own source file rather than of the bundle.
+ */
+export interface EmbeddedSourceMap {
+  sources: string[];
+  mappings: string;
+}
+
+const KIT_SOURCE_MAP = '__KIT_SOURCE_MAP__';
+
+function embeddedMap(): EmbeddedSourceMap | undefined {
+  return (globalThis as Record<string, unknown>)[KIT_SOURCE_MAP] as EmbeddedSourceMap | undefined;
+}
+
+const VLQ_DIGITS = 'ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/';
+
+/** One source map segment: generated column, then source index, line and column (all 0-based). */
+type Segment = [number, number, number, number];
+
+/** The mappings, decoded once: for each generated line its segments, in column order. */
+const decodedMaps = new WeakMap<EmbeddedSourceMap, Segment[][]>();
+
+function decodeMappings(map: EmbeddedSourceMap): Segment[][] {
+  const done = decodedMaps.get(map);
+  if (done) return done;
+  const lines: Segment[][] = [];
+  let source = 0;
+  let sourceLine = 0;
+  let sourceColumn = 0;
+  for (const text of map.mappings.split(';')) {
+    const segments: Segment[] = [];
+    let column = 0;
+    for (const field of text.split(',')) {
+      if (field === '') continue;
+      const values: number[] = [];
+      let value = 0;
+      let shift = 0;
+      for (const ch of field) {
+        const digit = VLQ_DIGITS.indexOf(ch);
+        value += (digit & 31) << shift;
+        if (digit & 32) shift += 5;
+        else {
+          values.push(value & 1 ? -(value >>> 1) : value >>> 1);
+          value = 0;
+          shift = 0;
+        }
+      }
+      column += values[0] ?? 0;
+      if (values.length < 4) continue; // a segment that maps to no source
+      source += values[1];
+      sourceLine += values[2];
+      sourceColumn += values[3];
+      segments.push([column, source, sourceLine, sourceColumn]);
+    }
+    lines.push(segments);
   }
-  return frames[skip] ?? frames[frames.length - 1];
+  decodedMaps.set(map, lines);
+  return lines;
+}
+
+/** Where a frame of the bundle comes from, by the embedded source map; undefined if nowhere. */
+export function mapLocation(map: EmbeddedSourceMap, line: number, column: number): SourceLocation | undefined {
+  const segments = decodeMappings(map)[line - 1] ?? [];
+  let hit: Segment | undefined;
+  for (const s of segments) {
+    if (s[0] > column - 1) break;
+    hit = s;
+  }
+  hit ??= segments[0];
+  const file = hit && map.sources[hit[1]];
+  return hit && file !== undefined ? { file, line: hit[2] + 1, column: hit[3] + 1 } : undefined;
+}
+
+/**
+ * Where in the test's own sources a stack was, from frame `skip` on: with an embedded source map,
+ * the first frame that maps to a file of the package (not kit's process library); without one, frame
+ * `skip` of the bundle.
+ */
+function testLocation(stack: string | undefined, skip: number): SourceLocation | undefined {
+  const map = embeddedMap();
+  if (map) {
+    for (const f of stackFrames(stack).slice(skip)) {
+      const at = mapLocation(map, f.line, f.column);
+      if (at && !at.file.startsWith('kit/')) return at;
+    }
+  }
+  return parseStackLocation(stack, skip);
 }
 
 let currentTest = 'test';
@@ -68,12 +173,13 @@ function report(message: string, location: SourceLocation | undefined): never {
 
 // Stack frames above the caller: this function, then fail/assert.
 function callerLocation(depth: number): SourceLocation | undefined {
-  return parseStackLocation(new Error().stack, depth + 1);
+  return testLocation(new Error().stack, depth + 1);
 }
 
 /**
  * Fail the running test: answer the tester with this test's name and the caller's file, line and
- * column (in the bundled process source), print the message on the node, and end the process.
+ * column (in the test's own source when kit build embedded its source map, else in the bundle),
+ * print the message on the node, and end the process.
  */
 export function fail(message: string): never {
   report(message, callerLocation(1));
@@ -84,10 +190,18 @@ export function assert(condition: unknown, message = 'assertion failed'): assert
   if (!condition) report(message, callerLocation(1));
 }
 
-/** fail() unless `actual` and `expected` are equal as JSON (bytes compare as number arrays). */
+/** A value as assertEqual compares and shows it: JSON, or what it is when JSON has no word for it. */
+function shown(value: unknown): string {
+  if (value === undefined) return 'undefined';
+  if (typeof value === 'function') return `a function (${value.name || 'anonymous'})`;
+  if (typeof value === 'symbol') return value.toString();
+  return toJson(value);
+}
+
+/** fail() unless `actual` and `expected` are equal as JSON (bytes compare as number arrays; undefined equals only undefined). */
 export function assertEqual<T>(actual: T, expected: T, message = 'values differ'): void {
-  const a = toJson(actual);
-  const e = toJson(expected);
+  const a = shown(actual);
+  const e = shown(expected);
   if (a !== e) report(`${message}: got ${clip(a)}, expected ${clip(e)}`, callerLocation(1));
 }
 
@@ -146,7 +260,7 @@ export function testPackage(name: string, body: (t: TestContext) => void): (our:
           if (e instanceof TestFailure) throw e;
           const err = e instanceof Error ? e : new Error(String(e));
           println(`${name}: ${err.name}: ${err.message}`);
-          report(err.message, parseStackLocation(err.stack, 0));
+          report(err.message, testLocation(err.stack, 0));
         }
       }
       const ok: TesterResponse = { Run: { Ok: null } };

@@ -11,7 +11,7 @@ import { describeFsError, KitError } from '../cli/errors.js';
 import { hypermapAbi, namehash } from '../core/hypermap.js';
 import { decryptKeystore, parseKeystore } from './keystore.js';
 import { checkPackage } from './metadata.js';
-import { type HardwareSigner, type LedgerTransport, ledgerSigner, usbTransportInstalled, usbTransportMissing } from './ledger.js';
+import { type HardwareSigner, type LedgerTransport, ledgerPackagesMissing, ledgerSigner } from './ledger.js';
 import { keystorePassword } from './password.js';
 import { type Entry, FAKE_NETWORK, type Network, type PlannedTx, PublishPlanError, planPublish, REAL_NETWORK } from './transactions.js';
 
@@ -77,7 +77,10 @@ export async function publish(opts: PublishOptions): Promise<PublishResult> {
       hint: 'use --ledger, export the key into a keystore (e.g. `cast wallet import -i my-wallet`) and pass --keystore-path, or use --safe',
     });
   }
-  if (opts.ledger && !opts.ledgerTransport && !usbTransportInstalled()) throw usbTransportMissing();
+  if (opts.ledger) {
+    const missing = ledgerPackagesMissing(!opts.ledgerTransport);
+    if (missing) throw missing;
+  }
   if (opts.real && !opts.rpc) {
     throw new PublishError('--real needs --rpc: the WebSocket RPC endpoint of the real network (Base)', {
       hint: 'e.g. --rpc wss://base-mainnet.g.alchemy.com/v2/<KEY>',

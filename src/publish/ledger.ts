@@ -1,15 +1,17 @@
 // `kit publish -l/--ledger`: the publish transaction signed by a Ledger's Ethereum app, on Ledger
 // Live's first account (m/44'/60'/0'/0/0), as the real kit signs (alloy's LedgerHDPath::LedgerLive(0)).
-// @ledgerhq/hw-app-eth speaks the app's protocol; it is an optional dependency, loaded only here.
-// The USB transport (@ledgerhq/hw-transport-node-hid) is a native module that builds against
-// libusb/libudev, so it is not installed with kit: `kit publish -l` says how to add it. Tests pass
-// a transport of their own (publish's `ledgerTransport`).
+// @ledgerhq/hw-app-eth speaks the app's protocol and @ledgerhq/hw-transport-node-hid the USB; neither
+// is installed with kit (together about 30 MB, and the transport is a native module that builds
+// against libusb/libudev), so `kit publish -l` says how to add them next to kit. Tests pass a
+// transport of their own (publish's `ledgerTransport`).
 
 import { createRequire } from 'node:module';
 import { type Hex, serializeTransaction, type TransactionSerializableEIP1559 } from 'viem';
+import { kitRoot } from '../build/paths.js';
 import { KitError } from '../cli/errors.js';
 
 export const LEDGER_PATH = "44'/60'/0'/0/0";
+const ETH_APP = '@ledgerhq/hw-app-eth';
 const USB_TRANSPORT = '@ledgerhq/hw-transport-node-hid';
 
 /** What hw-app-eth needs of a transport (a @ledgerhq/hw-transport instance). */
@@ -34,36 +36,45 @@ export class LedgerError extends KitError {
 
 const require = createRequire(import.meta.url);
 
-function loadEthApp(): new (transport: LedgerTransport) => EthApp {
+function installed(name: string): boolean {
   try {
-    const mod = require('@ledgerhq/hw-app-eth') as { default: new (t: LedgerTransport) => EthApp };
-    return mod.default;
-  } catch (e) {
-    throw new LedgerError('--ledger needs @ledgerhq/hw-app-eth, an optional dependency of kit that is not installed here', {
-      cause: e,
-      hint: 'reinstall kit without --omit=optional (npm install -g), or publish with --keystore-path or --safe',
-    });
-  }
-}
-
-/** The USB transport, if the user installed it next to kit. Checked before anything else is done. */
-export function usbTransportInstalled(): boolean {
-  try {
-    require.resolve(USB_TRANSPORT);
+    require.resolve(name);
     return true;
   } catch {
     return false;
   }
 }
 
-export function usbTransportMissing(): LedgerError {
-  return new LedgerError(`--ledger talks to the device over USB through ${USB_TRANSPORT}, which is not installed with kit (it is a native module)`, {
-    hint: `install it into kit's folder (for a global install: \`npm install --prefix "$(npm root -g)/kit" ${USB_TRANSPORT}\`; building it needs libusb and libudev headers, e.g. \`apt-get install libusb-1.0-0-dev libudev-dev\`), or publish with --keystore-path or --safe`,
+/** What `--ledger` needs that is not installed here (hw-app-eth without a transport of our own, and the USB transport). */
+function missingLedgerPackages(withUsb: boolean): string[] {
+  return [ETH_APP, ...(withUsb ? [USB_TRANSPORT] : [])].filter((name) => !installed(name));
+}
+
+/** Before anything else is done: a LedgerError naming what to install, or undefined when `--ledger` can work. */
+export function ledgerPackagesMissing(withUsb = true): LedgerError | undefined {
+  const missing = missingLedgerPackages(withUsb);
+  if (missing.length === 0) return undefined;
+  let root = '<kit folder>';
+  try {
+    root = kitRoot();
+  } catch {
+    // keep the placeholder
+  }
+  const native = missing.includes(USB_TRANSPORT) ? ` (${USB_TRANSPORT} is a native module: it needs libusb and libudev headers, e.g. \`apt-get install libusb-1.0-0-dev libudev-dev\`)` : '';
+  return new LedgerError(`--ledger needs ${missing.join(' and ')}, which ${missing.length === 1 ? 'is' : 'are'} not installed with kit`, {
+    hint: `install ${missing.length === 1 ? 'it' : 'them'} into kit's folder: \`npm install --prefix "${root}" --omit=dev --no-save ${missing.join(' ')}\`${native}; or publish with --keystore-path or --safe`,
   });
 }
 
+function loadEthApp(): new (transport: LedgerTransport) => EthApp {
+  const missing = ledgerPackagesMissing(false);
+  if (missing) throw missing;
+  return (require(ETH_APP) as { default: new (t: LedgerTransport) => EthApp }).default;
+}
+
 async function openUsb(): Promise<LedgerTransport> {
-  if (!usbTransportInstalled()) throw usbTransportMissing();
+  const missing = ledgerPackagesMissing(true);
+  if (missing) throw missing;
   const mod = require(USB_TRANSPORT) as { default: { create(openTimeout?: number, listenTimeout?: number): Promise<LedgerTransport> } };
   try {
     return await mod.default.create(3_000, 15_000);

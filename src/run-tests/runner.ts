@@ -103,8 +103,12 @@ class Resources {
   chain?: Chain;
   homes: string[] = [];
 
-  async cleanup(persist: boolean): Promise<void> {
-    await Promise.all(this.nodes.map((n) => n.stop()));
+  /** `interrupted`: the signal that stopped the run, if one did. */
+  async cleanup(persist: boolean, interrupted?: unknown): Promise<void> {
+    // A Ctrl-C at the terminal reaches the whole foreground group, the nodes included: they are
+    // already stopping, and a second SIGINT from here would read to them as "stop at once".
+    const grace = interrupted === 'SIGINT' ? NODE_OWN_STOP_MS : 0;
+    await Promise.all(this.nodes.map((n) => n.stop(grace)));
     await Promise.all(this.scripts.map((s) => stopGroup(s, 'SIGINT')));
     await this.chain?.stop().catch(() => {});
     this.chain = undefined;
@@ -112,8 +116,11 @@ class Resources {
   }
 }
 
+/** How long a node that got the terminal's Ctrl-C itself is given to stop before kit signals it. */
+const NODE_OWN_STOP_MS = 5000;
+
 /** A fake node in its own OS process. */
-class NodeProc {
+export class NodeProc {
   output = '';
   exited = false;
   private readonly exit: Promise<void>;
@@ -140,8 +147,15 @@ class NodeProc {
     return `http://localhost:${this.port}`;
   }
 
-  async stop(): Promise<void> {
+  /** SIGINT (then SIGKILL); after `graceMs` first when the node may be stopping on its own. */
+  async stop(graceMs = 0): Promise<void> {
     if (this.exited) return;
+    if (graceMs > 0) {
+      let timer: NodeJS.Timeout | undefined;
+      await Promise.race([this.exit, new Promise<void>((r) => (timer = setTimeout(r, graceMs)))]);
+      clearTimeout(timer);
+      if (this.exited) return;
+    }
     this.child.kill('SIGINT');
     const t = setTimeout(() => this.child.kill('SIGKILL'), 10_000);
     await this.exit;
@@ -450,7 +464,7 @@ async function runOne(opts: RunOptions, index: number, test: TestConfig, devBuil
     over = true;
     await booting?.catch(() => undefined); // so that cleanup sees every node it started
     events.step(index, 'stopping nodes and chain');
-    await res.cleanup(config.persist_home);
+    await res.cleanup(config.persist_home, opts.signal?.aborted ? opts.signal.reason : undefined);
     result.ms = performance.now() - t0;
   }
   return result;

@@ -1,13 +1,17 @@
 // `kit setup`: checks every tool kit uses, says what is present and what is missing with the
 // command that installs it, and installs what it safely can (in the user's own toolchains:
 // the Rust wasm target, componentize-py, Rust itself through rustup) when asked.
-// Required unless a flag makes it optional, as in the real kit: Node.js + npm (-j), Rust with the
-// wasm32-wasip1 target, Python + componentize-py (-p), anvil (-f), Docker (-d). Chromium is only
-// needed for UI tests and never required.
+// Required: Node.js + npm (-j makes npm optional) and anvil (-f), which every package needs. Rust
+// with a WebAssembly target and Python + componentize-py are required only for a package that has
+// Rust or Python processes (the package in the working folder, or Rust when --toolchain is given):
+// TypeScript and JavaScript need neither. The real kit requires them all, and Docker, unless -p/-d;
+// this kit never uses Docker, so it is reported and never required. Chromium is for UI tests only.
 
 import { existsSync } from 'node:fs';
 import { join } from 'node:path';
 import { execa } from 'execa';
+import { detectProcesses } from '../build/detect.js';
+import { findRustToolchain } from '../build/rust-toolchain.js';
 
 export interface SetupOptions {
   dockerOptional?: boolean;
@@ -16,6 +20,14 @@ export interface SetupOptions {
   javascriptOptional?: boolean;
   /** A rustup toolchain such as `+1.85.1`; default: the toolchain `cargo` runs (what `kit build` uses). */
   toolchain?: string;
+  /** The languages the package at hand needs beyond TypeScript/JavaScript (see `neededLanguages`). */
+  needs?: { rust?: boolean; python?: boolean };
+}
+
+/** What the package in `dir` needs: Rust or Python processes; nothing outside a package. */
+export function neededLanguages(dir: string, toolchain?: string): { rust: boolean; python: boolean } {
+  const languages = existsSync(join(dir, 'metadata.json')) ? new Set(detectProcesses(dir).map((p) => p.language)) : new Set<string>();
+  return { rust: languages.has('rust') || toolchain !== undefined, python: languages.has('python') };
 }
 
 export interface Check {
@@ -131,26 +143,31 @@ export async function runChecks(opts: SetupOptions = {}): Promise<Check[]> {
     install: process.platform === 'darwin' ? 'brew install --cask chromium' : 'apt-get install chromium',
   });
 
-  const cargo = await probe('cargo', [...tc, '--version']);
+  // The same search kit build makes (rustup's 1.85.1, cargo on PATH, Debian's /usr/bin/cargo):
+  // any toolchain it would build with passes, whichever cargo is first on PATH.
+  const needsRust = opts.needs?.rust === true;
+  const needsPython = opts.needs?.python === true;
+  const found = await findRustToolchain({ processName: '', toolchain: opts.toolchain }).catch(() => undefined);
+  const cargo = found ? { ok: true, out: found.description } : await probe('cargo', [...tc, '--version']);
   const rustupScript = "curl --proto '=https' --tlsv1.2 -sSf https://sh.rustup.rs | sh -s -- -y";
   checks.push({
     name: 'cargo',
-    purpose: 'Rust processes, building Hyperdrive',
-    required: true,
+    purpose: 'Rust processes',
+    required: needsRust,
     present: cargo.ok,
     detail: cargo.ok ? firstLine(cargo.out) : opts.toolchain ? `toolchain ${opts.toolchain} not usable: ${firstLine(cargo.out)}` : 'not found',
     install: opts.toolchain ? `rustup toolchain install ${opts.toolchain.replace(/^\+/, '')}` : rustupScript,
     autoInstall: opts.toolchain ? `rustup toolchain install ${opts.toolchain.replace(/^\+/, '')}` : rustupScript,
   });
 
-  const sysroot = await probe('rustc', [...tc, '--print', 'sysroot']);
-  const target = sysroot.ok && existsSync(join(firstLine(sysroot.out), 'lib', 'rustlib', 'wasm32-wasip1'));
+  const sysroot = found ? undefined : await probe('rustc', [...tc, '--print', 'sysroot']);
+  const target = found !== undefined || (sysroot?.ok === true && existsSync(join(firstLine(sysroot.out), 'lib', 'rustlib', 'wasm32-wasip1')));
   checks.push({
     name: 'wasm32-wasip1',
     purpose: 'the Rust target processes compile to',
-    required: true,
+    required: needsRust,
     present: target,
-    detail: target ? `installed for ${firstLine(sysroot.out)}` : sysroot.ok ? `not installed for rustc${tcText}` : 'rustc not found',
+    detail: found ? `${found.target} for ${found.description.replace(/ \(.*$/, '')}` : target ? `installed for ${firstLine(sysroot?.out ?? '')}` : sysroot?.ok ? `not installed for rustc${tcText}` : 'rustc not found',
     install: `rustup${tcText} target add wasm32-wasip1`,
     autoInstall: `rustup${tcText} target add wasm32-wasip1`,
   });
@@ -160,7 +177,7 @@ export async function runChecks(opts: SetupOptions = {}): Promise<Check[]> {
   checks.push({
     name: 'Python',
     purpose: 'Python processes',
-    required: !opts.pythonOptional,
+    required: needsPython && !opts.pythonOptional,
     present: pythonOk,
     detail: python.ok ? (pythonOk ? firstLine(python.out) : `${firstLine(python.out)} is too old: kit needs >= 3.10`) : 'python3 not found',
     install: process.platform === 'darwin' ? 'brew install python@3.12' : 'apt-get install python3 python3-venv',
@@ -170,7 +187,7 @@ export async function runChecks(opts: SetupOptions = {}): Promise<Check[]> {
   checks.push({
     name: 'componentize-py',
     purpose: 'Python processes',
-    required: !opts.pythonOptional,
+    required: needsPython && !opts.pythonOptional,
     present: cpy.ok,
     detail: cpy.ok ? firstLine(cpy.out) : 'not found',
     install: 'python3 -m pip install --user componentize-py==0.11.0',
@@ -182,11 +199,11 @@ export async function runChecks(opts: SetupOptions = {}): Promise<Check[]> {
   const engine = docker.ok ? await probe('docker', ['info', '--format', '{{.ServerVersion}}']) : { ok: false, out: '' };
   checks.push({
     name: 'Docker',
-    purpose: 'reproducible builds (kit build -r)',
-    required: !opts.dockerOptional,
+    purpose: 'not used by this kit (the real kit builds -r in it)',
+    required: false,
     present: docker.ok && engine.ok,
     detail: !docker.ok ? 'not found' : engine.ok ? `${firstLine(docker.out)}, engine ${firstLine(engine.out)}` : `${firstLine(docker.out)}, but no Docker engine answers (docker info failed)`,
-    install: 'https://docs.docker.com/engine/install/ (or pass -d if you do not need reproducible builds)',
+    install: 'https://docs.docker.com/engine/install/',
   });
 
   return checks;

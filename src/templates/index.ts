@@ -1,6 +1,8 @@
 // `kit new`: write a template package into a new folder, renamed for the package and publisher.
 // Templates live in <kit>/templates: `common/<template>/` holds the language-independent files
-// (metadata, manifests, WIT API, tests.toml) and `<language>/<template>/` the process sources.
+// (metadata, manifests, WIT API, tests.toml), `<language>/_shared/` what every package in that
+// language gets (tsconfig.json or jsconfig.json, package.json) and `<language>/<template>/` the
+// process sources.
 
 import { existsSync, readdirSync, readFileSync, statSync } from 'node:fs';
 import { mkdir, writeFile } from 'node:fs/promises';
@@ -8,6 +10,7 @@ import { basename, dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { KitError } from '../cli/errors.js';
 import { isSafeName, safeNameRule } from '../core/types.js';
+import { linkKitForEditors } from './editor.js';
 import { witPackageNameProblem, witPublisherProblem } from './names.js';
 import { type Naming, replacePlaceholders, TEMPLATE_PUBLISHER } from './placeholders.js';
 
@@ -118,6 +121,9 @@ function walk(root: string, prefix = ''): string[] {
   return out;
 }
 
+/** The files every template of a language gets, under templates/<language>/. */
+const SHARED_LAYER = '_shared';
+
 /** npm drops files named .gitignore from packages, so templates store it as `gitignore`. */
 function outputName(rel: string): string {
   return rel === 'gitignore' ? '.gitignore' : rel;
@@ -135,7 +141,8 @@ export function renderTemplate(
   ui = false,
 ): Map<string, string> {
   const sources = new Map<string, string>();
-  const layers = [join(templatesRoot, 'common', template), join(templatesRoot, language, template)];
+  // <language>/_shared: what every package of the language gets (tsconfig.json, package.json).
+  const layers = [join(templatesRoot, 'common', template), join(templatesRoot, language, SHARED_LAYER), join(templatesRoot, language, template)];
   if (ui) layers.push(join(templatesRoot, 'ui', 'common', template), join(templatesRoot, 'ui', language, template));
   for (const layer of layers)
     for (const rel of walk(layer)) sources.set(rel, join(layer, rel));
@@ -164,5 +171,6 @@ export async function createPackage(options: NewPackageOptions): Promise<NewPack
     await mkdir(dirname(target), { recursive: true });
     await writeFile(target, content, { flag: 'wx' });
   }
+  linkKitForEditors(resolved.dir);
   return { ...resolved, files: [...files.keys()].sort() };
 }

@@ -1,11 +1,12 @@
 // `kit update` and the update notice: the installed version against the newest on the npm
-// registry, for the package named in kit's package.json. The name "kit" on the public registry
-// may belong to another project, so a registry entry counts as this kit only if its manifest is
-// this kit's (an oclif CLI named `kit` exporting `./process`); anything else is never offered.
+// registry, for the package named in kit's package.json (@hyperware-kit/kit: "kit" on npm is
+// another project). A registry entry counts as this kit only if its manifest is this kit's (an
+// oclif CLI named `kit` exporting `./process`); anything else is never offered.
 
 import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { basename, dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { isKitManifest } from '../build/paths.js';
 import { KitError } from '../cli/errors.js';
 import { KIT_CACHE } from '../core/cache.js';
 
@@ -71,7 +72,7 @@ export async function fetchLatest(name: string, opts: { registry?: string; timeo
     return { kind: 'unreachable', reason: 'the registry answered with something that is not JSON' };
   }
   if (typeof manifest.version !== 'string') return { kind: 'unreachable', reason: 'the registry answer has no version' };
-  if (manifest.oclif?.bin !== 'kit' || manifest.exports?.['./process'] === undefined) return { kind: 'other-project', version: manifest.version };
+  if (!isKitManifest(manifest)) return { kind: 'other-project', version: manifest.version };
   return { kind: 'found', version: manifest.version };
 }
 
@@ -120,9 +121,30 @@ export async function installKind(root = KIT_ROOT): Promise<InstallKind> {
   return { kind: 'project', dir: dirname(modules) };
 }
 
+/**
+ * The dependencies whose install scripts kit needs (package.json `allowScripts`, the entries set to
+ * true). npm 11 reads that field only in a project's own package.json, so a global install names
+ * them with --allow-scripts, as README's install line does.
+ */
+export function scriptsToAllow(root = KIT_ROOT): string[] {
+  const pjson = JSON.parse(readFileSync(join(root, 'package.json'), 'utf8')) as { allowScripts?: Record<string, boolean> };
+  return Object.entries(pjson.allowScripts ?? {})
+    .filter(([, allowed]) => allowed === true)
+    .map(([name]) => name);
+}
+
+/** Whether this npm has install-script approvals (npm 11): older ones warn about --allow-scripts. */
+export async function npmHasAllowScripts(): Promise<boolean> {
+  const { execa } = await import('execa');
+  const r = await execa('npm', ['install-scripts', '--help'], { reject: false });
+  return r.exitCode === 0;
+}
+
 /** The npm command that installs `version` the way this kit is installed. */
-export function npmInstallArgs(name: string, version: string, kind: InstallKind, extra: string[] = []): string[] {
-  return ['install', ...(kind.kind === 'global' ? ['-g'] : []), `${name}@${version}`, ...extra];
+export function npmInstallArgs(name: string, version: string, kind: InstallKind, extra: string[] = [], allowScripts: string[] = []): string[] {
+  const global = kind.kind === 'global';
+  const allow = global && allowScripts.length > 0 ? [`--allow-scripts=${allowScripts.join(',')}`] : [];
+  return ['install', ...(global ? ['-g'] : []), ...allow, `${name}@${version}`, ...extra];
 }
 
 // --- the update notice ------------------------------------------------------------------------

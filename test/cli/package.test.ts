@@ -52,15 +52,26 @@ describe('kit start-package / remove-package', () => {
   let node: FakeRpc;
   let root: string;
   let answers: Record<string, Answer>;
+  const pageGets: string[] = [];
   before(async () => {
     root = await mkdtemp(join(tmpdir(), 'kit-package-'));
-    node = await startFakeRpc((msg) => {
-      const kind = Object.keys(JSON.parse(msg.body))[0];
-      return answers[kind] ?? { body: { Unknown: kind } };
-    });
+    node = await startFakeRpc(
+      (msg) => {
+        const kind = Object.keys(JSON.parse(msg.body))[0];
+        return answers[kind] ?? { body: { Unknown: kind } };
+      },
+      {
+        // The UI's page: nothing bound for the first three asks, as while the process starts.
+        get: (path) => {
+          pageGets.push(path);
+          return pageGets.length <= 3 ? 404 : 303;
+        },
+      },
+    );
   });
   beforeEach(() => {
     node.received.length = 0;
+    pageGets.length = 0;
     answers = {
       NewPackage: { body: { NewPackageResponse: 'Success' } },
       Install: { body: { InstallResponse: 'Success' } },
@@ -76,7 +87,10 @@ describe('kit start-package / remove-package', () => {
     const dir = await makePackage(root);
     const r = await kit(['start-package', dir, '-p', String(node.port)]);
     assert.equal(r.code, 0, r.stderr);
-    assert.match(r.stdout, /^chat:template\.os$/m);
+    const zipHash = createHash('sha256')
+      .update(await readFile(join(dir, 'target', 'chat:template.zip')))
+      .digest('hex');
+    assert.match(r.stdout, new RegExp(`^installing chat:template\\.os version ${zipHash.slice(0, 12)} on node at ${node.url}$`, 'm'));
     assert.match(r.stdout, new RegExp(`Successfully installed package chat:template.os on node at ${node.url}`));
 
     assert.equal(node.received.length, 2);
@@ -95,6 +109,21 @@ describe('kit start-package / remove-package', () => {
     assert.deepEqual(body.Install.metadata.properties.code_hashes, [['0.1.0', '']]);
     assert.equal(body.Install.metadata.properties.license, null);
     assert.equal(body.Install.metadata.name, 'chat');
+  });
+
+  test('a package with a UI: start-package returns once its page is bound, not before', async () => {
+    const dir = await makePackage(root);
+    await mkdir(join(dir, 'pkg', 'ui'));
+    const r = await kit(['start-package', dir, '-p', String(node.port)]);
+    assert.equal(r.code, 0, r.stderr);
+    assert.deepEqual(pageGets, Array(4).fill('/chat:chat:template.os/'), 'asked until the page stopped answering 404');
+    assert.match(r.stdout, /Successfully installed package chat:template\.os/);
+  });
+
+  test('a package without a UI does not wait for a page', async () => {
+    const r = await kit(['start-package', await makePackage(root), '-p', String(node.port)]);
+    assert.equal(r.code, 0, r.stderr);
+    assert.deepEqual(pageGets, []);
   });
 
   test('run from the package directory with the alias, the default DIR is the cwd', async () => {

@@ -4,9 +4,11 @@
 // written, the bad inputs of issue 6 fail clearly, and no process is left behind.
 //
 // Projects live at fixed paths so that their components are reused by content across runs
-// (the bundle, and so the cache key, depends on the path from the package to kit).
+// (the bundle, and so the cache key, depends on the path from the package to kit): one path per
+// checkout, so that runs from two checkouts at once do not build in each other's folders.
 
 import assert from 'node:assert/strict';
+import { createHash } from 'node:crypto';
 import { execFileSync, spawn, spawnSync } from 'node:child_process';
 import { cpSync, existsSync, mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { createServer } from 'node:net';
@@ -18,7 +20,7 @@ import { componentShape } from '../../src/runtime/process/transpile.js';
 import { REPO, runKit } from '../helpers/kit.js';
 import { exited, freePort } from './helpers.js';
 
-const WORK = '/tmp/kit-run-tests-e2e';
+const WORK = `/tmp/kit-run-tests-e2e-${createHash('sha256').update(REPO).digest('hex').slice(0, 8)}`;
 const TEMPLATES = ['echo', 'fibonacci', 'blank', 'chat', 'file-transfer'];
 const RUN_MS = 20 * 60_000;
 
@@ -110,6 +112,8 @@ describe('kit run-tests', { timeout: 60 * 60_000 }, () => {
     const lib = join(dir, 'test', 'echo-test', 'echo-test', 'src', 'lib.ts');
     const good = readFileSync(lib, 'utf8');
     writeFileSync(lib, good.replace("assertEqual(requestJson(target, value, 15), value, 'JSON body');", "assertEqual(requestJson(target, value, 15), { ...value, n: 43 }, 'JSON body');"));
+    // Reported where it is in the test's own source (kit build embeds the bundle's source map).
+    const line = good.split('\n').findIndex((l) => l.includes("'JSON body'")) + 1;
     // test_scripts run after a failed test too, as in the real kit.
     const toml = join(dir, 'test', 'tests.toml');
     writeFileSync(toml, readFileSync(toml, 'utf8').replace('test_scripts = []', 'test_scripts = ["touch ran-after-failure"]'));
@@ -117,13 +121,14 @@ describe('kit run-tests', { timeout: 60 * 60_000 }, () => {
     const junit = join(dir, 'target', 'junit.xml');
     const r = await runKit(['run-tests', '--json', '--junit', junit], { cwd: dir, timeoutMs: RUN_MS });
     assert.equal(r.code, 1, r.output);
-    assert.match(r.stderr, /FAIL tests\[0\] echo-test \(\d+\.\d s\) at [\w.-]+:\d+:\d+: JSON body: got .*"n":42.*expected .*"n":43/);
+    assert.match(r.stderr, new RegExp(`FAIL tests\\[0\\] echo-test \\(\\d+\\.\\d s\\) at echo-test/src/lib\\.ts:${line}:\\d+: JSON body: got .*"n":42.*expected .*"n":43`));
     assert.match(r.stderr, /0 passed, 1 failed\n*$/);
     const report = JSON.parse(r.stdout);
     assert.equal(report.ok, false);
     assert.equal(report.failed, 1);
     const failure = report.tests[0].packages[0].failure;
-    assert.ok(failure.line > 0 && failure.column > 0, JSON.stringify(failure));
+    assert.equal(failure.file, 'echo-test/src/lib.ts', JSON.stringify(failure));
+    assert.equal(failure.line, line, JSON.stringify(failure));
     const xml = readFileSync(junit, 'utf8');
     assert.match(xml, /<testcase classname="tests\[0\]" name="echo-test" file="[^"]+" line="\d+"/);
     assert.match(xml, /<failure message="JSON body: got/);

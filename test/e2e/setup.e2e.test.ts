@@ -1,12 +1,14 @@
 // `kit setup` as a user runs it: on a PATH with nothing but node it names every missing tool with
-// its install command and exits 1; with stand-in Rust tools (cargo, rustc, rustup scripts) it
-// installs the missing wasm32-wasip1 target through rustup when asked, and then exits 0.
+// its install command and exits 1, requiring Rust and Python only for a package that has such
+// processes; with stand-in Rust tools (cargo, rustc, rustup scripts) in a Rust package it installs
+// the missing wasm32-wasip1 target through rustup when asked, and then exits 0.
 
 import assert from 'node:assert/strict';
 import { chmodSync, existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
+import { neededLanguages } from '../../src/setup/index.js';
 import { runKit } from '../helpers/kit.js';
 
 let dir: string;
@@ -14,6 +16,8 @@ let bareBin: string;
 let rustBin: string;
 let sysroot: string;
 let rustupLog: string;
+let rustPackage: string;
+let pythonPackage: string;
 
 function script(path: string, body: string) {
   writeFileSync(path, `#!/bin/sh\n${body}\n`);
@@ -31,6 +35,14 @@ before(() => {
   sysroot = join(dir, 'sysroot');
   mkdirSync(join(sysroot, 'lib', 'rustlib'), { recursive: true });
   rustupLog = join(dir, 'rustup.log');
+  rustPackage = join(dir, 'rusty');
+  mkdirSync(join(rustPackage, 'rusty', 'src'), { recursive: true });
+  writeFileSync(join(rustPackage, 'metadata.json'), '{}');
+  writeFileSync(join(rustPackage, 'rusty', 'src', 'lib.rs'), '');
+  pythonPackage = join(dir, 'snaky');
+  mkdirSync(join(pythonPackage, 'snaky', 'src'), { recursive: true });
+  writeFileSync(join(pythonPackage, 'metadata.json'), '{}');
+  writeFileSync(join(pythonPackage, 'snaky', 'src', 'lib.py'), '');
   script(join(rustBin, 'cargo'), 'echo "cargo 1.85.1 (stand-in)"');
   script(join(rustBin, 'rustc'), `echo '${sysroot}'`);
   script(join(rustBin, 'rustup'), `echo "$@" >> '${rustupLog}'\n[ "\${1#+}" != "$1" ] && shift\n[ "$1 $2" = "target add" ] && /bin/mkdir -p '${sysroot}/lib/rustlib/'"$3"`);
@@ -39,34 +51,55 @@ before(() => {
 after(() => rmSync(dir, { recursive: true, force: true }));
 
 describe('kit setup', () => {
-  test('names every missing tool with the command that installs it and exits 1', async () => {
-    const r = await runKit(['setup'], { env: { PATH: bareBin } });
+  test('outside a package: names every missing tool with its install command, requires only what TypeScript needs', async () => {
+    const r = await runKit(['setup', '--non-interactive'], { env: { PATH: bareBin }, cwd: dir });
     assert.equal(r.code, 1, r.output);
     assert.match(r.stdout, new RegExp(`Node\\.js +ok +v${process.versions.node.replaceAll('.', '\\.')}`));
     assert.match(r.stdout, /anvil +ok +anvil Version/, 'anvil ships with kit');
-    assert.match(r.stdout, /cargo +MISSING +not found[^\n]*\n +install: curl [^\n]*https:\/\/sh\.rustup\.rs/);
-    assert.match(r.stdout, /wasm32-wasip1 +MISSING[^\n]*\n +install: rustup target add wasm32-wasip1/);
-    assert.match(r.stdout, /componentize-py +MISSING[^\n]*\n +install: python3 -m pip install --user componentize-py==0\.11\.0/);
-    assert.match(r.stdout, /Docker +MISSING/);
+    // Found or not (kit build also finds Debian's /usr/bin/cargo off PATH), Rust is not required.
+    assert.match(r.stdout, /cargo +(ok|missing \(optional\))/);
+    assert.match(r.stdout, /wasm32-wasip1 +(ok|missing \(optional\))/);
+    assert.match(r.stdout, /componentize-py +missing \(optional\)[^\n]*\n +install: python3 -m pip install --user componentize-py==0\.11\.0/);
+    assert.match(r.stdout, /Docker +missing \(optional\)/);
     assert.match(r.stdout, /npm +MISSING/);
     assert.match(r.stdout, /Chromium +missing \(optional\)[^\n]*\n +install: /);
-    assert.match(r.stderr, /required dependencies are missing: npm, cargo, wasm32-wasip1, Python, componentize-py, Docker/);
+    assert.doesNotMatch(r.stdout, /Installing/, '--non-interactive installs nothing a TypeScript user does not need');
+    assert.match(r.stderr, /^Error: 1 required dependency is missing: npm$/m);
+  });
+
+  test('in a package with a Python process, Python and componentize-py are required', async () => {
+    const r = await runKit(['setup'], { env: { PATH: bareBin }, cwd: pythonPackage });
+    assert.equal(r.code, 1, r.output);
+    assert.match(r.stdout, /componentize-py +MISSING[^\n]*\n +install: python3 -m pip install --user componentize-py==0\.11\.0/);
+    assert.match(r.stderr, /required dependencies are missing: npm, Python, componentize-py$/m);
+  });
+
+  test('what a package needs comes from its processes; --toolchain asks for Rust', () => {
+    assert.deepEqual(neededLanguages(rustPackage), { rust: true, python: false });
+    assert.deepEqual(neededLanguages(pythonPackage), { rust: false, python: true });
+    assert.deepEqual(neededLanguages(dir), { rust: false, python: false });
+    assert.deepEqual(neededLanguages(dir, '+1.85.1'), { rust: true, python: false });
   });
 
   test('without --non-interactive and no terminal it installs nothing', async () => {
-    const r = await runKit(['setup', '-d', '-p', '-j'], { env: { PATH: rustBin } });
+    const r = await runKit(['setup', '-d', '-p', '-j', '--toolchain', '+1.85.1'], { env: { PATH: rustBin }, cwd: rustPackage });
     assert.equal(r.code, 1, r.output);
     assert.match(r.stdout, /cargo +ok +cargo 1\.85\.1/);
     assert.match(r.stdout, /run `kit setup --non-interactive`/);
-    assert.ok(!existsSync(rustupLog), 'rustup was not run');
+    assert.doesNotMatch(existsSync(rustupLog) ? readFileSync(rustupLog, 'utf8') : '', /target add/, 'nothing was installed');
     assert.match(r.stderr, /1 required dependency is missing: wasm32-wasip1/);
   });
 
   test('--non-interactive installs the missing wasm target for --toolchain, then passes', async () => {
-    const r = await runKit(['setup', '-d', '-p', '-j', '--non-interactive', '--toolchain', '+1.85.1'], { env: { PATH: rustBin } });
+    const r = await runKit(['setup', '-d', '-p', '-j', '--non-interactive', '--toolchain', '+1.85.1'], { env: { PATH: rustBin }, cwd: rustPackage });
     assert.equal(r.code, 0, r.output);
     assert.match(r.stdout, /Installing wasm32-wasip1: rustup \+1\.85\.1 target add wasm32-wasip1/);
-    assert.equal(readFileSync(rustupLog, 'utf8'), '+1.85.1 target add wasm32-wasip1\n');
+    assert.deepEqual(
+      readFileSync(rustupLog, 'utf8')
+        .split('\n')
+        .filter((l) => l.includes('target add')),
+      ['+1.85.1 target add wasm32-wasip1'],
+    );
     assert.match(r.stdout, /After installing:[\s\S]*wasm32-wasip1 +ok/);
     assert.match(r.stdout, /All required dependencies are present\./);
     assert.match(r.stdout, /componentize-py +missing \(optional\)/, '-p makes Python optional');

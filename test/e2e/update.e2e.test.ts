@@ -25,7 +25,8 @@ function kitManifest(version: string) {
 
 before(async () => {
   server = createServer((req, res) => {
-    if (req.url !== `/${PKG.name}/latest`) {
+    // A scoped name travels as @scope%2Fname, as npm's registry takes it.
+    if (decodeURIComponent(req.url ?? '') !== `/${PKG.name}/latest`) {
       res.writeHead(404).end('{}');
       return;
     }

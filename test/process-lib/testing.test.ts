@@ -1,6 +1,11 @@
 // Test-package helpers: the Run protocol of tester:tester:sys and where fail() says a test failed.
 import assert from 'node:assert/strict';
+import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { dirname, join } from 'node:path';
 import { beforeEach, test } from 'node:test';
+import { pathToFileURL } from 'node:url';
+import { bundleProcess } from '../../src/build/bundle.js';
 import { bodyJson, fake, lib } from './helpers/lib.js';
 
 let host: InstanceType<typeof fake.FakeHost>;
@@ -104,4 +109,44 @@ test('assertEqual and assertBytesEqual say what differed', () => {
   );
   lib.assertEqual(Uint8Array.from([1]), Uint8Array.from([1]));
   lib.assertBytesEqual(Uint8Array.from([1]), Uint8Array.from([1]));
+});
+
+test('assertEqual with undefined fails with the label and both values, not a JSON error', () => {
+  run(['first.os']);
+  const reply: { metadata?: string } = {};
+  assert.throws(
+    () => lib.testPackage('undef', () => lib.assertEqual(reply.metadata, 'meta', 'metadata'))(OUR),
+    (e: Error) => e instanceof lib.TestFailure && e.message === 'metadata: got undefined, expected "meta"',
+  );
+  lib.assertEqual(undefined, undefined);
+});
+
+test('in a bundle kit build made, a failure is reported at the test source file and line', async () => {
+  const dir = mkdtempSync(join(tmpdir(), 'kit-failure-at-'));
+  try {
+    const entry = join(dir, 't-test', 'src', 'lib.ts');
+    mkdirSync(dirname(entry), { recursive: true });
+    const source = [
+      "import { assertEqual, testPackage } from 'kit/process';",
+      '',
+      "export const init = testPackage('t-test', () => {",
+      '  const reply: { metadata?: string } = {};',
+      "  assertEqual(reply.metadata, 'meta', 'metadata');",
+      '});',
+      '',
+    ].join('\n');
+    writeFileSync(entry, source);
+    const outFile = join(dir, 'target', 'js', 't-test.js');
+    await bundleProcess({ packageDir: dir, processName: 't-test', entry, outFile, features: ['test'] });
+    assert.match(readFileSync(outFile, 'utf8'), /globalThis\.__KIT_SOURCE_MAP__ = \{"sources":\[[^\]]*"t-test\/src\/lib\.ts"/);
+    const bundle = (await import(pathToFileURL(outFile).href)) as { init: (our: string) => void };
+    run(['first.os']);
+    assert.throws(() => bundle.init(OUR), /metadata: got undefined, expected "meta"/);
+    const answer = bodyJson(host.responses[0].response.body) as { Run: { Err: { test: string; file: string; line: number; column: number } } };
+    assert.deepEqual(answer.Run.Err, { test: 't-test', file: 't-test/src/lib.ts', line: 5, column: 3 });
+    assert.ok(host.prints.some(([, text]) => text === 'FAIL t-test t-test/src/lib.ts:5:3: metadata: got undefined, expected "meta"'));
+  } finally {
+    delete (globalThis as Record<string, unknown>).__KIT_SOURCE_MAP__;
+    rmSync(dir, { recursive: true, force: true });
+  }
 });

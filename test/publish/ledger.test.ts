@@ -167,7 +167,7 @@ describe('kit publish --ledger', { timeout: 10 * 60_000 }, () => {
   it('says what to install when the USB transport is missing, and keeps Trezor refused', async () => {
     const r = await runKit(['publish', dir, '-u', metadataUri, '--ledger', '-r', `ws://127.0.0.1:${chainPort}`]);
     assert.notEqual(r.code, 0);
-    assert.match(r.output, /--ledger talks to the device over USB through @ledgerhq\/hw-transport-node-hid, which is not installed/);
+    assert.match(r.output, /--ledger needs @ledgerhq\/hw-transport-node-hid, which is not installed with kit/);
     assert.match(r.output, /npm install --prefix/);
     await assert.rejects(publish({ ...base(), trezor: true }), /Trezor hardware wallets are not supported/);
   });

@@ -96,7 +96,7 @@ describe('kit publish: transactions', () => {
   });
 
   it('refuses Trezor, a Ledger with no USB transport, two signers, and --real without --rpc before doing anything', async () => {
-    await assert.rejects(publish({ dir: '.', metadataUri: 'x', ledger: true }), /--ledger talks to the device over USB through @ledgerhq\/hw-transport-node-hid, which is not installed/);
+    await assert.rejects(publish({ dir: '.', metadataUri: 'x', ledger: true }), /--ledger needs @ledgerhq\/hw-transport-node-hid, which is not installed with kit/);
     await assert.rejects(publish({ dir: '.', metadataUri: 'x', trezor: true }), /Trezor/);
     await assert.rejects(publish({ dir: '.', metadataUri: 'x', keystorePath: 'k', ledger: true }), /one and only one/);
     await assert.rejects(publish({ dir: '.', metadataUri: 'x', keystorePath: 'k', real: true }), /--real needs --rpc/);

@@ -98,8 +98,18 @@ export class TranspileCache {
     this.root = join(cacheDir, `jco-${currentJcoVersion()}-${LAYOUT}`);
   }
 
-  /** The transpiled component, from disk or made now. */
-  get(sha256: string, wasm: Uint8Array): Promise<Transpiled> {
+  /**
+   * The transpiled component, from memory, disk or made now. The latest few stay in memory; one
+   * whose folder is gone (`kit reset-cache` under a running node) is made again instead of
+   * pointing at deleted files.
+   */
+  async get(sha256: string, wasm: Uint8Array): Promise<Transpiled> {
+    const known = this.inflight.get(sha256);
+    if (known) {
+      const t = await known.catch(() => undefined);
+      if (t && existsSync(t.gluePath)) return t;
+      if (this.inflight.get(sha256) === known) this.inflight.delete(sha256);
+    }
     let p = this.inflight.get(sha256);
     if (!p) {
       p = this.load(sha256, wasm);

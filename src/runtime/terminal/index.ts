@@ -32,6 +32,7 @@ import {
   systemProcess,
 } from '../../core/types.js';
 import { colourFor, formatPrintout, formatProcess, type ProcessInfo } from './format.js';
+import { showingPrompt, writeLine } from '../../core/prompt-line.js';
 import { nativeScript, runNativeScript, writeScriptsJson } from './native-scripts.js';
 import { runScript, ScriptError } from './scripts.js';
 
@@ -132,6 +133,8 @@ class NodeTerminal implements Terminal {
   private rl?: Interface;
   private started = false;
   private closed = false;
+  /** Log lines (core/log.ts) go above the prompt while it shows. */
+  private endPrompt: () => void = () => {};
   private exited = false;
   private readonly onData = (chunk: Buffer | string) => {
     // Without a TTY, Ctrl-C / Ctrl-D arrive as plain bytes (kit run-tests writes 0x03 into the node's pty).
@@ -170,6 +173,10 @@ class NodeTerminal implements Terminal {
     this.rl.on('close', () => this.exit());
     if (!this.interactive) input.on('data', this.onData);
     this.rl.setPrompt(`${this.kernel.our} > `);
+    if (this.interactive && this.output) {
+      const rl = this.rl;
+      this.endPrompt = showingPrompt(this.output, () => rl.prompt(true));
+    }
     this.prompt();
   }
 
@@ -249,8 +256,7 @@ class NodeTerminal implements Terminal {
     const line = formatPrintout(text, this.now(), this.interactive ? colourFor(verbosity) : '');
     if (this.rl && this.interactive && !this.closed) {
       // Print above the input line, then redraw the prompt and whatever was being typed.
-      this.output.write(`\r\x1b[2K${line}`);
-      this.rl.prompt(true);
+      writeLine(this.output, line.replace(/\n$/, ''));
     } else {
       this.output.write(line);
     }
@@ -274,6 +280,7 @@ class NodeTerminal implements Terminal {
   close(): void {
     if (this.closed) return;
     this.closed = true;
+    this.endPrompt();
     this.input?.off('data', this.onData);
     this.rl?.close();
   }
@@ -281,6 +288,7 @@ class NodeTerminal implements Terminal {
   private exit(): void {
     if (this.closed || this.exited) return;
     this.exited = true;
+    this.endPrompt(); // no prompt while the node stops
     this.output?.write(this.interactive ? '\r\x1b[2Kexit code received\n' : 'exit code received\n');
     this.opts.onExit?.();
   }

@@ -48,9 +48,14 @@ export function answerJson(a: Answer): string {
   return JSON.stringify({ body: Array.from(Buffer.from(text, 'utf8')), lazy_load_blob: blob });
 }
 
-export async function startFakeRpc(handler: Handler): Promise<FakeRpc> {
+/** `get`: the status a GET of a path gets (a page a process binds, or 404 while nothing is bound). */
+export async function startFakeRpc(handler: Handler, opts: { get?: (path: string) => number } = {}): Promise<FakeRpc> {
   const received: ReceivedMessage[] = [];
   const server: Server = createServer((req, res) => {
+    if (req.method === 'GET' && opts.get) {
+      res.writeHead(opts.get(req.url ?? '/')).end();
+      return;
+    }
     const chunks: Buffer[] = [];
     req.on('data', (c) => chunks.push(c));
     req.on('end', () => {

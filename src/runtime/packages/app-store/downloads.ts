@@ -217,7 +217,7 @@ class Downloads implements NativeProcess {
       this.log.error(`cannot start a sending worker: ${(e as Error).message}`);
       return answer(this.kernel, this.id, km, { Err: 'WorkerSpawnFailed' });
     }
-    this.log.info(`sending ${pkg} version ${hash} to ${km.source.node}`);
+    this.log.info(`sending ${pkg} version ${hash.slice(0, 12)} to ${km.source.node}`);
     answer(this.kernel, this.id, km, 'Success');
   }
 

@@ -333,7 +333,7 @@ class AppStore implements NativeProcess {
       );
       const body = parseJsonBytes(r.response.body);
       if (body !== 'Success') throw new AppStoreStepError(`downloads:app-store:sys answered ${JSON.stringify(body)}`);
-      this.log.info(`stored ${pkg} version ${hash}`);
+      this.log.info(`stored ${pkg} version ${hash.slice(0, 12)}`);
       this.answer(km, { NewPackageResponse: 'Success' });
     } catch (e) {
       this.answer(km, { NewPackageResponse: 'InstallFailed' }, this.fail('adding package', pkg, e));
@@ -427,7 +427,7 @@ class AppStore implements NativeProcess {
       };
       await this.saveState();
       this.kernel.print(0, `successfully installed ${pkg}`);
-      this.log.info(`installed ${pkg} version ${hash}: ${plan.processes.map((p) => p.id).join(', ') || 'no processes'}`);
+      this.log.info(`installed ${pkg} version ${hash.slice(0, 12)}: ${plan.processes.map((p) => p.id).join(', ') || 'no processes'}`);
     } catch (e) {
       // Leave nothing half-started behind; a package whose files were replaced is no longer installed.
       for (const id of started) this.tellKernel({ KillProcess: id });
@@ -551,7 +551,7 @@ class AppStore implements NativeProcess {
     }
     const hash = String(done.version_hash);
     if (done.err) {
-      this.log.info(`download of ${pkg} version ${hash} failed: ${describeDownloadError(done.err)}`);
+      this.log.info(`download of ${pkg} version ${hash.slice(0, 12)} failed: ${describeDownloadError(done.err)}`);
       const forPkg = this.updates[pkg] ?? {};
       const previous = forPkg[hash]?.errors ?? [];
       forPkg[hash] = { errors: [...previous, ['', done.err]], pending_manifest_hash: null };

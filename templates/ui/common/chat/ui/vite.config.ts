@@ -3,7 +3,7 @@
 // at VITE_NODE_URL (kit dev-ui sets it; default http://127.0.0.1:8080).
 import { readFileSync } from 'node:fs';
 import react from '@vitejs/plugin-react';
-import { defineConfig } from 'vite';
+import { createLogger, defineConfig } from 'vite';
 
 const read = (path: string) => JSON.parse(readFileSync(new URL(path, import.meta.url), 'utf8'));
 const manifest = read('../pkg/manifest.json');
@@ -13,7 +13,18 @@ const BASE_URL = `/${manifest[0].process_name}:${metadata.properties.package_nam
 // 127.0.0.1 rather than localhost: Node may resolve localhost to ::1, where the node does not listen.
 const NODE_URL = (process.env.VITE_NODE_URL || 'http://127.0.0.1:8080').replace('localhost', '127.0.0.1');
 
+// A browser tab that closes while the node writes to its WebSocket ends the proxied socket with
+// EPIPE or ECONNRESET: nothing is wrong, so no 10-line stack trace for it.
+const logger = createLogger();
+const logError = logger.error;
+logger.error = (msg, options) => {
+  const code = (options?.error as { code?: string } | null | undefined)?.code;
+  if ((code === 'EPIPE' || code === 'ECONNRESET') && msg.includes('proxy')) return;
+  logError(msg, options);
+};
+
 export default defineConfig({
+  customLogger: logger,
   plugins: [react()],
   base: BASE_URL,
   build: { outDir: 'dist', emptyOutDir: true },
