@@ -127,6 +127,8 @@ async function askIndexer(node: RunningNode, query: unknown): Promise<unknown> {
   await (node.kernel as Kernel).addNative(
     {
       id,
+      // public: hns-indexer's answer reaches it (every Response is capability-checked)
+      isPublic: true,
       start: (k) => {
         kernel = k;
       },
