@@ -114,8 +114,15 @@ async function layOutLikeTheRealKit(url: string, opts: { accountProxies?: boolea
     [ZEROTH_TBA, encodeFunctionData({ abi: accountAbi, functionName: 'execute', args: [HYPERMAP, 0n, mint, 0] })],
   ];
   for (const [to, data] of txs) {
-    await rpcCall(url, 'eth_sendTransaction', [{ from: ANVIL_OWNER, to, data, nonce: `0x${nonce.toString(16)}`, gas: '0x500000' }]);
+    const hash = await rpcCall<Hex>(url, 'eth_sendTransaction', [{ from: ANVIL_OWNER, to, data, nonce: `0x${nonce.toString(16)}`, gas: '0x500000' }]);
     nonce++;
+    // Each one mined and successful before the next (and before the test reads the chain).
+    let receipt: { status: string } | null = null;
+    for (let i = 0; i < 100 && !receipt; i++) {
+      receipt = await rpcCall<{ status: string } | null>(url, 'eth_getTransactionReceipt', [hash]);
+      if (!receipt) await new Promise((r) => setTimeout(r, 50));
+    }
+    assert.equal(receipt?.status, '0x1', `the real kit's transaction to ${to} was mined and succeeded`);
   }
   await rpcCall(url, 'anvil_stopImpersonatingAccount', [ANVIL_OWNER]);
 }
