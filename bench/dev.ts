@@ -25,26 +25,12 @@ import { makeMessage, nodeUrl, sendMessage } from '../src/node-client/rpc.js';
 import { swapProcess } from '../src/package/swap.js';
 import { watchPackage } from '../src/watch/index.js';
 import type { BenchContext } from './run.js';
-import { freePort, median } from './util.js';
+import { freePort, runKit as kit, median } from './util.js';
 
 const EDITS = 7;
 const FLOOR_RUNS = 5;
 const COLD_RUNS = 3;
 
-function kit(repo: string, args: string[], cwd: string): Promise<{ code: number | null; out: string; ms: number }> {
-  const t0 = performance.now();
-  return new Promise((r) => {
-    const child = spawn(process.execPath, [join(repo, 'bin/run.js'), ...args], { cwd, stdio: ['ignore', 'pipe', 'pipe'] });
-    let out = '';
-    child.stdout.on('data', (d) => {
-      out += d;
-    });
-    child.stderr.on('data', (d) => {
-      out += d;
-    });
-    child.on('close', (code) => r({ code, out, ms: performance.now() - t0 }));
-  });
-}
 
 async function bootNode(repo: string, home: string): Promise<{ port: number; child: ChildProcess; stop(): Promise<void> }> {
   const port = await freePort();

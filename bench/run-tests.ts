@@ -8,25 +8,12 @@ import { existsSync, mkdirSync, readFileSync, rmSync, writeFileSync } from 'node
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { BenchContext } from './run.js';
-import { freePort, median } from './util.js';
+import { freePort, runKit as kit, median } from './util.js';
 
 const RUNS = 3;
 
 
 
-function kit(repo: string, args: string[], cwd: string): Promise<{ code: number | null; out: string }> {
-  return new Promise((r) => {
-    const child = spawn(process.execPath, [join(repo, 'bin/run.js'), ...args], { cwd, stdio: ['ignore', 'pipe', 'pipe'] });
-    let out = '';
-    child.stdout.on('data', (d) => {
-      out += d;
-    });
-    child.stderr.on('data', (d) => {
-      out += d;
-    });
-    child.on('close', (code) => r({ code, out }));
-  });
-}
 
 function background(repo: string, args: string[], cwd: string): ChildProcess {
   return spawn(process.execPath, [join(repo, 'bin/run.js'), ...args], { cwd, stdio: 'ignore' });

@@ -82,6 +82,19 @@ export async function run(ctx: BenchContext): Promise<void> {
       note: 'local_roundtrip_us - guest_echo_us - guest_pinger_us',
     });
 
+    // Issue 16: what K1 (every Response capability-checked) adds to a round trip: the kernel's
+    // check is one lookup of the target's precomputed key in the source's capability set; a round
+    // trip makes two (the Request's, the Response's).
+    const checkUs = capCheckUs(node.kernel as Kernel);
+    ctx.add({
+      name: 'response_cap_check_us',
+      value: checkUs,
+      unit: 'us',
+      goal: `<= 5% of local_roundtrip_us (${(0.05 * rt).toFixed(2)})`,
+      met: checkUs <= 0.05 * rt,
+      note: `${((100 * checkUs) / rt).toFixed(3)}% of local_roundtrip_us`,
+    });
+
     ctx.add({ name: 'pipelined_msgs_per_s', value: await bench.pipelinedPerS(echo), unit: 'msg/s', note: '4 echo processes, 2 cores' });
 
     const { startMs, rssMb } = await bench.startAndIdle(echo);
@@ -93,6 +106,25 @@ export async function run(ctx: BenchContext): Promise<void> {
   }
 
   ctx.add({ name: 'boot_to_rpc_ms', value: await bootToRpcMs(ctx.repo), unit: 'ms', note: 'kit boot-fake-node until GET /our answers, median of 3' });
+}
+
+/** The kernel's local capability check (kernel.ts route), as done on a Response: best of 3 batches. */
+function capCheckUs(kernel: Kernel): number {
+  const entries = [...kernel.table.values()];
+  const N = 1_000_000;
+  let hits = 0;
+  const batch = () => {
+    const t0 = process.hrtime.bigint();
+    for (let i = 0; i < N; i++) {
+      const source = entries[i % entries.length];
+      const target = entries[(i + 1) % entries.length];
+      if (target.isPublic || source.caps.hasKey(target.msgKey)) hits++;
+    }
+    return Number(process.hrtime.bigint() - t0) / 1000 / N;
+  };
+  const us = best([batch(), batch(), batch()]);
+  if (hits < 0) throw new Error('unreachable');
+  return us;
 }
 
 const GUEST_WARM = 2000;

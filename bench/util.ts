@@ -1,6 +1,8 @@
 // Small helpers the bench areas share.
 
+import { spawn } from 'node:child_process';
 import { createServer } from 'node:net';
+import { join } from 'node:path';
 import type { Kernel } from '../src/runtime/kernel/kernel.js';
 import { encodeHnsUpdate, netRootCap } from '../src/runtime/modules/net/index.js';
 import type { RunningNode } from '../src/runtime/node.js';
@@ -42,4 +44,20 @@ export async function meshWithSender(nodes: RunningNode[], sender: ProcessId, ex
         encodeHnsUpdate({ name: about.name, publicKey: about.net.publicKeyHex, ips: ['127.0.0.1'], ports: { ws: about.net.port }, routers: [] }),
       );
   }
+}
+
+/** Run the `kit` binary of `repo` in `cwd`: its exit code, output (stdout and stderr) and time. */
+export function runKit(repo: string, args: string[], cwd: string): Promise<{ code: number | null; out: string; ms: number }> {
+  const t0 = performance.now();
+  return new Promise((r) => {
+    const child = spawn(process.execPath, [join(repo, 'bin/run.js'), ...args], { cwd, stdio: ['ignore', 'pipe', 'pipe'] });
+    let out = '';
+    child.stdout.on('data', (d) => {
+      out += d;
+    });
+    child.stderr.on('data', (d) => {
+      out += d;
+    });
+    child.on('close', (code) => r({ code, out, ms: performance.now() - t0 }));
+  });
 }

@@ -22,6 +22,11 @@ interface SystemManifest {
 const VFS_ROOT: ManifestCap = { process: 'vfs:distro:sys', params: { root: true } };
 const ETH_ROOT: ManifestCap = { process: 'eth:distro:sys', params: { root: true } };
 
+function cacherManifest(other: string): SystemManifest {
+  const list = [other, 'eth:distro:sys', 'http-server:distro:sys', 'net:distro:sys', 'sign:sign:sys', 'terminal:terminal:sys', 'timer:distro:sys', 'vfs:distro:sys'];
+  return { request: list, grant: list, networking: true };
+}
+
 /** By process id, as in Hyperdrive 1.9.2's packages. */
 export const SYSTEM_MANIFESTS: Record<string, SystemManifest> = {
   'main:app-store:sys': {
@@ -163,52 +168,10 @@ export const SYSTEM_MANIFESTS: Record<string, SystemManifest> = {
     grant: ['net:distro:sys', 'vfs:distro:sys'],
     networking: false,
   },
-  'hypermap-cacher:hypermap-cacher:sys': {
-    request: [
-      'binding-cacher:hypermap-cacher:sys',
-      'eth:distro:sys',
-      'http-server:distro:sys',
-      'net:distro:sys',
-      'sign:sign:sys',
-      'terminal:terminal:sys',
-      'timer:distro:sys',
-      'vfs:distro:sys',
-    ],
-    grant: [
-      'binding-cacher:hypermap-cacher:sys',
-      'eth:distro:sys',
-      'http-server:distro:sys',
-      'net:distro:sys',
-      'sign:sign:sys',
-      'terminal:terminal:sys',
-      'timer:distro:sys',
-      'vfs:distro:sys',
-    ],
-    networking: true,
-  },
-  'binding-cacher:hypermap-cacher:sys': {
-    request: [
-      'eth:distro:sys',
-      'http-server:distro:sys',
-      'hypermap-cacher:hypermap-cacher:sys',
-      'net:distro:sys',
-      'sign:sign:sys',
-      'terminal:terminal:sys',
-      'timer:distro:sys',
-      'vfs:distro:sys',
-    ],
-    grant: [
-      'eth:distro:sys',
-      'http-server:distro:sys',
-      'hypermap-cacher:hypermap-cacher:sys',
-      'net:distro:sys',
-      'sign:sign:sys',
-      'terminal:terminal:sys',
-      'timer:distro:sys',
-      'vfs:distro:sys',
-    ],
-    networking: true,
-  },
+  // Both cachers' manifests (hypermap-cacher/pkg/manifest.json) request and grant the same list,
+  // each naming the other cacher.
+  'hypermap-cacher:hypermap-cacher:sys': cacherManifest('binding-cacher:hypermap-cacher:sys'),
+  'binding-cacher:hypermap-cacher:sys': cacherManifest('hypermap-cacher:hypermap-cacher:sys'),
   'tester:tester:sys': {
     request: [
       'eth:distro:sys',

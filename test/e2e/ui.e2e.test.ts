@@ -12,25 +12,15 @@ import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { type Browser, type BrowserContext, chromium, type Page } from 'playwright-core';
 import { REPO, runKit } from '../helpers/kit.js';
+import { CHROMIUM, CHROMIUM_ARGS, NO_CHROMIUM } from './browser.js';
 import { bootFakeNode, type FakeNode, freePort } from './helpers.js';
 
-const CHROMIUM = process.env.KIT_CHROMIUM ?? '/usr/bin/chromium';
 /** Where a failing test leaves its screenshots. */
 export const SCREENSHOTS = join(REPO, 'test', '.cache', 'screenshots');
-// The flags this machine's Chromium needs (env machines/node.md); headless comes from playwright.
-const CHROMIUM_ARGS = [
-  '--no-sandbox',
-  '--disable-gpu',
-  '--disable-quic',
-  '--no-first-run',
-  '--disable-background-networking',
-  '--disable-component-update',
-  '--disable-sync',
-];
 const PKG = 'my-app';
 const APP = `${PKG}:${PKG}:template.os`;
 
-describe('a UI package in a real browser', { timeout: 900_000, skip: existsSync(CHROMIUM) ? false : `no Chromium at ${CHROMIUM}` }, () => {
+describe('a UI package in a real browser', { timeout: 900_000, skip: NO_CHROMIUM }, () => {
   let work: string;
   let pkgDir: string;
   let node1: FakeNode;
