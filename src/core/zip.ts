@@ -240,7 +240,7 @@ export interface UnzipOptions {
   maxBytes?: number;
   /** Refuse archives that would expand past this many times their size (default DEFAULT_ZIP_LIMITS.maxRatio). */
   maxRatio?: number;
-  /** Inflate only the entries this accepts (every name is still checked). */
+  /** Inflate only the entries this accepts (every name is still checked; the limits count only these). */
   only?: (path: string) => boolean;
 }
 
@@ -306,10 +306,11 @@ function readEntries(bytes: Uint8Array, opts: UnzipOptions): EntryRecord[] {
       throw new ZipFormatError(`zip entry '${name}' needs zip64, which is not supported`);
     if (method !== 0 && method !== 8)
       throw new ZipFormatError(`zip entry '${name}' uses compression method ${method}; only stored and deflate are read`);
+    // The limits guard what is inflated: reading one entry (a manifest) of a big archive is fine.
+    if (opts.only && !opts.only(name)) continue;
     total += size;
     if (total > maxBytes)
       throw new ZipLimitError(`zip expands to more than ${maxBytes} bytes (${mib(maxBytes)}), the most one archive may unpack to here`);
-    if (opts.only && !opts.only(name)) continue;
 
     if (localOffset + 30 > buf.length || buf.readUInt32LE(localOffset) !== SIG_LOCAL)
       throw new ZipFormatError(`damaged zip: local header of '${name}' is missing`);

@@ -267,6 +267,19 @@ describe('unzip', () => {
     assert.equal((await unzipAsync(bomb, { maxRatio: 1_000_000 }))[0].bytes.length, ZIP_RATIO_FLOOR_BYTES + 1);
   });
 
+  it('the limits count only the entries inflated: the manifest of a big package can be read', () => {
+    const big = zipEntries([
+      { path: 'manifest.json', bytes: Buffer.from('[]'), isDir: false },
+      { path: 'zeros', bytes: Buffer.alloc(ZIP_RATIO_FLOOR_BYTES + 1), isDir: false },
+    ]);
+    assert.throws(() => unzip(big), ZipLimitError);
+    const only = unzip(big, { only: (p) => p === 'manifest.json' });
+    assert.deepEqual(
+      only.map((e) => [e.path, Buffer.from(e.bytes).toString()]),
+      [['manifest.json', '[]']],
+    );
+  });
+
   it('unzipAsync reads what unzip reads and catches a size the directory lies about', async () => {
     const z = Buffer.from(zipEntries([
       { path: 'a/', bytes: new Uint8Array(0), isDir: true },
