@@ -338,6 +338,14 @@ function checked(r: EntryRecord, data: Uint8Array, crc: number): ZipEntry {
   return { path: r.name, bytes: r.isDir ? new Uint8Array(0) : data, isDir: r.isDir };
 }
 
+/**
+ * Check a whole archive against the limits from its central directory alone, inflating nothing:
+ * for a reader of one entry that still refuses what a full unpack would (ZipLimitError, ZipPathError).
+ */
+export function checkZip(bytes: Uint8Array, opts: Omit<UnzipOptions, 'only'> = {}): void {
+  readEntries(bytes, { maxBytes: opts.maxBytes, maxRatio: opts.maxRatio });
+}
+
 /** Read every entry of a zip. Throws ZipFormatError for a damaged zip (ZipLimitError over a limit), ZipPathError for an escaping entry. */
 export function unzip(bytes: Uint8Array, opts: UnzipOptions = {}): ZipEntry[] {
   return readEntries(bytes, opts).map((r) => {

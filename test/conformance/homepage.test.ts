@@ -7,28 +7,17 @@
 
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
+import type { HomepageApp } from '../../src/runtime/packages/homepage/index.js';
 import { bootConformanceNode, type ConformanceNode, PUBLISHER } from './harness.js';
 
 const HOMEPAGE = 'homepage:homepage:sys';
 const A = `driver:homepage-conf:${PUBLISHER}`;
 
-interface App {
-  id: string;
-  process: string;
-  package_name: string;
-  publisher: string;
-  path: string | null;
-  label: string;
-  base64_icon: string | null;
-  widget: string | null;
-  order: number;
-  favorite: boolean;
-}
 
 describe('conformance: homepage', { timeout: 180_000 }, () => {
   let c: ConformanceNode;
   const driver = () => c.driver('driver', 'homepage-conf');
-  const apps = async (): Promise<App[]> => ((await driver().json(HOMEPAGE, '"GetApps"')) as { GetApps: App[] }).GetApps;
+  const apps = async (): Promise<HomepageApp[]> => ((await driver().json(HOMEPAGE, '"GetApps"')) as { GetApps: HomepageApp[] }).GetApps;
   /** Fire-and-forget, as process_lib's add_to_homepage (`.send()`); GetApps after it sees it (one mailbox, in order). */
   const tell = async (who: ReturnType<typeof driver>, body: unknown, attachAll = false) => {
     assert.deepEqual(await who.send(HOMEPAGE, body, { timeout: null, attachAll }), { sent: true });

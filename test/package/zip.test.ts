@@ -9,6 +9,7 @@ import { after, before, describe, it } from 'node:test';
 import { deflateSync } from 'fflate';
 import {
   checkEntryPath,
+  checkZip,
   DEFAULT_ZIP_LIMITS,
   sha256Hex,
   unzip,
@@ -278,6 +279,9 @@ describe('unzip', () => {
       only.map((e) => [e.path, Buffer.from(e.bytes).toString()]),
       [['manifest.json', '[]']],
     );
+    // checkZip refuses, from the directory alone, what a full unpack would.
+    assert.throws(() => checkZip(big), ZipLimitError);
+    assert.doesNotThrow(() => checkZip(big, { maxRatio: 1_000_000 }));
   });
 
   it('unzipAsync reads what unzip reads and catches a size the directory lies about', async () => {

@@ -2,7 +2,7 @@
 // inside the drive, manifest.json parses and is well formed, every wasm it names is in the zip,
 // every capability names a valid process. The result is the complete install plan (interop §2.5).
 
-import { checkEntryPath, type UnzipOptions, type ZipEntry, type ZipLimits, unzipAsync, ZipFormatError, ZipLimitError, ZipPathError } from '../../../core/zip.js';
+import { checkEntryPath, checkZip, type UnzipOptions, type ZipEntry, type ZipLimits, unzipAsync, ZipFormatError, ZipLimitError, ZipPathError } from '../../../core/zip.js';
 import type { CapabilityJson, OnExitJson } from '../../kernel/json.js';
 import { isSafeName, parseProcessId, safeNameRule } from '../../../core/types.js';
 
@@ -76,6 +76,8 @@ export function checkNotSystemPackage(p: PackageIdJson): void {
 /** Unzip a package (or its api.zip) within `limits`, turning zip problems into InstallCheckErrors that say what to do. */
 async function unzipPackage(zip: Uint8Array, limits: ZipLimits | undefined, what: string, only?: UnzipOptions['only']): Promise<ZipEntry[]> {
   try {
+    // Reading one entry still refuses an archive the install would refuse (NewPackage's door).
+    if (only) checkZip(zip, limits);
     return await unzipAsync(zip, { ...limits, only });
   } catch (e) {
     if (e instanceof ZipLimitError)
