@@ -3,6 +3,7 @@
 // log subscriptions whose updates arrive later as Requests, and the provider settings
 // (EthConfigAction, for a process holding eth's root capability).
 
+import { ETH_VALID_METHODS } from '../../core/wire-enums.js';
 import { EthError } from '../errors.js';
 import type { Message } from '../message.js';
 import { callModule, describeVariant, expectUnit, expectVariant } from './call.js';
@@ -28,27 +29,7 @@ export type EthErrorValue =
   | 'RateLimited';
 
 /** The JSON-RPC methods eth:distro:sys passes on (Hyperdrive's valid_method). */
-export const VALID_METHODS = [
-  'eth_getBalance',
-  'eth_sendRawTransaction',
-  'eth_call',
-  'eth_chainId',
-  'eth_getTransactionReceipt',
-  'eth_getTransactionCount',
-  'eth_estimateGas',
-  'eth_blockNumber',
-  'eth_getBlockByHash',
-  'eth_getBlockByNumber',
-  'eth_getTransactionByHash',
-  'eth_getCode',
-  'eth_getStorageAt',
-  'eth_gasPrice',
-  'eth_accounts',
-  'eth_hashrate',
-  'eth_getLogs',
-  'eth_subscribe',
-  'eth_unsubscribe',
-] as const;
+export const VALID_METHODS = ETH_VALID_METHODS;
 
 export type Authorization = { Basic: string } | { Bearer: string } | { Raw: string };
 

@@ -3,6 +3,7 @@
 // date). The HTTP body travels in the blob; the timeout is the Request's: past it the node gives
 // up the wait (a MessageSendError), as a real node does.
 
+import type { HttpClientErrorJson } from '../../core/wire-enums.js';
 import { HttpClientError } from '../errors.js';
 import { toBytes } from '../json.js';
 import type { Message } from '../message.js';
@@ -10,18 +11,7 @@ import { callModule, describeVariant, expectVariant } from './call.js';
 import type { WsMessageType } from './http-server.js';
 
 /** `HttpClientError` as the module sends it (`error` of an HttpClientError thrown here). */
-export type HttpClientErrorValue =
-  | 'MalformedRequest'
-  | { BadMethod: { method: string } }
-  | { BadUrl: { url: string } }
-  | { BadVersion: { version: string } }
-  | { BuildRequestFailed: string }
-  | { ExecuteRequestFailed: string }
-  | { WsOpenFailed: { url: string } }
-  | { WsPushUnknownChannel: { channel_id: number } }
-  | 'WsPushNoBlob'
-  | 'WsPushBadText'
-  | { WsCloseFailed: { channel_id: number } };
+export type HttpClientErrorValue = HttpClientErrorJson;
 
 /** What http-client sends a process that opened a WebSocket (`HttpClientRequest`). */
 export type HttpClientRequest =

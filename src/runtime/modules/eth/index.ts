@@ -4,6 +4,7 @@
 // message us; EthConfigAction only with our root capability. Providers come from
 // `<home>/.eth_providers`, `--rpc` and the fake chain; all calls go through viem.
 
+import { ETH_VALID_METHODS } from '../../../core/wire-enums.js';
 import { existsSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { createPublicClient, http, type PublicClient } from 'viem';
@@ -46,27 +47,7 @@ type EthError =
   | 'RateLimited';
 
 /** Hyperdrive's valid_method: the only JSON-RPC methods eth passes on; others are InvalidMethod. */
-export const VALID_METHODS: ReadonlySet<string> = new Set([
-  'eth_getBalance',
-  'eth_sendRawTransaction',
-  'eth_call',
-  'eth_chainId',
-  'eth_getTransactionReceipt',
-  'eth_getTransactionCount',
-  'eth_estimateGas',
-  'eth_blockNumber',
-  'eth_getBlockByHash',
-  'eth_getBlockByNumber',
-  'eth_getTransactionByHash',
-  'eth_getCode',
-  'eth_getStorageAt',
-  'eth_gasPrice',
-  'eth_accounts',
-  'eth_hashrate',
-  'eth_getLogs',
-  'eth_subscribe',
-  'eth_unsubscribe',
-]);
+export const VALID_METHODS: ReadonlySet<string> = new Set(ETH_VALID_METHODS);
 
 const SUBSCRIPTION_KINDS = new Set(['newHeads', 'logs', 'newPendingTransactions', 'syncing']);
 

@@ -2,6 +2,8 @@
 // the strict reading of a Request that serde_json gives it there: a body that is not exactly an
 // HttpClientAction is MalformedRequest.
 
+import type { HttpClientErrorJson } from '../../../core/wire-enums.js';
+
 export type WsMessageType = 'Text' | 'Binary' | 'Ping' | 'Pong' | 'Close';
 
 export type HttpClientAction =
@@ -11,18 +13,7 @@ export type HttpClientAction =
   | { WebSocketClose: { channel_id: number } };
 
 /** `HttpClientError` as serde_json writes it. */
-export type HttpClientError =
-  | 'MalformedRequest'
-  | { BadMethod: { method: string } }
-  | { BadUrl: { url: string } }
-  | { BadVersion: { version: string } }
-  | { BuildRequestFailed: string }
-  | { ExecuteRequestFailed: string }
-  | { WsOpenFailed: { url: string } }
-  | { WsPushUnknownChannel: { channel_id: number } }
-  | 'WsPushNoBlob'
-  | 'WsPushBadText'
-  | { WsCloseFailed: { channel_id: number } };
+export type HttpClientError = HttpClientErrorJson;
 
 const WS_TYPES = new Set<string>(['Text', 'Binary', 'Ping', 'Pong', 'Close']);
 
