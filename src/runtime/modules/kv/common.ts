@@ -243,3 +243,17 @@ export function serialServer(
   };
   return Object.assign(serve, { idle });
 }
+
+/**
+ * check_caps (kv.rs, sqlite.rs): Open and RemoveDb only for the db's own package, the rest by the
+ * read capability (for `readAction`) or the write one; then the db's name must be safe on disk.
+ */
+export function checkDbAccess(caps: DbCaps, source: ProcessId, pkg: PackageId, db: string, action: string, readAction: string): void {
+  if (action === 'Open' || action === 'RemoveDb') {
+    if (!samePackage(source, pkg)) throw new DbFailure('MismatchingPackageId');
+  } else if (!caps.holds(source, action === readAction ? 'read' : 'write', pkg, db)) {
+    throw new DbFailure(action === readAction ? 'NoReadCap' : 'NoWriteCap');
+  }
+  const unsafe = unsafeDbKey(pkg, db);
+  if (unsafe) throw new DbFailure({ IOError: unsafe });
+}

@@ -13,23 +13,7 @@ import { type KernelMessage, type PackageId, type ProcessId, systemProcess } fro
 import type { KernelApi, NativeProcess } from '../../kernel/api.js';
 import { FDS_PER_HANDLE, FdLimiter } from '../fd-manager/limiter.js';
 import { ioErrorText } from '../os-error.js';
-import {
-  commitTxId,
-  DbCaps,
-  DbFailure,
-  dbKeyString,
-  newTxId,
-  optionalTxId,
-  parseEnvelope,
-  type Served,
-  samePackage,
-  serialServer,
-  structFields,
-  type TxKey,
-  txIdJson,
-  unsafeDbKey,
-  variant,
-} from './common.js';
+import { commitTxId, DbCaps, DbFailure, dbKeyString, newTxId, optionalTxId, parseEnvelope, type Served, serialServer, structFields, type TxKey, txIdJson, variant, checkDbAccess } from './common.js';
 
 export { dbCapParams } from './common.js';
 
@@ -145,14 +129,7 @@ export function createKv(opts: { home: string }): KvModule {
         throw malformed();
     }
 
-    // check_caps (kv.rs): Open and RemoveDb for the db's own package; the rest by capability.
-    if (action.name === 'Open' || action.name === 'RemoveDb') {
-      if (!samePackage(source, pkg)) throw new DbFailure('MismatchingPackageId');
-    } else if (!caps.holds(source, action.name === 'Get' ? 'read' : 'write', pkg, db)) {
-      throw new DbFailure(action.name === 'Get' ? 'NoReadCap' : 'NoWriteCap');
-    }
-    const unsafe = unsafeDbKey(pkg, db);
-    if (unsafe) throw new DbFailure({ IOError: unsafe });
+    checkDbAccess(caps, source, pkg, db, action.name, 'Get');
     await limiter.enforce(); // the share may have shrunk since the last request
     if (action.name === 'Open') caps.grantOpener(source, pkg, db);
     if (action.name === 'RemoveDb') {

@@ -18,22 +18,7 @@ import { parseJsonExact, stringifyJsonExact } from '../../../core/json.js';
 import { fromUtf8, type KernelMessage, type PackageId, type ProcessId, systemProcess } from '../../../core/types.js';
 import type { KernelApi, NativeProcess } from '../../kernel/api.js';
 import { FDS_PER_HANDLE, FdLimiter } from '../fd-manager/limiter.js';
-import {
-  commitTxId,
-  DbCaps,
-  DbFailure,
-  dbKeyString,
-  newTxId,
-  optionalTxId,
-  parseEnvelope,
-  samePackage,
-  serialServer,
-  structFields,
-  type TxKey,
-  txIdJson,
-  unsafeDbKey,
-  variant,
-} from '../kv/common.js';
+import { commitTxId, DbCaps, DbFailure, dbKeyString, newTxId, optionalTxId, parseEnvelope, serialServer, structFields, type TxKey, txIdJson, variant, checkDbAccess } from '../kv/common.js';
 import { osErrorText } from '../os-error.js';
 import { refusal } from './guard.js';
 
@@ -214,15 +199,9 @@ export function createSqlite(opts: { home: string }): SqliteModule {
         throw malformed();
     }
 
-    // check_caps (sqlite.rs): Open and RemoveDb for the db's own package. Hyperdrive asks for the
-    // read/write capability but lets the request through whatever the answer; here it counts.
-    if (action.name === 'Open' || action.name === 'RemoveDb') {
-      if (!samePackage(source, pkg)) throw new DbFailure('MismatchingPackageId');
-    } else if (!caps.holds(source, action.name === 'Query' ? 'read' : 'write', pkg, db)) {
-      throw new DbFailure(action.name === 'Query' ? 'NoReadCap' : 'NoWriteCap');
-    }
-    const unsafe = unsafeDbKey(pkg, db);
-    if (unsafe) throw new DbFailure({ IOError: unsafe });
+    // Hyperdrive's sqlite.rs asks for the read/write capability but lets the request through
+    // whatever the answer; here it counts.
+    checkDbAccess(caps, source, pkg, db, action.name, 'Query');
     await limiter.enforce(); // the share may have shrunk since the last request
     if (action.name === 'Open') caps.grantOpener(source, pkg, db);
     if (action.name === 'RemoveDb') await removeDb(pkg, db);
