@@ -27,7 +27,7 @@ import { ComponentizeWorker } from './componentize-pool.js';
 import { DevBuilder, devBuildUnsupported } from './dev/index.js';
 import { BuildError, CompileError, FlagError, PackageLayoutError, StepFailedError } from './errors.js';
 import { hashFile, hashFiles, hashValue, listFiles, sha256 } from './hash.js';
-import { packageVersion } from './paths.js';
+import { componentTools } from './paths.js';
 import { createProgress, formatSeconds, loggerAbove, type Progress, type ProgressStream } from './progress.js';
 import { lockBuild } from './lock.js';
 import { buildPython, checkPythonToolchain } from './python.js';
@@ -449,9 +449,9 @@ async function buildProcesses(opts: BuildOptions, ctx: Ctx): Promise<void> {
       language: proc.language,
       world: choice.world,
       wit: wHash,
+      tools: opts.componentize ? 'replaced' : componentTools(),
       ...(proc.language === 'typescript' || proc.language === 'javascript'
         ? {
-            componentizeJs: opts.componentize ? 'replaced' : packageVersion('@bytecodealliance/componentize-js'),
             disableFeatures,
             features: featureList(opts.features),
             ...(dev ? { dev: true } : {}),

@@ -18,6 +18,7 @@ import { basename, dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { createLogger, type Logger } from '../core/log.js';
 import { isPidAlive } from '../pid.js';
+import { componentTools } from './paths.js';
 
 export type ComponentizeFeature = 'stdio' | 'random' | 'clocks' | 'http' | 'fetch-event';
 
@@ -139,25 +140,12 @@ function witFiles(witPath: string): string[] {
     .map((f) => join(witPath, f));
 }
 
-let componentizeVersion: string | undefined;
-function toolVersion(root: string): string {
-  if (componentizeVersion === undefined) {
-    try {
-      const pkg = join(root, 'node_modules', '@bytecodealliance', 'componentize-js', 'package.json');
-      componentizeVersion = (JSON.parse(readFileSync(pkg, 'utf8')) as { version: string }).version;
-    } catch {
-      componentizeVersion = 'unknown';
-    }
-  }
-  return componentizeVersion;
-}
-
-/** sha256 over the source, every WIT file, the features and the componentize-js version. */
-export function fixtureHash(sourcePath: string, witPath: string, features: readonly string[], version: string): string {
+/** sha256 over the source, every WIT file, the features and the tools' versions (componentTools). */
+export function fixtureHash(sourcePath: string, witPath: string, features: readonly string[], tools: string): string {
   const h = createHash('sha256');
   h.update(readFileSync(sourcePath));
   for (const f of witFiles(witPath)) h.update('\0').update(readFileSync(f));
-  h.update(`\0${[...features].sort().join(',')}\0${version}`);
+  h.update(`\0${[...features].sort().join(',')}\0${tools}`);
   return h.digest('hex');
 }
 
@@ -181,7 +169,7 @@ export async function buildFixture(sourcePath: string, opts: BuildFixtureOptions
   const witPath = opts.witPath ?? join(root, 'wit');
   const disable = opts.disableFeatures ?? DEFAULT_DISABLED_FEATURES;
   const cacheDir = opts.cacheDir ?? join(root, 'test', '.cache', 'components');
-  const hash = fixtureHash(sourcePath, witPath, disable, toolVersion(root));
+  const hash = fixtureHash(sourcePath, witPath, disable, componentTools());
   const out = join(cacheDir, `${hash}.wasm`);
   if (existsSync(out)) return new Uint8Array(readFileSync(out));
   mkdirSync(cacheDir, { recursive: true });

@@ -85,3 +85,12 @@ export function packageVersion(name: string): string {
   versions.set(name, version);
   return version;
 }
+
+/**
+ * The tools that make a component, as `name@version` words: componentize-js, and jco, whose
+ * wit-component wraps every component kit makes (JS, Rust and development builds). A new version
+ * of either gives other bytes, so every cache of components is keyed by this.
+ */
+export function componentTools(): string {
+  return ['@bytecodealliance/componentize-js', '@bytecodealliance/jco'].map((name) => `${name}@${packageVersion(name)}`).join(' ');
+}

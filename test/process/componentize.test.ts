@@ -3,14 +3,18 @@ import assert from 'node:assert/strict';
 import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { test } from 'node:test';
+import { componentTools } from '../../src/build/paths.js';
 import { ComponentizeError, componentizeJs, DEFAULT_DISABLED_FEATURES, fixtureHash } from '../../src/build/componentize.js';
 import { wasiModeFor } from '../../src/runtime/process/transpile.js';
 import { fixture, ROOT } from './helpers.js';
 
 test('a fixture is built once and cached under test/.cache/components/<sha256>.wasm', async () => {
   const bytes = await fixture('echo');
-  const version = JSON.parse(readFileSync(join(ROOT, 'node_modules/@bytecodealliance/componentize-js/package.json'), 'utf8')).version;
-  const hash = fixtureHash(join(ROOT, 'test/fixtures/processes/echo.js'), join(ROOT, 'wit'), DEFAULT_DISABLED_FEATURES, version);
+  const installed = (name: string) => `${name}@${JSON.parse(readFileSync(join(ROOT, 'node_modules', name, 'package.json'), 'utf8')).version}`;
+  // jco too: its wit-component wraps what componentize-js makes, and an upgrade gives other bytes
+  const tools = `${installed('@bytecodealliance/componentize-js')} ${installed('@bytecodealliance/jco')}`;
+  assert.equal(componentTools(), tools);
+  const hash = fixtureHash(join(ROOT, 'test/fixtures/processes/echo.js'), join(ROOT, 'wit'), DEFAULT_DISABLED_FEATURES, tools);
   const cached = join(ROOT, 'test', '.cache', 'components', `${hash}.wasm`);
   assert.ok(existsSync(cached), cached);
   assert.deepEqual(new Uint8Array(readFileSync(cached)), bytes);

@@ -5,6 +5,8 @@
 
 import assert from 'node:assert/strict';
 import { after, before, test } from 'node:test';
+import { engineKey } from '../../src/build/dev/engine.js';
+import { componentTools } from '../../src/build/paths.js';
 import { DEV_BUILD_SECTION, customSectionNames, isDevelopmentBuild, sections } from '../../src/core/wasm-binary.js';
 import { componentShape } from '../../src/runtime/process/transpile.js';
 import { addr, bodyOf, closeDevFixtures, devFixture, fixture, newHost, Router, request } from './helpers.js';
@@ -49,6 +51,18 @@ test('its engine module differs only in memory size, data count and data (the sn
   // 5 memory (its initial size), 12 data count, 11 data
   assert.ok(differing.every((id) => [5, 11, 12].includes(id)), `sections ${differing.join(', ')} differ`);
   assert.ok(differing.includes(11), 'the data differs, as between two componentize-js builds');
+});
+
+// A kit upgrade that brings another jco must not find the engine (or the world signature) the old
+// jco made: its template is wrapped by the old wit-component and gives another component shape
+// (what an upgraded machine's /tmp/hyperdrive-kit-cache did to run-tests' echo build).
+test('engines are keyed by the versions of componentize-js and jco that make them', () => {
+  const tools = componentTools(); // both versions, as test/process/componentize.test.ts checks
+  const features = ['stdio', 'random', 'clocks'] as const;
+  const key = engineKey('signature', features);
+  assert.equal(key, engineKey('signature', features, tools));
+  assert.notEqual(key, engineKey('signature', features, tools.replace(/jco@[^ ]+/, 'jco@0.0.1')));
+  assert.notEqual(key, engineKey('signature', features, tools.replace(/componentize-js@[^ ]+/, 'componentize-js@0.0.1')));
 });
 
 test('a development component says so in a custom section; a componentize-js one does not', () => {

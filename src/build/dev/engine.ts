@@ -27,17 +27,19 @@ import { KIT_CACHE } from '../../core/cache.js';
 import { concatBytes, DEV_BUILD_SECTION, moduleFromSections, Reader, sections, Writer } from '../../core/wasm-binary.js';
 import type { ComponentizeFeature } from '../componentize.js';
 import { loadJco } from '../jco.js';
-import { kitRoot, packageVersion } from '../paths.js';
+import { componentTools, kitRoot, packageVersion } from '../paths.js';
 
 /** componentize-js's features, in the order it passes them to its splicer. */
 export const ALL_FEATURES: readonly ComponentizeFeature[] = ['stdio', 'random', 'clocks', 'http', 'fetch-event'];
 
 
-const FORMAT = 1;
+const FORMAT = 2;
 
 export interface EngineMeta {
   format: number;
   componentizeJs: string;
+  /** componentTools() when it was made: componentize-js splices and stubs, jco wraps the template. */
+  tools: string;
   features: ComponentizeFeature[];
   /** The environment componentize-js gives wizer (EXPORT*, IMPORT*, SOURCE_NAME, ...). */
   env: Record<string, string>;
@@ -90,9 +92,9 @@ export async function worldSignature(witPath: string, world: string): Promise<st
   return createHash('sha256').update(component).digest('hex');
 }
 
-export function engineKey(signature: string, features: readonly ComponentizeFeature[]): string {
+export function engineKey(signature: string, features: readonly ComponentizeFeature[], tools = componentTools()): string {
   return createHash('sha256')
-    .update(`kit-dev-engine ${FORMAT}\0${packageVersion('@bytecodealliance/componentize-js')}\0${features.join(',')}\0${signature}`)
+    .update(`kit-dev-engine ${FORMAT}\0${tools}\0${features.join(',')}\0${signature}`)
     .digest('hex')
     .slice(0, 32);
 }
@@ -179,7 +181,7 @@ export async function prepareEngine(dir: string, opts: { witPath: string; worldN
   const mainSection = sections(template).findIndex((s) => s.id === 1);
   if (mainSection < 0) throw new Error('the engine component has no core module');
 
-  const meta: EngineMeta = { format: FORMAT, componentizeJs: version, features, env, mainSection };
+  const meta: EngineMeta = { format: FORMAT, componentizeJs: version, tools: componentTools(), features, env, mainSection };
   const tmp = `${dir}.${process.pid}.${Date.now()}.tmp`;
   mkdirSync(tmp, { recursive: true });
   try {

@@ -18,6 +18,7 @@ import {
   unsupportedFeatures,
   worldSignature,
 } from './engine.js';
+import { componentTools } from '../paths.js';
 import { compileInitModule, type EngineParts, loadEngineParts } from './snapshot.js';
 import type { SnapshotReply, SnapshotRequest } from './snapshot-worker.js';
 
@@ -158,9 +159,12 @@ export class DevBuilder {
     return { bytes: reply.component, initMs: reply.initMs, preparedEngine };
   }
 
-  /** The world's signature, kept on disk by the content of the WIT folder and the world's name. */
+  /**
+   * The world's signature, kept on disk by the content of the WIT folder, the world's name and the
+   * tools (jco makes it: a signature from an older jco would find that jco's engine).
+   */
   private signature(witPath: string, world: string): Promise<string> {
-    const id = createHash('sha256').update(`${witContentHash(witPath)}\0${world}`).digest('hex');
+    const id = createHash('sha256').update(`${witContentHash(witPath)}\0${world}\0${componentTools()}`).digest('hex');
     let p = this.signatures.get(id);
     if (!p) {
       const file = join(this.engineCacheDir, 'worlds', id);
