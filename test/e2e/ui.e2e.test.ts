@@ -6,8 +6,11 @@
 
 import assert from 'node:assert/strict';
 import { type ChildProcess, spawn } from 'node:child_process';
+import { randomBytes } from 'node:crypto';
+import { once } from 'node:events';
 import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
+import { connect } from 'node:net';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { type Browser, type BrowserContext, chromium, type Page } from 'playwright-core';
@@ -181,6 +184,36 @@ describe('a UI package in a real browser', { timeout: 900_000, skip: NO_CHROMIUM
         // The dev server answers the new source too.
         const src = await (await fetch(`${url}src/App.tsx`)).text();
         assert.match(src, /MyApp, edited live/);
+      });
+      await step('dev-ui-closed-tab', async () => {
+        // A tab that goes away with its WebSocket open: its end of the proxied socket is reset
+        // (a raw client, so that the reset is certain), then the node pushes a message to it.
+        // Vite would print "ws proxy socket error" and a stack trace; the template's logger
+        // keeps it quiet (ui/vite.config.ts).
+        const cookie = (await ctx1.cookies()).map((c) => `${c.name}=${c.value}`).join('; ');
+        const tab = connect(uiPort, '127.0.0.1');
+        await once(tab, 'connect');
+        tab.write(
+          `GET /${APP}/ws HTTP/1.1\r\nHost: localhost:${uiPort}\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n` +
+            `Sec-WebSocket-Key: ${randomBytes(16).toString('base64')}\r\nSec-WebSocket-Version: 13\r\nCookie: ${cookie}\r\n\r\n`,
+        );
+        // (Read with 'data', not for-await: leaving that loop would close the socket cleanly.)
+        let answer = '';
+        await new Promise<void>((resolve) =>
+          tab.on('data', (chunk) => {
+            answer += chunk;
+            if (answer.includes('\r\n\r\n')) resolve();
+          }),
+        );
+        assert.match(answer, /^HTTP\/1\.1 101/, 'the dev server proxied the WebSocket to the node');
+        tab.resetAndDestroy();
+        await page2.getByLabel('Send to').fill('fake.dev');
+        await page2.getByLabel('Message').fill('after a tab closed');
+        await page2.getByRole('button', { name: 'Send' }).click();
+        await page1.locator('[data-peer="fake2.dev"] .message', { hasText: 'fake2.dev: after a tab closed' }).waitFor({ timeout: 30_000 });
+        // The reset reaches the dev server at once; give its error event a moment to be logged.
+        await new Promise((r) => setTimeout(r, 1000));
+        assert.doesNotMatch(out, /ws proxy (socket )?error|EPIPE|ECONNRESET/, out);
       });
     } finally {
       writeFileSync(appFile, original);
