@@ -8,6 +8,22 @@ import { EMBEDDED_RUNTIME_NOTE, SUMMARY } from '../cli/messages.js';
 import { createLogger } from '../core/log.js';
 import { DEFAULT_ZIP_LIMITS, ZIP_RATIO_FLOOR_BYTES } from '../core/zip.js';
 import { isSafeName, safeNameRule } from '../core/types.js';
+import { defaultQuotas, type NodeQuotas, QUOTA_SETTINGS, quotaFromFlag } from '../runtime/quotas.js';
+
+/** The node's quotas that are kit's own (Hyperdrive's --max-passthroughs goes after `--`). */
+const KIT_QUOTAS = (Object.keys(QUOTA_SETTINGS) as Array<keyof NodeQuotas>).filter((k) => !QUOTA_SETTINGS[k].hyperdrive);
+
+/** One flag per quota; no oclif default, so that its environment variable applies when it is not given. */
+function quotaFlags() {
+  const defaults = defaultQuotas();
+  return Object.fromEntries(
+    KIT_QUOTAS.map((key) => {
+      const s = QUOTA_SETTINGS[key];
+      const shown = key === 'processMemoryBytes' ? "a quarter of the machine's memory" : String(s.mib ? defaults[key] / 1048576 : defaults[key]);
+      return [s.flag, Flags.integer({ description: `${s.description} [default: ${shown}, or ${s.env}]`, min: s.min, helpValue: s.mib ? '<MIB>' : '<N>' })];
+    }),
+  );
+}
 
 export default class BootFakeNode extends KitCommand {
   static override summary = SUMMARY['boot-fake-node'];
@@ -74,6 +90,7 @@ export default class BootFakeNode extends KitCommand {
       min: 1,
       helpValue: '<RATIO>',
     }),
+    ...quotaFlags(),
     routers: Flags.string({
       description:
         'Boot as an indirect node: register these routers (comma-separated node names, themselves direct nodes) in ~routers instead of ~ip and ~ws-port',
@@ -102,7 +119,7 @@ export default class BootFakeNode extends KitCommand {
         verbosity: flags.verbosity,
         rpc: flags.rpc,
         persist: flags.persist,
-        extra: splitExtraArgs(argv as string[]),
+        extra: splitExtraArgs(this.argv, argv as string[]),
         log: (line) => this.log(line),
       });
       this.exit(code);
@@ -113,7 +130,7 @@ export default class BootFakeNode extends KitCommand {
     const { splitExtraArgs } = await import('../real-runtime/index.js');
     let extra: ReturnType<typeof parseExtraArgs>;
     try {
-      extra = parseExtraArgs(splitExtraArgs(argv as string[]));
+      extra = parseExtraArgs(splitExtraArgs(this.argv, argv as string[]));
     } catch (e) {
       if (e instanceof ArgvError) throw new KitError(`arguments after --: ${e.message}`, { hint: 'run `kit-hyperdrive --help` for the Hyperdrive flags kit\'s node takes' });
       throw e;
@@ -123,6 +140,7 @@ export default class BootFakeNode extends KitCommand {
     // Loaded here, not at the top: every other command (and `kit --help`) starts without the runtime.
     const { bootNode, PortInUseError } = await import('../runtime/node.js');
     let node: Awaited<ReturnType<typeof bootNode>> | undefined;
+    const quota = (key: keyof NodeQuotas) => quotaFromFlag(key, (flags as Record<string, unknown>)[QUOTA_SETTINGS[key].flag] as number | undefined);
     // A second signal while stopping exits at once, but still removes a home that is not kept.
     const shutdown = shutdownTrigger({
       onForce: (signal) => {
@@ -143,6 +161,15 @@ export default class BootFakeNode extends KitCommand {
         fakechainPort: flags['fakechain-port'],
         rpc: flags.rpc,
         netPort: extra.wsPort,
+        net: { maxPassthroughs: extra.maxPassthroughs, maxConnectionsPerPeer: quota('maxConnectionsPerPeer'), maxBufferedBytes: quota('maxBufferedBytes') },
+        limits: {
+          maxProcesses: quota('maxProcesses'),
+          maxProcessesPerPackage: quota('maxProcessesPerPackage'),
+          mailboxMessages: quota('mailboxMessages'),
+          mailboxBytes: quota('mailboxBytes'),
+          processMemoryBytes: quota('processMemoryBytes'),
+        },
+        timersPerProcess: quota('timersPerProcess'),
         softUlimit: extra.softUlimit,
         routers: flags.routers
           ?.split(',')
@@ -161,7 +188,7 @@ export default class BootFakeNode extends KitCommand {
         });
       }
       // Chain problems (no chain and none can start, name held by another key, wrong password).
-      if ((e as Error)?.name === 'HomeError') throw new KitError((e as Error).message);
+      if ((e as Error)?.name === 'HomeError' || (e as Error)?.name === 'QuotaConfigError') throw new KitError((e as Error).message);
       const chainErrors = ['FakeChainUnavailableError', 'NameTakenError', 'NetKeyError', 'RegistrationError'];
       if (chainErrors.includes((e as Error)?.name)) {
         throw new KitError((e as Error).message, {

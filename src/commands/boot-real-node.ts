@@ -59,7 +59,7 @@ export default class BootRealNode extends KitCommand {
       port: flags.port,
       verbosity: flags.verbosity,
       rpc: flags.rpc,
-      extra: splitExtraArgs(argv as string[]),
+      extra: splitExtraArgs(this.argv, argv as string[]),
     });
     this.log(`Running ${runtime.binary} ${args.join(' ')}`);
     const code = await runRuntime(runtime.binary, args);

@@ -21,6 +21,8 @@ export interface NodeArgs {
   rpc?: string;
   password?: string;
   softUlimit?: number;
+  /** Hyperdrive's --max-passthroughs (the node's quota; quotas.ts). */
+  maxPassthroughs?: number;
   fakeNodeName?: string;
   fakechainPort?: number;
   /** Accepted flags that change nothing here, said once at boot. */
@@ -56,7 +58,7 @@ const SPECS: Spec[] = [
   { long: 'max-log-size', value: 'u64', moot: "kit's node writes no terminal log files" },
   { long: 'number-log-files', value: 'u64', moot: "kit's node writes no terminal log files" },
   { long: 'max-peers', value: 'u64', refuse: "kit's node does not limit its peer connections" },
-  { long: 'max-passthroughs', value: 'u64', refuse: "kit's node does not limit the passthroughs it routes" },
+  { long: 'max-passthroughs', value: 'u64' },
   { long: 'soft-ulimit', value: 'u64' },
   { long: 'process-verbosity', value: 'string', refuse: "kit's node has one verbosity for all processes (--verbosity)" },
   { long: 'expose-local' },
@@ -78,11 +80,12 @@ Options:
       --rpc <RPC>                 an Ethereum RPC provider (ws:// or http://)
       --password <PASSWORD>       node password [default: secret]
       --soft-ulimit <N>           open-files budget for fd-manager
+      --max-passthroughs <N>      passthroughs routed for indirect nodes [default: 32; Hyperdrive's: 0]
       --expose-local              accepted: the local RPC is always served on loopback
       --fake-node-name <NAME>     the node's name (a name without a dot gets .os, as Hyperdrive registers it)
       --fakechain-port <PORT>     the fake chain [default: 8545]
   -l, --logging-off, --max-log-size, --number-log-files, --reveal-ip: accepted, nothing to act on
-      --tcp-port, --rpc-config, --max-peers, --max-passthroughs, --process-verbosity: refused
+      --tcp-port, --rpc-config, --max-peers, --process-verbosity: refused
   -h, --help                      this text
   -V, --version                   kit's version`;
 
@@ -104,14 +107,14 @@ const SET_BY_KIT = ['port', 'verbosity', 'rpc', 'password', 'fake-node-name', 'f
  * already set (the real kit appends ARGS to the runtime's command line, where a repeated flag is
  * an error too).
  */
-export function parseExtraArgs(words: string[]): Pick<NodeArgs, 'wsPort' | 'softUlimit' | 'detached' | 'notes'> {
+export function parseExtraArgs(words: string[]): Pick<NodeArgs, 'wsPort' | 'softUlimit' | 'maxPassthroughs' | 'detached' | 'notes'> {
   const parsed = parseFlags(words);
   if (parsed.kind !== 'flags') throw new ArgvError(`${words.find((w) => /^-(h|V|-help|-version)$/.test(w))} is not for after --`);
   if (parsed.positionals.length > 0) throw new ArgvError(`unexpected argument '${parsed.positionals[0]}' after -- (only Hyperdrive flags go there)`);
   const twice = parsed.given.find((g) => SET_BY_KIT.includes(g));
   if (twice) throw new ArgvError(`--${twice} after -- is set by kit boot-fake-node itself: use its own --${twice} option instead`);
-  const { wsPort, softUlimit, detached, notes } = parsed.out;
-  return { wsPort, softUlimit, detached, notes };
+  const { wsPort, softUlimit, maxPassthroughs, detached, notes } = parsed.out;
+  return { wsPort, softUlimit, maxPassthroughs, detached, notes };
 }
 
 function parseFlags(argv: string[]): { kind: 'flags'; out: NodeArgs; positionals: string[]; given: string[] } | { kind: 'help' } | { kind: 'version' } {
@@ -179,6 +182,9 @@ function parseFlags(argv: string[]): { kind: 'flags'; out: NodeArgs; positionals
         break;
       case 'soft-ulimit':
         out.softUlimit = value as number;
+        break;
+      case 'max-passthroughs':
+        out.maxPassthroughs = value as number;
         break;
       case 'fake-node-name':
         out.fakeNodeName = value as string;

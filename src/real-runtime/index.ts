@@ -143,7 +143,14 @@ function signalNumber(signal: NodeJS.Signals): number | undefined {
   return ({ SIGHUP: 1, SIGINT: 2, SIGKILL: 9, SIGTERM: 15 } as Record<string, number>)[signal];
 }
 
-/** Split `-- ARGS` given as one string (as the real kit does) or as separate words. */
-export function splitExtraArgs(words: string[]): string[] {
+/**
+ * The node's arguments: the words after `--` as they were typed, each split on whitespace (so
+ * `-- "--ws-port 9001"` works as the real kit's single ARGS string does). Taken from the raw
+ * command line: oclif's non-strict argv reorders them (`-- --ws-port 0` came back as
+ * `["0", "--ws-port"]`). Without a `--`, oclif's leftover words.
+ */
+export function splitExtraArgs(rawArgv: readonly string[], leftover: readonly string[]): string[] {
+  const dash = rawArgv.indexOf('--');
+  const words = dash >= 0 ? rawArgv.slice(dash + 1) : leftover;
   return words.flatMap((w) => w.split(/\s+/)).filter((w) => w !== '');
 }

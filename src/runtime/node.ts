@@ -6,7 +6,7 @@ import { readFile, realpath } from 'node:fs/promises';
 import { join, resolve, sep } from 'node:path';
 import type { KernelApi } from './kernel/api.js';
 import { Kernel } from './kernel/kernel.js';
-import { type KernelLimits, resolveLimits } from './kernel/limits.js';
+import { type KernelLimits, kernelLimits } from './kernel/limits.js';
 import { FileProcessStore } from './kernel/persistence.js';
 import { discardFreshHome, type PreparedHome, prepareHome, unlockHome } from './home.js';
 import { KIT_CACHE } from '../core/cache.js';
@@ -27,6 +27,7 @@ import { addSystemPackages } from './packages/system.js';
 import { ComponentHost } from './process/host.js';
 import { createTerminal, type Terminal } from './terminal/index.js';
 import { type Capability, messagingCap, NETWORK_PARAMS, type ProcessId, processIdToString, systemProcess } from '../core/types.js';
+import { changedQuotas, resolveQuotas } from './quotas.js';
 
 export { PortInUseError } from './modules/http-server/errors.js';
 
@@ -80,9 +81,9 @@ export interface BootOptions {
   /** Called when the terminal asks to shut down (Ctrl-C, end of input) or a process sends Shutdown. */
   onExitRequested?: () => void;
   /**
-   * Processes per node and per package, mailbox size, and each process's memory (limits.ts);
-   * unset ones come from KIT_MAX_PROCESSES, KIT_MAX_PROCESSES_PER_PACKAGE, KIT_MAILBOX_MESSAGES,
-   * KIT_MAILBOX_MB and KIT_PROCESS_MEMORY_MB, else the defaults.
+   * Processes per node and per package, mailbox size, and each process's memory. These,
+   * timersPerProcess and net's quotas, when unset, come from their environment variables
+   * (quotas.ts: KIT_MAX_PROCESSES, KIT_TIMERS_PER_PROCESS, ...), else the defaults.
    */
   limits?: Partial<KernelLimits>;
 }
@@ -125,7 +126,16 @@ async function bootInHome(home: string, prepared: PreparedHome, opts: BootOption
     maxRatio: opts.zipLimits?.maxRatio ?? DEFAULT_ZIP_LIMITS.maxRatio,
   };
 
-  const limits = resolveLimits(opts.limits);
+  const quotas = resolveQuotas({
+    ...opts.limits,
+    timersPerProcess: opts.timersPerProcess,
+    maxPassthroughs: opts.net?.maxPassthroughs,
+    maxConnectionsPerPeer: opts.net?.maxConnectionsPerPeer,
+    maxBufferedBytes: opts.net?.maxBufferedBytes,
+  });
+  const limits = kernelLimits(quotas);
+  const changed = changedQuotas(quotas);
+  if (changed.length > 0) log.info(`quotas other than the defaults: ${changed.join(', ')}`);
   const host = new ComponentHost({ cacheDir: join(KIT_CACHE, 'components'), log: log.child('process'), memoryLimitBytes: limits.processMemoryBytes });
   const state = new FileStateStore(home);
   const kernel = new Kernel({
@@ -163,13 +173,21 @@ async function bootInHome(home: string, prepared: PreparedHome, opts: BootOption
   // Before kv and sqlite, which ask it for their share of file descriptors as they start.
   await kernel.addNative(createFdManager({ staticMax: opts.softUlimit }), systemCaps);
   await kernel.addNative(createVfs({ home, zipLimits }), systemCaps);
-  await kernel.addNative(createTimerModule({ timersPerProcess: opts.timersPerProcess }), systemCaps);
+  await kernel.addNative(createTimerModule({ timersPerProcess: quotas.timersPerProcess }), systemCaps);
   await kernel.addNative(createKv({ home }), systemCaps);
   await kernel.addNative(createSqlite({ home }), systemCaps);
   await kernel.addNative(createHttpClient(), systemCaps);
   const notifications = createNotifications();
   await kernel.addNative(notifications, systemCaps);
-  const net = createNetModule({ host: listenHost, ...opts.net, port: opts.netPort, password: opts.password });
+  const net = createNetModule({
+    host: listenHost,
+    ...opts.net,
+    maxPassthroughs: quotas.maxPassthroughs,
+    maxConnectionsPerPeer: quotas.maxConnectionsPerPeer,
+    maxBufferedBytes: quotas.maxBufferedBytes,
+    port: opts.netPort,
+    password: opts.password,
+  });
   await kernel.addNative(net, systemCaps);
   const http = await createHttpServer({
     port: opts.port,

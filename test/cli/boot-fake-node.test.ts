@@ -67,6 +67,31 @@ describe('kit boot-fake-node', () => {
     assert.match(r.stdout, /note: --logging-off: accepted, no effect/);
   });
 
+  test('the quota flags and variables reach the node, which names the ones set; -- words keep their order', { skip: runtimeProblem }, async () => {
+    // `-- --ws-port 0`: oclif's own argv gave these back as ["0", "--ws-port"].
+    const child = spawnKit(
+      ['boot-fake-node', '--detached', '-p', '0', '-o', join(dir, 'quotas'), '-f', 'quotas.dev', '-c', String(await freePort()), '--timers-per-process', '2', '--', '--ws-port', '0', '--max-passthroughs', '0'],
+      { env: { KIT_MAILBOX_MB: '64', KIT_PEER_CONNECTIONS: '2' } },
+    );
+    const exited = waitForExit(child, 120_000);
+    try {
+      const [line] = await waitForOutput(child, /quotas other than the defaults: .*/);
+      assert.equal(line, 'quotas other than the defaults: mailbox-mb 64, timers-per-process 2, peer-connections 2, max-passthroughs 0');
+      await waitForOutput(child, /url:\s+http/);
+    } finally {
+      child.kill('SIGINT');
+    }
+    assert.equal((await exited).code, 0);
+  });
+
+  test('a quota variable that is not a whole number is refused, naming it, before anything boots', { skip: runtimeProblem }, async () => {
+    const child = spawnKit(['boot-fake-node', '--detached', '-p', '0', '-o', join(dir, 'bad-quota'), '-c', String(await freePort())], { env: { KIT_TIMERS_PER_PROCESS: 'lots' } });
+    const r = await waitForExit(child, 60_000);
+    assert.equal(r.code, 1);
+    assert.match(r.stderr, /KIT_TIMERS_PER_PROCESS=lots: give a whole number of at least 1 \(most pending timers of one process\)/);
+    assert.equal(existsSync(join(dir, 'bad-quota')), false);
+  });
+
   test('bad flag values are refused by the parser', async () => {
     const r = await runInProcess(['boot-fake-node', '--verbosity', '9']);
     assert.notEqual(r.exitCode, 0);

@@ -30,6 +30,11 @@ describe("kit-hyperdrive: Hyperdrive's command line", () => {
     assert.deepEqual([a?.port, a?.verbosity, a?.wsPort, a?.detached, a?.home, a?.softUlimit], [8080, 3, 9001, true, 'h', 2048]);
   });
 
+  test("--max-passthroughs sets the node's passthrough quota, as Hyperdrive's (hyperdrive/src/main.rs)", () => {
+    assert.equal(run(['h', '--max-passthroughs', '0'])?.maxPassthroughs, 0);
+    assert.equal(parseExtraArgs(['--max-passthroughs=5']).maxPassthroughs, 5);
+  });
+
   test('accepted without effect, with a note saying why', () => {
     const a = run(['h', '-l', '--max-log-size', '100', '--number-log-files', '2', '--reveal-ip', 'false']);
     assert.equal(a?.notes.length, 4);
@@ -76,7 +81,7 @@ describe("kit-hyperdrive: Hyperdrive's command line", () => {
 
 describe('kit boot-fake-node -- ARGS', () => {
   test('takes the Hyperdrive flags kit does not set itself', () => {
-    assert.deepEqual(parseExtraArgs(['--ws-port', '9001', '--soft-ulimit', '512', '-d']), { wsPort: 9001, softUlimit: 512, detached: true, notes: [] });
+    assert.deepEqual(parseExtraArgs(['--ws-port', '9001', '--soft-ulimit', '512', '-d', '--max-passthroughs', '3']), { wsPort: 9001, softUlimit: 512, maxPassthroughs: 3, detached: true, notes: [] });
     assert.throws(() => parseExtraArgs(['--fakechain-port', '1']), /--fakechain-port after -- is set by kit boot-fake-node itself/);
     assert.throws(() => parseExtraArgs(['stray']), /unexpected argument 'stray' after --/);
     assert.throws(() => parseExtraArgs(['--tcp-port', '1']), /--tcp-port is not supported/);

@@ -47,7 +47,7 @@ describe('net quotas', () => {
     conns[3].hi('quota.dev', 'fourth still here', 99n);
     await waitFor(() => node.prints.some((l) => l.includes('many.dev: third still here')), 'the third connection read');
     assert.deepEqual([(await conns[3].next()).id, (await conns[3].next()).id].sort(), [98n, 99n]);
-    assert.ok(node.logs.some((l) => l.includes('many.dev opened connection 3, over the limit of 2 per node (NetOptions.maxConnectionsPerPeer); closing its oldest')));
+    assert.ok(node.logs.some((l) => l.includes('many.dev opened connection 3, over the limit of 2 per node (--peer-connections or KIT_PEER_CONNECTIONS raises it); closing its oldest')));
     assert.equal(await hi(friend, 'quota.dev', 'others are fine'), 'ack');
     for (const p of conns) p.ws.terminate();
   });
@@ -67,7 +67,7 @@ describe('net quotas', () => {
     // 300 KB announced: the connection goes at its first piece, before the rest is held.
     greedy.send(msg(300_000, 2n));
     await greedy.closed;
-    assert.ok(node.logs.some((l) => /greedy\.dev: peer announced a \d+-byte message, over this node's limit of 262144 bytes buffered per connection \(NetOptions\.maxBufferedBytes\)/.test(l)));
+    assert.ok(node.logs.some((l) => /greedy\.dev: peer announced a \d+-byte message, over this node's limit of 262144 bytes buffered per connection \(--peer-buffer-mb or KIT_PEER_BUFFER_MB raises it\)/.test(l)));
     assert.equal(await hi(friend, 'quota.dev', 'still answering'), 'ack');
   });
 
@@ -90,7 +90,7 @@ describe('net quotas', () => {
       outcomes.some((o) => o.startsWith('offline') && o.includes('sleepy.dev is not reading what we send')),
       `no message came back Offline: ${[...new Set(outcomes)].join(' | ')}`,
     );
-    assert.ok(node.logs.some((l) => l.includes('net: sleepy.dev is not reading') && l.includes('(NetOptions.maxBufferedBytes)')));
+    assert.ok(node.logs.some((l) => l.includes('net: sleepy.dev is not reading') && l.includes('(--peer-buffer-mb or KIT_PEER_BUFFER_MB raises it)')));
     sleepy.ws.terminate();
     assert.equal(await hi(friend, 'quota.dev', 'after the sleeper'), 'ack');
   });

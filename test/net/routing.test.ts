@@ -125,7 +125,7 @@ describe('routing: indirect nodes and routers', () => {
     declareIndirect([small, far, caller, second], far, ['small-router.dev']);
     assert.equal(await hiEventually(caller, 'far.dev', 'first'), 'ack');
     assert.equal(await hi(second, 'far.dev', 'second'), 'ack');
-    assert.ok(small.logs.some((l) => l.includes('at the limit of 1 passthroughs (NetOptions.maxPassthroughs): closing the oldest, caller.dev -> far.dev')));
+    assert.ok(small.logs.some((l) => l.includes('at the limit of 1 passthroughs (-- --max-passthroughs or KIT_MAX_PASSTHROUGHS raises it): closing the oldest, caller.dev -> far.dev')));
     await until(async () => !(await peersOf(caller)).includes('far.dev'), 'caller.dev to lose its passthrough to far.dev');
     assert.match(await diagnostics(small), /we have 1 active passthroughs:\n {4}second\.dev -> far\.dev/);
     // and caller.dev gets through again, at second.dev's expense

@@ -147,7 +147,7 @@ describe('timer:distro:sys on a mocked clock', () => {
     const why = answered.filter((a) => a.body !== '');
     assert.equal(why.length, 2);
     assert.equal(why[0].id, over);
-    assert.match(JSON.parse(why[0].body).Err, /already has 3 pending timers, the most this node allows one process/);
+    assert.match(JSON.parse(why[0].body).Err, /already has 3 pending timers, the most this node allows one process \(--timers-per-process or KIT_TIMERS_PER_PROCESS raises it\)/);
     assert.equal(printed.filter((l) => l.includes('pending timers, the most')).length, 1, 'one terminal line per episode');
     const other = request('{"SetTimer": 10}', 5n, parseProcessId('other:timers:test.os'));
     advance(10);

@@ -33,7 +33,8 @@ import { SendErrorException } from './api.js';
 import { CapabilitySet } from './capabilities.js';
 import { capabilityFromJson, capabilityToJson, onExitFromJson, onExitToJson } from './json.js';
 import type { ExitReason, KernelCallOp, ProcessEvents } from '../process/host.js';
-import { defaultLimits, type KernelLimits, LIMIT_ENV } from './limits.js';
+import { raiseWith } from '../quotas.js';
+import { defaultLimits, type KernelLimits } from './limits.js';
 import type { ProcessStore, StoredProcess } from './persistence.js';
 import { RestartBackoff } from './restart.js';
 import { processCall } from './calls.js';
@@ -464,7 +465,7 @@ export class Kernel implements KernelApi, KernelInternals {
     const reason =
       `${target.key}'s mailbox is full (${b.messages} messages, ${(b.bytes / 1048576).toFixed(1)} MiB not yet received): ` +
       `it is not receiving fast enough. The limits are ${this.limits.mailboxMessages} messages and ` +
-      `${this.limits.mailboxBytes / 1048576} MiB (${LIMIT_ENV.mailboxMessages}, ${LIMIT_ENV.mailboxBytes})`;
+      `${this.limits.mailboxBytes / 1048576} MiB (${raiseWith('mailboxMessages')}; ${raiseWith('mailboxBytes')})`;
     if (!target.mailboxWarned) {
       target.mailboxWarned = true;
       this.print(0, `kernel: refusing Requests until it catches up: ${reason}`);
@@ -555,9 +556,9 @@ export class Kernel implements KernelApi, KernelInternals {
     }
     const pkg = `${id.packageName}:${id.publisherNode}`;
     if (all >= this.limits.maxProcesses)
-      return `this node already runs ${all} processes, its limit (${LIMIT_ENV.maxProcesses} raises it)`;
+      return `this node already runs ${all} processes, its limit (${raiseWith('maxProcesses')} raises it)`;
     if (ofPackage >= this.limits.maxProcessesPerPackage)
-      return `package ${pkg} already runs ${ofPackage} processes, the limit per package (${LIMIT_ENV.maxProcessesPerPackage} raises it)`;
+      return `package ${pkg} already runs ${ofPackage} processes, the limit per package (${raiseWith('maxProcessesPerPackage')} raises it)`;
     return undefined;
   }
 

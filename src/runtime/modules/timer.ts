@@ -12,13 +12,12 @@
 import { isU64, parseJsonExact } from '../../core/json.js';
 import { addressToString, fromUtf8, type KernelMessage, processIdToString, systemProcess } from '../../core/types.js';
 import type { KernelApi, NativeProcess } from '../kernel/api.js';
+import { defaultQuotas, raiseWith } from '../quotas.js';
 
 /** setTimeout's longest wait. */
 const MAX_TIMEOUT_MS = 2 ** 31 - 1;
 /** Past this a timer never pops in practice (the largest time a JS Date holds). */
 const NEVER_MS = 8.64e15;
-/** Default for TimerModuleOptions.timersPerProcess: about 25 MB of pending timers per process. */
-export const DEFAULT_TIMERS_PER_PROCESS = 10_000;
 
 interface ActiveTimer {
   handle?: NodeJS.Timeout;
@@ -36,7 +35,7 @@ export interface TimerModuleOptions {
   now?: () => number;
   /** For tests: the monotonic clock (ms) long timers measure what is left by; default performance.now. */
   monotonic?: () => number;
-  /** Pending timers one process may have; default DEFAULT_TIMERS_PER_PROCESS. */
+  /** Pending timers one process may have; default ../quotas.ts's (10,000: about 25 MB of timers). */
   timersPerProcess?: number;
 }
 
@@ -44,7 +43,7 @@ export function createTimerModule(opts: TimerModuleOptions = {}): NativeProcess 
   let kernel: KernelApi;
   const now = opts.now ?? Date.now;
   const monotonic = opts.monotonic ?? (() => performance.now());
-  const quota = opts.timersPerProcess ?? DEFAULT_TIMERS_PER_PROCESS;
+  const quota = opts.timersPerProcess ?? defaultQuotas().timersPerProcess;
   const id = systemProcess('timer');
   const timers = new Set<ActiveTimer>();
   const perProcess = new Map<string, number>();
@@ -101,7 +100,7 @@ export function createTimerModule(opts: TimerModuleOptions = {}): NativeProcess 
     const owner = processIdToString(km.source.process);
     const count = perProcess.get(owner) ?? 0;
     if (count >= quota) {
-      const why = `${owner} already has ${count} pending timers, the most this node allows one process (timersPerProcess); wait for some to pop`;
+      const why = `${owner} already has ${count} pending timers, the most this node allows one process (${raiseWith('timersPerProcess')} raises it); wait for some to pop`;
       if (!warned.has(owner)) {
         warned.add(owner);
         kernel.print(0, `timer: ${why}. Further requests over the limit are refused.`);

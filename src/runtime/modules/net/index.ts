@@ -49,10 +49,11 @@ import { identityFrom, type NetOptions, netLimits, transportFor } from './option
 import { Router } from './router.js';
 import { openTcp, TcpLink } from './tcp.js';
 import { openWs, WsLink } from './ws-link.js';
+import { raiseWith } from '../../quotas.js';
 
 export { loadOrCreateNetKey, NetKeyError, readNetPublicKey, type NetKey } from '../../../core/net-key.js';
 export { encodeHnsUpdate, encodeNetAction, type HnsUpdate, type Identity } from './wire.js';
-export { NET_DEFAULTS, type NetOptions } from './options.js';
+export type { NetOptions } from './options.js';
 
 const NET = systemProcess('net');
 /** The system PKI feeder: the real Wasm hns-indexer holds only a messaging capability to net. */
@@ -255,7 +256,7 @@ export function createNetModule(opts: NetOptions = {}): NetModule {
     while (list.length > maxConnectionsPerPeer) {
       const oldest = list.shift() as PeerConnection;
       kernel.log.warning(
-        `net: ${name} opened connection ${list.length + 1}, over the limit of ${maxConnectionsPerPeer} per node (NetOptions.maxConnectionsPerPeer); closing its oldest`,
+        `net: ${name} opened connection ${list.length + 1}, over the limit of ${maxConnectionsPerPeer} per node (${raiseWith('maxConnectionsPerPeer')} raises it); closing its oldest`,
       );
       oldest.close();
     }
@@ -405,7 +406,7 @@ export function createNetModule(opts: NetOptions = {}): NetModule {
       const waiting = peer.bufferedOut();
       if (waiting > 0 && waiting + encoded.length > maxBufferedBytes) {
         kernel.log.warning(
-          `net: ${name} is not reading: ${waiting} bytes wait to be sent to it, and this message would take that over the ${maxBufferedBytes}-byte limit (NetOptions.maxBufferedBytes); the message comes back Offline`,
+          `net: ${name} is not reading: ${waiting} bytes wait to be sent to it, and this message would take that over the ${maxBufferedBytes}-byte limit (${raiseWith('maxBufferedBytes')} raises it); the message comes back Offline`,
         );
         offline(km, `${name} is not reading what we send (over ${maxBufferedBytes} bytes unsent)`);
         return;

@@ -1,16 +1,11 @@
 // net:distro:sys's options, and how a PKI entry (HnsUpdate) becomes an Identity to dial.
 
 import type { NetKey } from '../../../core/net-key.js';
+import { defaultQuotas } from '../../quotas.js';
 import { MAX_NOISE_MESSAGE } from './noise.js';
 import type { Transport } from './peer.js';
 import type { HnsUpdate, Identity } from './wire.js';
 
-/** Defaults of the quotas (issue 19) and of routing; each is a NetOptions field. */
-export const NET_DEFAULTS = {
-  maxPassthroughs: 32,
-  maxConnectionsPerPeer: 4,
-  maxBufferedBytes: 32 * 1024 * 1024,
-} as const;
 /** A connection must be able to hold one handshake message and one Noise message. */
 const MIN_BUFFERED_BYTES = 2 * MAX_NOISE_MESSAGE;
 
@@ -29,24 +24,25 @@ export interface NetOptions {
    * publish a TCP port are reached over TCP either way.
    */
   tcpPort?: number;
-  /** Passthroughs served as a router (Hyperdrive's `--max-passthroughs`, 0 there). Default 32. */
+  /** Passthroughs served as a router (Hyperdrive's `--max-passthroughs`, 0 there). Default: ../../quotas.ts's. */
   maxPassthroughs?: number;
-  /** Authenticated connections one node may hold with us at once; beyond, its oldest closes. Default 4. */
+  /** Authenticated connections one node may hold with us at once; beyond, its oldest closes. Default: quotas.ts's. */
   maxConnectionsPerPeer?: number;
   /**
    * Bytes one connection may hold: queued before it is set up, a message being received, or
-   * waiting to be sent to a peer that does not read (that message comes back Offline). Default
-   * 32 MiB; below 10,485,800 the largest messages the network carries are refused.
+   * waiting to be sent to a peer that does not read (that message comes back Offline). Default:
+   * quotas.ts's; below 10,485,800 the largest messages the network carries are refused.
    */
   maxBufferedBytes?: number;
 }
 
 /** The quotas and the routing limit, checked: a bad value is refused with what to set. */
 export function netLimits(opts: NetOptions): { maxPassthroughs: number; maxConnectionsPerPeer: number; maxBufferedBytes: number } {
+  const defaults = defaultQuotas();
   return {
-    maxPassthroughs: atLeast(opts.maxPassthroughs, NET_DEFAULTS.maxPassthroughs, 'maxPassthroughs', 0),
-    maxConnectionsPerPeer: atLeast(opts.maxConnectionsPerPeer, NET_DEFAULTS.maxConnectionsPerPeer, 'maxConnectionsPerPeer', 1),
-    maxBufferedBytes: atLeast(opts.maxBufferedBytes, NET_DEFAULTS.maxBufferedBytes, 'maxBufferedBytes', MIN_BUFFERED_BYTES),
+    maxPassthroughs: atLeast(opts.maxPassthroughs, defaults.maxPassthroughs, 'maxPassthroughs', 0),
+    maxConnectionsPerPeer: atLeast(opts.maxConnectionsPerPeer, defaults.maxConnectionsPerPeer, 'maxConnectionsPerPeer', 1),
+    maxBufferedBytes: atLeast(opts.maxBufferedBytes, defaults.maxBufferedBytes, 'maxBufferedBytes', MIN_BUFFERED_BYTES),
   };
 }
 

@@ -15,6 +15,7 @@ import type { Logger } from '../../../core/log.js';
 import { CONNECT_TIMEOUT_MS, type Link } from './link.js';
 import type { PeerConnection, Transport } from './peer.js';
 import type { Identity, RoutingRequest } from './wire.js';
+import { raiseWith } from '../../quotas.js';
 
 export interface RouterEnv {
   our(): string;
@@ -65,7 +66,7 @@ export class Router {
     if (!target) throw new Error(`${rr.source} asked to be routed to unknown HNS name '${rr.target}'`);
     if (rr.target === rr.source) throw new Error(`${rr.source} asked to be routed to itself`);
     if (this.env.maxPassthroughs <= 0) {
-      throw new Error(`passthrough for ${rr.source} denied: this node allows none (NetOptions.maxPassthroughs, Hyperdrive's --max-passthroughs)`);
+      throw new Error(`passthrough for ${rr.source} denied: this node allows none (${raiseWith('maxPassthroughs')} allows some)`);
     }
     // Taken out before the count, so that the half that completes a pair is never refused.
     const reverse = this.pending.get(key(rr.target, rr.source));
@@ -125,7 +126,7 @@ export class Router {
     for (const [k, a] of this.active) if (!oldest || a.since < oldest.since) oldest = { k, since: a.since, active: true };
     for (const [k, p] of this.pending) if (!oldest || p.since < oldest.since) oldest = { k, since: p.since, active: false };
     if (!oldest) return;
-    this.env.log().info(`net: at the limit of ${this.env.maxPassthroughs} passthroughs (NetOptions.maxPassthroughs): closing the oldest, ${oldest.k}`);
+    this.env.log().info(`net: at the limit of ${this.env.maxPassthroughs} passthroughs (${raiseWith('maxPassthroughs')} raises it): closing the oldest, ${oldest.k}`);
     if (oldest.active) {
       const a = this.active.get(oldest.k);
       this.active.delete(oldest.k);

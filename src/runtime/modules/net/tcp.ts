@@ -10,6 +10,7 @@ import { CONNECT_TIMEOUT_MS, type Link, type LinkEnv, type PeerHandlers, withTim
 import { MAX_NOISE_MESSAGE, MAX_PLAINTEXT, type TransportState } from './noise.js';
 import type { PeerConnection, PeerFlags } from './peer.js';
 import { chunks, MAX_WIRE_MESSAGE, overBuffer, QuotaError, WireError } from './wire.js';
+import { raiseWith } from '../../quotas.js';
 
 const EMPTY = Buffer.alloc(0);
 /** tcp/utils.rs maintain_connection: keep-alive probes after 30 s idle, every 30 s. */
@@ -36,7 +37,7 @@ export class TcpLink implements Link {
       }
       this.buf = this.buf.length === 0 ? chunk : Buffer.concat([this.buf, chunk]);
       if (this.buf.length > env.maxBuffered) {
-        env.log.warning(`net: a TCP connection queued ${this.buf.length} bytes before it was set up, over the ${env.maxBuffered}-byte limit (NetOptions.maxBufferedBytes); closed`);
+        env.log.warning(`net: a TCP connection queued ${this.buf.length} bytes before it was set up, over the ${env.maxBuffered}-byte limit (${raiseWith('maxBufferedBytes')} raises it); closed`);
         this.close('too much queued');
         return;
       }
@@ -109,7 +110,7 @@ export class TcpLink implements Link {
     const forward = (from: TcpLink, to: TcpLink) => (chunk: Buffer) => {
       if (to.socket.destroyed) return;
       if (to.socket.writableLength > this.env.maxBuffered) {
-        this.env.log.warning(`net: a passthrough holds ${to.socket.writableLength} unsent bytes, over the ${this.env.maxBuffered}-byte limit (NetOptions.maxBufferedBytes); closed`);
+        this.env.log.warning(`net: a passthrough holds ${to.socket.writableLength} unsent bytes, over the ${this.env.maxBuffered}-byte limit (${raiseWith('maxBufferedBytes')} raises it); closed`);
         from.close('passthrough over its buffer');
         to.close('passthrough over its buffer');
         return;

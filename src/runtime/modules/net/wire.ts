@@ -9,6 +9,7 @@
 // No msgpackr record extension (`useRecords: false`), so any MessagePack decoder can read us.
 
 import { Packr } from 'msgpackr';
+import { raiseWith } from '../../quotas.js';
 import {
   type Address,
   addressToString,
@@ -283,7 +284,7 @@ export class QuotaError extends WireError {
 
 /** A connection is dropped for announcing a message larger than it may buffer. */
 export function overBuffer(bytes: number, limit: number): QuotaError {
-  return new QuotaError(`peer announced a ${bytes}-byte message, over this node's limit of ${limit} bytes buffered per connection (NetOptions.maxBufferedBytes)`);
+  return new QuotaError(`peer announced a ${bytes}-byte message, over this node's limit of ${limit} bytes buffered per connection (${raiseWith('maxBufferedBytes')} raises it)`);
 }
 
 /** Reassembles length-prefixed messages from decrypted chunks. */

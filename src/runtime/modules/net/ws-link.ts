@@ -8,6 +8,7 @@ import { CONNECT_TIMEOUT_MS, type Link, type LinkEnv, type PeerHandlers, withTim
 import { MAX_NOISE_MESSAGE, type TransportState } from './noise.js';
 import { type PeerConnection, type PeerFlags, WsPeer } from './peer.js';
 import { MAX_WIRE_MESSAGE, QuotaError } from './wire.js';
+import { raiseWith } from '../../quotas.js';
 
 export class WsLink implements Link {
   readonly transport = 'ws';
@@ -43,7 +44,7 @@ export class WsLink implements Link {
         this.queue.push(bytes);
         this.queued += bytes.length;
         if (this.queued > env.maxBuffered) {
-          env.log.warning(`net: a connection queued ${this.queued} bytes before it was set up, over the ${env.maxBuffered}-byte limit (NetOptions.maxBufferedBytes); closed`);
+          env.log.warning(`net: a connection queued ${this.queued} bytes before it was set up, over the ${env.maxBuffered}-byte limit (${raiseWith('maxBufferedBytes')} raises it); closed`);
           this.close('too much queued');
         }
       }
@@ -98,7 +99,7 @@ export class WsLink implements Link {
     const forward = (from: WsLink, to: WsLink) => (data: Uint8Array) => {
       if (to.ws.readyState !== WebSocket.OPEN) return;
       if (to.ws.bufferedAmount > this.env.maxBuffered) {
-        this.env.log.warning(`net: a passthrough holds ${to.ws.bufferedAmount} unsent bytes, over the ${this.env.maxBuffered}-byte limit (NetOptions.maxBufferedBytes); closed`);
+        this.env.log.warning(`net: a passthrough holds ${to.ws.bufferedAmount} unsent bytes, over the ${this.env.maxBuffered}-byte limit (${raiseWith('maxBufferedBytes')} raises it); closed`);
         from.close('passthrough over its buffer');
         to.close('passthrough over its buffer');
         return;
