@@ -2,7 +2,7 @@
 // fd_manager.rs, lib/src/fd_manager.rs): RequestFdsLimit registers the sender with one hit and
 // every registered process is sent `{"FdsLimit": n}` (half the budget split evenly, half by hit
 // count); FdsLimitHit counts and re-splits; GetState and GetProcessFdLimit answer a caller that
-// awaits them; anything else is ignored. kv and sqlite register as they start, as Hyperdrive's do.
+// awaits them; anything else is ignored. kv, sqlite, vfs and net register as they start, as Hyperdrive's do.
 // Beyond Hyperdrive, kv counts the descriptors each LevelDB really holds (4), so opening many
 // databases keeps kv inside its share and other packages keep working.
 
@@ -42,24 +42,26 @@ describe('conformance: fd-manager', { timeout: 300_000 }, () => {
     await c?.stop();
   });
 
-  it('kv and sqlite registered as they started, one hit each, the budget split between them (GetState)', async () => {
+  // hyperdrive/src/{kv,sqlite,vfs}.rs and net/mod.rs each send RequestFdsLimit as they start.
+  it('kv, sqlite, vfs and net registered as they started, one hit each, the budget split among them (GetState)', async () => {
     const s = await state();
-    assert.deepEqual(s[KV], { limit: 60, hit_count: 1 });
-    assert.deepEqual(s['sqlite:distro:sys'], { limit: 60, hit_count: 1 });
+    assert.deepEqual(Object.keys(s).sort(), [KV, 'net:distro:sys', 'sqlite:distro:sys', 'vfs:distro:sys']);
+    // half (60) evenly over four, half by hits (one each of four): 15 + 15
+    for (const m of Object.keys(s)) assert.deepEqual(s[m], { limit: 30, hit_count: 1 }, m);
   });
 
   it('RequestFdsLimit registers the sender, which is sent {"FdsLimit": n} as a Request; FdsLimitHit re-splits by hits', async () => {
     await driver.inbox();
     assert.deepEqual(await driver.send(FD, '"RequestFdsLimit"', { timeout: null }), { sent: true });
-    // half (60) evenly over three, half by hits (1 of 3): 20 + 20
-    assert.deepEqual(JSON.parse((await driver.answer(FD, { GetProcessFdLimit: DRIVER })).body), { GetProcessFdLimit: 40 });
+    // half (60) evenly over five, half by hits (1 of 5): 12 + 12
+    assert.deepEqual(JSON.parse((await driver.answer(FD, { GetProcessFdLimit: DRIVER })).body), { GetProcessFdLimit: 24 });
     const first = (await driver.inbox()).filter((m) => m.request?.source === `fake.dev@${FD}`).map((m) => m.request!.body);
-    assert.deepEqual(first, ['{"FdsLimit":40}']);
+    assert.deepEqual(first, ['{"FdsLimit":24}']);
     await driver.send(FD, '"FdsLimitHit"', { timeout: null });
-    // 20 + 60 / 4 hits * 2
-    assert.deepEqual((await state())[DRIVER], { limit: 50, hit_count: 2 });
+    // 12 + 60 / 6 hits * 2
+    assert.deepEqual((await state())[DRIVER], { limit: 32, hit_count: 2 });
     const second = (await driver.inbox()).filter((m) => m.request?.source === `fake.dev@${FD}`).map((m) => m.request!.body);
-    assert.deepEqual(second, ['{"FdsLimit":50}']);
+    assert.deepEqual(second, ['{"FdsLimit":32}']);
     assert.deepEqual(JSON.parse((await driver.answer(FD, { GetProcessFdLimit: 'nobody:nothing:x.os' })).body), { GetProcessFdLimit: 0 });
   });
 

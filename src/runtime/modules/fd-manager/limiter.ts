@@ -20,6 +20,20 @@ const CULL_FRACTION_DENOMINATOR = 2;
 /** Descriptors one open handle holds (measured on Linux; see the header). */
 export const FDS_PER_HANDLE = { leveldb: 4, sqliteWal: 3 } as const;
 
+/**
+ * Register `self` with fd-manager, as every Hyperdrive module that holds descriptors does at boot:
+ * kv, sqlite, vfs and net (`send_fd_manager_request_fds_limit` in hyperdrive/src/{kv,sqlite,vfs}.rs
+ * and net/mod.rs). fd-manager splits the budget among all of them.
+ */
+export function requestFdsLimit(kernel: KernelApi, self: ProcessId): void {
+  kernel.tell(self, { node: kernel.our, process: FD_MANAGER }, JSON.stringify('RequestFdsLimit'));
+}
+
+/** Whether `km` comes from our fd-manager (its `{"FdsLimit": n}`), which a module takes apart from its own requests. */
+export function fromFdManager(km: KernelMessage, our: string): boolean {
+  return km.source.node === our && processIdToString(km.source.process) === 'fd-manager:distro:sys';
+}
+
 export class FdLimiter {
   /** The share in descriptors; until fd-manager answers there is no limit. */
   private limit: number | undefined;
@@ -39,8 +53,7 @@ export class FdLimiter {
 
   /** Register with fd-manager (Hyperdrive's modules do at boot). */
   start(): void {
-    const k = this.kernel();
-    k.tell(this.self, { node: k.our, process: FD_MANAGER }, JSON.stringify('RequestFdsLimit'));
+    requestFdsLimit(this.kernel(), this.self);
   }
 
   /**
@@ -49,7 +62,7 @@ export class FdLimiter {
    * (`enforce`, inside its queue, so no handle closes under a request using it).
    */
   takeLimit(km: KernelMessage): boolean {
-    if (km.message.tag !== 'request' || processIdToString(km.source.process) !== 'fd-manager:distro:sys') return false;
+    if (km.message.tag !== 'request' || !fromFdManager(km, this.kernel().our)) return false;
     try {
       const v = parseJsonExact(fromUtf8(km.message.val.body)) as { FdsLimit?: unknown; CullFractionDenominator?: unknown };
       if (typeof v?.FdsLimit === 'number' && Number.isInteger(v.FdsLimit) && v.FdsLimit >= 0) {

@@ -16,6 +16,7 @@ import { type AddressInfo, createServer as createTcpServer, type Server as TcpSe
 import { join } from 'node:path';
 import { type WebSocket, WebSocketServer } from 'ws';
 import type { KernelApi, NativeProcess } from '../../kernel/api.js';
+import { requestFdsLimit } from '../fd-manager/limiter.js';
 import {
   type Address,
   addressToString,
@@ -644,6 +645,10 @@ export function createNetModule(opts: NetOptions = {}): NetModule {
 
     async start(k: KernelApi) {
       kernel = k;
+      // Registered as Hyperdrive's net is (net/mod.rs), so fd-manager splits the budget as there.
+      // Hyperdrive then caps its peers at that share (set_max_peers); ours limits connections per
+      // peer and bytes per connection instead (quotas.ts), and takes the share without using it.
+      requestFdsLimit(k, NET);
       key = opts.netKey ?? loadOrCreateNetKey(k.home, opts.password ?? '');
       // A fresh Noise static key each boot, vouched for by the long-lived networking key.
       noiseStatic = generateKeyPair();

@@ -13,6 +13,7 @@ import { dirname, join, relative, sep } from 'node:path';
 import { parseJsonExact } from '../../../core/json.js';
 import { unzipAsync, type ZipLimits, ZipFormatError, ZipPathError } from '../../../core/zip.js';
 import type { KernelApi, NativeProcess } from '../../kernel/api.js';
+import { fromFdManager, requestFdsLimit } from '../fd-manager/limiter.js';
 import type { Logger } from '../../../core/log.js';
 import {
   type Address,
@@ -98,10 +99,13 @@ class Vfs implements NativeProcess {
     this.log = kernel.log.child('vfs');
     await mkdir(this.root, { recursive: true });
     this.realRoot = await realpath(this.root);
+    // Registered as Hyperdrive's vfs is (vfs.rs), so fd-manager splits the budget as there. Its
+    // share goes unused: this vfs opens a file per request and keeps no handles.
+    requestFdsLimit(kernel, VFS_PROCESS);
   }
 
   handle(km: KernelMessage): Promise<void> {
-    if (km.message.tag !== 'request') return Promise.resolve();
+    if (km.message.tag !== 'request' || fromFdManager(km, this.kernel.our)) return Promise.resolve();
     if (km.source.node !== this.kernel.our) {
       this.kernel.print(1, `vfs: got request from ${km.source.node}, but requests must come from our node ${this.kernel.our}`);
       return Promise.resolve();
