@@ -13,6 +13,11 @@ import { defaultQuotas, type NodeQuotas, QUOTA_SETTINGS, quotaFromFlag } from '.
 /** The node's quotas that are kit's own (Hyperdrive's --max-passthroughs goes after `--`). */
 const KIT_QUOTAS = (Object.keys(QUOTA_SETTINGS) as Array<keyof NodeQuotas>).filter((k) => !QUOTA_SETTINGS[k].hyperdrive);
 
+/** The quotas the flags set, in the quotas' units. */
+function quotaValues(flags: object): Partial<NodeQuotas> {
+  return Object.fromEntries(KIT_QUOTAS.map((key) => [key, quotaFromFlag(key, (flags as Record<string, number | undefined>)[QUOTA_SETTINGS[key].flag])]));
+}
+
 /** One flag per quota; no oclif default, so that its environment variable applies when it is not given. */
 function quotaFlags() {
   const defaults = defaultQuotas();
@@ -140,7 +145,6 @@ export default class BootFakeNode extends KitCommand {
     // Loaded here, not at the top: every other command (and `kit --help`) starts without the runtime.
     const { bootNode, PortInUseError } = await import('../runtime/node.js');
     let node: Awaited<ReturnType<typeof bootNode>> | undefined;
-    const quota = (key: keyof NodeQuotas) => quotaFromFlag(key, (flags as Record<string, unknown>)[QUOTA_SETTINGS[key].flag] as number | undefined);
     // A second signal while stopping exits at once, but still removes a home that is not kept.
     const shutdown = shutdownTrigger({
       onForce: (signal) => {
@@ -161,15 +165,7 @@ export default class BootFakeNode extends KitCommand {
         fakechainPort: flags['fakechain-port'],
         rpc: flags.rpc,
         netPort: extra.wsPort,
-        net: { maxPassthroughs: extra.maxPassthroughs, maxConnectionsPerPeer: quota('maxConnectionsPerPeer'), maxBufferedBytes: quota('maxBufferedBytes') },
-        limits: {
-          maxProcesses: quota('maxProcesses'),
-          maxProcessesPerPackage: quota('maxProcessesPerPackage'),
-          mailboxMessages: quota('mailboxMessages'),
-          mailboxBytes: quota('mailboxBytes'),
-          processMemoryBytes: quota('processMemoryBytes'),
-        },
-        timersPerProcess: quota('timersPerProcess'),
+        quotas: { ...quotaValues(flags), maxPassthroughs: extra.maxPassthroughs },
         softUlimit: extra.softUlimit,
         routers: flags.routers
           ?.split(',')

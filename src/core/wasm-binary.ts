@@ -3,6 +3,8 @@
 // a custom section, to assemble a component from parts (compose.ts), to swap a core module's
 // memory image (build/dev) and to split a module's code from its data (the process host).
 
+import { concatBytes } from './bytes.js';
+
 const MAGIC = [0x00, 0x61, 0x73, 0x6d];
 
 export interface Section {
@@ -140,19 +142,6 @@ export function customSectionNames(bytes: Uint8Array): string[] {
   return sections(bytes)
     .filter((s) => s.id === 0)
     .map((s) => new Reader(s.body).name());
-}
-
-/** The bytes of `parts` one after another. */
-export function concatBytes(parts: readonly Uint8Array[]): Uint8Array {
-  let size = 0;
-  for (const p of parts) size += p.length;
-  const out = new Uint8Array(size);
-  let at = 0;
-  for (const p of parts) {
-    out.set(p, at);
-    at += p.length;
-  }
-  return out;
 }
 
 function fromSections(header: readonly number[], parts: ReadonlyArray<{ id: number; body: Uint8Array }>): Uint8Array {

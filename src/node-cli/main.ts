@@ -68,7 +68,7 @@ export async function main(argv: string[], io: Io = { stdout: process.stdout, st
       fakechainPort: args.fakechainPort ?? 8545,
       rpc: args.rpc,
       netPort: args.wsPort,
-      net: { maxPassthroughs: args.maxPassthroughs },
+      quotas: { maxPassthroughs: args.maxPassthroughs },
       verbosity: Math.min(args.verbosity, 3),
       softUlimit: args.softUlimit,
       terminal: input ? { input, output: io.stdout } : null,

@@ -10,6 +10,7 @@ import { sha256 } from '@noble/hashes/sha2.js';
 import { keccak_256 } from '@noble/hashes/sha3.js';
 import { randomBytes } from '@noble/hashes/utils.js';
 import { KitError } from '../cli/errors.js';
+import { concatBytes } from '../core/bytes.js';
 
 export class KeystoreError extends KitError {
   override name = 'KeystoreError';
@@ -105,7 +106,7 @@ export async function decryptKeystore(ks: KeystoreV3 | string, password: string)
   const c = k.crypto;
   const dk = await deriveKey(c.kdf, c.kdfparams as unknown as Record<string, unknown>, password);
   const ciphertext = hexBytes(c.ciphertext, 'ciphertext');
-  const mac = keccak_256(concatBytes(dk.subarray(16, 32), ciphertext));
+  const mac = keccak_256(concatBytes([dk.subarray(16, 32), ciphertext]));
   if (toHex(mac) !== toHex(hexBytes(c.mac, 'mac', 32))) {
     throw new WrongPasswordError('wrong password: the keystore does not decrypt with it (MAC mismatch)', {
       hint: 'check the password (KIT_KEYSTORE_PASSWORD, if set, is used instead of asking)',
@@ -135,19 +136,12 @@ export async function encryptKeystore(privateKey: Uint8Array, password: string, 
       : { dklen: 32, c: opts.cost ?? 262144, prf: 'hmac-sha256', salt: toHex(salt) };
   const dk = await deriveKey(kdf, kdfparams as unknown as Record<string, unknown>, password);
   const ciphertext = ctr(dk.subarray(0, 16), iv).encrypt(privateKey);
-  const mac = keccak_256(concatBytes(dk.subarray(16, 32), ciphertext));
+  const mac = keccak_256(concatBytes([dk.subarray(16, 32), ciphertext]));
   return {
     version: 3,
     id: opts.id ?? uuid4(),
     crypto: { cipher: 'aes-128-ctr', cipherparams: { iv: toHex(iv) }, ciphertext: toHex(ciphertext), kdf, kdfparams, mac: toHex(mac) },
   };
-}
-
-function concatBytes(a: Uint8Array, b: Uint8Array): Uint8Array {
-  const out = new Uint8Array(a.length + b.length);
-  out.set(a, 0);
-  out.set(b, a.length);
-  return out;
 }
 
 function uuid4(): string {

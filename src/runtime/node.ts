@@ -6,7 +6,7 @@ import { readFile, realpath } from 'node:fs/promises';
 import { join, resolve, sep } from 'node:path';
 import type { KernelApi } from './kernel/api.js';
 import { Kernel } from './kernel/kernel.js';
-import { type KernelLimits, kernelLimits } from './kernel/limits.js';
+import { kernelLimits } from './kernel/limits.js';
 import { FileProcessStore } from './kernel/persistence.js';
 import { discardFreshHome, type PreparedHome, prepareHome, unlockHome } from './home.js';
 import { KIT_CACHE } from '../core/cache.js';
@@ -27,7 +27,7 @@ import { addSystemPackages } from './packages/system.js';
 import { ComponentHost } from './process/host.js';
 import { createTerminal, type Terminal } from './terminal/index.js';
 import { type Capability, messagingCap, NETWORK_PARAMS, type ProcessId, processIdToString, systemProcess } from '../core/types.js';
-import { changedQuotas, resolveQuotas } from './quotas.js';
+import { changedQuotas, type NodeQuotas, resolveQuotas } from './quotas.js';
 
 export { PortInUseError } from './modules/http-server/errors.js';
 
@@ -59,10 +59,10 @@ export interface BootOptions {
   /** How far a package zip (or a process's VFS AddZip) may expand; DEFAULT_ZIP_LIMITS where not given. */
   zipLimits?: Partial<ZipLimits>;
   /**
-   * The rest of net:distro:sys's options: the interface it listens on (`host` unless set), a TCP
-   * port (`~tcp-port`; none unless set), passthroughs as a router, and the per-peer quotas.
+   * The rest of net:distro:sys's options: the interface it listens on (`host` unless set) and a
+   * TCP port (`~tcp-port`; none unless set). Its quotas are in `quotas`.
    */
-  net?: Pick<NetOptions, 'host' | 'tcpPort' | 'maxPassthroughs' | 'maxConnectionsPerPeer' | 'maxBufferedBytes'>;
+  net?: Pick<NetOptions, 'host' | 'tcpPort'>;
   /** Register as an indirect node with these routers (`~routers`) instead of `~ip` + `~ws-port`. */
   routers?: string[];
   /** Terminal verbosity 0-3. */
@@ -73,19 +73,16 @@ export interface BootOptions {
    * UpdateUlimitSecs).
    */
   softUlimit?: number;
-  /** Pending timers one process may have (timer:distro:sys); default 10,000. */
-  timersPerProcess?: number;
   /** Where the terminal reads commands and prints; null (or absent) for a detached node. */
   terminal?: { input: NodeJS.ReadableStream | null; output: NodeJS.WritableStream } | null;
   log?: Logger;
   /** Called when the terminal asks to shut down (Ctrl-C, end of input) or a process sends Shutdown. */
   onExitRequested?: () => void;
   /**
-   * Processes per node and per package, mailbox size, and each process's memory. These,
-   * timersPerProcess and net's quotas, when unset, come from their environment variables
-   * (quotas.ts: KIT_MAX_PROCESSES, KIT_TIMERS_PER_PROCESS, ...), else the defaults.
+   * The node's quotas (quotas.ts: processes, mailboxes, memory, timers, peers); unset ones come
+   * from their environment variables (KIT_MAX_PROCESSES, ...), else the defaults.
    */
-  limits?: Partial<KernelLimits>;
+  quotas?: Partial<NodeQuotas>;
 }
 
 export interface RunningNode {
@@ -126,13 +123,7 @@ async function bootInHome(home: string, prepared: PreparedHome, opts: BootOption
     maxRatio: opts.zipLimits?.maxRatio ?? DEFAULT_ZIP_LIMITS.maxRatio,
   };
 
-  const quotas = resolveQuotas({
-    ...opts.limits,
-    timersPerProcess: opts.timersPerProcess,
-    maxPassthroughs: opts.net?.maxPassthroughs,
-    maxConnectionsPerPeer: opts.net?.maxConnectionsPerPeer,
-    maxBufferedBytes: opts.net?.maxBufferedBytes,
-  });
+  const quotas = resolveQuotas(opts.quotas);
   const limits = kernelLimits(quotas);
   const changed = changedQuotas(quotas);
   if (changed.length > 0) log.info(`quotas other than the defaults: ${changed.join(', ')}`);

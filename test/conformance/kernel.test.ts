@@ -85,7 +85,7 @@ describe('conformance: kernel', { timeout: 900_000 }, () => {
         { name: Q, processes: [{ name: 'spawner', request_capabilities: [HTTP, VFS], grant_capabilities: [HTTP] }] },
         { name: F, processes: [{ name: 'files', request_capabilities: [HTTP], grant_capabilities: [HTTP] }], files: { 'broken.wasm': 'not a component' } },
       ],
-      { terminal: { input: null, output: term.output }, limits: { maxProcessesPerPackage: 6 } },
+      { terminal: { input: null, output: term.output }, quotas: { maxProcessesPerPackage: 6 } },
     );
   });
   after(async () => {

@@ -63,7 +63,7 @@ describe('conformance: timer, per-process limit (ours)', { timeout: 180_000 }, (
           })),
         },
       ],
-      { timersPerProcess: 2 },
+      { quotas: { timersPerProcess: 2 } },
     );
   });
   after(async () => {

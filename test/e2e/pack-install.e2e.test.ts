@@ -9,54 +9,29 @@ import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
-import { REPO } from '../helpers/kit.js';
+import { type KitResult, REPO, runCommand } from '../helpers/kit.js';
 import { exited, freePort } from './helpers.js';
-
-interface Run {
-  code: number | null;
-  out: string;
-  err: string;
-}
-
-function run(cmd: string, args: string[], opts: { cwd: string; env?: NodeJS.ProcessEnv; timeoutMs?: number }): Promise<Run> {
-  return new Promise((resolve) => {
-    const child = spawn(cmd, args, { cwd: opts.cwd, env: { ...process.env, ...opts.env }, stdio: ['ignore', 'pipe', 'pipe'] });
-    let out = '';
-    let err = '';
-    child.stdout.on('data', (d) => {
-      out += d;
-    });
-    child.stderr.on('data', (d) => {
-      err += d;
-    });
-    const timer = setTimeout(() => child.kill('SIGKILL'), opts.timeoutMs ?? 120_000);
-    child.on('close', (code) => {
-      clearTimeout(timer);
-      resolve({ code, out, err });
-    });
-  });
-}
 
 describe('the packed tarball, installed as README says, works outside the repository', { timeout: 30 * 60_000 }, () => {
   let work: string;
   let prefix: string;
   let kit: string;
   let env: NodeJS.ProcessEnv;
-  let install: Run;
+  let install: KitResult;
   let node: ChildProcess | undefined;
 
   before(async () => {
     work = mkdtempSync(join(tmpdir(), 'kit-pack-'));
     prefix = join(work, 'prefix');
-    const pack = await run('npm', ['pack', '--silent', '--pack-destination', work], { cwd: REPO });
-    assert.equal(pack.code, 0, pack.err);
-    const tarball = join(work, pack.out.trim().split('\n').pop() ?? '');
+    const pack = await runCommand('npm', ['pack', '--silent', '--pack-destination', work], { cwd: REPO });
+    assert.equal(pack.code, 0, pack.stderr);
+    const tarball = join(work, pack.stdout.trim().split('\n').pop() ?? '');
     assert.ok(existsSync(tarball), `npm pack made ${tarball}`);
     // README's install line: the install scripts kit needs, as package.json's allowScripts lists them.
     const allow = Object.entries((JSON.parse(readFileSync(join(REPO, 'package.json'), 'utf8')) as { allowScripts: Record<string, boolean> }).allowScripts)
       .filter(([, ok]) => ok)
       .map(([name]) => name);
-    install = await run('npm', ['install', '-g', '--prefix', prefix, tarball, `--allow-scripts=${allow.join(',')}`, '--no-audit', '--no-fund'], {
+    install = await runCommand('npm', ['install', '-g', '--prefix', prefix, tarball, `--allow-scripts=${allow.join(',')}`, '--no-audit', '--no-fund'], {
       cwd: work,
       timeoutMs: 20 * 60_000,
     });
@@ -75,8 +50,8 @@ describe('the packed tarball, installed as README says, works outside the reposi
   });
 
   it('installs without peer-dependency or install-script warnings', () => {
-    assert.equal(install.code, 0, `${install.out}\n${install.err}`);
-    const output = `${install.out}\n${install.err}`;
+    assert.equal(install.code, 0, `${install.stdout}\n${install.stderr}`);
+    const output = `${install.stdout}\n${install.stderr}`;
     assert.doesNotMatch(output, /ERESOLVE|peer dep|overriding peer/i, output);
     assert.doesNotMatch(output, /install-scripts|not yet covered by allowScripts/i, output);
     assert.ok(existsSync(kit), `the kit binary at ${kit}`);
@@ -85,14 +60,14 @@ describe('the packed tarball, installed as README says, works outside the reposi
   });
 
   it('`kit new`, `kit build` and `kit start-package` work from a folder outside the repository', async () => {
-    const version = await run(kit, ['--version'], { cwd: work, env });
-    assert.equal(version.code, 0, version.err);
-    assert.match(version.out, /^kit \d+\.\d+\.\d+/);
+    const version = await runCommand(kit, ['--version'], { cwd: work, env });
+    assert.equal(version.code, 0, version.stderr);
+    assert.match(version.stdout, /^kit \d+\.\d+\.\d+/);
 
-    const created = await run(kit, ['new', 'my-app', '-t', 'echo', '-l', 'typescript'], { cwd: work, env });
-    assert.equal(created.code, 0, `${created.out}\n${created.err}`);
-    const built = await run(kit, ['build', 'my-app'], { cwd: work, env, timeoutMs: 15 * 60_000 });
-    assert.equal(built.code, 0, `${built.out}\n${built.err}`);
+    const created = await runCommand(kit, ['new', 'my-app', '-t', 'echo', '-l', 'typescript'], { cwd: work, env });
+    assert.equal(created.code, 0, `${created.stdout}\n${created.stderr}`);
+    const built = await runCommand(kit, ['build', 'my-app'], { cwd: work, env, timeoutMs: 15 * 60_000 });
+    assert.equal(built.code, 0, `${built.stdout}\n${built.stderr}`);
     assert.ok(existsSync(join(work, 'my-app', 'pkg', 'my-app.wasm')), 'build put the component in pkg/');
 
     const port = await freePort();
@@ -110,9 +85,9 @@ describe('the packed tarball, installed as README says, works outside the reposi
       assert.ok(Date.now() < deadline, 'the node answers within 2 minutes');
       await new Promise((r) => setTimeout(r, 200));
     }
-    const started = await run(kit, ['start-package', 'my-app', '-p', String(port)], { cwd: work, env, timeoutMs: 5 * 60_000 });
-    assert.equal(started.code, 0, `${started.out}\n${started.err}`);
-    const answer = await run(kit, ['inject-message', 'my-app:my-app:template.os', '"hello from outside"', '-p', String(port)], { cwd: work, env });
-    assert.equal(answer.code, 0, `${answer.out}\n${answer.err}`);
+    const started = await runCommand(kit, ['start-package', 'my-app', '-p', String(port)], { cwd: work, env, timeoutMs: 5 * 60_000 });
+    assert.equal(started.code, 0, `${started.stdout}\n${started.stderr}`);
+    const answer = await runCommand(kit, ['inject-message', 'my-app:my-app:template.os', '"hello from outside"', '-p', String(port)], { cwd: work, env });
+    assert.equal(answer.code, 0, `${answer.stdout}\n${answer.stderr}`);
   });
 });

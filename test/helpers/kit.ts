@@ -15,9 +15,21 @@ export interface KitResult {
   output: string;
 }
 
-export function runKit(args: string[], opts: { cwd?: string; env?: NodeJS.ProcessEnv; timeoutMs?: number } = {}): Promise<KitResult> {
+export interface RunOptions {
+  cwd?: string;
+  env?: NodeJS.ProcessEnv;
+  /** Killed (SIGKILL) after this long; default 2 minutes. */
+  timeoutMs?: number;
+}
+
+export function runKit(args: string[], opts: RunOptions = {}): Promise<KitResult> {
+  return runCommand(process.execPath, [join(REPO, 'bin/run.js'), ...args], opts);
+}
+
+/** Run any command (npm, an installed kit) the same way. */
+export function runCommand(cmd: string, args: string[], opts: RunOptions = {}): Promise<KitResult> {
   return new Promise((res) => {
-    const child = spawn(process.execPath, [join(REPO, 'bin/run.js'), ...args], {
+    const child = spawn(cmd, args, {
       cwd: opts.cwd ?? REPO,
       env: { ...process.env, ...opts.env },
       stdio: ['ignore', 'pipe', 'pipe'],

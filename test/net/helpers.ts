@@ -35,7 +35,7 @@ export const ROOT = mkdtempSync(join(tmpdir(), 'kit-net-'));
 
 export async function bootTestNode(
   name: string,
-  opts: { persist?: boolean; home?: string; terminal?: boolean; net?: BootOptions['net'] } = {},
+  opts: { persist?: boolean; home?: string; terminal?: boolean; net?: BootOptions['net']; quotas?: BootOptions['quotas'] } = {},
 ): Promise<TestNode> {
   const home = opts.home ?? join(ROOT, name);
   const prints: string[] = [];
@@ -51,6 +51,7 @@ export async function bootTestNode(
     terminal: opts.terminal ? { input, output } : null,
     log: createLogger({ target: name, level: 'info', terminal: (_lvl, t) => logs.push(t), file: null }),
     net: opts.net,
+    quotas: opts.quotas,
   });
   const kernel = node.kernel as Kernel;
   // Without a terminal, capture what would be printed on it.

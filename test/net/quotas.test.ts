@@ -21,7 +21,7 @@ describe('net quotas', () => {
   const LIMIT = 256 * 1024;
 
   before(async () => {
-    node = await bootTestNode('quota.dev', { net: { maxConnectionsPerPeer: 2, maxBufferedBytes: LIMIT } });
+    node = await bootTestNode('quota.dev', { quotas: { maxConnectionsPerPeer: 2, maxBufferedBytes: LIMIT } });
     friend = await bootTestNode('friend.dev');
     feedPki([node, friend], [node, friend]);
   });
@@ -96,6 +96,6 @@ describe('net quotas', () => {
   });
 
   it('options out of range are refused with what to set', async () => {
-    await assert.rejects(bootTestNode('bad-quota.dev', { net: { maxBufferedBytes: 1000 } }), /NetOptions\.maxBufferedBytes must be an integer of at least 131070, not 1000/);
+    await assert.rejects(bootTestNode('bad-quota.dev', { quotas: { maxBufferedBytes: 1000 } }), /NetOptions\.maxBufferedBytes must be an integer of at least 131070, not 1000/);
   });
 });

@@ -105,7 +105,7 @@ describe('routing: indirect nodes and routers', () => {
   });
 
   it('a router that allows no passthroughs (maxPassthroughs 0, Hyperdrive\'s --max-passthroughs default) refuses', async () => {
-    const closed = await bootTestNode('closed-router.dev', { net: { maxPassthroughs: 0 } });
+    const closed = await bootTestNode('closed-router.dev', { quotas: { maxPassthroughs: 0 } });
     const behind = await bootTestNode('behind.dev');
     nodes.push(closed, behind);
     feedPki([closed, behind, caller], [closed, caller]);
@@ -117,7 +117,7 @@ describe('routing: indirect nodes and routers', () => {
   });
 
   it('at the passthrough limit the oldest passthrough makes room for a new one', async () => {
-    const small = await bootTestNode('small-router.dev', { net: { maxPassthroughs: 1 } });
+    const small = await bootTestNode('small-router.dev', { quotas: { maxPassthroughs: 1 } });
     const far = await bootTestNode('far.dev');
     const second = await bootTestNode('second.dev');
     nodes.push(small, far, second);

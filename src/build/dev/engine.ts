@@ -24,7 +24,8 @@ import { existsSync, mkdirSync, readFileSync, renameSync, rmSync, writeFileSync 
 import { join } from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { KIT_CACHE } from '../../core/cache.js';
-import { concatBytes, DEV_BUILD_SECTION, moduleFromSections, Reader, sections, Writer } from '../../core/wasm-binary.js';
+import { concatBytes } from '../../core/bytes.js';
+import { DEV_BUILD_SECTION, moduleFromSections, Reader, sections, Writer } from '../../core/wasm-binary.js';
 import type { ComponentizeFeature } from '../componentize.js';
 import { loadJco } from '../jco.js';
 import { componentTools, kitRoot, packageVersion } from '../paths.js';

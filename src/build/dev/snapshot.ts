@@ -11,7 +11,8 @@
 // minimum becomes its current size) and every mutable global, and drop the two exports.
 
 import { readFileSync } from 'node:fs';
-import { concatBytes, type DataSegment, moduleFromSections, Reader, type Section, sections, Writer } from '../../core/wasm-binary.js';
+import { concatBytes } from '../../core/bytes.js';
+import { type DataSegment, moduleFromSections, Reader, type Section, sections, Writer } from '../../core/wasm-binary.js';
 import { type EngineMeta, engineFiles } from './engine.js';
 import { GuestExit, InitWasi } from './init-wasi.js';
 

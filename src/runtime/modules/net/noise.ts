@@ -12,6 +12,7 @@ import { x25519 } from '@noble/curves/ed25519.js';
 import { blake2s } from '@noble/hashes/blake2.js';
 import { hmac } from '@noble/hashes/hmac.js';
 import { LITTLE_ENDIAN, SmallAead } from './chacha.js';
+import { concatBytes } from '../../../core/bytes.js';
 
 export const PROTOCOL_NAME = 'Noise_XX_25519_ChaChaPoly_BLAKE2s';
 const HASHLEN = 32;
@@ -35,18 +36,6 @@ export function generateKeyPair(secretKey: Uint8Array = x25519.utils.randomSecre
   return { secretKey, publicKey: x25519.getPublicKey(secretKey) };
 }
 
-function concat(...parts: Uint8Array[]): Uint8Array {
-  let n = 0;
-  for (const p of parts) n += p.length;
-  const out = new Uint8Array(n);
-  let o = 0;
-  for (const p of parts) {
-    out.set(p, o);
-    o += p.length;
-  }
-  return out;
-}
-
 function hash(data: Uint8Array): Uint8Array {
   return blake2s(data);
 }
@@ -55,9 +44,9 @@ function hash(data: Uint8Array): Uint8Array {
 export function noiseHkdf(chainingKey: Uint8Array, ikm: Uint8Array, outputs: 2 | 3): Uint8Array[] {
   const temp = hmac(blake2s, chainingKey, ikm);
   const o1 = hmac(blake2s, temp, Uint8Array.of(1));
-  const o2 = hmac(blake2s, temp, concat(o1, Uint8Array.of(2)));
+  const o2 = hmac(blake2s, temp, concatBytes([o1, Uint8Array.of(2)]));
   if (outputs === 2) return [o1, o2];
-  return [o1, o2, hmac(blake2s, temp, concat(o2, Uint8Array.of(3)))];
+  return [o1, o2, hmac(blake2s, temp, concatBytes([o2, Uint8Array.of(3)]))];
 }
 
 /** Counters stop here: a connection would need 2^53 messages (centuries) to reach it. */
@@ -158,7 +147,7 @@ class SymmetricState {
   }
 
   mixHash(data: Uint8Array): void {
-    this.h = hash(concat(this.h, data));
+    this.h = hash(concatBytes([this.h, data]));
   }
 
   encryptAndHash(plaintext: Uint8Array): Uint8Array {
@@ -274,7 +263,7 @@ export class XXHandshake {
     }
     parts.push(ss.encryptAndHash(payload));
     this.step++;
-    const out = concat(...parts);
+    const out = concatBytes(parts);
     if (out.length > MAX_NOISE_MESSAGE) throw new NoiseError('handshake message too long');
     return out;
   }
